@@ -1,0 +1,71 @@
+"""The management server: native, Vivoldi and Linkly API families on one Starlette app."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+
+import redis.asyncio as aioredis
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from kurz.db import create_pool
+from kurz.edge_cache import EdgeCache
+from kurz.logs import configure_logging
+from kurz.observability import serve_operator_path
+from kurz.settings import Settings, load_settings
+from kurz_management.context import AppContext
+
+
+def _operator_route(path: str) -> Route:
+    async def endpoint(request: Request) -> Response:
+        ctx: AppContext = request.app.state.ctx
+
+        async def ready() -> None:
+            await ctx.pool.fetchval("SELECT 1")
+            await ctx.redis.ping()
+
+        sent: list[dict[str, object]] = []
+
+        async def capture(message: dict[str, object]) -> None:
+            sent.append(message)
+
+        await serve_operator_path(request.scope, capture, ready)
+        start, body = sent
+        return Response(
+            body["body"],  # type: ignore[arg-type]
+            status_code=start["status"],  # type: ignore[arg-type]
+            headers={k.decode(): v.decode() for k, v in start["headers"]},  # type: ignore[attr-defined]
+        )
+
+    return Route(path, endpoint, methods=["GET"])
+
+
+def _routes() -> list[BaseRoute]:
+    from kurz_management.linkly import routes as linkly
+    from kurz_management.native import routes as native
+    from kurz_management.vivoldi import routes as vivoldi
+
+    operator = [_operator_route(p) for p in ("/healthz", "/readyz", "/metrics")]
+    return [*operator, *native.routes, *vivoldi.routes, *linkly.routes]
+
+
+def create_app(settings: Settings | None = None) -> Starlette:
+    settings = settings or load_settings()
+    configure_logging(settings.log_level)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        pool = await create_pool(settings.database.url, min_size=settings.database.pool_min,
+                                 max_size=settings.database.pool_max)
+        redis = aioredis.Redis.from_url(settings.redis.url)
+        app.state.ctx = AppContext(settings, pool, redis, EdgeCache(redis))
+        try:
+            yield
+        finally:
+            await redis.aclose()
+            await pool.close()
+
+    return Starlette(routes=_routes(), lifespan=lifespan)

@@ -1,0 +1,26 @@
+"""What request handlers share: settings, the Postgres pool, Redis and the edge cache."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import asyncpg
+import redis.asyncio as aioredis
+from starlette.requests import Request
+
+from kurz.edge_cache import EdgeCache
+from kurz.settings import Settings
+
+
+@dataclass
+class AppContext:
+    settings: Settings
+    pool: asyncpg.Pool[Any]
+    redis: aioredis.Redis
+    cache: EdgeCache
+
+
+def context(request: Request) -> AppContext:
+    ctx: AppContext = request.app.state.ctx
+    return ctx

@@ -1,0 +1,118 @@
+"""`kurz run` (behind `make run`): the whole stack on this machine.
+
+Starts project-local Postgres and Redis under .local/dev unless DATABASE_URL / REDIS_URL
+name running ones, applies migrations, makes a dev workspace, starts the four services
+and prints where to reach them. Ctrl-C stops everything.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import asyncpg
+
+from kurz.dev.servers import Postgres, Redis, _wait_port, free_port
+from kurz.migrate import apply_migrations
+from kurz.settings import Settings
+from kurz.workspaces import create_workspace, ensure_default_domain
+
+STATE = Path(".local/dev")
+
+# (name, python module, default port)
+SERVICES = (
+    ("management", "kurz_management", 8000),
+    ("redirector", "kurz_redirector", 8080),
+    ("aggregator", "kurz_aggregator", 8081),
+    ("webhook-worker", "kurz_webhooks", 8082),
+)
+
+
+@contextlib.contextmanager
+def _local_databases(settings: Settings) -> Iterator[tuple[str, str]]:
+    pg = rd = None
+    db_url = os.environ.get("DATABASE_URL")
+    redis_url = os.environ.get("REDIS_URL")
+    try:
+        if not db_url:
+            pg = Postgres(STATE / "postgres", int(os.environ.get("KURZ_DEV_PG_PORT", free_port())))
+            db_url = pg.start().url
+        if not redis_url:
+            rd = Redis(STATE / "redis", int(os.environ.get("KURZ_DEV_REDIS_PORT", free_port())))
+            redis_url = rd.start().url
+        yield db_url, redis_url
+    finally:
+        if rd:
+            rd.stop()
+        if pg:
+            pg.stop()
+
+
+async def _dev_workspace(db_url: str, default_domain: str) -> dict[str, object]:
+    saved = STATE / "workspace.json"
+    conn = await asyncpg.connect(db_url)
+    try:
+        await ensure_default_domain(conn, default_domain)
+        if saved.exists():
+            known = json.loads(saved.read_text())
+            if await conn.fetchval("SELECT 1 FROM workspaces WHERE id = $1", known["workspace_id"]):
+                return dict(known)
+        workspace_id, key = await create_workspace(conn, "dev")
+    finally:
+        await conn.close()
+    known = {"workspace_id": workspace_id, "api_key": key}
+    saved.write_text(json.dumps(known))
+    return known
+
+
+def run_stack(settings: Settings) -> None:
+    STATE.mkdir(parents=True, exist_ok=True)
+    with _local_databases(settings) as (db_url, redis_url):
+        apply_migrations(db_url)
+        domain = settings.edge.default_domain
+        workspace = asyncio.run(_dev_workspace(db_url, domain))
+        env = {**os.environ, "DATABASE_URL": db_url, "REDIS_URL": redis_url,
+               "KURZ_DEFAULT_DOMAIN": domain, "KURZ_WEBHOOK_ALLOW_PRIVATE": "true"}
+        processes = []
+        for name, module, port in SERVICES:
+            env_port = {**env, "KURZ_PORT": str(port)}
+            processes.append((name, subprocess.Popen([sys.executable, "-m", module], env=env_port)))
+        try:
+            for _, _, port in SERVICES:
+                _wait_port(port, 30)
+            print(
+                "\nkurz is running\n"
+                f"  management API   http://127.0.0.1:8000   (docs: http://127.0.0.1:8000/docs)\n"
+                f"  redirector       http://127.0.0.1:8080\n"
+                f"  workspace id     {workspace['workspace_id']}\n"
+                f"  API key          {workspace['api_key']}\n\n"
+                "  try: curl -X POST http://127.0.0.1:8000/api/v1/links \\\n"
+                f"         -H 'Authorization: Bearer {workspace['api_key']}' \\\n"
+                "         -H 'Content-Type: application/json' -d '{\"url\": \"https://example.com\"}'\n"
+                "\nCtrl-C stops everything.",
+                flush=True,
+            )
+            while all(p.poll() is None for _, p in processes):
+                time.sleep(0.5)
+            for name, p in processes:
+                if p.poll() is not None:
+                    print(f"kurz: {name} exited with {p.returncode}; stopping", file=sys.stderr)
+        except KeyboardInterrupt:
+            pass
+        finally:
+            for _, p in processes:
+                if p.poll() is None:
+                    p.send_signal(signal.SIGTERM)
+            for _, p in processes:
+                try:
+                    p.wait(30)
+                except subprocess.TimeoutExpired:
+                    p.kill()

@@ -1,0 +1,103 @@
+"""Keeps the edge cache in Redis current: write-through after a Postgres commit,
+invalidation on pub/sub, and a full rebuild from Postgres."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from typing import Any
+
+import asyncpg
+import redis.asyncio as aioredis
+
+from kurz import keys
+from kurz.edge_records import (
+    GROUP_COLUMNS,
+    LINK_COLUMNS,
+    edge_group_from_row,
+    edge_link_from_row,
+)
+from kurz.models import EdgeGroup, EdgeLink, encode_group, encode_link
+
+log = logging.getLogger(__name__)
+
+
+class EdgeCache:
+    def __init__(self, redis: aioredis.Redis) -> None:
+        self._redis = redis
+
+    async def put_links(self, links: Iterable[EdgeLink], *, gone: Iterable[tuple[str, str]] = ()) -> None:
+        """Store links and drop addresses no longer in use (deleted, or moved to a new
+        slug), in one pipelined round trip, then tell every redirector."""
+        pipe = self._redis.pipeline(transaction=False)
+        messages = []
+        for host, slug in gone:
+            pipe.delete(keys.link(host, slug))
+            messages.append(keys.link_invalidation(host, slug))
+        for link in links:
+            pipe.set(keys.link(link.host, link.slug), encode_link(link))
+            messages.append(keys.link_invalidation(link.host, link.slug))
+        if not messages:
+            return
+        # One message per batch keeps pub/sub traffic flat for bulk writes.
+        pipe.publish(keys.INVALIDATION_CHANNEL, "\n".join(messages))
+        await pipe.execute()
+
+    async def drop_links(self, addresses: Iterable[tuple[str, str]]) -> None:
+        await self.put_links((), gone=addresses)
+
+    async def put_group(self, group: EdgeGroup) -> None:
+        pipe = self._redis.pipeline(transaction=False)
+        pipe.set(keys.group(group.id), encode_group(group))
+        pipe.publish(keys.INVALIDATION_CHANNEL, keys.group_invalidation(group.id))
+        await pipe.execute()
+
+    async def drop_group(self, group_id: int) -> None:
+        pipe = self._redis.pipeline(transaction=False)
+        pipe.delete(keys.group(group_id))
+        pipe.publish(keys.INVALIDATION_CHANNEL, keys.group_invalidation(group_id))
+        await pipe.execute()
+
+    async def rebuild(self, pool: asyncpg.Pool[Any], *, batch: int = 5000) -> int:
+        """Rewrite every link and group record from Postgres; return the links written.
+        Click-limit counters are rebuilt from stored clicks where Redis lost them."""
+        written = 0
+        async with pool.acquire() as conn, conn.transaction(isolation="repeatable_read"):
+            async for rows in _batches(
+                conn, f"SELECT {LINK_COLUMNS} FROM links l WHERE l.deleted_at IS NULL", batch
+            ):
+                await self.put_links(edge_link_from_row(r) for r in rows)
+                written += len(rows)
+            async for rows in _batches(conn, f"SELECT {GROUP_COLUMNS} FROM link_groups g", batch):
+                for row in rows:
+                    await self.put_group(edge_group_from_row(row))
+            await self.restore_click_counters(conn)
+        await self._redis.publish(keys.INVALIDATION_CHANNEL, keys.FLUSH_ALL)
+        return written
+
+    async def restore_click_counters(self, conn: asyncpg.Connection[Any]) -> None:
+        """Counters of limited links: SET NX from the clicks Postgres has, so a lost
+        counter comes back no lower than what was stored (a live counter is kept)."""
+        rows = await conn.fetch(
+            """SELECT l.id, count(c.event_id) AS n FROM links l
+               LEFT JOIN clicks c ON c.link_id = l.id AND c.counted
+               WHERE l.deleted_at IS NULL AND l.max_clicks IS NOT NULL
+               GROUP BY l.id"""
+        )
+        if not rows:
+            return
+        pipe = self._redis.pipeline(transaction=False)
+        for row in rows:
+            pipe.set(keys.click_counter(row["id"]), row["n"], nx=True)
+        await pipe.execute()
+
+
+async def _batches(conn: asyncpg.Connection[Any], query: str, size: int) -> Any:
+    chunk: list[Any] = []
+    async for row in conn.cursor(query, prefetch=size):
+        chunk.append(row)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk

@@ -1,0 +1,54 @@
+"""The Redis key layout, in one place.
+
+Keys that a multi-key operation touches together share a hash tag (`{...}`) so
+they live in one Redis Cluster slot.
+"""
+
+from __future__ import annotations
+
+PREFIX = "k:"
+
+CLICK_STREAM = "clicks"
+AGGREGATOR_GROUP = "aggregator"
+WEBHOOK_GROUP = "webhooks"
+INVALIDATION_CHANNEL = PREFIX + "inval"
+
+
+def link(host: str, slug: str) -> str:
+    """Edge record of a link, by the address visitors use."""
+    return f"{PREFIX}l:{{{host}/{slug}}}"
+
+
+def group(group_id: int) -> str:
+    """Edge record of a group's settings, shared by all its links."""
+    return f"{PREFIX}g:{group_id}"
+
+
+def click_counter(link_id: int) -> str:
+    """Clicks let through a link with a click limit (exact, atomic)."""
+    return f"{PREFIX}n:{link_id}"
+
+
+def group_click_counter(group_id: int, link_id: int) -> str:
+    """Clicks let through a grouped link when the limit comes from its group."""
+    return f"{PREFIX}gn:{group_id}:{link_id}"
+
+
+def rate_limit(scope: str, ident: str, window: int) -> str:
+    return f"{PREFIX}rl:{scope}:{ident}:{window}"
+
+
+def password_attempts(link_id: int, visitor: str) -> str:
+    return f"{PREFIX}pw:{link_id}:{visitor}"
+
+
+# Invalidation messages published on INVALIDATION_CHANNEL.
+def link_invalidation(host: str, slug: str) -> str:
+    return f"l {host}/{slug}"
+
+
+def group_invalidation(group_id: int) -> str:
+    return f"g {group_id}"
+
+
+FLUSH_ALL = "*"

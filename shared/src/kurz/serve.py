@@ -1,0 +1,28 @@
+"""Run a service's ASGI app under uvicorn (default) or granian, as settings say."""
+
+from __future__ import annotations
+
+from kurz.settings import Settings
+
+
+def serve(app_path: str, settings: Settings, default_port: int, *, factory: bool = True) -> None:
+    """`app_path` is "module:callable"; with `factory` the callable builds the app."""
+    port = settings.server.port or default_port
+    if settings.server.server == "granian":
+        from granian import Granian
+        from granian.constants import Interfaces, Loops
+
+        Granian(
+            app_path, address=settings.server.host, port=port, interface=Interfaces.ASGI,
+            workers=settings.server.workers, loop=Loops.uvloop, factory=factory,
+            log_access=False,
+        ).serve()
+        return
+    import uvicorn
+
+    uvicorn.run(
+        app_path, host=settings.server.host, port=port, workers=settings.server.workers,
+        factory=factory, loop="uvloop", http="httptools", access_log=False,
+        log_level=settings.log_level.lower(), timeout_graceful_shutdown=int(settings.shutdown_grace),
+        lifespan="on", server_header=False, date_header=False,
+    )

@@ -1,0 +1,137 @@
+"""Every environment variable kurz reads, declared once, grouped by concern."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+
+import msgspec
+
+
+class DatabaseSettings(msgspec.Struct, frozen=True):
+    url: str = "postgresql://postgres@127.0.0.1:5432/kurz"
+    replica_url: str | None = None  # read-only replica for the redirector's fallback reads
+    pool_min: int = 1
+    pool_max: int = 10
+
+
+class RedisSettings(msgspec.Struct, frozen=True):
+    url: str = "redis://127.0.0.1:6379/0"
+    stream_maxlen: int = 1_000_000  # approximate trim length of the click stream
+
+
+class EdgeSettings(msgspec.Struct, frozen=True):
+    default_domain: str = "127.0.0.1:8080"  # host of the default short domain
+    public_scheme: str = "http"
+    country_header: str | None = None  # trusted edge header, e.g. CF-IPCountry
+    geoip_mmdb: str | None = None
+    cache_size: int = 200_000  # links held in the redirector's process
+    cache_ttl: float = 60.0  # safety net behind pub/sub invalidation
+    event_buffer: int = 100_000  # events held in memory while Redis is away
+    cookie_secret: str = "dev-only-change-me"
+    visitor_secret: str = "dev-only-change-me"
+    password_attempts: int = 5  # wrong answers per visitor and link per window
+    password_window: int = 300
+
+
+class ApiSettings(msgspec.Struct, frozen=True):
+    rate_limit: int = 20  # requests per second per API key
+    max_body_bytes: int = 2_000_000
+    bulk_max: int = 1000
+
+
+class WebhookSettings(msgspec.Struct, frozen=True):
+    allow_private_targets: bool = False
+    timeout: float = 5.0
+    retry_schedule: tuple[float, ...] = (5, 30, 120, 600, 1800, 3600, 7200, 14400, 28800, 43200)
+    concurrency: int = 200
+    per_endpoint_concurrency: int = 8
+    smtp_host: str | None = None
+    smtp_port: int = 25
+    smtp_tls: bool = False
+    smtp_user: str | None = None
+    smtp_password: str | None = None
+    mail_from: str = "kurz@localhost"
+
+
+class ServerSettings(msgspec.Struct, frozen=True):
+    host: str = "127.0.0.1"
+    port: int | None = None  # each service has its own default
+    workers: int = 1
+    server: str = "uvicorn"  # or "granian"
+
+
+class Settings(msgspec.Struct, frozen=True):
+    server: ServerSettings = ServerSettings()
+    database: DatabaseSettings = DatabaseSettings()
+    redis: RedisSettings = RedisSettings()
+    edge: EdgeSettings = EdgeSettings()
+    api: ApiSettings = ApiSettings()
+    webhooks: WebhookSettings = WebhookSettings()
+    log_level: str = "INFO"
+    shutdown_grace: float = 20.0
+
+
+# Environment variable → (section, field). The single list of what kurz reads.
+ENVIRONMENT: dict[str, tuple[str | None, str]] = {
+    "KURZ_HOST": ("server", "host"),
+    "KURZ_PORT": ("server", "port"),
+    "KURZ_WORKERS": ("server", "workers"),
+    "KURZ_SERVER": ("server", "server"),
+    "DATABASE_URL": ("database", "url"),
+    "DATABASE_REPLICA_URL": ("database", "replica_url"),
+    "DATABASE_POOL_MIN": ("database", "pool_min"),
+    "DATABASE_POOL_MAX": ("database", "pool_max"),
+    "REDIS_URL": ("redis", "url"),
+    "KURZ_STREAM_MAXLEN": ("redis", "stream_maxlen"),
+    "KURZ_DEFAULT_DOMAIN": ("edge", "default_domain"),
+    "KURZ_PUBLIC_SCHEME": ("edge", "public_scheme"),
+    "KURZ_COUNTRY_HEADER": ("edge", "country_header"),
+    "KURZ_GEOIP_MMDB": ("edge", "geoip_mmdb"),
+    "KURZ_EDGE_CACHE_SIZE": ("edge", "cache_size"),
+    "KURZ_EDGE_CACHE_TTL": ("edge", "cache_ttl"),
+    "KURZ_EVENT_BUFFER": ("edge", "event_buffer"),
+    "KURZ_COOKIE_SECRET": ("edge", "cookie_secret"),
+    "KURZ_VISITOR_SECRET": ("edge", "visitor_secret"),
+    "KURZ_PASSWORD_ATTEMPTS": ("edge", "password_attempts"),
+    "KURZ_PASSWORD_WINDOW": ("edge", "password_window"),
+    "KURZ_API_RATE_LIMIT": ("api", "rate_limit"),
+    "KURZ_API_MAX_BODY": ("api", "max_body_bytes"),
+    "KURZ_BULK_MAX": ("api", "bulk_max"),
+    "KURZ_WEBHOOK_ALLOW_PRIVATE": ("webhooks", "allow_private_targets"),
+    "KURZ_WEBHOOK_TIMEOUT": ("webhooks", "timeout"),
+    "KURZ_WEBHOOK_RETRY_SCHEDULE": ("webhooks", "retry_schedule"),
+    "KURZ_WEBHOOK_CONCURRENCY": ("webhooks", "concurrency"),
+    "KURZ_WEBHOOK_PER_ENDPOINT": ("webhooks", "per_endpoint_concurrency"),
+    "KURZ_SMTP_HOST": ("webhooks", "smtp_host"),
+    "KURZ_SMTP_PORT": ("webhooks", "smtp_port"),
+    "KURZ_SMTP_TLS": ("webhooks", "smtp_tls"),
+    "KURZ_SMTP_USER": ("webhooks", "smtp_user"),
+    "KURZ_SMTP_PASSWORD": ("webhooks", "smtp_password"),
+    "KURZ_MAIL_FROM": ("webhooks", "mail_from"),
+    "KURZ_LOG_LEVEL": (None, "log_level"),
+    "KURZ_SHUTDOWN_GRACE": (None, "shutdown_grace"),
+}
+
+_LIST_FIELDS = {"retry_schedule"}
+
+
+def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
+    """Build Settings from the environment; a malformed value raises a clear error."""
+    env = os.environ if environ is None else environ
+    raw: dict[str, dict[str, object]] = {}
+    top: dict[str, object] = {}
+    for name, (section, field) in ENVIRONMENT.items():
+        if name not in env or env[name] == "":
+            continue
+        value: object = env[name]
+        if field in _LIST_FIELDS:
+            value = [float(v) for v in env[name].split(",") if v.strip()]
+        if section is None:
+            top[field] = value
+        else:
+            raw.setdefault(section, {})[field] = value
+    try:
+        return msgspec.convert({**top, **raw}, Settings, strict=False)
+    except msgspec.ValidationError as exc:
+        raise SystemExit(f"kurz: invalid configuration: {exc}") from exc

@@ -1,0 +1,55 @@
+"""Workspaces and their API keys."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import asyncpg
+
+from kurz.apikeys import display_prefix, generate_key, hash_key
+
+
+async def create_workspace(
+    conn: asyncpg.Connection[Any],
+    name: str,
+    *,
+    plan: str = "selfhosted",
+    time_zone: str = "UTC",
+    home_country: str | None = None,
+    owner_email: str | None = None,
+) -> tuple[int, str]:
+    """Create a workspace with one API key; return (workspace id, the key in clear)."""
+    async with conn.transaction():
+        workspace_id: int = await conn.fetchval(
+            """INSERT INTO workspaces (name, plan, time_zone, home_country, owner_email)
+               VALUES ($1, $2, $3, $4, $5) RETURNING id""",
+            name, plan, time_zone, home_country, owner_email,
+        )
+        key = await create_key(conn, workspace_id)
+    return workspace_id, key
+
+
+async def create_key(conn: asyncpg.Connection[Any], workspace_id: int) -> str:
+    key = generate_key()
+    await conn.execute(
+        "INSERT INTO api_keys (workspace_id, key_hash, prefix) VALUES ($1, $2, $3)",
+        workspace_id, hash_key(key), display_prefix(key),
+    )
+    return key
+
+
+async def revoke_key(conn: asyncpg.Connection[Any], key: str) -> bool:
+    status: str = await conn.execute(
+        "UPDATE api_keys SET revoked_at = now() WHERE key_hash = $1 AND revoked_at IS NULL",
+        hash_key(key),
+    )
+    return status.endswith(" 1")
+
+
+async def ensure_default_domain(conn: asyncpg.Connection[Any], host: str) -> None:
+    """The configured default short domain, shared by every workspace."""
+    await conn.execute(
+        """INSERT INTO domains (workspace_id, host, verified) VALUES (NULL, $1, true)
+           ON CONFLICT (host) DO NOTHING""",
+        host,
+    )
