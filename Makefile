@@ -34,4 +34,5 @@ test: lint deploy-check
 	$(UV) run pytest $(PYTEST_ARGS)
 
 bench: setup
+	@KURZ_BENCH_TOOLS=1 scripts/install-tools.sh >/dev/null
 	$(UV) run python -m bench

@@ -52,3 +52,9 @@ def group_invalidation(group_id: int) -> str:
 
 
 FLUSH_ALL = "*"
+
+
+def stats_password_attempts(group_id: int, visitor: str) -> str:
+    """Wrong passwords on a group's public statistics page, per visitor (a keyed hash,
+    never the raw IP) and group, in the current window."""
+    return f"{PREFIX}spw:{group_id}:{visitor}"

@@ -38,6 +38,9 @@ class ApiSettings(msgspec.Struct, frozen=True):
     rate_limit: int = 20  # requests per second per API key
     max_body_bytes: int = 2_000_000
     bulk_max: int = 1000
+    # How a custom domain proves it is the workspace's: "dns" (a TXT record holding the
+    # domain's token) or "trust" (every domain verified at once: local dev and tests).
+    domain_verification: str = "dns"
 
 
 class WebhookSettings(msgspec.Struct, frozen=True):
@@ -46,12 +49,25 @@ class WebhookSettings(msgspec.Struct, frozen=True):
     retry_schedule: tuple[float, ...] = (5, 30, 120, 600, 1800, 3600, 7200, 14400, 28800, 43200)
     concurrency: int = 200
     per_endpoint_concurrency: int = 8
+    disable_after: int = 20  # dead deliveries in a row that disable an endpoint
+    claim_idle_ms: int = 30_000  # stream entries pending this long on a consumer: taken over
     smtp_host: str | None = None
     smtp_port: int = 25
     smtp_tls: bool = False
     smtp_user: str | None = None
     smtp_password: str | None = None
     mail_from: str = "kurz@localhost"
+
+
+class AggregatorSettings(msgspec.Struct, frozen=True):
+    consumer: str | None = None  # consumer name in the group; default host-pid
+    batch_size: int = 2000  # stream entries per transaction
+    block_ms: int = 1000  # how long one XREADGROUP waits for new entries
+    claim_idle_ms: int = 30_000  # pending this long on another consumer: taken over
+    click_retention_days: int = 400  # raw clicks kept (day partitions); 0 keeps all
+    visitor_mark_days: int = 35  # unique-visitor marks kept for late events; 0 keeps all
+    maintenance_interval: float = 3600.0  # seconds between partition and mark upkeep
+    cache_ttl: float = 30.0  # workspace time zones and group flags, seconds
 
 
 class ServerSettings(msgspec.Struct, frozen=True):
@@ -68,6 +84,7 @@ class Settings(msgspec.Struct, frozen=True):
     edge: EdgeSettings = EdgeSettings()
     api: ApiSettings = ApiSettings()
     webhooks: WebhookSettings = WebhookSettings()
+    aggregator: AggregatorSettings = AggregatorSettings()
     log_level: str = "INFO"
     shutdown_grace: float = 20.0
 
@@ -98,17 +115,28 @@ ENVIRONMENT: dict[str, tuple[str | None, str]] = {
     "KURZ_API_RATE_LIMIT": ("api", "rate_limit"),
     "KURZ_API_MAX_BODY": ("api", "max_body_bytes"),
     "KURZ_BULK_MAX": ("api", "bulk_max"),
+    "KURZ_DOMAIN_VERIFICATION": ("api", "domain_verification"),
     "KURZ_WEBHOOK_ALLOW_PRIVATE": ("webhooks", "allow_private_targets"),
     "KURZ_WEBHOOK_TIMEOUT": ("webhooks", "timeout"),
     "KURZ_WEBHOOK_RETRY_SCHEDULE": ("webhooks", "retry_schedule"),
     "KURZ_WEBHOOK_CONCURRENCY": ("webhooks", "concurrency"),
     "KURZ_WEBHOOK_PER_ENDPOINT": ("webhooks", "per_endpoint_concurrency"),
+    "KURZ_WEBHOOK_DISABLE_AFTER": ("webhooks", "disable_after"),
+    "KURZ_WEBHOOK_CLAIM_IDLE_MS": ("webhooks", "claim_idle_ms"),
     "KURZ_SMTP_HOST": ("webhooks", "smtp_host"),
     "KURZ_SMTP_PORT": ("webhooks", "smtp_port"),
     "KURZ_SMTP_TLS": ("webhooks", "smtp_tls"),
     "KURZ_SMTP_USER": ("webhooks", "smtp_user"),
     "KURZ_SMTP_PASSWORD": ("webhooks", "smtp_password"),
     "KURZ_MAIL_FROM": ("webhooks", "mail_from"),
+    "KURZ_AGGREGATOR_CONSUMER": ("aggregator", "consumer"),
+    "KURZ_AGGREGATOR_BATCH": ("aggregator", "batch_size"),
+    "KURZ_AGGREGATOR_BLOCK_MS": ("aggregator", "block_ms"),
+    "KURZ_AGGREGATOR_CLAIM_IDLE_MS": ("aggregator", "claim_idle_ms"),
+    "KURZ_CLICK_RETENTION_DAYS": ("aggregator", "click_retention_days"),
+    "KURZ_VISITOR_MARK_DAYS": ("aggregator", "visitor_mark_days"),
+    "KURZ_AGGREGATOR_MAINTENANCE_INTERVAL": ("aggregator", "maintenance_interval"),
+    "KURZ_AGGREGATOR_CACHE_TTL": ("aggregator", "cache_ttl"),
     "KURZ_LOG_LEVEL": (None, "log_level"),
     "KURZ_SHUTDOWN_GRACE": (None, "shutdown_grace"),
 }

@@ -6,17 +6,19 @@ import contextlib
 from collections.abc import AsyncIterator
 
 import redis.asyncio as aioredis
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import Response
-from starlette.routing import BaseRoute, Route
-
 from kurz.db import create_pool
 from kurz.edge_cache import EdgeCache
 from kurz.logs import configure_logging
 from kurz.observability import serve_operator_path
 from kurz.settings import Settings, load_settings
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+
 from kurz_management.context import AppContext
+from kurz_management.metrics import MetricsMiddleware
 
 
 def _operator_route(path: str) -> Route:
@@ -44,12 +46,22 @@ def _operator_route(path: str) -> Route:
 
 
 def _routes() -> list[BaseRoute]:
+    from kurz_management import openapi
     from kurz_management.linkly import routes as linkly
     from kurz_management.native import routes as native
+    from kurz_management.statspage import routes as statspage
     from kurz_management.vivoldi import routes as vivoldi
 
     operator = [_operator_route(p) for p in ("/healthz", "/readyz", "/metrics")]
-    return [*operator, *native.routes, *vivoldi.routes, *linkly.routes]
+    return [*operator, *openapi.routes, *native.routes, *vivoldi.routes, *linkly.routes,
+            *statspage.routes]
+
+
+async def _not_routed(request: Request, exc: Exception) -> Response:
+    """Unknown paths and methods answer JSON like the APIs, not Starlette's plain text."""
+    status = getattr(exc, "status_code", 404)
+    message = "no such endpoint" if status == 404 else f"method {request.method} not allowed"
+    return JSONResponse({"error": message}, status_code=status)
 
 
 def create_app(settings: Settings | None = None) -> Starlette:
@@ -58,9 +70,15 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        pool = await create_pool(settings.database.url, min_size=settings.database.pool_min,
-                                 max_size=settings.database.pool_max)
-        redis = aioredis.Redis.from_url(settings.redis.url)
+        pool = await create_pool(
+            settings.database.url,
+            min_size=settings.database.pool_min,
+            max_size=settings.database.pool_max,
+        )
+        # Bounded waits: a Redis that hangs must not hang the API (writes log and go on).
+        redis = aioredis.Redis.from_url(
+            settings.redis.url, socket_connect_timeout=2, socket_timeout=5
+        )
         app.state.ctx = AppContext(settings, pool, redis, EdgeCache(redis))
         try:
             yield
@@ -68,4 +86,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
             await redis.aclose()
             await pool.close()
 
-    return Starlette(routes=_routes(), lifespan=lifespan)
+    return Starlette(
+        routes=_routes(),
+        lifespan=lifespan,
+        middleware=[Middleware(MetricsMiddleware)],
+        exception_handlers={404: _not_routed, 405: _not_routed},
+    )

@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
-
 from kurz.apikeys import hash_key
 
 
@@ -33,5 +32,6 @@ async def authenticate(pool: asyncpg.Pool[Any], key: str | None) -> Principal | 
     )
     if row is None:
         return None
-    return Principal(row["workspace_id"], row["plan"], row["entitlements"], row["time_zone"],
-                     row["key_id"])
+    return Principal(
+        row["workspace_id"], row["plan"], row["entitlements"], row["time_zone"], row["key_id"]
+    )

@@ -7,10 +7,9 @@ from typing import Any
 
 import asyncpg
 import redis.asyncio as aioredis
-from starlette.requests import Request
-
 from kurz.edge_cache import EdgeCache
 from kurz.settings import Settings
+from starlette.requests import Request
 
 
 @dataclass

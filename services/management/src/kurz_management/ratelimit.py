@@ -6,7 +6,6 @@ import time
 from dataclasses import dataclass
 
 import redis.asyncio as aioredis
-
 from kurz import keys
 
 

@@ -1,3 +1,163 @@
-from starlette.routing import BaseRoute
+"""The native (Brevr-shaped) API: routes and their OpenAPI entries."""
 
-routes: list[BaseRoute] = []
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.routing import BaseRoute, Route
+
+from kurz_management import openapi
+from kurz_management.native import catalog, links
+from kurz_management.native.endpoint import Handler, endpoint
+from kurz_management.native.schema import (
+    BulkFailure,
+    BulkRequest,
+    BulkResponse,
+    Error,
+    LinkCreate,
+    LinkEnvelope,
+    LinkList,
+    LinkPatch,
+    ListQuery,
+)
+
+FAMILY = "native"
+SECURITY = "bearer"
+_COMMON = (401, 429, 503)
+
+openapi.register_security(
+    SECURITY, {"type": "http", "scheme": "bearer", "description": "Authorization: Bearer <API key>"}
+)
+openapi.describe_family(
+    FAMILY,
+    "kurz's own API, in the shape of Brevr's (seed 002). Success: {\"link\": {...}}; "
+    'failure: {"error": "..."}. Rate-limit headers on every answer.',
+)
+
+
+def _route(
+    method: str,
+    path: str,
+    handler: Handler,
+    summary: str,
+    *,
+    request: Any = None,
+    response: Any = None,
+    query: Any = None,
+    errors: tuple[int, ...] = (),
+    status: int = 200,
+    failure: Any = Error,
+) -> Route:
+    codes = sorted({*_COMMON, *errors})
+    openapi.register(
+        method,
+        path,
+        FAMILY,
+        request,
+        response,
+        summary=summary,
+        query_type=query,
+        errors={c: (failure if c == 422 else Error) for c in codes},
+        status=status,
+        security=SECURITY,
+    )
+    return Route(path, endpoint(handler), methods=[method])
+
+
+routes: list[BaseRoute] = [
+    _route(
+        "POST",
+        "/api/v1/links",
+        links.create_link,
+        "Create a link",
+        request=LinkCreate,
+        response=LinkEnvelope,
+        errors=(400, 403, 409, 413, 422),
+        status=201,
+    ),
+    _route(
+        "GET",
+        "/api/v1/links",
+        links.list_links,
+        "Search and page through links",
+        response=LinkList,
+        query=ListQuery,
+        errors=(400,),
+    ),
+    _route(
+        "POST",
+        "/api/v1/links/bulk",
+        links.bulk_links,
+        "Create or update up to KURZ_BULK_MAX links at once",
+        request=BulkRequest,
+        response=BulkResponse,
+        errors=(400, 403, 409, 413, 422),
+        status=201,
+        failure=BulkFailure,
+    ),
+    _route(
+        "GET",
+        "/api/v1/links/{link_id}",
+        links.get_link,
+        "Get a link",
+        response=LinkEnvelope,
+        errors=(404,),
+    ),
+    _route(
+        "PATCH",
+        "/api/v1/links/{link_id}",
+        links.update_link,
+        "Change a link: given fields change, null clears, absent fields stay",
+        request=LinkPatch,
+        response=LinkEnvelope,
+        errors=(400, 403, 404, 409, 413, 422),
+    ),
+    _route(
+        "DELETE",
+        "/api/v1/links/{link_id}",
+        links.delete_link,
+        "Delete a link",
+        errors=(404,),
+        status=204,
+    ),
+    _route("GET", "/api/v1/tags", catalog.list_tags, "List tags", response=catalog.TagList),
+    _route(
+        "POST",
+        "/api/v1/tags",
+        catalog.create_tag,
+        "Create a tag",
+        request=catalog.TagCreate,
+        response=catalog.TagEnvelope,
+        errors=(400, 409, 413, 422),
+        status=201,
+    ),
+    _route(
+        "GET",
+        "/api/v1/domains",
+        catalog.list_domains,
+        "List custom domains",
+        response=catalog.DomainList,
+    ),
+    _route(
+        "POST",
+        "/api/v1/domains",
+        catalog.add_domain,
+        "Add a custom domain (verify it next)",
+        request=catalog.DomainCreate,
+        response=catalog.DomainEnvelope,
+        errors=(400, 409, 413, 422),
+        status=201,
+    ),
+    _route(
+        "POST",
+        "/api/v1/domains/{domain_id}/verify",
+        catalog.verify_domain,
+        "Verify a custom domain by its DNS TXT record",
+        response=catalog.DomainEnvelope,
+        errors=(404, 422),
+    ),
+]
+
+from kurz_management.native import analytics  # noqa: E402
+
+routes += analytics.routes

@@ -1,0 +1,80 @@
+"""`make bench`: every benchmark, one table. Not part of `make test`.
+
+Writes bench/results/latest.md (the table) and bench/results/latest.json (raw numbers).
+Set KURZ_BENCH_SECONDS to change the length of each wrk run (default 8)."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import platform
+import time
+import traceback
+from pathlib import Path
+from typing import Any
+
+RESULTS = Path(__file__).parent / "results"
+
+# (module in bench/, title). A module offers run() -> dict; missing ones are skipped.
+OTHERS = (
+    ("bulk_create", "Bulk link creation"),
+    ("aggregate", "Aggregation into Postgres"),
+    ("webhooks", "Webhook deliveries"),
+    ("analytics", "Analytics queries"),
+)
+
+
+def _redirect_table(result: dict[str, Any]) -> list[str]:
+    lines = [
+        "| scenario | server | workers | req/s | p50 ms | p99 ms | errors | ratio to baseline |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for r in result["rows"]:
+        errors = r["errors"] + r["non_2xx_3xx"] if r["scenario"].startswith("base") else r["errors"]
+        lines.append(
+            f"| {r['scenario']} | {r['server']} | {r['workers']} | {r['requests_per_s']:,.0f} "
+            f"| {r['p50_ms']:.2f} | {r['p99_ms']:.2f} | {errors} | {r['ratio']:.2f} |"
+        )
+    mem = result["memory"]
+    lines += ["", "| memory | bytes per link |", "|---|---|"]
+    lines += [f"| {k.replace('_', ' ')} | {v:,.0f} |" for k, v in mem.items()]
+    return lines
+
+
+def _generic_table(result: dict[str, Any]) -> list[str]:
+    lines = ["| measure | value |", "|---|---|"]
+    for key, value in result.items():
+        shown = f"{value:,.2f}" if isinstance(value, float) else str(value)
+        lines.append(f"| {key.replace('_', ' ')} | {shown} |")
+    return lines
+
+
+def main() -> None:
+    seconds = int(os.environ.get("KURZ_BENCH_SECONDS", "8"))
+    started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    raw: dict[str, Any] = {"started": started, "machine": platform.node(),
+                           "cpus": os.cpu_count()}
+    md = [f"# kurz benchmarks ({started}, {os.cpu_count()} CPUs)", ""]
+    from bench import redirect
+
+    raw["redirect"] = redirect.run(seconds=seconds)
+    md += ["## Redirects (wrk -t1 -c64, loopback)", "", *_redirect_table(raw["redirect"]), ""]
+    for module, title in OTHERS:
+        try:
+            mod = importlib.import_module(f"bench.{module}")
+        except ModuleNotFoundError:
+            continue
+        try:
+            raw[module] = mod.run()
+        except Exception:
+            raw[module] = {"error": traceback.format_exc(limit=3)}
+        md += [f"## {title}", "", *_generic_table(raw[module]), ""]
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "latest.md").write_text("\n".join(md) + "\n")
+    (RESULTS / "latest.json").write_text(json.dumps(raw, indent=2) + "\n")
+    print("\n".join(md))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,201 @@
+"""The aggregator's loop: read a batch, write it in one transaction, acknowledge, repeat.
+
+    take a batch   entries this consumer held before (after a restart or a failed batch),
+                   else entries idle too long on another consumer (XAUTOCLAIM),
+                   else new entries (XREADGROUP, blocking up to block_ms)
+    write it       decode, enrich, one transaction (writer.write_batch)
+    acknowledge    XACK, only after the commit
+
+A crash anywhere leaves the batch pending; whoever takes it next writes it again, and the
+event ids make the second write a no-op. `stop()` lets the batch in flight finish.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import asyncpg
+import redis.asyncio as aioredis
+from kurz import keys
+from kurz.settings import AggregatorSettings
+from kurz.stream import ConsumerGroup, Entry, consumer_name
+from redis.exceptions import RedisError
+
+from kurz_aggregator import metrics
+from kurz_aggregator.lookups import Lookups
+from kurz_aggregator.rows import decode_entries, to_row, utc_days
+from kurz_aggregator.upkeep import run_upkeep
+from kurz_aggregator.writer import ensure_partitions, write_batch
+
+log = logging.getLogger("kurz.aggregator")
+
+_LAG_INTERVAL = 2.0
+_CONSUMER_FORGET_MS = 86_400_000  # a consumer silent for a day with nothing pending is gone
+_MAX_BACKOFF = 30.0
+# What a batch can fail with and succeed on a later try: the dependencies' errors.
+TRANSIENT_ERRORS = (
+    asyncpg.PostgresError, asyncpg.InterfaceError, RedisError, OSError, TimeoutError,
+)  # fmt: skip
+
+
+class Aggregator:
+    def __init__(
+        self,
+        pool: asyncpg.Pool[Any],
+        redis: aioredis.Redis,
+        settings: AggregatorSettings,
+        *,
+        consumer: str | None = None,
+        stream: str = keys.CLICK_STREAM,
+    ) -> None:
+        name = consumer or settings.consumer or consumer_name()
+        self.pool = pool
+        self.settings = settings
+        self.group = ConsumerGroup(redis, stream, keys.AGGREGATOR_GROUP, name)
+        self.lookups = Lookups(settings.cache_ttl)
+        self._stopping = False
+        self._own_pending = True  # first look at what this name held before a restart
+        self._partitions: set[date] = set()
+        self._next_reclaim = 0.0
+        self._next_lag = 0.0
+        self._next_upkeep = 0.0
+        self._failures = 0
+
+    def stop(self) -> None:
+        """Stop taking batches; the one in flight still commits and is acknowledged."""
+        self._stopping = True
+
+    @property
+    def stopping(self) -> bool:
+        return self._stopping
+
+    async def run(self, *, burst: bool = False) -> int:
+        """Process until stopped; with `burst`, until nothing is left, and failures raise.
+        Returns the number of entries acknowledged."""
+        await self._ensure_group(burst)
+        handled = 0
+        while not self._stopping:
+            if not burst:
+                await self._periodic()
+            try:
+                entries = await self._take(burst)
+                if not entries:
+                    if burst:
+                        break
+                    continue
+                handled += await self.handle(entries)
+                self._failures = 0
+            except TRANSIENT_ERRORS as exc:
+                if burst:
+                    raise
+                await self._after_failure(exc)
+        return handled
+
+    async def _ensure_group(self, burst: bool) -> None:
+        while True:
+            try:
+                await self.group.ensure()
+                return
+            except TRANSIENT_ERRORS as exc:
+                if burst or self._stopping:
+                    raise
+                await self._after_failure(exc)
+
+    async def handle(self, entries: list[Entry]) -> int:
+        """Write the entries' events in one transaction, then acknowledge them all."""
+        decoded = decode_entries(entries, self._oldest())
+        if decoded.events:
+            started = time.perf_counter()
+            async with self.pool.acquire() as conn:
+                workspaces = {e.workspace_id for e in decoded.events}
+                groups = {e.group_id for e in decoded.events if e.group_id is not None}
+                await self.lookups.load(conn, workspaces, groups)
+                rows = [to_row(event, self.lookups) for event in decoded.events]
+                missing = utc_days(rows) - self._partitions
+                if missing:
+                    await ensure_partitions(conn, sorted(missing))
+                    self._partitions |= missing
+                written = await write_batch(conn, rows)
+            metrics.COMMIT_SECONDS.observe(time.perf_counter() - started)
+            metrics.EVENTS.labels("new").inc(written.fresh)
+            metrics.EVENTS.labels("duplicate").inc(len(decoded.events) - written.fresh)
+            metrics.COUNTED.inc(written.counted)
+        if decoded.invalid:
+            metrics.EVENTS.labels("invalid").inc(decoded.invalid)
+            log.warning("skipped entries that are no click events", extra={"n": decoded.invalid})
+        if decoded.stale:
+            metrics.EVENTS.labels("stale").inc(decoded.stale)
+            log.warning("skipped events older than click retention", extra={"n": decoded.stale})
+        await self.group.ack([entry.id for entry in entries])
+        metrics.BATCH_SIZE.observe(len(entries))
+        return len(entries)
+
+    def _oldest(self) -> float | None:
+        """Start of the oldest day partition upkeep keeps (UTC midnight), as Unix time."""
+        days = self.settings.click_retention_days
+        if days <= 0:
+            return None
+        today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+        return (today - timedelta(days=days)).timestamp()
+
+    async def _take(self, burst: bool) -> list[Entry]:
+        size = self.settings.batch_size
+        if self._own_pending:
+            entries = await self.group.own_pending(size)
+            if entries:
+                return entries
+            self._own_pending = False
+        now = time.monotonic()
+        if burst or now >= self._next_reclaim:
+            self._next_reclaim = now + max(self.settings.claim_idle_ms / 2000, 1.0)
+            entries = await self.group.reclaim(self.settings.claim_idle_ms, size)
+            if entries:
+                metrics.RECLAIMED.inc(len(entries))
+                log.info("reclaimed pending entries", extra={"count": len(entries)})
+                return entries
+        return await self.group.read(size, block_ms=None if burst else self.settings.block_ms)
+
+    async def _after_failure(self, exc: BaseException) -> None:
+        """The batch stays pending: retry it (as own pending) after a growing pause."""
+        metrics.FAILURES.inc()
+        self._failures += 1
+        self._own_pending = True
+        self._partitions.clear()  # a partition may have been dropped since it was seen
+        pause = min(0.5 * 2 ** (self._failures - 1), _MAX_BACKOFF)
+        log.error("batch failed; retrying", extra={"error": repr(exc), "retry_in": pause})
+        await asyncio.sleep(pause)
+
+    async def _periodic(self) -> None:
+        now = time.monotonic()
+        try:
+            if now >= self._next_lag:
+                self._next_lag = now + _LAG_INTERVAL
+                await self.update_lag()
+            if now >= self._next_upkeep:
+                self._next_upkeep = now + self.settings.maintenance_interval
+                await self.upkeep()
+        except TRANSIENT_ERRORS as exc:
+            log.warning("upkeep failed", extra={"error": repr(exc)})
+
+    async def update_lag(self) -> None:
+        lag, pending = await self.group.lag()
+        labels = (self.group.stream, self.group.group)
+        if lag is not None:
+            metrics.STREAM_LAG.labels(*labels).set(lag)
+        metrics.STREAM_PENDING.labels(*labels).set(pending)
+
+    async def upkeep(self) -> None:
+        async with self.pool.acquire() as conn:
+            result = await run_upkeep(
+                conn,
+                retention_days=self.settings.click_retention_days,
+                mark_days=self.settings.visitor_mark_days,
+            )
+        if result.dropped:
+            metrics.PARTITIONS_DROPPED.inc(len(result.dropped))
+            self._partitions.clear()
+        await self.group.prune_consumers(_CONSUMER_FORGET_MS)

@@ -1,0 +1,140 @@
+"""One batch, one transaction: raw clicks, dedupe and every rollup commit together.
+
+The batch is COPYed into a session temp table; `INSERT INTO clicks ... ON CONFLICT DO
+NOTHING RETURNING` tells which events are new (the primary key is the dedupe mark), and
+only those reach the rollups. A redelivered event conflicts and changes nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+from typing import Any, NamedTuple
+
+import asyncpg
+
+from kurz_aggregator.rows import COLUMNS, Row
+
+BATCH_TABLE = """
+CREATE TEMP TABLE IF NOT EXISTS aggregator_batch (
+    event_id text, clicked_at timestamptz, workspace_id bigint, link_id bigint,
+    group_id bigint, destination text, rule text, outcome text, visitor text, country text,
+    referrer text, user_agent text, device text, os text, browser text, bot boolean,
+    qr boolean, counted boolean, referrer_host text, bot_name text, overseas boolean,
+    day date, hour smallint
+) ON COMMIT DELETE ROWS;
+CREATE TEMP TABLE IF NOT EXISTS aggregator_fresh (LIKE aggregator_batch) ON COMMIT DELETE ROWS;
+"""
+
+_RAW = ", ".join(COLUMNS[:-2])  # every column but the local day and hour
+
+INSERT_CLICKS = f"""
+WITH fresh AS (
+    INSERT INTO clicks ({_RAW})
+    SELECT {_RAW} FROM aggregator_batch
+    ON CONFLICT DO NOTHING
+    RETURNING clicked_at, event_id
+)
+INSERT INTO aggregator_fresh
+SELECT b.* FROM aggregator_batch b JOIN fresh f USING (clicked_at, event_id)
+"""  # noqa: S608 - column names are constants
+
+
+def _rollup(table: str, keys: str, where: str = "") -> str:
+    """Add the fresh counted clicks to `table`, and their visitors when not seen before
+    on the same key (the `<table>_visitors` marks). Rows go in key order so concurrent
+    aggregators lock rollup rows in the same order and cannot deadlock on them."""
+    cond = f"counted {where}"
+    return f"""
+WITH marks AS (
+    INSERT INTO {table}_visitors ({keys}, visitor)
+    SELECT DISTINCT {keys}, visitor FROM aggregator_fresh WHERE {cond}
+    ORDER BY {keys}, visitor
+    ON CONFLICT DO NOTHING
+    RETURNING {keys}
+), new_visitors AS (
+    SELECT {keys}, count(*) AS n FROM marks GROUP BY {keys}
+), new_clicks AS (
+    SELECT {keys}, count(*) AS n FROM aggregator_fresh WHERE {cond} GROUP BY {keys}
+)
+INSERT INTO {table} ({keys}, clicks, visitors)
+SELECT {keys}, c.n, coalesce(v.n, 0)
+FROM new_clicks c LEFT JOIN new_visitors v USING ({keys})
+ORDER BY {keys}
+ON CONFLICT ({keys}) DO UPDATE
+SET clicks = {table}.clicks + EXCLUDED.clicks, visitors = {table}.visitors + EXCLUDED.visitors;
+"""  # noqa: S608 - table and column names are constants
+
+
+# Dimension name → the batch column (or expression) it counts.
+DIMENSIONS: dict[str, str] = {
+    "country": "coalesce(country, '')",
+    "device": "device",
+    "os": "os",
+    "browser": "browser",
+    "referrer": "coalesce(referrer_host, '')",
+    "destination": "destination",
+    "source": "CASE WHEN qr THEN 'qr' ELSE 'link' END",
+}
+
+
+def _dims(table: str, key: str) -> str:
+    counted = " UNION ALL ".join(
+        f"SELECT {key}, day, '{name}', {expr} FROM aggregator_fresh WHERE counted"  # noqa: S608
+        for name, expr in DIMENSIONS.items()
+    )
+    # Bots are not clicks, but which bots came is worth knowing (Linkly's bot_name).
+    bots = (
+        f"SELECT {key}, day, 'bot', coalesce(bot_name, 'bot') FROM aggregator_fresh "  # noqa: S608
+        "WHERE bot AND outcome IN ('redirect', 'page') AND NOT overseas"
+    )
+    return f"""
+INSERT INTO {table} ({key}, day, dimension, value, clicks)
+SELECT {key}, day, dimension, value, count(*)
+FROM ({counted} UNION ALL {bots}) AS d ({key}, day, dimension, value)
+WHERE {key} IS NOT NULL
+GROUP BY 1, 2, 3, 4
+ORDER BY 1, 2, 3, 4
+ON CONFLICT ({key}, day, dimension, value) DO UPDATE SET clicks = {table}.clicks + EXCLUDED.clicks;
+"""  # noqa: S608 - table and column names are constants
+
+
+ROLLUPS = "".join(
+    [
+        _rollup("link_daily", "day, link_id"),
+        _rollup("link_hourly", "day, hour, link_id"),
+        _rollup("group_daily", "day, group_id", "AND group_id IS NOT NULL"),
+        _rollup("group_hourly", "day, hour, group_id", "AND group_id IS NOT NULL"),
+        _rollup("workspace_daily", "day, workspace_id"),
+        _rollup("workspace_hourly", "day, hour, workspace_id"),
+        _dims("link_daily_dims", "link_id"),
+        _dims("group_daily_dims", "group_id"),
+    ]
+)
+
+
+class Written(NamedTuple):
+    fresh: int  # events stored for the first time
+    counted: int  # of those, counted as clicks
+
+
+async def ensure_partitions(conn: asyncpg.Connection[Any], days: Sequence[date]) -> None:
+    """Create the day partitions of `clicks` the batch needs. Its own short transaction:
+    creating a partition locks the parent table, which must not last a whole batch."""
+    for day in sorted(days):
+        await conn.execute("SELECT kurz_click_partition($1)", day)
+
+
+async def write_batch(conn: asyncpg.Connection[Any], rows: Sequence[Row]) -> Written:
+    """Store the rows and their rollups in one transaction; nothing when it fails."""
+    if not rows:
+        return Written(0, 0)
+    async with conn.transaction():
+        await conn.execute(BATCH_TABLE)
+        await conn.copy_records_to_table("aggregator_batch", records=rows, columns=COLUMNS)
+        await conn.execute(INSERT_CLICKS)
+        await conn.execute(ROLLUPS)
+        fresh, counted = await conn.fetchrow(
+            "SELECT count(*), count(*) FILTER (WHERE counted) FROM aggregator_fresh"
+        )
+    return Written(fresh, counted)

@@ -1,0 +1,61 @@
+"""Raw clicks as a streamed JSON array or CSV file, a batch at a time."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import AsyncIterator
+from typing import Any
+
+import asyncpg
+import msgspec
+
+from kurz_management.analytics import raw
+from kurz_management.analytics.model import Period, RawFilter, Selection
+
+MEDIA_TYPES = {"json": "application/json", "csv": "text/csv; charset=utf-8"}
+COLUMNS: tuple[str, ...] = raw.RawClick.__struct_fields__
+_encoder = msgspec.json.Encoder()
+
+
+def chunks(
+    pool: asyncpg.Pool[Any], sel: Selection, flt: RawFilter, span: Period, fmt: str
+) -> AsyncIterator[bytes]:
+    clicks = raw.export(pool, sel, flt, span)
+    return _json(clicks) if fmt == "json" else _csv(clicks)
+
+
+async def _json(batches: AsyncIterator[list[raw.RawClick]]) -> AsyncIterator[bytes]:
+    yield b"["
+    first = True
+    async for batch in batches:
+        items = _encoder.encode(batch)[1:-1]
+        yield items if first else b"," + items
+        first = False
+    yield b"]"
+
+
+async def _csv(batches: AsyncIterator[list[raw.RawClick]]) -> AsyncIterator[bytes]:
+    yield (",".join(COLUMNS) + "\r\n").encode()
+    async for batch in batches:
+        out = io.StringIO()
+        writer = csv.writer(out)
+        for click in batch:
+            writer.writerow([_cell(getattr(click, c)) for c in COLUMNS])
+        yield out.getvalue().encode()
+
+
+def _cell(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if hasattr(value, "isoformat"):
+        return str(value.isoformat())
+    return _defang(str(value))
+
+
+def _defang(text: str) -> str:
+    """A cell a spreadsheet would run as a formula (=, +, -, @) is quoted with a leading
+    apostrophe: destinations and referrers come from outside."""
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text

@@ -1,0 +1,122 @@
+"""Clicks per group over a period (Vivoldi's clicks-by-group), and per link per day
+(Vivoldi's clicks-by-date). Read from `group_daily` and `link_daily` only."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+from typing import Any
+
+import asyncpg
+import msgspec
+
+from kurz_management.analytics.model import Period, Selection
+from kurz_management.analytics.periods import each_day
+from kurz_management.analytics.selection import check_groups
+
+
+class GroupTotals(msgspec.Struct, frozen=True):
+    group_id: int
+    name: str
+    clicks: int
+    visitors: int  # distinct visitors per day, summed over the period's days
+
+
+class GroupPage(msgspec.Struct, frozen=True):
+    groups: list[GroupTotals]
+    total: int  # groups selected, over all pages
+
+
+async def group_page(
+    pool: asyncpg.Pool[Any],
+    workspace_id: int,
+    group_ids: Sequence[int] | None,
+    span: Period,
+    *,
+    offset: int,
+    limit: int,
+) -> GroupPage:
+    """The selected groups (None: all of the workspace's), by id, with their totals;
+    groups without clicks count zero. Every named group must be the workspace's."""
+    ids: list[int] | None = None
+    if group_ids is not None:
+        await check_groups(pool, workspace_id, group_ids)
+        ids = sorted(set(group_ids))
+    async with pool.acquire() as conn:
+        total = await conn.fetchval(
+            """SELECT count(*) FROM link_groups
+               WHERE workspace_id = $1 AND ($2::bigint[] IS NULL OR id = ANY($2))""",
+            workspace_id,
+            ids,
+        )
+        rows = await conn.fetch(
+            """WITH g AS (
+                   SELECT id, name FROM link_groups
+                   WHERE workspace_id = $1 AND ($6::bigint[] IS NULL OR id = ANY($6))
+                   ORDER BY id LIMIT $4 OFFSET $5)
+               SELECT g.id, g.name, coalesce(sum(d.clicks), 0)::bigint AS clicks,
+                      coalesce(sum(d.visitors), 0)::bigint AS visitors
+               FROM g LEFT JOIN group_daily d ON d.group_id = g.id AND d.day BETWEEN $2 AND $3
+               GROUP BY g.id, g.name ORDER BY g.id""",
+            workspace_id,
+            span.start,
+            span.end,
+            limit,
+            offset,
+            ids,
+        )
+    items = [GroupTotals(r["id"], r["name"], int(r["clicks"]), int(r["visitors"])) for r in rows]
+    return GroupPage(items, int(total))
+
+
+class LinkDay(msgspec.Struct, frozen=True):
+    day: date
+    link_id: int
+    host: str
+    slug: str
+    clicks: int
+    visitors: int
+
+
+async def link_days(
+    pool: asyncpg.Pool[Any], sel: Selection, span: Period, *, fill: bool
+) -> list[LinkDay]:
+    """Clicks per link and day, by day then link id. `fill` adds the days without clicks
+    (for one link: a complete calendar); otherwise only days with clicks appear."""
+    if sel.link_ids is not None:
+        scope, key = "l.id = ANY($1::bigint[])", list(sel.link_ids)
+    elif sel.group_id is not None:
+        scope, key = "l.group_id = $1", sel.group_id
+    else:
+        scope, key = "l.workspace_id = $1", sel.workspace_id
+    rows = await pool.fetch(
+        f"""SELECT d.day, l.id AS link_id, l.host, l.slug, d.clicks, d.visitors
+            FROM link_daily d JOIN links l ON l.id = d.link_id
+            WHERE {scope} AND d.day BETWEEN $2 AND $3
+            ORDER BY d.day, l.id""",  # noqa: S608
+        key,
+        span.start,
+        span.end,
+    )
+    found = [
+        LinkDay(r["day"], r["link_id"], r["host"], r["slug"], int(r["clicks"]), int(r["visitors"]))
+        for r in rows
+    ]
+    if not fill or sel.link_ids is None:
+        return found
+    return await _filled(pool, sel.link_ids, span, found)
+
+
+async def _filled(
+    pool: asyncpg.Pool[Any], link_ids: Sequence[int], span: Period, found: list[LinkDay]
+) -> list[LinkDay]:
+    links = await pool.fetch(
+        "SELECT id, host, slug FROM links WHERE id = ANY($1::bigint[]) ORDER BY id",
+        list(link_ids),
+    )
+    seen = {(x.day, x.link_id): x for x in found}
+    return [
+        seen.get((day, r["id"])) or LinkDay(day, r["id"], r["host"], r["slug"], 0, 0)
+        for day in each_day(span)
+        for r in links
+    ]

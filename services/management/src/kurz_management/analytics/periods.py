@@ -1,0 +1,64 @@
+"""Local days: parsing, ranges and the calendar a series is filled over."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from kurz_management.analytics.model import AnalyticsError, Period
+
+_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+MAX_DAYS = 366  # one year, leap day included: the longest range a query may span
+
+
+def parse_day(text: str | None, field: str) -> date | None:
+    """`YYYY-MM-DD`, or None when not given."""
+    if text is None or text.strip() == "":
+        return None
+    value = text.strip()
+    if _DAY.match(value):
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            pass
+    raise AnalyticsError("invalid", f"{field} must be a date as YYYY-MM-DD, got {text!r}", field)
+
+
+def today(time_zone: str) -> date:
+    try:
+        zone = ZoneInfo(time_zone)
+    except (ZoneInfoNotFoundError, ValueError):
+        zone = ZoneInfo("UTC")
+    return datetime.now(zone).date()
+
+
+def period(
+    start: date | None,
+    end: date | None,
+    time_zone: str,
+    *,
+    fields: tuple[str, str] = ("start", "end"),
+    default_days: int = 30,
+    max_days: int = MAX_DAYS,
+) -> Period:
+    """A checked range; a missing end is today, a missing start `default_days` before."""
+    end = end or today(time_zone)
+    start = start or end - timedelta(days=default_days - 1)
+    if start > end:
+        raise AnalyticsError("invalid", f"{fields[0]} must not be after {fields[1]}", fields[0])
+    span = Period(start, end)
+    if span.days > max_days:
+        raise AnalyticsError(
+            "invalid",
+            f"the range from {fields[0]} to {fields[1]} spans {span.days} days; "
+            f"at most {max_days} are allowed",
+            fields[1],
+        )
+    return span
+
+
+def each_day(span: Period) -> Iterator[date]:
+    for offset in range(span.days):
+        yield span.start + timedelta(days=offset)

@@ -1,0 +1,141 @@
+"""Tags and custom domains of a workspace: the small use cases links depend on.
+
+A custom domain is verified by a DNS TXT record `_kurz-verify.<host>` holding the
+domain's token. `KURZ_DOMAIN_VERIFICATION=trust` skips the lookup and verifies every
+domain when it is added (local development and tests, where no DNS can be set up).
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+import dns.asyncresolver
+import dns.exception
+import msgspec
+from kurz.validation import InvalidLink, normalize_host
+
+from kurz_management.auth import Principal
+from kurz_management.context import AppContext
+from kurz_management.links.guard import database_available
+from kurz_management.links.service import LinkError
+
+VERIFY_LABEL = "_kurz-verify"
+TAG_NAME_MAX = 100
+DNS_TIMEOUT = 3.0
+
+
+class TagRecord(msgspec.Struct):
+    id: int
+    name: str
+
+
+class DomainRecord(msgspec.Struct):
+    id: int
+    host: str
+    verified: bool
+    verify_token: str | None
+    created_at: datetime
+
+    @property
+    def verify_record(self) -> str:
+        return f"{VERIFY_LABEL}.{self.host}"
+
+
+async def list_tags(ctx: AppContext, principal: Principal) -> list[TagRecord]:
+    with database_available():
+        rows = await ctx.pool.fetch(
+            "SELECT id, name FROM tags WHERE workspace_id = $1 ORDER BY name",
+            principal.workspace_id,
+        )
+    return [TagRecord(r["id"], r["name"]) for r in rows]
+
+
+async def create_tag(ctx: AppContext, principal: Principal, name: str) -> TagRecord:
+    name = name.strip()
+    if not name or len(name) > TAG_NAME_MAX:
+        raise LinkError("invalid", f"tag name must be 1 to {TAG_NAME_MAX} characters", field="name")
+    with database_available():
+        try:
+            tag_id = await ctx.pool.fetchval(
+                "INSERT INTO tags (workspace_id, name) VALUES ($1, $2) RETURNING id",
+                principal.workspace_id,
+                name,
+            )
+        except asyncpg.UniqueViolationError:
+            raise LinkError("conflict", f"a tag named {name!r} exists", field="name") from None
+    return TagRecord(tag_id, name)
+
+
+_DOMAIN_COLUMNS = "id, host, verified, verify_token, created_at"
+
+
+def _domain(row: Any) -> DomainRecord:
+    return DomainRecord(
+        row["id"], row["host"], row["verified"], row["verify_token"], row["created_at"]
+    )
+
+
+async def list_domains(ctx: AppContext, principal: Principal) -> list[DomainRecord]:
+    with database_available():
+        rows = await ctx.pool.fetch(
+            f"SELECT {_DOMAIN_COLUMNS} FROM domains WHERE workspace_id = $1 ORDER BY host",  # noqa: S608
+            principal.workspace_id,
+        )
+    return [_domain(r) for r in rows]
+
+
+async def add_domain(ctx: AppContext, principal: Principal, host: str) -> DomainRecord:
+    try:
+        host = normalize_host(host, "host")
+    except InvalidLink as exc:
+        raise LinkError("invalid", exc.message, field="host") from None
+    if host == normalize_host(ctx.settings.edge.default_domain):
+        raise LinkError("conflict", f"{host} is the default short domain", field="host")
+    trusted = ctx.settings.api.domain_verification == "trust"
+    with database_available():
+        row = await ctx.pool.fetchrow(
+            f"""INSERT INTO domains (workspace_id, host, verified, verify_token)
+                VALUES ($1, $2, $3, $4) ON CONFLICT (host) DO NOTHING
+                RETURNING {_DOMAIN_COLUMNS}""",  # noqa: S608
+            principal.workspace_id,
+            host,
+            trusted,
+            secrets.token_urlsafe(24),
+        )
+    if row is None:
+        raise LinkError("conflict", f"domain {host} is already registered", field="host")
+    return _domain(row)
+
+
+async def verify_domain(ctx: AppContext, principal: Principal, domain_id: int) -> DomainRecord:
+    with database_available():
+        row = await ctx.pool.fetchrow(
+            f"SELECT {_DOMAIN_COLUMNS} FROM domains WHERE id = $1 AND workspace_id = $2",  # noqa: S608
+            domain_id,
+            principal.workspace_id,
+        )
+    if row is None:
+        raise LinkError("not_found", f"no domain {domain_id} in this workspace")
+    domain = _domain(row)
+    if domain.verified:
+        return domain
+    if ctx.settings.api.domain_verification != "trust" and not await _dns_proves(domain):
+        raise LinkError(
+            "invalid",
+            f"no TXT record {domain.verify_record} holding {domain.verify_token!r} was found",
+        )
+    with database_available():
+        await ctx.pool.execute("UPDATE domains SET verified = true WHERE id = $1", domain_id)
+    return msgspec.structs.replace(domain, verified=True)
+
+
+async def _dns_proves(domain: DomainRecord) -> bool:
+    try:
+        answer = await dns.asyncresolver.resolve(domain.verify_record, "TXT", lifetime=DNS_TIMEOUT)
+    except (dns.exception.DNSException, OSError):
+        return False
+    texts = {b"".join(r.strings).decode(errors="replace") for r in answer}  # type: ignore[attr-defined]
+    return domain.verify_token in texts

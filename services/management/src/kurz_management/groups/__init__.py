@@ -1,0 +1,1 @@
+"""Link groups: shared settings for many links, one edge record per group."""

@@ -1,0 +1,288 @@
+"""Linkly's click analytics over kurz's statistics (reference/README.md, Linkly):
+
+- `GET /api/v1/workspace/{ws}/clicks`: a time series, by day or by hour;
+- `GET /api/v1/workspace/{ws}/clicks/counters/{counter}`: clicks by one dimension;
+- `GET /api/v1/workspace/{ws}/clicks/export?format=json|csv`: raw clicks, streamed.
+
+Linkly's public documentation does not show these responses; the shapes are kurz's
+choice, documented in docs/linkly.md. The series is served from the rollups unless a
+filter needs raw clicks (country, platform, browser, or bots other than "exclude").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import date
+from typing import Literal
+
+import msgspec
+from starlette.requests import Request
+from starlette.responses import Response, StreamingResponse
+
+from kurz_management.analytics import exporting, raw, rollups
+from kurz_management.analytics.model import (
+    AnalyticsError,
+    Bots,
+    Count,
+    Period,
+    RawFilter,
+    Selection,
+)
+from kurz_management.analytics.periods import parse_day, period
+from kurz_management.analytics.selection import select
+from kurz_management.auth import Principal
+from kurz_management.context import AppContext
+from kurz_management.linkly.errors import LinklyError
+from kurz_management.linkly.render import encode
+from kurz_management.linkly.request import authorize, read_payload
+
+HOURLY_MAX_DAYS = 31
+Counter = Literal[
+    "country", "platform", "browser_name", "referer", "link_id", "destination", "bot_name"
+]
+# Counter → the rollup dimension it reads (link_id reads per-link rollups instead).
+_DIMENSION = {
+    "country": "country",
+    "platform": "os",
+    "browser_name": "browser",
+    "referer": "referrer",
+    "destination": "destination",
+    "bot_name": "bot",
+}
+
+
+class LinklyClicksQuery(msgspec.Struct, omit_defaults=True):
+    start: str | None = None  # YYYY-MM-DD, local to the workspace; default: end - 29 days
+    end: str | None = None  # default: today
+    link_id: str | None = None  # one id or several, comma separated
+    frequency: Literal["day", "hour"] = "day"
+    country: str | None = None
+    platform: Literal["ios", "android", "windows", "mac", "linux"] | None = None
+    browser: str | None = None
+    unique: bool = False
+    bots: Bots = "exclude"
+    api_key: str | None = None
+    workspace_id: str | None = None
+
+
+class LinklyCountersQuery(msgspec.Struct, omit_defaults=True):
+    start: str | None = None
+    end: str | None = None
+    link_id: str | None = None
+    limit: int = 100
+    api_key: str | None = None
+    workspace_id: str | None = None
+
+
+class LinklyClicksExportQuery(LinklyClicksQuery, omit_defaults=True):
+    format: Literal["json", "csv"] = "json"
+
+
+class LinklyPoint(msgspec.Struct):
+    t: str  # "2025-08-01", or "2025-08-01T13:00" (local hour) by hour
+    count: int  # clicks, or unique visitors with unique=true
+
+
+class LinklyClicks(msgspec.Struct):
+    start: str
+    end: str
+    time_zone: str
+    frequency: str
+    unique: bool
+    bots: str
+    total: int
+    results: list[LinklyPoint]
+
+
+class LinklyCount(msgspec.Struct):
+    value: str | int | None  # null: unknown (no country, direct visit)
+    count: int
+
+
+class LinklyCounter(msgspec.Struct):
+    counter: str
+    start: str
+    end: str
+    results: list[LinklyCount]
+
+
+def _query(request: Request, shape: type[msgspec.Struct]) -> msgspec.Struct:
+    params = {k: v for k, v in request.query_params.items() if v != ""}
+    try:
+        return msgspec.convert(params, shape, strict=False)
+    except msgspec.ValidationError as exc:
+        raise LinklyError(400, f"invalid query parameter: {exc}") from None
+
+
+def _link_ids(raw_ids: str | None) -> list[int] | None:
+    if raw_ids is None:
+        return None
+    parts = [p.strip() for p in raw_ids.split(",") if p.strip()]
+    if not parts or not all(p.isdigit() and len(p) <= 18 for p in parts):
+        raise LinklyError(
+            400, f"link_id must be link ids separated by commas, got {raw_ids!r}", field="link_id"
+        )
+    return [int(p) for p in parts]
+
+
+async def _context(
+    request: Request,
+    ctx: AppContext,
+    start: str | None,
+    end: str | None,
+    link_id: str | None,
+    *,
+    max_days: int = 366,
+) -> tuple[Principal, Selection, Period]:
+    payload = await read_payload(request, ctx.settings.api.max_body_bytes)
+    principal = await authorize(request, ctx, payload, path_workspace=request.path_params["ws"])
+    tz = principal.time_zone
+    try:
+        span = period(parse_day(start, "start"), parse_day(end, "end"), tz, max_days=max_days)
+        sel = await select(ctx.pool, principal.workspace_id, tz, link_ids=_link_ids(link_id))
+    except AnalyticsError as exc:
+        raise LinklyError(
+            404 if exc.kind == "not_found" else 400, exc.message, field=exc.field
+        ) from None
+    return principal, sel, span
+
+
+def _json(value: object) -> Response:
+    return Response(encode(value), media_type="application/json")
+
+
+async def clicks(request: Request, ctx: AppContext) -> Response:
+    q = _query(request, LinklyClicksQuery)
+    assert isinstance(q, LinklyClicksQuery)
+    hourly = q.frequency == "hour"
+    max_days = HOURLY_MAX_DAYS if hourly else 366
+    _, sel, span = await _context(request, ctx, q.start, q.end, q.link_id, max_days=max_days)
+    flt = RawFilter(q.country, q.platform, q.browser, q.bots)
+    if flt.needs_raw:
+        buckets = await raw.series(ctx.pool, sel, flt, span, hourly=hourly)
+    elif hourly:
+        buckets = await rollups.hourly(ctx.pool, sel, span)
+    else:
+        buckets = await rollups.daily(ctx.pool, sel, span)
+    points = [
+        LinklyPoint(_stamp(b.day, b.hour), b.visitors if q.unique else b.clicks) for b in buckets
+    ]
+    return _json(
+        LinklyClicks(
+            span.start.isoformat(),
+            span.end.isoformat(),
+            sel.time_zone,
+            q.frequency,
+            q.unique,
+            q.bots,
+            sum(p.count for p in points),
+            points,
+        )
+    )
+
+
+def _stamp(day: date, hour: int | None) -> str:
+    return day.isoformat() if hour is None else f"{day.isoformat()}T{hour:02d}:00"
+
+
+async def counters(request: Request, ctx: AppContext) -> Response:
+    counter = request.path_params["counter"]
+    q = _query(request, LinklyCountersQuery)
+    assert isinstance(q, LinklyCountersQuery)
+    _, sel, span = await _context(request, ctx, q.start, q.end, q.link_id)
+    if counter not in _DIMENSION and counter != "link_id":
+        raise LinklyError(
+            404, f"unknown counter {counter!r}; one of: " + ", ".join([*_DIMENSION, "link_id"])
+        )
+    if not 1 <= q.limit <= 1000:
+        raise LinklyError(400, "limit must be between 1 and 1000", field="limit")
+    results = await _counts(ctx, sel, span, counter, q.limit)
+    return _json(LinklyCounter(counter, span.start.isoformat(), span.end.isoformat(), results))
+
+
+async def _counts(
+    ctx: AppContext, sel: Selection, span: Period, counter: str, limit: int
+) -> list[LinklyCount]:
+    if counter == "link_id":
+        per_link = await rollups.by_link(ctx.pool, sel, span, limit)
+        return [LinklyCount(t.link_id, t.clicks) for t in per_link]
+    if counter == "platform":
+        families = await rollups.counts(ctx.pool, sel, "os", span, limit=10_000)
+        merged: dict[str, int] = {}
+        for item in families:
+            key = raw.platform_of(item.value)
+            merged[key] = merged.get(key, 0) + item.clicks
+        ranked = sorted(merged.items(), key=lambda kv: (-kv[1], kv[0]))[:limit]
+        return [LinklyCount(value, n) for value, n in ranked]
+    found: list[Count] = await rollups.counts(ctx.pool, sel, _DIMENSION[counter], span, limit)
+    return [LinklyCount(c.value or None, c.clicks) for c in found]
+
+
+async def export(request: Request, ctx: AppContext) -> Response:
+    q = _query(request, LinklyClicksExportQuery)
+    assert isinstance(q, LinklyClicksExportQuery)
+    principal, sel, span = await _context(request, ctx, q.start, q.end, q.link_id)
+    flt = RawFilter(q.country, q.platform, q.browser, q.bots)
+    name = f"clicks-{principal.workspace_id}-{span.start}-{span.end}.{q.format}"
+    return StreamingResponse(
+        exporting.chunks(ctx.pool, sel, flt, span, q.format),
+        media_type=exporting.MEDIA_TYPES[q.format],
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+
+
+Handler = Callable[[Request, AppContext], Awaitable[Response]]
+# (path, handler): wrapped by linkly.routes' endpoint, which renders LinklyError.
+ENDPOINTS: list[tuple[str, Handler]] = [
+    ("/api/v1/workspace/{ws}/clicks", clicks),
+    ("/api/v1/workspace/{ws}/clicks/export", export),
+    ("/api/v1/workspace/{ws}/clicks/counters/{counter}", counters),
+]
+
+
+def _register() -> None:
+    from kurz_management import openapi
+    from kurz_management.linkly.errors import LinklyErrorBody
+
+    errors = {s: LinklyErrorBody for s in (400, 401, 403, 404, 429, 500)}
+    documented = [
+        (
+            "/api/v1/workspace/{ws}/clicks",
+            LinklyClicksQuery,
+            LinklyClicks,
+            "application/json",
+            "Clicks (or unique visitors) by day or hour; filters by link, country, platform, "
+            "browser, bots",
+        ),
+        (
+            "/api/v1/workspace/{ws}/clicks/export",
+            LinklyClicksExportQuery,
+            None,
+            "application/json",
+            "Raw clicks as a streamed JSON array or CSV file (format=json|csv)",
+        ),
+        (
+            "/api/v1/workspace/{ws}/clicks/counters/{counter}",
+            LinklyCountersQuery,
+            LinklyCounter,
+            "application/json",
+            "Clicks by country, platform, browser_name, referer, link_id, "
+            "destination or bot_name, most first",
+        ),
+    ]
+    for path, query, answer, media, summary in documented:
+        openapi.register(
+            "GET",
+            path,
+            "linkly",
+            None,
+            answer,
+            query_type=query,
+            errors=errors,
+            summary=summary,
+            security="linkly_key",
+            response_content_type=media,
+        )
+
+
+_register()

@@ -1,0 +1,57 @@
+"""GET /api/v1/workspace/{ws}/links/export: every live link, as JSON or CSV, streamed.
+
+Links come from the links layer in keyset batches, so memory stays flat however many
+links the workspace has; each batch is encoded and sent before the next is read."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+from starlette.requests import Request
+from starlette.responses import Response, StreamingResponse
+
+from kurz_management.auth import Principal
+from kurz_management.context import AppContext
+from kurz_management.linkly.errors import LinklyError
+from kurz_management.linkly.render import csv_header, csv_rows, encode, to_linkly
+from kurz_management.linkly.request import authorize, read_payload
+from kurz_management.links import service
+
+BATCH = 1000
+_MEDIA = {"json": "application/json", "csv": "text/csv; charset=utf-8"}
+
+
+async def export_links(request: Request, ctx: AppContext) -> Response:
+    payload = await read_payload(request, ctx.settings.api.max_body_bytes)
+    workspace = request.path_params["ws"]
+    principal = await authorize(request, ctx, payload, path_workspace=workspace)
+    fmt = (request.query_params.get("format") or "json").lower()
+    if fmt not in _MEDIA:
+        raise LinklyError(400, "format must be json or csv", field="format")
+    chunks = _json_chunks(ctx, principal) if fmt == "json" else _csv_chunks(ctx, principal)
+    disposition = f'attachment; filename="links-{principal.workspace_id}.{fmt}"'
+    return StreamingResponse(
+        chunks, media_type=_MEDIA[fmt], headers={"Content-Disposition": disposition}
+    )
+
+
+async def _json_chunks(ctx: AppContext, principal: Principal) -> AsyncIterator[bytes]:
+    """One JSON array, written a batch at a time."""
+    domain = ctx.settings.edge.default_domain
+    yield b"["
+    first = True
+    async for records in service.iter_links(ctx, principal, batch=BATCH):
+        if not records:
+            continue
+        items = encode([to_linkly(r, domain) for r in records])[1:-1]
+        yield items if first else b"," + items
+        first = False
+    yield b"]"
+
+
+async def _csv_chunks(ctx: AppContext, principal: Principal) -> AsyncIterator[bytes]:
+    """A header row, then one row per link; `rules` as its JSON array."""
+    domain = ctx.settings.edge.default_domain
+    yield csv_header().encode()
+    async for records in service.iter_links(ctx, principal, batch=BATCH):
+        yield csv_rows(to_linkly(r, domain) for r in records).encode()

@@ -1,0 +1,147 @@
+"""kurz's LinkRecord rendered as Linkly's link object (seed 004's example response,
+plus the documented extra fields), as JSON and as CSV rows."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable
+
+import msgspec
+from kurz.models import Rule
+
+from kurz_management.links.service import LinkRecord
+
+
+class LinklyRule(msgspec.Struct, omit_defaults=True):
+    what: str
+    url: str
+    matches: str | None = None
+    percentage: int | float | None = None
+
+
+class LinklyLink(msgspec.Struct):
+    """Field order and names follow seed 004's example; every field is always present.
+    Fields kurz has no concept of (alias, linkify_words, replacements, referer_mode,
+    custom_referer, click_fraud_mode) are always null."""
+
+    id: int
+    alias: None
+    url: str
+    name: str | None
+    note: str | None
+    head_tags: str | None
+    body_tags: str | None
+    linkify_words: None
+    enabled: bool
+    cloaking: bool
+    replacements: None
+    domain: str | None
+    slug: str
+    utm_source: str | None
+    utm_medium: str | None
+    utm_campaign: str | None
+    utm_term: str | None
+    utm_content: str | None
+    og_title: str | None
+    og_description: str | None
+    og_image: str | None
+    full_url: str
+    block_bots: bool
+    rules: list[LinklyRule]
+    workspace_id: int
+    referer_mode: None
+    custom_referer: None
+    click_fraud_mode: None
+    deleted: bool
+    fb_pixel_id: str | None
+    ga4_tag_id: str | None
+    gtm_id: str | None
+    forward_params: bool
+    hide_referrer: bool
+    expiry_datetime: str | None
+    expiry_destination: str | None
+
+
+FIELDS: tuple[str, ...] = LinklyLink.__struct_fields__
+
+
+def _rule(rule: Rule) -> LinklyRule:
+    percentage = rule.percentage
+    if percentage is not None and float(percentage).is_integer():
+        percentage = int(percentage)  # "50" comes back as 50, not 50.0
+    return LinklyRule(rule.what, rule.url, rule.matches, percentage)
+
+
+def to_linkly(record: LinkRecord, default_domain: str, *, deleted: bool = False) -> LinklyLink:
+    """`domain` is null on the shared default domain, as Linkly shows links on its own
+    domain; `slug` always starts with "/"."""
+    return LinklyLink(
+        id=record.id,
+        alias=None,
+        url=record.url,
+        name=record.title,
+        note=record.note,
+        head_tags=record.head_tags,
+        body_tags=record.body_tags,
+        linkify_words=None,
+        enabled=record.enabled,
+        cloaking=record.cloaked,
+        replacements=None,
+        domain=None if record.host == default_domain else record.host,
+        slug="/" + record.slug,
+        utm_source=record.utm_source,
+        utm_medium=record.utm_medium,
+        utm_campaign=record.utm_campaign,
+        utm_term=record.utm_term,
+        utm_content=record.utm_content,
+        og_title=record.og_title,
+        og_description=record.description,
+        og_image=record.image,
+        full_url=record.short_url,
+        block_bots=record.block_bots,
+        rules=[_rule(r) for r in record.rules],
+        workspace_id=record.workspace_id,
+        referer_mode=None,
+        custom_referer=None,
+        click_fraud_mode=None,
+        deleted=deleted or record.deleted_at is not None,
+        fb_pixel_id=record.meta_pixel_id,
+        ga4_tag_id=record.ga4_id,
+        gtm_id=record.gtm_id,
+        forward_params=record.forward_params,
+        hide_referrer=record.hide_referrer,
+        expiry_datetime=record.expires_at.isoformat() if record.expires_at else None,
+        expiry_destination=record.expiry_url,
+    )
+
+
+_encoder = msgspec.json.Encoder()
+
+
+def encode(value: object) -> bytes:
+    return _encoder.encode(value)
+
+
+def _cell(value: object) -> object:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list):
+        return _encoder.encode(value).decode()  # rules, as the JSON array Linkly takes
+    return value
+
+
+def csv_header() -> str:
+    return _csv_text([FIELDS])
+
+
+def csv_rows(links: Iterable[LinklyLink]) -> str:
+    return _csv_text([_cell(getattr(link, f)) for f in FIELDS] for link in links)
+
+
+def _csv_text(rows: Iterable[Iterable[object]]) -> str:
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\r\n").writerows(rows)
+    return buffer.getvalue()

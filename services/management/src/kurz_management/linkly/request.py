@@ -1,0 +1,147 @@
+"""Reading a Linkly request: its body (form-urlencoded or JSON), its API key and the
+workspace it names, then authentication and the per-key rate limit."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import parse_qsl
+
+import msgspec
+from starlette.requests import Request
+
+from kurz_management.auth import Principal, authenticate
+from kurz_management.context import AppContext
+from kurz_management.linkly.errors import LinklyError
+from kurz_management.ratelimit import RateLimit, hit
+
+_FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+class Payload(msgspec.Struct):
+    """A decoded body: a dict for a form or a JSON object, a list for a JSON array."""
+
+    data: Any
+    is_form: bool
+
+    @property
+    def fields(self) -> dict[str, Any]:
+        return self.data if isinstance(self.data, dict) else {}
+
+
+async def read_payload(request: Request, max_bytes: int) -> Payload:
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > max_bytes:
+        raise LinklyError(413, f"request body is larger than {max_bytes} bytes")
+    received = bytearray()
+    async for chunk in request.stream():
+        received += chunk
+        if len(received) > max_bytes:
+            raise LinklyError(413, f"request body is larger than {max_bytes} bytes")
+    body = bytes(received)
+    content_type = request.headers.get("content-type", "").lower()
+    if content_type.startswith("multipart/form-data"):
+        raise LinklyError(
+            415, "send links as application/x-www-form-urlencoded or application/json"
+        )
+    if not body.strip():
+        return Payload({}, is_form=not _is_json(content_type, body))
+    if _is_json(content_type, body):
+        try:
+            return Payload(msgspec.json.decode(body), is_form=False)
+        except msgspec.DecodeError as exc:
+            raise LinklyError(400, f"malformed JSON body: {exc}") from None
+    try:
+        pairs = parse_qsl(body.decode(), keep_blank_values=True, strict_parsing=True)
+    except (UnicodeDecodeError, ValueError):
+        raise LinklyError(400, "malformed form body") from None
+    return Payload(dict(pairs), is_form=True)
+
+
+def _is_json(content_type: str, body: bytes) -> bool:
+    if "json" in content_type:
+        return True
+    if content_type.startswith(_FORM_TYPES):
+        return False
+    # No usable Content-Type (wget and scripts often omit it): sniff the first byte.
+    return body.lstrip()[:1] in (b"{", b"[")
+
+
+def _first(*values: Any) -> str | None:
+    for value in values:
+        if value is not None and str(value).strip() != "":
+            return str(value).strip()
+    return None
+
+
+async def authorize(
+    request: Request, ctx: AppContext, payload: Payload, *, path_workspace: str | None = None
+) -> Principal:
+    """The key's workspace, after the rate limit and the workspace check.
+
+    The key comes from the X-API-KEY header, the query or the body, in that order (for
+    a batch, its items' api_key when they all agree); the workspace id likewise
+    (X-WORKSPACE-ID). Every workspace id the request names (path,
+    header, query, body) must be the key's own."""
+    fields = payload.fields
+    key = _first(
+        request.headers.get("x-api-key"), request.query_params.get("api_key"), fields.get("api_key")
+    )
+    if key is None:
+        key = _key_of_items(payload.data)
+    if key is None:
+        raise LinklyError(401, "missing api_key (body or query) or X-API-KEY header")
+    principal = await authenticate(ctx.pool, key)
+    if principal is None:
+        raise LinklyError(401, "invalid or revoked API key")
+    limit = await hit(ctx.redis, str(principal.key_id), ctx.settings.api.rate_limit)
+    request.state.rate_limit = limit
+    if limit.exceeded:
+        raise LinklyError(
+            429,
+            f"rate limit of {limit.limit} requests per second exceeded",
+            headers=limit.headers(),
+        )
+    named = [
+        path_workspace,
+        request.headers.get("x-workspace-id"),
+        request.query_params.get("workspace_id"),
+        fields.get("workspace_id"),
+    ]
+    check_workspace(principal, named)
+    return principal
+
+
+def _key_of_items(data: Any) -> str | None:
+    """A batch whose items each carry the same api_key (seed 004: "the same schema as
+    above, wrapped in an array") is authenticated by that key."""
+    if not isinstance(data, list):
+        return None
+    found = {_first(item.get("api_key")) for item in data if isinstance(item, dict)}
+    found.discard(None)
+    if len(found) > 1:
+        raise LinklyError(400, "the items of a batch carry different api_key values")
+    return found.pop() if found else None
+
+
+def check_workspace(principal: Principal, named: list[Any]) -> None:
+    for value in named:
+        given = _first(value)
+        if given is not None and given != str(principal.workspace_id):
+            raise LinklyError(
+                403, f"this API key does not belong to workspace {given}", field="workspace_id"
+            )
+
+
+def refuse_form_rules(payload: Payload) -> None:
+    """Linkly takes `rules` only as a JSON array, which a form body cannot carry."""
+    if payload.is_form and "rules" in payload.fields:
+        raise LinklyError(
+            400,
+            "rules must be sent in a JSON body (Content-Type: application/json)",
+            field="rules",
+        )
+
+
+def rate_limit_of(request: Request) -> RateLimit | None:
+    limit: RateLimit | None = getattr(request.state, "rate_limit", None)
+    return limit

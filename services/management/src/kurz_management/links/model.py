@@ -1,0 +1,108 @@
+"""What the link use cases take and give: records, queries and errors."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+import msgspec
+from kurz.models import Rule
+
+ErrorKind = Literal["invalid", "conflict", "not_found", "forbidden", "unavailable"]
+
+
+class LinkError(Exception):
+    """Why a use case refused. `field` names the LinkSpec field at fault (when one is),
+    `index` the position of the item in a bulk request."""
+
+    def __init__(
+        self,
+        kind: ErrorKind,
+        message: str,
+        *,
+        field: str | None = None,
+        index: int | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.kind: ErrorKind = kind
+        self.message = message
+        self.field = field
+        self.index = index
+
+    def __repr__(self) -> str:
+        where = f"field={self.field!r}, index={self.index!r}"
+        return f"LinkError({self.kind!r}, {self.message!r}, {where})"
+
+
+class LinkRecord(msgspec.Struct, kw_only=True):
+    """A stored link as every family renders it. Never carries the password hash."""
+
+    id: int
+    workspace_id: int
+    host: str
+    slug: str
+    short_url: str
+    url: str
+    link_type: str
+    redirect_type: int
+    title: str | None
+    description: str | None
+    image: str | None
+    og_title: str | None
+    note: str | None
+    cloaked: bool
+    has_password: bool
+    starts_at: datetime | None
+    expires_at: datetime | None
+    expiry_url: str | None
+    delete_at: datetime | None
+    max_clicks: int | None
+    forward_params: bool
+    block_bots: bool
+    hide_referrer: bool
+    utm_source: str | None
+    utm_medium: str | None
+    utm_campaign: str | None
+    utm_term: str | None
+    utm_content: str | None
+    meta_pixel_id: str | None
+    ga4_id: str | None
+    gtm_id: str | None
+    head_tags: str | None
+    body_tags: str | None
+    webhook_urls: list[str]
+    rules: list[Rule]
+    group_id: int | None
+    enabled: bool
+    qr_bypass: bool
+    push_subscribe: bool
+    tag_ids: list[int]
+    clicks: int
+    version: int
+    created_at: datetime
+    updated_at: datetime
+    deleted_at: datetime | None = None
+
+
+class LinkQuery(msgspec.Struct, kw_only=True):
+    """Filters and window of `list_links`. Newest first. Use `LinkQuery.page(n, size)`
+    for page-based families, or offset/limit directly."""
+
+    search: str | None = None  # case-insensitive substring of url, slug, title or note
+    domain: str | None = None
+    group_id: int | None = None
+    tag_id: int | None = None
+    created_from: datetime | None = None  # inclusive
+    created_to: datetime | None = None  # exclusive
+    offset: int = 0
+    limit: int = 30
+
+    @classmethod
+    def page(cls, page: int, size: int, **filters: object) -> LinkQuery:
+        """1-based page number → offset/limit."""
+        return cls(offset=max(page - 1, 0) * size, limit=size, **filters)  # type: ignore[arg-type]
+
+
+MAX_LIST_LIMIT = 1000
+NOT_WRITTEN = "not written: another item of the batch failed"
+"""The message of an atomic batch's items that were fine but were not written."""

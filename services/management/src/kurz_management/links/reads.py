@@ -1,0 +1,108 @@
+# ruff: noqa: S608  (SQL is composed from constants and $n placeholders; values are parameters)
+"""Reading links: by id, by address, a filtered page, and all of them in batches."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+from kurz_management.auth import Principal
+from kurz_management.context import AppContext
+from kurz_management.links.guard import database_available
+from kurz_management.links.model import MAX_LIST_LIMIT, LinkError, LinkQuery, LinkRecord
+from kurz_management.links.rows import RECORD_SELECT, record_of_row
+from kurz_management.links.validate import normalize_address
+
+_LIVE = "l.workspace_id = $1 AND l.deleted_at IS NULL"
+
+
+async def get_by_id(ctx: AppContext, principal: Principal, link_id: int) -> LinkRecord:
+    with database_available():
+        row = await ctx.pool.fetchrow(
+            f"{RECORD_SELECT} WHERE {_LIVE} AND l.id = $2", principal.workspace_id, link_id
+        )
+    if row is None:
+        raise LinkError("not_found", f"no link {link_id} in this workspace")
+    return record_of_row(row, ctx.settings.edge.public_scheme)
+
+
+async def get_by_address(ctx: AppContext, principal: Principal, host: str, slug: str) -> LinkRecord:
+    host, slug = normalize_address(ctx, host, slug)
+    with database_available():
+        row = await ctx.pool.fetchrow(
+            f"{RECORD_SELECT} WHERE {_LIVE} AND l.host = $2 AND l.slug = $3",
+            principal.workspace_id,
+            host,
+            slug,
+        )
+    if row is None:
+        raise LinkError("not_found", f"no link {host}/{slug} in this workspace")
+    return record_of_row(row, ctx.settings.edge.public_scheme)
+
+
+def _filters(principal: Principal, query: LinkQuery) -> tuple[str, list[Any]]:
+    clauses, args = [_LIVE], [principal.workspace_id]
+
+    def arg(value: Any) -> str:
+        args.append(value)
+        return f"${len(args)}"
+
+    if query.search:
+        pattern = arg("%" + _escape_like(query.search) + "%")
+        clauses.append(
+            f"(l.url ILIKE {pattern} OR l.slug ILIKE {pattern} OR l.title ILIKE {pattern}"
+            f" OR l.note ILIKE {pattern})"
+        )
+    if query.domain:
+        clauses.append(f"l.host = {arg(query.domain)}")
+    if query.group_id is not None:
+        clauses.append(f"l.group_id = {arg(query.group_id)}")
+    if query.tag_id is not None:
+        tag = arg(query.tag_id)
+        clauses.append(
+            f"EXISTS (SELECT 1 FROM link_tags t WHERE t.link_id = l.id AND t.tag_id = {tag})"
+        )
+    if query.created_from is not None:
+        clauses.append(f"l.created_at >= {arg(query.created_from)}")
+    if query.created_to is not None:
+        clauses.append(f"l.created_at < {arg(query.created_to)}")
+    return " AND ".join(clauses), args
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+async def list_page(
+    ctx: AppContext, principal: Principal, query: LinkQuery
+) -> tuple[list[LinkRecord], int]:
+    if query.offset < 0 or not 1 <= query.limit <= MAX_LIST_LIMIT:
+        raise LinkError("invalid", f"offset must be >= 0 and limit from 1 to {MAX_LIST_LIMIT}")
+    where, args = _filters(principal, query)
+    window = f"ORDER BY l.id DESC LIMIT {int(query.limit)} OFFSET {int(query.offset)}"
+    with database_available():
+        async with ctx.pool.acquire() as conn:
+            total = await conn.fetchval(f"SELECT count(*) FROM links l WHERE {where}", *args)
+            rows = await conn.fetch(f"{RECORD_SELECT} WHERE {where} {window}", *args)
+    scheme = ctx.settings.edge.public_scheme
+    return [record_of_row(r, scheme) for r in rows], int(total)
+
+
+async def iter_all(
+    ctx: AppContext, principal: Principal, *, batch: int = 1000
+) -> AsyncIterator[list[LinkRecord]]:
+    """Keyset pages by id: no transaction held open while the caller streams."""
+    last_id = 0
+    scheme = ctx.settings.edge.public_scheme
+    while True:
+        with database_available():
+            rows = await ctx.pool.fetch(
+                f"{RECORD_SELECT} WHERE {_LIVE} AND l.id > $2 ORDER BY l.id LIMIT $3",
+                principal.workspace_id,
+                last_id,
+                batch,
+            )
+        if not rows:
+            return
+        yield [record_of_row(r, scheme) for r in rows]
+        last_id = rows[-1]["id"]

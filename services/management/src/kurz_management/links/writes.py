@@ -1,0 +1,220 @@
+"""Writing links: check everything, then Postgres (one transaction, multi-row
+statements), then the edge cache in one pipelined round trip."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import Any
+
+import asyncpg
+from kurz.edge_records import edge_link_from_row
+from kurz.models import LinkSpec
+from kurz.passwords import hash_password
+from prometheus_client import Counter
+from redis.exceptions import RedisError
+
+from kurz_management.auth import Principal
+from kurz_management.context import AppContext
+from kurz_management.links import slugs, store, validate
+from kurz_management.links.guard import UNAVAILABLE_ERRORS, database_available
+from kurz_management.links.model import NOT_WRITTEN, LinkError, LinkRecord
+from kurz_management.links.rows import record_of_row
+from kurz_management.links.validate import Change
+
+log = logging.getLogger(__name__)
+
+EDGE_WRITE_TIMEOUT = 2.0
+EDGE_WRITE_FAILURES = Counter(
+    "kurz_management_edge_write_failures_total",
+    "Edge cache writes that failed after a committed change (healed by a cache rebuild)",
+)
+
+
+class _Rollback(Exception):
+    """Leaves the transaction without writing: an atomic batch had a failing item."""
+
+
+async def create_one(ctx: AppContext, principal: Principal, spec: LinkSpec) -> LinkRecord:
+    return _single(await apply(ctx, principal, [Change(0, None, spec)], atomic=True))
+
+
+async def update_one(
+    ctx: AppContext, principal: Principal, link_id: int, spec: LinkSpec, clears: frozenset[str]
+) -> LinkRecord:
+    change = Change(0, link_id, spec, clears)
+    return _single(await apply(ctx, principal, [change], atomic=True))
+
+
+async def upsert_many(
+    ctx: AppContext,
+    principal: Principal,
+    items: list[tuple[int | None, LinkSpec]],
+    *,
+    atomic: bool,
+    validate_only: bool = False,
+) -> list[LinkRecord | LinkError]:
+    limit = ctx.settings.api.bulk_max
+    if len(items) > limit:
+        raise LinkError("invalid", f"at most {limit} links per request, got {len(items)}")
+    changes = [Change(i, link_id, spec) for i, (link_id, spec) in enumerate(items)]
+    return await apply(ctx, principal, changes, atomic=atomic, validate_only=validate_only)
+
+
+def _single(results: list[LinkRecord | LinkError]) -> LinkRecord:
+    result = results[0]
+    if isinstance(result, LinkError):
+        result.index = None
+        raise result
+    return result
+
+
+async def apply(
+    ctx: AppContext,
+    principal: Principal,
+    changes: list[Change],
+    *,
+    atomic: bool,
+    validate_only: bool = False,
+) -> list[LinkRecord | LinkError]:
+    if not changes:
+        return []
+    await _hash_passwords(changes)
+    locked = [c.link_id for c in changes if c.link_id is not None]
+    with database_available():
+        async with ctx.pool.acquire() as conn:
+            await store.lock_links(conn, locked)
+            try:
+                records = await _commit(
+                    conn, ctx, principal, changes, atomic=atomic, validate_only=validate_only
+                )
+                await _refresh_edge(ctx, changes, records)
+            finally:
+                with contextlib.suppress(*UNAVAILABLE_ERRORS):
+                    await store.unlock_links(conn, locked)
+    unwritten = validate_only or (atomic and not all(c.live for c in changes))
+    return _results(ctx, changes, records, unwritten=unwritten)
+
+
+async def _hash_passwords(changes: list[Change]) -> None:
+    """argon2 is slow by design: hash off the event loop, before any lock is taken."""
+    wanting = [c for c in changes if c.spec.password]
+    if wanting:
+        hashes = await asyncio.to_thread(
+            lambda: [hash_password(c.spec.password or "") for c in wanting]
+        )
+        for change, hashed in zip(wanting, hashes, strict=True):
+            change.password_hash = hashed
+
+
+async def _commit(
+    conn: asyncpg.Connection[Any],
+    ctx: AppContext,
+    principal: Principal,
+    changes: list[Change],
+    *,
+    atomic: bool,
+    validate_only: bool,
+) -> dict[int, Any]:
+    workspace_id = principal.workspace_id
+    try:
+        async with conn.transaction():
+            await _check(conn, ctx, principal, changes)
+            if validate_only or (atomic and not all(c.live for c in changes)):
+                raise _Rollback
+            live = [c for c in changes if c.live]
+            creates = [c for c in live if c.stored is None]
+            await store.insert(conn, workspace_id, creates)
+            for change in creates:
+                if change.link_id is None:
+                    host, slug = change.address
+                    change.fail("conflict", f"slug {slug!r} is already taken on {host}", "slug")
+            if atomic and not all(c.live for c in changes):
+                raise _Rollback
+            await store.update(conn, workspace_id, [c for c in live if c.stored is not None])
+            live = [c for c in changes if c.live]
+            await store.replace_tags(conn, live)
+            return await store.fetch_records(conn, [c.link_id for c in live if c.link_id])
+    except _Rollback:
+        return {}
+
+
+async def _check(
+    conn: asyncpg.Connection[Any], ctx: AppContext, principal: Principal, changes: list[Change]
+) -> None:
+    ids = [c.link_id for c in changes if c.link_id is not None]
+    stored = await store.load_for_update(conn, principal.workspace_id, ids)
+    seen: set[int] = set()
+    for change in changes:
+        if change.link_id is not None:
+            if change.link_id in seen:
+                change.fail("invalid", f"link {change.link_id} appears twice in the batch", "id")
+                continue
+            seen.add(change.link_id)
+            change.stored = stored.get(change.link_id)
+            if change.stored is None:
+                change.fail("not_found", f"no link {change.link_id} in this workspace")
+                continue
+        validate.prepare(ctx, change)
+    await validate.check_workspace(conn, ctx, principal, changes)
+    await slugs.assign(conn, changes)
+
+
+async def _refresh_edge(ctx: AppContext, changes: list[Change], records: dict[int, Any]) -> None:
+    """Write the committed rows to the edge. A failure is logged, not raised: Postgres
+    has the change, and a reconciler or `kurz cache rebuild` brings Redis up to it."""
+    written = [c for c in changes if c.live and c.link_id in records]
+    if not written:
+        return
+    links = [edge_link_from_row(records[c.link_id]) for c in written if c.link_id]
+    gone = [c.old_address for c in written if c.old_address and c.old_address != c.address]
+    await _edge_write(ctx, lambda: ctx.cache.put_links(links, gone=gone))
+
+
+async def _edge_write(ctx: AppContext, write: Any) -> None:
+    try:
+        async with asyncio.timeout(EDGE_WRITE_TIMEOUT):
+            await write()
+    except (RedisError, OSError, TimeoutError) as exc:
+        EDGE_WRITE_FAILURES.inc()
+        log.warning("edge cache write failed, a rebuild will heal it: %r", exc)
+
+
+def _results(
+    ctx: AppContext, changes: list[Change], records: dict[int, Any], *, unwritten: bool
+) -> list[LinkRecord | LinkError]:
+    """One entry per change; with `unwritten` the fine ones say they were not written."""
+    scheme = ctx.settings.edge.public_scheme
+    results: list[LinkRecord | LinkError] = []
+    for change in changes:
+        if change.error is not None:
+            results.append(change.error)
+        elif unwritten:
+            results.append(LinkError("invalid", NOT_WRITTEN, index=change.index))
+        else:
+            assert change.link_id is not None
+            results.append(record_of_row(records[change.link_id], scheme))
+    return results
+
+
+async def delete_one(ctx: AppContext, principal: Principal, link_id: int) -> None:
+    with database_available():
+        async with ctx.pool.acquire() as conn:
+            await store.lock_links(conn, [link_id])
+            try:
+                row = await conn.fetchrow(
+                    """UPDATE links SET deleted_at = now(), version = version + 1,
+                           updated_at = now()
+                       WHERE id = $1 AND workspace_id = $2 AND deleted_at IS NULL
+                       RETURNING host, slug""",
+                    link_id,
+                    principal.workspace_id,
+                )
+                if row is None:
+                    raise LinkError("not_found", f"no link {link_id} in this workspace")
+                address = (row["host"], row["slug"])
+                await _edge_write(ctx, lambda: ctx.cache.drop_links([address]))
+            finally:
+                with contextlib.suppress(*UNAVAILABLE_ERRORS):
+                    await store.unlock_links(conn, [link_id])

@@ -1,0 +1,111 @@
+"""Native bodies ↔ the domain: request structs to LinkSpec, LinkRecord to LinkOut."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kurz.models import LinkSpec, LinkType
+from msgspec import UNSET
+
+from kurz_management.links.service import LinkError, LinkRecord
+from kurz_management.native.schema import (
+    BODY_FIELD_OF_SPEC,
+    LINK_FIELDS,
+    REDIRECT_CODES,
+    REDIRECT_NAMES,
+    LinkOut,
+)
+
+
+def spec_of(body: Any, *, nulls_clear: bool = False) -> tuple[LinkSpec, set[str]]:
+    """The spec a body asks for, and the LinkSpec fields it clears (with nulls_clear,
+    PATCH's reading of null)."""
+    values: dict[str, Any] = {}
+    clears: set[str] = set()
+    for name, (_, spec_field) in LINK_FIELDS.items():
+        value = getattr(body, name)
+        if value is UNSET:
+            continue
+        if value is None:
+            if nulls_clear:
+                clears.add(spec_field)
+            continue
+        if spec_field in values and values[spec_field] != value:
+            raise LinkError("invalid", "customSlug and slug disagree", field="slug")
+        values[spec_field] = _to_domain(name, value)
+    return LinkSpec(**values), clears
+
+
+def _to_domain(name: str, value: Any) -> Any:
+    if name == "redirectType":
+        return REDIRECT_CODES[value]
+    if name == "linkType":
+        return LinkType(value)
+    if name == "tagIds":
+        return [_tag_id(v) for v in value]
+    if name == "webhookUrls":
+        urls = value.split(",") if isinstance(value, str) else value
+        return [u.strip() for u in urls if u.strip()]
+    return value
+
+
+def _tag_id(value: str | int) -> int:
+    if isinstance(value, int):
+        return value
+    if not value.strip().isdigit():
+        raise LinkError("invalid", f"tag id {value!r} is not a number", field="tag_ids")
+    return int(value)
+
+
+def body_field(spec_field: str | None) -> str | None:
+    """The native body's name for a LinkSpec field named in an error."""
+    if spec_field is None:
+        return None
+    return BODY_FIELD_OF_SPEC.get(spec_field, spec_field)
+
+
+def link_out(record: LinkRecord) -> LinkOut:
+    return LinkOut(
+        id=record.id,
+        url=record.url,
+        domain=record.host,
+        slug=record.slug,
+        shortUrl=record.short_url,
+        title=record.title,
+        description=record.description,
+        image=record.image,
+        redirectType=REDIRECT_NAMES.get(record.redirect_type, "TEMPORARY_302"),  # type: ignore[arg-type]
+        linkType=record.link_type,  # type: ignore[arg-type]
+        cloaked=record.cloaked,
+        hasPassword=record.has_password,
+        expiresAt=record.expires_at,
+        maxClicks=record.max_clicks,
+        tagIds=[str(t) for t in record.tag_ids],
+        forwardParameters=record.forward_params,
+        blockBots=record.block_bots,
+        utmSource=record.utm_source,
+        utmMedium=record.utm_medium,
+        utmCampaign=record.utm_campaign,
+        utmTerm=record.utm_term,
+        utmContent=record.utm_content,
+        metaPixelId=record.meta_pixel_id,
+        googleTagId=record.ga4_id,
+        webhookUrls=",".join(record.webhook_urls),
+        note=record.note,
+        startsAt=record.starts_at,
+        expiryUrl=record.expiry_url,
+        deleteAt=record.delete_at,
+        hideReferrer=record.hide_referrer,
+        gtmId=record.gtm_id,
+        ogTitle=record.og_title,
+        headTags=record.head_tags,
+        bodyTags=record.body_tags,
+        rules=record.rules,
+        groupId=record.group_id,
+        enabled=record.enabled,
+        qrBypass=record.qr_bypass,
+        pushSubscribe=record.push_subscribe,
+        clicks=record.clicks,
+        createdAt=record.created_at,
+        updatedAt=record.updated_at,
+    )

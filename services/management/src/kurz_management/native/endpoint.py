@@ -1,0 +1,152 @@
+"""What every native endpoint does around its handler: Bearer auth, rate limit, body
+decoding with a size limit, and every refusal as `{"error": "..."}` with its status."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import msgspec
+from redis.exceptions import RedisError
+from starlette.requests import Request
+from starlette.responses import Response
+
+from kurz_management import ratelimit
+from kurz_management.auth import Principal, authenticate
+from kurz_management.context import AppContext, context
+from kurz_management.links.guard import UNAVAILABLE_ERRORS
+from kurz_management.links.service import LinkError
+from kurz_management.native.convert import body_field
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+STATUS_OF_KIND = {
+    "invalid": 422,
+    "conflict": 409,
+    "not_found": 404,
+    "forbidden": 403,
+    "unavailable": 503,
+}
+_encoder = msgspec.json.Encoder()
+RATE_LIMIT_TIMEOUT = 1.0
+
+
+class NativeError(Exception):
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+def json_response(body: Any, status: int = 200) -> Response:
+    return Response(_encoder.encode(body), status_code=status, media_type="application/json")
+
+
+def error_response(status: int, message: str) -> Response:
+    return json_response({"error": message}, status)
+
+
+def link_error_message(error: LinkError) -> str:
+    field = body_field(error.field)
+    return f"{field}: {error.message}" if field and field not in error.message else error.message
+
+
+@dataclass
+class Call:
+    request: Request
+    ctx: AppContext
+    principal: Principal
+
+    async def body(self, body_type: type[T]) -> T:
+        raw = await read_body(self.request, self.ctx.settings.api.max_body_bytes)
+        if not raw.strip():
+            raise NativeError(400, "a JSON body is required")
+        try:
+            return msgspec.json.decode(raw, type=body_type)
+        except msgspec.ValidationError as exc:
+            raise NativeError(400, f"invalid body: {exc}") from None
+        except msgspec.DecodeError as exc:
+            raise NativeError(400, f"malformed JSON: {exc}") from None
+
+    def query(self, query_type: type[T]) -> T:
+        try:
+            return msgspec.convert(dict(self.request.query_params), query_type, strict=False)
+        except msgspec.ValidationError as exc:
+            raise NativeError(400, f"invalid query: {exc}") from None
+
+    def path_id(self, name: str = "link_id") -> int:
+        raw = self.request.path_params[name]
+        if not raw.isdigit() or len(raw) > 18:
+            raise NativeError(404, f"no such id {raw!r}")
+        return int(raw)
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The body, refused with 413 as soon as it passes `limit` bytes (declared or not)."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise NativeError(413, f"request body larger than {limit} bytes")
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise NativeError(413, f"request body larger than {limit} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def bearer_key(request: Request) -> str | None:
+    scheme, _, key = request.headers.get("authorization", "").partition(" ")
+    return key.strip() if scheme.lower() == "bearer" and key.strip() else None
+
+
+Handler = Callable[[Call], Awaitable[Response]]
+
+
+def endpoint(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
+    async def run(request: Request) -> Response:
+        ctx = context(request)
+        limit: ratelimit.RateLimit | None = None
+        try:
+            principal = await authenticate(ctx.pool, bearer_key(request))
+            ident = f"key:{principal.key_id}" if principal else f"ip:{_client(request)}"
+            limit = await _rate_limit(ctx, ident)
+            if limit is not None and limit.exceeded:
+                raise NativeError(429, f"rate limit exceeded: {limit.limit} requests per second")
+            if principal is None:
+                raise NativeError(401, "missing or invalid API key (Authorization: Bearer <key>)")
+            response = await handler(Call(request, ctx, principal))
+        except NativeError as exc:
+            response = error_response(exc.status, exc.message)
+        except LinkError as exc:
+            response = error_response(STATUS_OF_KIND[exc.kind], link_error_message(exc))
+        except UNAVAILABLE_ERRORS as exc:
+            log.warning("database unavailable: %r", exc)
+            response = error_response(503, "the database is unavailable, try again later")
+        except Exception:
+            log.exception("native %s %s failed", request.method, request.url.path)
+            response = error_response(500, "internal error")
+        if limit is not None:
+            response.headers.update(limit.headers())
+        return response
+
+    run.__name__ = f"native_{handler.__name__}"
+    return run
+
+
+def _client(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+async def _rate_limit(ctx: AppContext, ident: str) -> ratelimit.RateLimit | None:
+    """Fails open: Redis being away must not stop the API (Postgres is the truth)."""
+    try:
+        async with asyncio.timeout(RATE_LIMIT_TIMEOUT):
+            return await ratelimit.hit(ctx.redis, ident, ctx.settings.api.rate_limit)
+    except (RedisError, OSError, TimeoutError) as exc:
+        log.warning("rate limiter unavailable, request let through: %r", exc)
+        return None

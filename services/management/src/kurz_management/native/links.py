@@ -1,0 +1,127 @@
+"""Native link endpoints: thin adapters over kurz_management.links.service."""
+
+from __future__ import annotations
+
+import math
+
+from kurz.models import LinkSpec
+from starlette.responses import Response
+
+from kurz_management.links import service
+from kurz_management.links.service import NOT_WRITTEN, LinkError, LinkQuery, LinkRecord
+from kurz_management.native.convert import body_field, link_out, spec_of
+from kurz_management.native.endpoint import (
+    STATUS_OF_KIND,
+    Call,
+    NativeError,
+    json_response,
+    link_error_message,
+)
+from kurz_management.native.schema import (
+    BulkFailure,
+    BulkRequest,
+    BulkResponse,
+    ItemError,
+    LinkCreate,
+    LinkEnvelope,
+    LinkList,
+    LinkPatch,
+    ListQuery,
+    Pagination,
+)
+
+MAX_PAGE_SIZE = 100
+
+
+async def create_link(call: Call) -> Response:
+    spec, _ = spec_of(await call.body(LinkCreate))
+    record = await service.create_link(call.ctx, call.principal, spec)
+    return json_response(LinkEnvelope(link_out(record)), 201)
+
+
+async def get_link(call: Call) -> Response:
+    record = await service.get_link(call.ctx, call.principal, call.path_id())
+    return json_response(LinkEnvelope(link_out(record)))
+
+
+async def update_link(call: Call) -> Response:
+    link_id = call.path_id()
+    spec, clears = spec_of(await call.body(LinkPatch), nulls_clear=True)
+    record = await service.update_link(call.ctx, call.principal, link_id, spec, spec_clears=clears)
+    return json_response(LinkEnvelope(link_out(record)))
+
+
+async def delete_link(call: Call) -> Response:
+    await service.delete_link(call.ctx, call.principal, call.path_id())
+    return Response(status_code=204)
+
+
+async def list_links(call: Call) -> Response:
+    query = call.query(ListQuery)
+    if query.page < 1 or not 1 <= query.limit <= MAX_PAGE_SIZE:
+        raise NativeError(400, f"page must be >= 1 and limit from 1 to {MAX_PAGE_SIZE}")
+    records, total = await service.list_links(
+        call.ctx,
+        call.principal,
+        LinkQuery(
+            search=query.search,
+            domain=query.domain,
+            group_id=query.groupId,
+            tag_id=query.tagId,
+            created_from=query.createdAfter,
+            created_to=query.createdBefore,
+            offset=(query.page - 1) * query.limit,
+            limit=query.limit,
+        ),
+    )
+    pages = Pagination(query.page, query.limit, total, math.ceil(total / query.limit))
+    return json_response(LinkList([link_out(r) for r in records], pages))
+
+
+async def bulk_links(call: Call) -> Response:
+    body = await call.body(BulkRequest)
+    limit = call.ctx.settings.api.bulk_max
+    if len(body.links) > limit:
+        raise NativeError(422, f"at most {limit} links per request, got {len(body.links)}")
+    parsed: list[tuple[int, int | None, LinkSpec]] = []
+    errors: list[ItemError] = []
+    for index, item in enumerate(body.links):
+        try:
+            parsed.append((index, item.id, spec_of(item)[0]))
+        except LinkError as exc:
+            exc.index = index
+            errors.append(_item_error(exc))
+    # With an item that did not even parse, an atomic batch is refused; the others are
+    # still checked (nothing written) so the answer lists every problem at once.
+    results = await service.bulk_upsert(
+        call.ctx,
+        call.principal,
+        [(link_id, spec) for _, link_id, spec in parsed],
+        atomic=body.atomic,
+        validate_only=body.atomic and bool(errors),
+    )
+    written = []
+    for (index, _, _), result in zip(parsed, results, strict=True):
+        if isinstance(result, LinkRecord):
+            written.append(link_out(result))
+        elif result.message != NOT_WRITTEN:
+            result.index = index
+            errors.append(_item_error(result))
+    errors.sort(key=lambda e: e.index)
+    if body.atomic and errors:
+        return _atomic_failure(errors, len(body.links))
+    return json_response(BulkResponse(written, errors), 201 if written and not errors else 200)
+
+
+def _item_error(error: LinkError) -> ItemError:
+    return ItemError(
+        index=error.index if error.index is not None else -1,
+        status=STATUS_OF_KIND[error.kind],
+        error=link_error_message(error),
+        field=body_field(error.field),
+    )
+
+
+def _atomic_failure(errors: list[ItemError], total: int) -> Response:
+    message = f"{len(errors)} of {total} links refused; nothing was written"
+    return json_response(BulkFailure(message, errors), errors[0].status)

@@ -1,0 +1,212 @@
+"""The OpenAPI 3.1 document, generated from the msgspec types each family registers.
+
+A family declares each operation once, next to its routes:
+
+    openapi.register("POST", "/api/v1/links", "native", request_type=LinkCreate,
+                     response_type=LinkEnvelope, errors={400: Error, 422: Error},
+                     summary="Create a link")
+
+Schemas come from `msgspec.json.schema_components`, never written by hand. `/docs`
+renders the document with a page served from this package (no outside network).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from http import HTTPStatus
+from importlib import resources
+from typing import Any
+
+import msgspec
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+from starlette.routing import Route
+
+REF_TEMPLATE = "#/components/schemas/{name}"
+_PATH_PARAM = re.compile(r"{([^}:]+)(?::[^}]+)?}")
+
+
+@dataclass(frozen=True)
+class Operation:
+    method: str
+    path: str
+    family: str
+    summary: str = ""
+    description: str = ""
+    request_type: Any = None
+    response_type: Any = None
+    query_type: Any = None
+    errors: Mapping[int, Any] = field(default_factory=dict)
+    status: int = 200
+    security: str | None = None
+    request_content_types: tuple[str, ...] = ("application/json",)
+    response_content_type: str = "application/json"
+
+
+_operations: dict[tuple[str, str], Operation] = {}
+_security_schemes: dict[str, dict[str, Any]] = {}
+_families: dict[str, str] = {}
+
+
+def register(
+    method: str,
+    path: str,
+    family: str,
+    request_type: Any = None,
+    response_type: Any = None,
+    *,
+    errors: Mapping[int, Any] | Iterable[int] = (),
+    summary: str = "",
+    description: str = "",
+    query_type: Any = None,
+    status: int = 200,
+    security: str | None = None,
+    request_content_types: tuple[str, ...] = ("application/json",),
+    response_content_type: str = "application/json",
+) -> None:
+    """Declare one operation. `errors` maps status → body type (or lists statuses whose
+    body is not described); `security` names a scheme given to `register_security`;
+    `query_type` is a msgspec Struct whose fields are the query parameters.
+    Registering the same method and path again replaces the earlier entry."""
+    error_map = dict(errors) if isinstance(errors, Mapping) else dict.fromkeys(errors)
+    _operations[(method.upper(), path)] = Operation(
+        method.upper(),
+        path,
+        family,
+        summary,
+        description,
+        request_type,
+        response_type,
+        query_type,
+        error_map,
+        status,
+        security,
+        request_content_types,
+        response_content_type,
+    )
+
+
+def register_security(name: str, scheme: dict[str, Any]) -> None:
+    """An OpenAPI security scheme, e.g. {"type": "http", "scheme": "bearer"}."""
+    _security_schemes[name] = scheme
+
+
+def describe_family(family: str, description: str) -> None:
+    _families[family] = description
+
+
+def operations() -> list[Operation]:
+    return sorted(_operations.values(), key=lambda op: (op.family, op.path, op.method))
+
+
+def document(*, title: str = "kurz", version: str = "1") -> dict[str, Any]:
+    ops = operations()
+    types = {t for op in ops for t in _types_of(op)}
+    schemas_of, components = msgspec.json.schema_components(
+        sorted(types, key=_type_name), ref_template=REF_TEMPLATE
+    )
+    schema = dict(zip(sorted(types, key=_type_name), schemas_of, strict=True))
+    paths: dict[str, dict[str, Any]] = {}
+    for op in ops:
+        openapi_path = _PATH_PARAM.sub(lambda m: "{" + m.group(1) + "}", op.path)
+        paths.setdefault(openapi_path, {})[op.method.lower()] = _operation(op, schema, components)
+    families = sorted({op.family for op in ops})
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": title,
+            "version": version,
+            "description": "kurz link management: the native API and the vendor-"
+            "compatible families, on one domain model.",
+        },
+        "tags": [
+            {"name": f, **({"description": _families[f]} if f in _families else {})}
+            for f in families
+        ],
+        "paths": paths,
+        "components": {"schemas": components, "securitySchemes": dict(_security_schemes)},
+    }
+
+
+def _types_of(op: Operation) -> Iterable[Any]:
+    for t in (op.request_type, op.response_type, op.query_type, *op.errors.values()):
+        if t is not None:
+            yield t
+
+
+def _type_name(t: Any) -> str:
+    return getattr(t, "__name__", repr(t))
+
+
+def _operation(op: Operation, schema: dict[Any, Any], components: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "tags": [op.family],
+        "operationId": f"{op.family}_{op.method.lower()}_{_slug(op.path)}",
+        "parameters": _parameters(op, components),
+        "responses": _responses(op, schema),
+    }
+    if op.summary:
+        out["summary"] = op.summary
+    if op.description:
+        out["description"] = op.description
+    if op.request_type is not None:
+        out["requestBody"] = {
+            "required": True,
+            "content": {ct: {"schema": schema[op.request_type]} for ct in op.request_content_types},
+        }
+    if op.security is not None:
+        out["security"] = [{op.security: []}]
+    if not out["parameters"]:
+        del out["parameters"]
+    return out
+
+
+def _slug(path: str) -> str:
+    return re.sub(r"[^A-Za-z0-9]+", "_", path).strip("_")
+
+
+def _parameters(op: Operation, components: dict[str, Any]) -> list[dict[str, Any]]:
+    params: list[dict[str, Any]] = [
+        {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+        for name in _PATH_PARAM.findall(op.path)
+    ]
+    if op.query_type is not None:
+        struct = components[_type_name(op.query_type)]
+        required = set(struct.get("required", []))
+        for name, prop in struct.get("properties", {}).items():
+            params.append(
+                {"name": name, "in": "query", "required": name in required, "schema": prop}
+            )
+    return params
+
+
+def _responses(op: Operation, schema: dict[Any, Any]) -> dict[str, Any]:
+    responses: dict[str, Any] = {}
+    ok: dict[str, Any] = {"description": HTTPStatus(op.status).phrase}
+    if op.response_type is not None:
+        ok["content"] = {op.response_content_type: {"schema": schema[op.response_type]}}
+    responses[str(op.status)] = ok
+    for status, body in sorted(op.errors.items()):
+        entry: dict[str, Any] = {"description": HTTPStatus(status).phrase}
+        if body is not None:
+            entry["content"] = {"application/json": {"schema": schema[body]}}
+        responses[str(status)] = entry
+    return responses
+
+
+async def _openapi_json(request: Request) -> Response:
+    body = msgspec.json.encode(document())
+    return Response(body, media_type="application/json")
+
+
+async def _docs(request: Request) -> Response:
+    page = resources.files("kurz_management").joinpath("static/docs.html").read_text("utf-8")
+    return HTMLResponse(page)
+
+
+routes = [
+    Route("/openapi.json", _openapi_json, methods=["GET"]),
+    Route("/docs", _docs, methods=["GET"]),
+]

@@ -1,0 +1,101 @@
+"""What the page shows: the group, and its figures from the statistics query layer."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+from typing import Any
+
+import asyncpg
+import msgspec
+
+from kurz_management.analytics import rollups
+from kurz_management.analytics.model import Bucket, Count, Period, Selection, Totals
+from kurz_management.analytics.periods import today
+
+RANGES = (7, 30, 90)  # days a visitor can choose
+TOP = 8  # rows of each ranking
+MAX_LINKS = 200
+
+
+class PageGroup(msgspec.Struct, frozen=True):
+    id: int
+    workspace_id: int
+    name: str
+    password_hash: str
+    time_zone: str
+
+
+class PageLink(msgspec.Struct, frozen=True):
+    id: int
+    short_url: str
+    title: str | None
+    url: str
+    clicks: int
+    visitors: int
+
+
+class PageStats(msgspec.Struct, frozen=True):
+    span: Period
+    totals: Totals
+    days: list[Bucket]
+    countries: list[Count]
+    devices: list[Count]
+    referrers: list[Count]
+    links: list[PageLink]
+    link_count: int
+
+
+async def load_group(pool: asyncpg.Pool[Any], group_id: int) -> PageGroup | None:
+    """The group when it has a statistics page (a statistics password), else None."""
+    row = await pool.fetchrow(
+        """SELECT g.id, g.workspace_id, g.name, g.stats_password_hash, w.time_zone
+           FROM link_groups g JOIN workspaces w ON w.id = g.workspace_id
+           WHERE g.id = $1 AND g.stats_password_hash IS NOT NULL""",
+        group_id,
+    )
+    if row is None:
+        return None
+    return PageGroup(row["id"], row["workspace_id"], row["name"], row["stats_password_hash"],
+                     row["time_zone"])
+
+
+async def load_stats(
+    pool: asyncpg.Pool[Any], group: PageGroup, days: int, scheme: str
+) -> PageStats:
+    end = today(group.time_zone)
+    span = Period(end - timedelta(days=days - 1), end)
+    sel = Selection(group.workspace_id, group.time_zone, group_id=group.id)
+    totals, series, countries, devices, referrers, links = await asyncio.gather(
+        rollups.totals(pool, sel, span),
+        rollups.daily(pool, sel, span),
+        rollups.counts(pool, sel, "country", span, TOP),
+        rollups.counts(pool, sel, "device", span, TOP),
+        rollups.counts(pool, sel, "referrer", span, TOP),
+        _links(pool, sel, span, scheme),
+    )
+    link_list, link_count = links
+    return PageStats(span, totals, series, countries, devices, referrers, link_list, link_count)
+
+
+async def _links(
+    pool: asyncpg.Pool[Any], sel: Selection, span: Period, scheme: str
+) -> tuple[list[PageLink], int]:
+    """The group's live links, most clicked first (then newest), with their figures."""
+    rows = await pool.fetch(
+        """SELECT l.id, l.host, l.slug, l.title, l.url,
+                  coalesce(sum(d.clicks), 0)::bigint AS clicks,
+                  coalesce(sum(d.visitors), 0)::bigint AS visitors,
+                  count(*) OVER () AS total
+           FROM links l LEFT JOIN link_daily d
+             ON d.link_id = l.id AND d.day BETWEEN $2 AND $3
+           WHERE l.group_id = $1 AND l.deleted_at IS NULL
+           GROUP BY l.id ORDER BY clicks DESC, l.id DESC LIMIT $4""",
+        sel.group_id, span.start, span.end, MAX_LINKS,
+    )
+    links = [
+        PageLink(r["id"], f"{scheme}://{r['host']}/{r['slug']}", r["title"], r["url"],
+                 int(r["clicks"]), int(r["visitors"]))
+        for r in rows
+    ]
+    return links, int(rows[0]["total"]) if rows else 0

@@ -1,0 +1,173 @@
+"""The page's HTML. Everything that comes from users (group and link names, URLs,
+referrers, browsers) goes through `_e`; nothing is put in a script or a style."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from html import escape
+
+from kurz_management.analytics.model import Count
+from kurz_management.statspage.data import RANGES, PageGroup, PageStats
+
+STATIC = "/stats/static"
+_DEVICES = {"desktop": "Desktop", "mobile": "Mobile", "tablet": "Tablet", "other": "Other"}
+
+
+def _e(value: object) -> str:
+    return escape(str(value), quote=True)
+
+
+def _n(value: int) -> str:
+    return f"{value:,}"
+
+
+def _layout(title: str, body: str, *, wide: bool = True) -> str:
+    return f"""<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="robots" content="noindex, nofollow">
+<meta name="referrer" content="no-referrer">
+<title>{_e(title)}</title>
+<link rel="stylesheet" href="{STATIC}/stats.css">
+<script src="{STATIC}/stats.js" defer></script>
+</head>
+<body class="{"wide" if wide else "narrow"}">
+{body}
+<footer class="foot">Statistics by kurz</footer>
+</body>
+</html>
+"""
+
+
+def login_page(group: PageGroup, *, error: str | None = None, wait: int = 0) -> str:
+    message = ""
+    if wait:
+        minutes = max(1, (wait + 59) // 60)
+        message = (f'<p class="alert" role="alert" id="login-error">Too many wrong passwords. '
+                   f"Try again in {minutes} minute{'s' if minutes > 1 else ''}.</p>")
+    elif error:
+        message = f'<p class="alert" role="alert" id="login-error">{_e(error)}</p>'
+    body = f"""<main class="login">
+<form class="card login-card" method="post" action="/stats/g/{group.id}" autocomplete="off">
+<p class="eyebrow">Link statistics</p>
+<h1>{_e(group.name)}</h1>
+<p class="muted">This page is protected. Enter the password you were given.</p>
+{message}
+<label for="password">Password</label>
+<input id="password" name="password" type="password" required maxlength="1024"
+ autocomplete="current-password" autofocus>
+<button type="submit">View statistics</button>
+</form>
+</main>"""
+    return _layout(f"{group.name}: statistics", body, wide=False)
+
+
+def not_found_page() -> str:
+    body = """<main class="login"><div class="card login-card">
+<h1>No statistics here</h1><p class="muted">This statistics page does not exist.</p>
+</div></main>"""
+    return _layout("Not found", body, wide=False)
+
+
+def dashboard(group: PageGroup, stats: PageStats, days: int) -> str:
+    span = stats.span
+    current = ' aria-current="page"'
+    ranges = "".join(
+        f'<a href="?days={d}"{current if d == days else ""}>{d} days</a>' for d in RANGES
+    )
+    body = f"""<header class="top"><div class="wrap">
+<p class="eyebrow">Link statistics</p>
+<h1 id="group-name">{_e(group.name)}</h1>
+<p class="muted">{_e(span.start.isoformat())} to {_e(span.end.isoformat())}
+ · days in {_e(group.time_zone)}</p>
+<nav class="ranges" aria-label="Period">{ranges}</nav>
+</div></header>
+<main class="wrap">
+<section class="cards" aria-label="Totals">
+{_card("Clicks", stats.totals.clicks, "total-clicks")}
+{_card("Unique visitors", stats.totals.visitors, "total-visitors")}
+{_card("Links", stats.link_count, "total-links")}
+</section>
+<section class="panel">
+<div class="panel-head"><h2>Clicks and unique visitors</h2>
+<p class="legend"><span class="key clicks"></span>Clicks <span class="key visitors"></span>Unique
+ visitors</p></div>
+<div id="chart" class="chart" role="img" aria-label="Daily clicks and unique visitors"></div>
+<details class="numbers"><summary>Show the numbers</summary>
+{_series_table(stats)}
+</details>
+</section>
+<div class="grid">
+{_ranking("Top countries", "countries", stats.countries, _country)}
+{_ranking("Devices", "devices", stats.devices, lambda v: _DEVICES.get(v, v or "Unknown"))}
+{_ranking("Referrers", "referrers", stats.referrers, lambda v: v or "Direct / none")}
+</div>
+{_links(stats)}
+</main>"""
+    return _layout(f"{group.name}: statistics", body)
+
+
+def _card(label: str, value: int, ident: str) -> str:
+    return (f'<div class="card stat"><span class="label">{label}</span>'
+            f'<span class="value" id="{ident}" data-value="{value}">{_n(value)}</span></div>')
+
+
+def _series_table(stats: PageStats) -> str:
+    rows = "".join(
+        f'<tr data-day="{b.day.isoformat()}" data-clicks="{b.clicks}" '
+        f'data-visitors="{b.visitors}"><th scope="row">{b.day.isoformat()}</th>'
+        f"<td>{_n(b.clicks)}</td><td>{_n(b.visitors)}</td></tr>"
+        for b in stats.days
+    )
+    return (f'<table id="series" class="table"><thead><tr><th scope="col">Day</th>'
+            f'<th scope="col">Clicks</th><th scope="col">Unique visitors</th></tr></thead>'
+            f"<tbody>{rows}</tbody></table>")
+
+
+def _country(code: str) -> str:
+    if len(code) != 2 or not code.isalpha():
+        return "Unknown"
+    flag = "".join(chr(0x1F1E6 + ord(c) - ord("A")) for c in code.upper())
+    return f"{flag} {code.upper()}"
+
+
+def _ranking(title: str, ident: str, counts: list[Count], label: Callable[[str], str]) -> str:
+    if not counts:
+        items = '<li class="empty">No clicks in this period</li>'
+    else:
+        top = max(c.clicks for c in counts) or 1
+        items = "".join(
+            f'<li data-value="{_e(c.value)}" data-clicks="{c.clicks}">'
+            f'<span class="name">{_e(label(c.value))}</span>'
+            f'<span class="count">{_n(c.clicks)}</span>'
+            f'<svg class="bar" viewBox="0 0 100 4" preserveAspectRatio="none" aria-hidden="true">'
+            f'<rect width="100" height="4" rx="2" class="track"/>'
+            f'<rect width="{100 * c.clicks / top:.1f}" height="4" rx="2"/></svg></li>'
+            for c in counts
+        )
+    return (f'<section class="panel rank" id="{ident}"><h2>{title}</h2>'
+            f'<ol class="ranking">{items}</ol></section>')
+
+
+def _links(stats: PageStats) -> str:
+    if not stats.links:
+        rows = '<tr><td colspan="3" class="empty">This group has no links yet</td></tr>'
+    else:
+        rows = "".join(
+            f'<tr data-link="{link.id}" data-clicks="{link.clicks}" '
+            f'data-visitors="{link.visitors}"><td class="link">'
+            f'<a href="{_e(link.short_url)}" rel="noopener noreferrer">{_e(link.short_url)}</a>'
+            f'<span class="title">{_e(link.title or "")}</span>'
+            f'<span class="dest">{_e(link.url)}</span></td>'
+            f'<td class="num">{_n(link.clicks)}</td><td class="num">{_n(link.visitors)}</td></tr>'
+            for link in stats.links
+        )
+    more = ""
+    if stats.link_count > len(stats.links):
+        more = f'<p class="muted">The {len(stats.links)} most clicked of {stats.link_count}.</p>'
+    return f"""<section class="panel" id="links"><h2>Links</h2>
+<div class="scroll"><table class="table links"><thead><tr><th scope="col">Link</th>
+<th scope="col" class="num">Clicks</th><th scope="col" class="num">Visitors</th></tr></thead>
+<tbody>{rows}</tbody></table></div>{more}</section>"""

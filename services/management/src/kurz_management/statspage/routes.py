@@ -1,0 +1,119 @@
+"""`/stats/g/{grpIdx}`: GET shows the password form or, with a valid cookie, the page;
+POST checks the password (throttled per visitor and group) and sets the cookie."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from importlib import resources
+
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from kurz.passwords import verify_password
+from kurz_management.context import context
+from kurz_management.statspage import render, session, throttle
+from kurz_management.statspage.data import RANGES, PageGroup, load_group, load_stats
+
+log = logging.getLogger(__name__)
+
+MAX_FORM_BYTES = 8192
+# Only this package's own files; scripts and styles from anywhere else are refused.
+CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
+    "connect-src 'none'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+)
+_SECURITY_HEADERS = {
+    "Content-Security-Policy": CSP,
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "DENY",
+    "Cache-Control": "no-store",
+}
+_STATIC_TYPES = {"stats.css": "text/css; charset=utf-8",
+                 "stats.js": "text/javascript; charset=utf-8"}
+
+
+def _html(body: str, status: int = 200) -> HTMLResponse:
+    return HTMLResponse(body, status_code=status, headers=_SECURITY_HEADERS)
+
+
+async def _group(request: Request) -> PageGroup | None:
+    raw = request.path_params["group_id"]
+    if not raw.isdigit() or len(raw) > 18:
+        return None
+    return await load_group(context(request).pool, int(raw))
+
+
+def _visitor(request: Request) -> str:
+    secret = context(request).settings.edge.cookie_secret
+    return throttle.visitor_of(request.client.host if request.client else "", secret)
+
+
+async def page(request: Request) -> Response:
+    group = await _group(request)
+    if group is None:
+        return _html(render.not_found_page(), 404)
+    ctx = context(request)
+    cookie = request.cookies.get(session.cookie_name(group.id))
+    if not session.valid(ctx.settings.edge.cookie_secret, group.id, group.password_hash, cookie):
+        return _html(render.login_page(group))
+    days = request.query_params.get("days", "30")
+    chosen = int(days) if days.isdigit() and int(days) in RANGES else 30
+    stats = await load_stats(ctx.pool, group, chosen, ctx.settings.edge.public_scheme)
+    return _html(render.dashboard(group, stats, chosen))
+
+
+async def login(request: Request) -> Response:
+    group = await _group(request)
+    if group is None:
+        return _html(render.not_found_page(), 404)
+    ctx = context(request)
+    edge = ctx.settings.edge
+    visitor = _visitor(request)
+    wait = await throttle.wait_seconds(ctx.redis, group.id, visitor, edge.password_attempts)
+    if wait:
+        return _html(render.login_page(group, wait=wait), 429)
+    password = await _password(request)
+    # argon2 takes tens of milliseconds: off the event loop.
+    if password and await asyncio.to_thread(verify_password, group.password_hash, password):
+        await throttle.forget(ctx.redis, group.id, visitor)
+        response = RedirectResponse(f"/stats/g/{group.id}", status_code=303,
+                                    headers=_SECURITY_HEADERS)
+        response.set_cookie(
+            session.cookie_name(group.id),
+            session.issue(edge.cookie_secret, group.id, group.password_hash),
+            max_age=session.COOKIE_TTL, path=session.cookie_path(group.id),
+            httponly=True, samesite="strict", secure=request.url.scheme == "https",
+        )
+        return response
+    failures = await throttle.record_failure(ctx.redis, group.id, visitor, edge.password_window)
+    if failures >= edge.password_attempts:
+        return _html(render.login_page(group, wait=edge.password_window), 429)
+    return _html(render.login_page(group, error="Wrong password. Please try again."), 401)
+
+
+async def _password(request: Request) -> str | None:
+    declared = request.headers.get("content-length", "")
+    if not declared.isdigit() or int(declared) > MAX_FORM_BYTES:
+        return None
+    form = await request.form(max_files=0, max_fields=10)
+    value = form.get("password")
+    return value if isinstance(value, str) and 0 < len(value) <= 1024 else None
+
+
+async def static(request: Request) -> Response:
+    name = request.path_params["name"]
+    if name not in _STATIC_TYPES:
+        return Response("not found", status_code=404, media_type="text/plain")
+    data = resources.files("kurz_management.statspage").joinpath("static", name).read_bytes()
+    return Response(data, media_type=_STATIC_TYPES[name], headers={
+        "Cache-Control": "public, max-age=3600", "X-Content-Type-Options": "nosniff"})
+
+
+routes: list[BaseRoute] = [
+    Route("/stats/g/{group_id}", page, methods=["GET", "HEAD"]),
+    Route("/stats/g/{group_id}", login, methods=["POST"]),
+    Route("/stats/static/{name}", static, methods=["GET", "HEAD"]),
+]

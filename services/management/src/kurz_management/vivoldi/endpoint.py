@@ -1,0 +1,156 @@
+"""One Vivoldi endpoint: API key, rate limit, request decoding and error mapping, so
+each handler only maps its request onto a use case and renders the result."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import asyncpg
+import msgspec
+import redis.exceptions
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from kurz_management import ratelimit
+from kurz_management.auth import Principal, authenticate
+from kurz_management.context import AppContext, context
+from kurz_management.groups.model import GroupError
+from kurz_management.links.service import LinkError
+from kurz_management.vivoldi.envelope import Code, VivoldiError, answer, failure
+from kurz_management.vivoldi.fields import wire_name
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+_KEY_SCHEMES = ("apikey", "bearer")
+_KIND_CODES: dict[str, Code] = {
+    "invalid": Code.INVALID,
+    "conflict": Code.CONFLICT,
+    "not_found": Code.NOT_FOUND,
+    "forbidden": Code.PLAN,
+    "unavailable": Code.UNAVAILABLE,
+}
+_UNAVAILABLE = (
+    OSError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.InterfaceError,
+    asyncpg.TooManyConnectionsError,
+    redis.exceptions.ConnectionError,
+    redis.exceptions.TimeoutError,
+)
+
+
+@dataclass(frozen=True)
+class Call:
+    request: Request
+    principal: Principal
+    ctx: AppContext
+
+    async def body(self, shape: type[T]) -> T:
+        """The JSON body as `shape`; numbers sent as strings are accepted."""
+        limit = self.ctx.settings.api.max_body_bytes
+        declared = self.request.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > limit:
+            raise VivoldiError(Code.TOO_LARGE, f"request body over {limit} bytes")
+        raw = await self.request.body()
+        if len(raw) > limit:
+            raise VivoldiError(Code.TOO_LARGE, f"request body over {limit} bytes")
+        try:
+            return msgspec.json.decode(raw, type=shape, strict=False)
+        except msgspec.ValidationError as exc:
+            raise VivoldiError(Code.INVALID, f"invalid request: {exc}") from None
+        except msgspec.DecodeError:
+            raise VivoldiError(
+                Code.INVALID, "invalid request: the body is not valid JSON"
+            ) from None
+
+    def query(self, shape: type[T]) -> T:
+        """The query string as `shape` (last value wins when a name repeats)."""
+        params = {k: v for k, v in self.request.query_params.items() if v != ""}
+        try:
+            return msgspec.convert(params, shape, strict=False)
+        except msgspec.ValidationError as exc:
+            raise VivoldiError(Code.INVALID, f"invalid query parameter: {exc}") from None
+
+
+Handler = Callable[[Call], Awaitable[Any]]
+
+
+def route(path: str, method: str, handler: Handler) -> Route:
+    """A route that answers every method, so a wrong one still gets the envelope."""
+
+    async def endpoint(request: Request) -> Response:
+        if request.method != method and (request.method, method) != ("HEAD", "GET"):
+            return failure(VivoldiError(Code.METHOD, f"{path} takes {method}"), {"Allow": method})
+        return await _serve(request, handler)
+
+    return Route(
+        path,
+        endpoint,
+        methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+        name=f"vivoldi {method} {path}",
+    )
+
+
+async def _serve(request: Request, handler: Handler) -> Response:
+    ctx = context(request)
+    headers: dict[str, str] = {}
+    try:
+        principal = await authenticate(ctx.pool, api_key(request.headers.get("authorization")))
+        if principal is None:
+            raise VivoldiError(
+                Code.UNAUTHORIZED, "missing or invalid API key: send 'Authorization: APIKey <key>'"
+            )
+        limit = await _rate_limit(ctx, principal)
+        headers = limit.headers() if limit else {}
+        if limit and limit.exceeded:
+            raise VivoldiError(
+                Code.RATE_LIMITED, f"rate limit of {limit.limit} requests per second exceeded"
+            )
+        return answer(await handler(Call(request, principal, ctx)), headers=headers)
+    except VivoldiError as exc:
+        return failure(exc, headers)
+    except (GroupError, LinkError) as exc:
+        return failure(from_domain(exc), headers)
+    except _UNAVAILABLE:
+        log.warning("vivoldi %s: dependency unavailable", request.url.path, exc_info=True)
+        return failure(VivoldiError(Code.UNAVAILABLE, "service unavailable, retry later"), headers)
+    except Exception:
+        log.exception("vivoldi %s failed", request.url.path)
+        return failure(VivoldiError(Code.INTERNAL, "internal error"), headers)
+
+
+async def _rate_limit(ctx: AppContext, principal: Principal) -> ratelimit.RateLimit | None:
+    """The key's rate limit, or None when Redis does not answer: the limit fails open
+    so that writes still reach Postgres, the truth (the edge cache heals later)."""
+    try:
+        return await ratelimit.hit(ctx.redis, str(principal.key_id), ctx.settings.api.rate_limit)
+    except (OSError, redis.exceptions.ConnectionError, redis.exceptions.TimeoutError):
+        log.warning("rate limit skipped: Redis unavailable")
+        return None
+
+
+def from_domain(exc: GroupError | LinkError) -> VivoldiError:
+    """A use case's refusal in Vivoldi's words: the code of its kind, and the field at
+    fault under its Vivoldi name (and the item's position in a bulk request)."""
+    code = _KIND_CODES.get(exc.kind, Code.INVALID)
+    if isinstance(exc, GroupError):
+        if code is Code.INVALID and exc.field:
+            return VivoldiError(code, f"{wire_name(exc.field)} {exc.message}")
+        return VivoldiError(code, exc.message)
+    where = f"links[{exc.index}]" if exc.index is not None else ""
+    if exc.field and code in (Code.INVALID, Code.CONFLICT):
+        where = f"{where}.{wire_name(exc.field)}" if where else wire_name(exc.field)
+    return VivoldiError(code, f"{where}: {exc.message}" if where else exc.message)
+
+
+def api_key(header: str | None) -> str | None:
+    """`APIKey <key>` (the family's scheme) or `Bearer <key>`."""
+    scheme, _, key = (header or "").strip().partition(" ")
+    if scheme.lower() not in _KEY_SCHEMES:
+        return None
+    return key.strip() or None

@@ -1,0 +1,217 @@
+"""The Vivoldi family's operations in kurz's OpenAPI document, error codes included."""
+
+from __future__ import annotations
+
+import msgspec
+
+from kurz_management import openapi
+from kurz_management.vivoldi.envelope import CODE_MEANINGS, Code, Envelope
+from kurz_management.vivoldi.group_schema import (
+    VivoldiGroup,
+    VivoldiGroupCreate,
+    VivoldiGroupCreated,
+    VivoldiGroupDeleteQuery,
+    VivoldiGroupListQuery,
+    VivoldiGroupPageQuery,
+    VivoldiGroupUpdate,
+)
+from kurz_management.vivoldi.link_schema import (
+    VivoldiBulkCreate,
+    VivoldiLink,
+    VivoldiLinkCreate,
+    VivoldiLinkDeleteQuery,
+    VivoldiLinkListQuery,
+    VivoldiLinkUpdate,
+)
+from kurz_management.vivoldi.paging import Paged
+
+FAMILY = "vivoldi"
+KEY = "vivoldi_key"
+
+
+class VivoldiError(msgspec.Struct):
+    """Every refusal: a non-zero `code` (the table in the family description), a
+    message saying what to fix, and `result` null."""
+
+    code: int
+    message: str
+    result: None
+
+
+# Concrete envelopes, so the document names each answer plainly.
+class VivoldiGroupCreatedAnswer(Envelope[VivoldiGroupCreated]):
+    pass
+
+
+class VivoldiSecretAnswer(Envelope[str | None]):
+    """`result`: the webhook secret when this update generated one, else null."""
+
+
+class VivoldiGroupsAnswer(Envelope[list[VivoldiGroup]]):
+    pass
+
+
+class VivoldiGroupPage(Paged[VivoldiGroup]):
+    pass
+
+
+class VivoldiGroupPageAnswer(Envelope[VivoldiGroupPage]):
+    pass
+
+
+class VivoldiEmptyAnswer(Envelope[None]):
+    pass
+
+
+class VivoldiShortUrlAnswer(Envelope[str]):
+    """`result`: the short URL."""
+
+
+class VivoldiLinkPage(Paged[VivoldiLink]):
+    pass
+
+
+class VivoldiLinkPageAnswer(Envelope[VivoldiLinkPage]):
+    pass
+
+
+class VivoldiShortUrlsAnswer(Envelope[list[str]]):
+    """`result`: the short URLs, in request order."""
+
+
+def _errors(*codes: Code) -> dict[int, type[VivoldiError]]:
+    always = (Code.UNAUTHORIZED, Code.METHOD, Code.RATE_LIMITED, Code.INTERNAL, Code.UNAVAILABLE)
+    return {int(c): VivoldiError for c in (*codes, *always)}
+
+
+def _code_table() -> str:
+    rows = "\n".join(
+        f"| {int(c)} | {200 if c is Code.OK else int(c)} | {m} |" for c, m in CODE_MEANINGS.items()
+    )
+    return (
+        "Vivoldi-compatible API (seeds 000, 001, 003). `Authorization: APIKey <key>` "
+        '(Bearer accepted). Every answer is `{"code", "message", "result"}`; '
+        "`code` 0 is success. Error codes (each travels with the same HTTP status):\n\n"
+        "| code | HTTP | meaning |\n|---|---|---|\n" + rows
+    )
+
+
+def register() -> None:
+    openapi.register_security(
+        KEY,
+        {
+            "type": "apiKey",
+            "in": "header",
+            "name": "Authorization",
+            "description": "`APIKey <key>` (or `Bearer <key>`)",
+        },
+    )
+    openapi.describe_family(FAMILY, _code_table())
+    bad = _errors(Code.INVALID, Code.TOO_LARGE)
+    openapi.register(
+        "POST",
+        "/api/link-group/v1/create",
+        FAMILY,
+        VivoldiGroupCreate,
+        VivoldiGroupCreatedAnswer,
+        errors=bad | _errors(Code.PLAN),
+        summary="Create a link group (seed 000)",
+        security=KEY,
+    )
+    openapi.register(
+        "PUT",
+        "/api/link-group/v1/update",
+        FAMILY,
+        VivoldiGroupUpdate,
+        VivoldiSecretAnswer,
+        errors=bad | _errors(Code.PLAN, Code.NOT_FOUND),
+        summary="Update a link group (seed 001)",
+        description="`result` is the webhook secret when this update generated "
+        "one, else null. Fields left out keep their value.",
+        security=KEY,
+    )
+    openapi.register(
+        "GET",
+        "/api/link-group/v1/list",
+        FAMILY,
+        None,
+        VivoldiGroupsAnswer,
+        query_type=VivoldiGroupListQuery,
+        errors=_errors(Code.INVALID),
+        summary="List groups (nm: part of the name)",
+        security=KEY,
+    )
+    openapi.register(
+        "GET",
+        "/api/link-group/v2/list",
+        FAMILY,
+        None,
+        VivoldiGroupPageAnswer,
+        query_type=VivoldiGroupPageQuery,
+        errors=_errors(Code.INVALID),
+        summary="List groups, 30 a page",
+        security=KEY,
+    )
+    openapi.register(
+        "DELETE",
+        "/api/link-group/v1/delete",
+        FAMILY,
+        None,
+        VivoldiEmptyAnswer,
+        query_type=VivoldiGroupDeleteQuery,
+        errors=_errors(Code.INVALID, Code.NOT_FOUND),
+        summary="Delete a group; its links stay, ungrouped",
+        security=KEY,
+    )
+    openapi.register(
+        "POST",
+        "/api/link/v2/create",
+        FAMILY,
+        VivoldiLinkCreate,
+        VivoldiShortUrlAnswer,
+        errors=bad | _errors(Code.PLAN, Code.CONFLICT),
+        summary="Create a link; `result` is the short URL",
+        security=KEY,
+    )
+    openapi.register(
+        "PUT",
+        "/api/link/v2/update",
+        FAMILY,
+        VivoldiLinkUpdate,
+        VivoldiEmptyAnswer,
+        errors=bad | _errors(Code.PLAN, Code.NOT_FOUND, Code.CONFLICT),
+        summary="Update the link linkId on domain",
+        security=KEY,
+    )
+    openapi.register(
+        "DELETE",
+        "/api/link/v1/delete",
+        FAMILY,
+        None,
+        VivoldiEmptyAnswer,
+        query_type=VivoldiLinkDeleteQuery,
+        errors=_errors(Code.INVALID, Code.NOT_FOUND),
+        summary="Delete the link linkId on domain",
+        security=KEY,
+    )
+    openapi.register(
+        "GET",
+        "/api/link/v1/list",
+        FAMILY,
+        None,
+        VivoldiLinkPageAnswer,
+        query_type=VivoldiLinkListQuery,
+        errors=_errors(Code.INVALID),
+        summary="List links, 30 a page, newest first",
+        security=KEY,
+    )
+    openapi.register(
+        "POST",
+        "/api/link/v1/createBulk",
+        FAMILY,
+        VivoldiBulkCreate,
+        VivoldiShortUrlsAnswer,
+        errors=bad | _errors(Code.PLAN, Code.CONFLICT),
+        summary="Create many links, all or nothing; `result` lists short URLs",
+        security=KEY,
+    )

@@ -1,0 +1,274 @@
+"""The redirector: a plain ASGI callable. GET/HEAD on `/{slug}` is the hot path; the rest
+(operator endpoints, password form posts, QR codes) goes to small handlers."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import time
+from typing import Any
+
+import redis.asyncio as aioredis
+from kurz.agents import classify
+from kurz.decision import Answer, Decision, RequestFacts, decide, is_static, limit_reached
+from kurz.events import COUNTED_OUTCOMES, ClickEvent, encode_event, new_event_id
+from kurz.logs import configure_logging
+from kurz.models import EdgeLink
+from kurz.observability import OPERATOR_PATHS, serve_operator_path
+from kurz.settings import Settings, load_settings
+from kurz.urls import visitor_params
+from kurz.visitor import VisitorIds
+from redis.exceptions import RedisError
+
+from kurz_redirector import respond
+from kurz_redirector.cache import Entry, LinkCache
+from kurz_redirector.geo import Countries
+from kurz_redirector.limits import ClickLimiter
+from kurz_redirector.metrics import new_stats
+from kurz_redirector.passwords import PasswordChecker, PasswordCookies
+from kurz_redirector.recorder import EventRecorder
+from kurz_redirector.resolver import Resolver, Unavailable
+from kurz_redirector.respond import EMPTY_BODY, NOT_FOUND, UNAVAILABLE, Send, send_html
+from kurz_redirector.side import SidePaths
+
+log = logging.getLogger(__name__)
+Scope = dict[str, Any]
+
+
+class Redirector:
+    def __init__(self, settings: Settings) -> None:
+        edge = settings.edge
+        self.settings = settings
+        self.stats = new_stats()
+        self.cache = LinkCache(edge.cache_size, edge.cache_ttl)
+        self.countries = Countries(edge.geoip_mmdb)
+        self.visitors = VisitorIds(edge.visitor_secret)
+        self.cookies = PasswordCookies(edge.cookie_secret)
+        self.rng = random.Random()
+        self.scheme = edge.public_scheme
+        self._country_header = edge.country_header.lower().encode() if edge.country_header else None
+        self.draining = False
+        self._tasks: list[asyncio.Task[None]] = []
+        # Set at startup, inside the server's event loop.
+        self.redis: aioredis.Redis
+        self.resolver: Resolver
+        self.recorder: EventRecorder
+        self.limiter: ClickLimiter
+        self.side: SidePaths
+
+    async def __call__(self, scope: Scope, receive: Any, send: Send) -> None:
+        if scope["type"] == "http":
+            path: str = scope["path"]
+            method: str = scope["method"]
+            if (
+                (method == "GET" or method == "HEAD")
+                and path.find("/", 1) < 0
+                and len(path) > 1
+                and path not in OPERATOR_PATHS
+            ):
+                await self.visit(scope, send)
+            elif path in OPERATOR_PATHS:
+                await serve_operator_path(scope, send, self._ready, draining=lambda: self.draining)
+            else:
+                await self.side(scope, receive, send)
+        elif scope["type"] == "lifespan":
+            await self._lifespan(receive, send)
+
+    def prepare(self, link: EdgeLink, deadline: float) -> Entry:
+        """A cache entry; a link whose answer never changes gets its response ready-made."""
+        if not is_static(link):
+            return Entry(link, deadline, None, None, link.group_id)
+        decision = decide(link, RequestFacts(), 0.0, self.rng)
+        start = respond.redirect_start(
+            decision.status, decision.destination, no_referrer=link.hide_referrer
+        )
+        return Entry(link, deadline, decision, start, link.group_id)
+
+    def _headers(self, headers: list[tuple[bytes, bytes]]) -> tuple[bytes, ...]:
+        """host, user agent, referrer, request id, cookie, accept-language, country."""
+        host = user_agent = referrer = request_id = cookie = language = country = b""
+        country_header = self._country_header
+        for name, value in headers:
+            if name == b"host":
+                host = value
+            elif name == b"user-agent":
+                user_agent = value
+            elif name == b"referer":
+                referrer = value
+            elif name == b"x-request-id":
+                request_id = value
+            elif name == b"cookie":
+                cookie = value
+            elif name == b"accept-language":
+                language = value
+            elif name == country_header:
+                country = value
+        return host, user_agent, referrer, request_id, cookie, language, country
+
+    async def visit(self, scope: Scope, send: Send) -> None:
+        started = time.perf_counter()
+        host, user_agent, referrer, request_id, cookie, language, country = self._headers(
+            scope["headers"]
+        )
+        path: str = scope["path"]
+        host_name = host.decode("latin-1").lower()
+        entry = self.cache.get(host_name + path)
+        if entry is None:
+            self.stats.cache_misses += 1
+            try:
+                entry = await self.resolver.resolve(host_name, path[1:])
+            except Unavailable:
+                await send_html(send, 503, UNAVAILABLE, extra=[(b"retry-after", b"2")])
+                return
+        else:
+            self.stats.cache_hits += 1
+        link = entry.link
+        method: str = scope["method"]
+        if link is None:
+            await send_html(send, 404, NOT_FOUND, head_only=method == "HEAD")
+            self.stats.observe("not_found", time.perf_counter() - started)
+            return
+        ua = user_agent.decode("latin-1")
+        bot, preview = classify(ua) if ua else (False, False)
+        now = time.time()
+        client = scope.get("client")
+        ip = client[0] if client else ""
+        if country:
+            country_code: str | None = country.decode("latin-1").upper()[:2]
+        else:
+            country_code = self.countries.of(ip) if ip else None
+        decision = entry.decision
+        query_string: bytes = scope["query_string"]
+        qr = False
+        if decision is None or query_string:
+            query, qr = visitor_params(query_string)
+            if decision is None:
+                facts = RequestFacts(
+                    method, ua, bot, preview, country_code, language.decode("latin-1"), query, qr,
+                    link.password_hash is not None
+                    and self.cookies.valid(link, cookie.decode("latin-1"), now),
+                )  # fmt: skip
+                decision = await self._decide(link, facts, now)
+                if decision is None:
+                    await send_html(send, 503, UNAVAILABLE, extra=[(b"retry-after", b"2")])
+                    return
+        event_id = new_event_id(now)
+        event = ClickEvent(
+            event_id, now, link.workspace_id, link.id, link.group_id, host_name, path[1:],
+            decision.destination, decision.rule, decision.outcome,
+            self.visitors.visitor_id(ip, ua, now), country_code,
+            referrer.decode("latin-1") or None, ua or None, qr, method,
+            request_id.decode("latin-1") if request_id else event_id, bot,
+        )  # fmt: skip
+        await self.recorder.record(encode_event(event))
+        if entry.start is not None:
+            await send(entry.start)
+            await send(EMPTY_BODY)
+        else:
+            await self._answer(scope, send, link, decision, host_name)
+        self.stats.observe(decision.outcome, time.perf_counter() - started)
+
+    async def _decide(self, link: EdgeLink, facts: RequestFacts, now: float) -> Decision | None:
+        """decide(), then a slot of the click limit for a visit that would go through.
+        None when the limit cannot be checked."""
+        decision = decide(link, facts, now, self.rng)
+        if not (decision.limited and decision.outcome in COUNTED_OUTCOMES):
+            return decision
+        counted = facts.method == "GET" and not facts.bot
+        try:
+            allowed = await self.limiter.admit(link, counted=counted)
+        except RedisError:
+            # Exactness needs the shared counter; without it, refuse rather than overshoot.
+            log.warning("click limit unavailable", extra={"link_id": link.id})
+            return None
+        return decision if allowed else limit_reached(link)
+
+    async def _answer(
+        self, scope: Scope, send: Send, link: EdgeLink, decision: Decision, host: str
+    ) -> None:
+        head_only = scope["method"] == "HEAD"
+        if decision.destination and not respond.safe_destination(decision.destination):
+            await send_html(
+                send,
+                403,
+                respond.page_for(Decision(Answer.BLOCKED, 403, decision.outcome), link, "", ""),
+                head_only=head_only,
+            )
+            return
+        if decision.answer == Answer.REDIRECT:
+            await send(
+                respond.redirect_start(
+                    decision.status, decision.destination, no_referrer=link.hide_referrer
+                )
+            )
+            await send(EMPTY_BODY)
+            return
+        path: str = scope["path"]
+        query = scope["query_string"].decode("latin-1")
+        short_url = f"{self.scheme}://{host}{path}"
+        action = path + ("?" + query if query else "")
+        page = respond.page_for(decision, link, short_url, action)
+        await send_html(send, decision.status, page, head_only=head_only)
+
+    async def _ready(self) -> None:
+        await self.redis.ping()
+
+    async def startup(self) -> None:
+        settings = self.settings
+        self.redis = aioredis.Redis.from_url(
+            settings.redis.url,
+            socket_timeout=2.0,
+            socket_connect_timeout=1.0,
+            health_check_interval=0,
+        )
+        database_url = settings.database.replica_url or settings.database.url
+        self.resolver = Resolver(self.cache, self.redis, database_url, self.stats, self.prepare)
+        self.recorder = EventRecorder(
+            self.redis,
+            maxlen=settings.redis.stream_maxlen,
+            buffer_limit=settings.edge.event_buffer,
+            stats=self.stats,
+        )
+        self.recorder.start()
+        self.limiter = ClickLimiter(self.redis)
+        checker = PasswordChecker(
+            self.redis, settings.edge.password_attempts, settings.edge.password_window
+        )
+        self.side = SidePaths(self, checker)
+        self._tasks.append(asyncio.create_task(self.resolver.listen(), name="invalidations"))
+
+    async def shutdown(self) -> None:
+        self.draining = True
+        for task in self._tasks:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        await self.recorder.close(grace=min(self.settings.shutdown_grace, 10.0))
+        await self.resolver.close()
+        await self.redis.aclose()
+
+    async def _lifespan(self, receive: Any, send: Send) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                try:
+                    await self.startup()
+                except Exception as exc:
+                    log.exception("startup failed")
+                    await send({"type": "lifespan.startup.failed", "message": repr(exc)})
+                    return
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await self.shutdown()
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+
+def create_app(settings: Settings | None = None) -> Redirector:
+    settings = settings or load_settings()
+    configure_logging(settings.log_level)
+    # Access logs would cost more than the redirect itself; the click stream is the record.
+    logging.getLogger("uvicorn.access").setLevel(logging.WARNING)
+    return Redirector(settings)

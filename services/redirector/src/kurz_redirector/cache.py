@@ -1,0 +1,91 @@
+"""The in-process link cache: bounded LRU of resolved links and unknown addresses.
+
+Pub/sub invalidation keeps it current; the TTL is a safety net for a lost message.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import OrderedDict
+
+from kurz.decision import Decision
+from kurz.models import EdgeLink
+
+
+class Entry:
+    """A resolved address: the effective EdgeLink (group merged) or None for an unknown
+    one, and for links whose answer never changes, the ready decision and response."""
+
+    __slots__ = ("deadline", "decision", "group_id", "link", "start")
+
+    def __init__(
+        self,
+        link: EdgeLink | None,
+        deadline: float,
+        decision: Decision | None,
+        start: dict[str, object] | None,
+        group_id: int | None,
+    ) -> None:
+        self.link = link
+        self.deadline = deadline
+        self.decision = decision
+        self.start = start
+        self.group_id = group_id
+
+
+class LinkCache:
+    def __init__(self, size: int, ttl: float) -> None:
+        self._size = max(1, size)
+        self._ttl = ttl
+        self._entries: OrderedDict[str, Entry] = OrderedDict()
+        self._by_group: dict[int, set[str]] = {}
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def get(self, key: str) -> Entry | None:
+        entry = self._entries.get(key)
+        if entry is None:
+            return None
+        if entry.deadline < time.monotonic():
+            self._drop(key)
+            return None
+        self._entries.move_to_end(key)
+        return entry
+
+    def put(self, key: str, entry: Entry) -> None:
+        self._drop(key)
+        self._entries[key] = entry
+        if entry.group_id is not None:
+            self._by_group.setdefault(entry.group_id, set()).add(key)
+        while len(self._entries) > self._size:
+            oldest = next(iter(self._entries))
+            self._drop(oldest)
+
+    def deadline(self) -> float:
+        return time.monotonic() + self._ttl
+
+    def _drop(self, key: str) -> None:
+        entry = self._entries.pop(key, None)
+        if entry is not None and entry.group_id is not None:
+            members = self._by_group.get(entry.group_id)
+            if members is not None:
+                members.discard(key)
+                if not members:
+                    del self._by_group[entry.group_id]
+
+    def invalidate(self, message: str) -> None:
+        """Apply an invalidation message: lines of "l host/slug", "g <id>" or "*"."""
+        for line in message.splitlines():
+            kind, _, target = line.strip().partition(" ")
+            if kind == "*":
+                self.clear()
+            elif kind == "l":
+                self._drop(target)
+            elif kind == "g" and target.isdigit():
+                for key in list(self._by_group.get(int(target), ())):
+                    self._drop(key)
+
+    def clear(self) -> None:
+        self._entries.clear()
+        self._by_group.clear()

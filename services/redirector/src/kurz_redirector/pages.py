@@ -1,0 +1,208 @@
+"""Every HTML page the edge serves: one layout, a few bodies, user data always escaped.
+
+Inline scripts and the style sheet are constants, allowed by their hashes in each page's
+Content-Security-Policy; values reach scripts through escaped data attributes, never by
+being written into script text.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from html import escape
+
+_STYLE = (
+    "body{font:16px/1.5 system-ui,sans-serif;max-width:32rem;margin:12vh auto;padding:0 1rem;"
+    "color:#222}h1{font-size:1.4rem}input,button{font:inherit;padding:.4rem .6rem}"
+    ".err{color:#b00}iframe{position:fixed;inset:0;width:100%;height:100%;border:0}"
+)
+
+_NAVIGATE_JS = "location.replace(document.getElementById('k').dataset.to);"
+_SCHEME_JS = "location.href=document.getElementById('k').dataset.to;"
+_PIXELS_JS = (
+    "(function(){var d=document.getElementById('k').dataset,w=window;"
+    "function load(u){var s=document.createElement('script');s.async=true;s.src=u;"
+    "document.head.appendChild(s)}"
+    "if(d.meta){var n=w.fbq=function(){n.callMethod?n.callMethod.apply(n,arguments)"
+    ":n.queue.push(arguments)};w._fbq=w._fbq||n;n.push=n;n.loaded=true;n.version='2.0';"
+    "n.queue=[];load('https://connect.facebook.net/en_US/fbevents.js');"
+    "w.fbq('init',d.meta);w.fbq('track','PageView')}"
+    "if(d.ga4||d.gtm){w.dataLayer=w.dataLayer||[]}"
+    "if(d.ga4){w.gtag=function(){w.dataLayer.push(arguments)};w.gtag('js',new Date());"
+    "w.gtag('config',d.ga4);"
+    "load('https://www.googletagmanager.com/gtag/js?id='+encodeURIComponent(d.ga4))}"
+    "if(d.gtm){w.dataLayer.push({'gtm.start':Date.now(),event:'gtm.js'});"
+    "load('https://www.googletagmanager.com/gtm.js?id='+encodeURIComponent(d.gtm))}"
+    "setTimeout(function(){location.replace(d.to)},600)})();"
+)
+_PUSH_JS = (
+    "(function(){var d=document.getElementById('k').dataset,done=false;"
+    "function go(){if(!done){done=true;location.replace(d.to)}}"
+    "if(!('Notification' in window)||Notification.permission!=='default'){go();return}"
+    "document.getElementById('allow').onclick=function(){"
+    "Promise.resolve(Notification.requestPermission()).then(go,go)};"
+    "document.getElementById('skip').onclick=go})();"
+)
+
+
+def _hash(text: str) -> str:
+    return "'sha256-" + base64.b64encode(hashlib.sha256(text.encode()).digest()).decode() + "'"
+
+
+_BASE_CSP = (
+    f"default-src 'none'; style-src {_hash(_STYLE)}; img-src 'self' data:; "
+    "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
+_NAVIGATE_CSP = f"{_BASE_CSP}; script-src {_hash(_NAVIGATE_JS)}"
+_SCHEME_CSP = f"{_BASE_CSP}; script-src {_hash(_SCHEME_JS)}"
+_PUSH_CSP = f"{_BASE_CSP}; script-src {_hash(_PUSH_JS)}"
+_FRAME_CSP = f"{_BASE_CSP}; frame-src http: https:"
+# Pixel scripts load further scripts of their own: trust flows from the hashed loader.
+_PIXELS_CSP = (
+    f"default-src 'none'; style-src {_hash(_STYLE)}; "
+    f"script-src {_hash(_PIXELS_JS)} 'strict-dynamic' https:; img-src https: data:; "
+    "connect-src https:; frame-src https:; base-uri 'none'; form-action 'none'; "
+    "frame-ancestors 'none'"
+)
+# Raw head/body tags are the owner's own markup on their verified domain: whatever it
+# loads must run, so only framing and base-URI hijacking stay forbidden.
+_RAW_TAGS_CSP = (
+    "default-src https: data: 'unsafe-inline' 'unsafe-eval'; base-uri 'none'; "
+    "frame-ancestors 'none'"
+)
+
+
+class Html:
+    __slots__ = ("body", "csp")
+
+    def __init__(self, body: str, csp: str) -> None:
+        self.body = body.encode()
+        self.csp = csp
+
+
+def _layout(
+    title: str, body: str, *, head: str = "", script: str = "", no_referrer: bool = False
+) -> str:
+    referrer = '<meta name="referrer" content="no-referrer">' if no_referrer else ""
+    script_tag = f"<script>{script}</script>" if script else ""
+    return (
+        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width,initial-scale=1">'
+        f"{referrer}<title>{escape(title)}</title>{head}<style>{_STYLE}</style></head>"
+        f"<body>{body}{script_tag}</body></html>"
+    )
+
+
+def message(title: str, text: str) -> Html:
+    """Plain status pages: not found, not active yet, expired, blocked, and so on."""
+    return Html(_layout(title, f"<h1>{escape(title)}</h1><p>{escape(text)}</p>"), _BASE_CSP)
+
+
+def _onward(to: str, label: str) -> str:
+    return f'<p><a href="{escape(to)}">{escape(label)}</a></p>'
+
+
+def _refresh(to: str) -> str:
+    return f'<noscript><meta http-equiv="refresh" content="0;url={escape(to)}"></noscript>'
+
+
+def navigate(to: str, *, no_referrer: bool = False) -> Html:
+    body = (
+        f'<main id="k" data-to="{escape(to)}"><p>Redirecting…</p>{_onward(to, "Continue")}</main>'
+    )
+    return Html(
+        _layout(
+            "Redirecting", body, head=_refresh(to), script=_NAVIGATE_JS, no_referrer=no_referrer
+        ),
+        _NAVIGATE_CSP,
+    )
+
+
+def scheme(to: str) -> Html:
+    """mailto:, tel: and sms: links: browsers handle a scripted navigation (and a tap on
+    the link) far more reliably than a Location header with such a scheme."""
+    body = f'<main id="k" data-to="{escape(to)}"><h1>Opening…</h1>{_onward(to, to)}</main>'
+    return Html(_layout("Opening", body, script=_SCHEME_JS), _SCHEME_CSP)
+
+
+def frame(to: str, title: str | None) -> Html:
+    body = f'<iframe src="{escape(to)}" title="{escape(title or "")}"></iframe>'
+    return Html(_layout(title or "", body), _FRAME_CSP)
+
+
+def pixels(
+    to: str,
+    *,
+    meta: str | None,
+    ga4: str | None,
+    gtm: str | None,
+    head_tags: str | None,
+    body_tags: str | None,
+    no_referrer: bool = False,
+) -> Html:
+    attrs = "".join(
+        f' data-{name}="{escape(value)}"'
+        for name, value in (("meta", meta), ("ga4", ga4), ("gtm", gtm))
+        if value
+    )
+    noscript = ""
+    if meta:
+        noscript = (
+            '<noscript><img height="1" width="1" alt="" src="https://www.facebook.com/tr?id='
+            f'{escape(meta)}&amp;ev=PageView&amp;noscript=1"></noscript>'
+        )
+    body = (
+        f'<main id="k" data-to="{escape(to)}"{attrs}><p>Redirecting…</p>'
+        f"{_onward(to, 'Continue')}</main>{noscript}{body_tags or ''}"
+    )
+    head = _refresh(to) + (head_tags or "")
+    csp = _RAW_TAGS_CSP if head_tags or body_tags else _PIXELS_CSP
+    return Html(
+        _layout("Redirecting", body, head=head, script=_PIXELS_JS, no_referrer=no_referrer), csp
+    )
+
+
+def push(to: str) -> Html:
+    body = (
+        f'<main id="k" data-to="{escape(to)}"><h1>Stay up to date?</h1>'
+        "<p>Allow notifications from this site, or continue without them.</p>"
+        '<p><button id="allow">Allow</button> <button id="skip">No thanks</button></p>'
+        f"{_onward(to, 'Continue')}</main>"
+    )
+    return Html(_layout("Notifications", body, script=_PUSH_JS), _PUSH_CSP)
+
+
+def preview(short_url: str, title: str | None, description: str | None, image: str | None) -> Html:
+    """Open Graph and Twitter card tags for link-preview crawlers."""
+    tags = [
+        ("og:type", "website"),
+        ("og:url", short_url),
+        ("og:title", title),
+        ("og:description", description),
+        ("og:image", image),
+        ("twitter:card", "summary_large_image" if image else "summary"),
+        ("twitter:title", title),
+        ("twitter:description", description),
+        ("twitter:image", image),
+    ]
+    head = "".join(
+        f'<meta {"name" if key.startswith("twitter:") else "property"}="{key}" '
+        f'content="{escape(value)}">'
+        for key, value in tags
+        if value
+    )
+    if description:
+        head += f'<meta name="description" content="{escape(description)}">'
+    body = f"<h1>{escape(title or short_url)}</h1><p>{escape(description or '')}</p>"
+    return Html(_layout(title or short_url, body, head=head), _BASE_CSP)
+
+
+def password_form(action: str, *, error: str | None = None) -> Html:
+    note = f'<p class="err">{escape(error)}</p>' if error else ""
+    body = (
+        "<h1>This link is protected</h1>"
+        f'<form method="post" action="{escape(action)}">{note}'
+        '<p><label>Password <input type="password" name="password" required autofocus '
+        'autocomplete="current-password"></label></p><p><button>Continue</button></p></form>'
+    )
+    return Html(_layout("Password required", body), _BASE_CSP)

@@ -1,0 +1,177 @@
+"""Click events into the Redis stream, durable before the response, in group commits.
+
+Requests append their encoded event and await their own future; one writer sends all
+events gathered since its previous write in a single round trip (a Lua script doing one
+XADD per event), then wakes those requests. While Redis is away, events wait in a
+bounded in-memory buffer and requests are answered at once; a background task writes
+the buffer back when Redis returns, and shutdown writes what it can.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import deque
+
+import redis.asyncio as aioredis
+from kurz import keys
+from kurz.events import FIELD
+from redis.exceptions import RedisError
+
+from kurz_redirector.metrics import EdgeStats
+
+log = logging.getLogger(__name__)
+
+_XADD_ALL = f"""
+local maxlen = ARGV[1]
+for i = 2, #ARGV do
+  redis.call('XADD', KEYS[1], 'MAXLEN', '~', maxlen, '*', '{FIELD.decode()}', ARGV[i])
+end
+return #ARGV - 1
+"""
+
+_CHUNK = 2000  # events per script call
+
+
+class EventRecorder:
+    def __init__(
+        self,
+        redis: aioredis.Redis,
+        *,
+        maxlen: int,
+        buffer_limit: int,
+        stats: EdgeStats,
+        retry_interval: float = 0.5,
+    ) -> None:
+        self._redis = redis
+        self._script = redis.register_script(_XADD_ALL)
+        self._maxlen = maxlen
+        self._limit = buffer_limit
+        self._stats = stats
+        self._retry_interval = retry_interval
+        self._batch: list[bytes] = []
+        self._waiters: list[asyncio.Future[None]] = []
+        self._wake = asyncio.Event()
+        self._backlog: deque[bytes] = deque()
+        self._writer: asyncio.Task[None] | None = None
+        self._healer: asyncio.Task[None] | None = None
+        self._busy = False
+        self._idle = asyncio.Event()
+
+    @property
+    def degraded(self) -> bool:
+        return self._healer is not None
+
+    def start(self) -> None:
+        self._writer = asyncio.create_task(self._write_loop(), name="click-event-writer")
+
+    async def record(self, event: bytes) -> None:
+        """Return once the event is in the stream, or buffered if Redis is away."""
+        if self._healer is not None:
+            self._hold([event])
+            return
+        waiter = asyncio.get_running_loop().create_future()
+        self._batch.append(event)
+        self._waiters.append(waiter)
+        self._wake.set()
+        await waiter
+
+    async def _write_loop(self) -> None:
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            self._idle.clear()
+            self._busy = True
+            while self._batch:
+                batch, waiters = self._batch, self._waiters
+                self._batch, self._waiters = [], []
+                if not await self._write(batch):
+                    self._hold(batch)
+                    self._start_healing()
+                for waiter in waiters:
+                    if not waiter.done():
+                        waiter.set_result(None)
+            self._busy = False
+            self._idle.set()
+
+    async def _write(self, events: list[bytes]) -> bool:
+        start = 0
+        try:
+            for start in range(0, len(events), _CHUNK):
+                await self._script(
+                    keys=[keys.CLICK_STREAM], args=[self._maxlen, *events[start : start + _CHUNK]]
+                )
+        except (RedisError, OSError) as exc:
+            # A failure mid-way may leave earlier chunks written: keep only the rest.
+            del events[:start]
+            log.warning("click stream unavailable; buffering events", extra={"error": repr(exc)})
+            return False
+        self._stats.events_published += len(events)
+        return True
+
+    def _hold(self, events: list[bytes]) -> None:
+        room = self._limit - len(self._backlog)
+        kept = events[: max(room, 0)]
+        self._backlog.extend(kept)
+        self._stats.events_buffered += len(kept)
+        self._stats.events_dropped += len(events) - len(kept)
+        self._stats.buffer_size = len(self._backlog)
+
+    def _start_healing(self) -> None:
+        if self._healer is None:
+            self._healer = asyncio.create_task(self._heal(), name="click-event-healer")
+
+    async def _heal(self) -> None:
+        """Write the buffer back once Redis answers; new events join it until then."""
+        try:
+            while self._backlog:
+                await asyncio.sleep(self._retry_interval)
+                await self._drain_backlog()
+        finally:
+            self._healer = None
+
+    async def _drain_backlog(self) -> bool:
+        while self._backlog:
+            chunk = [self._backlog.popleft() for _ in range(min(_CHUNK, len(self._backlog)))]
+            try:
+                written = await self._write(chunk)
+            except asyncio.CancelledError:
+                # Maybe written, maybe not: keep it (consumers are idempotent on event id).
+                self._backlog.extendleft(reversed(chunk))
+                raise
+            if not written:
+                self._backlog.extendleft(reversed(chunk))
+                self._stats.buffer_size = len(self._backlog)
+                return False
+            self._stats.buffer_size = len(self._backlog)
+        return True
+
+    async def close(self, grace: float = 5.0) -> None:
+        """Flush what is pending and buffered, within `grace` seconds; count what is left."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + grace
+        if self._batch or self._busy:
+            self._idle.clear()
+            self._wake.set()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._idle.wait(), grace)
+        if self._healer is not None:
+            self._healer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._healer
+        if self._writer is not None:
+            self._writer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._writer
+        self._hold(self._batch)
+        for waiter in self._waiters:
+            if not waiter.done():
+                waiter.set_result(None)
+        self._batch, self._waiters = [], []
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._drain_backlog(), max(deadline - loop.time(), 0.5))
+        if self._backlog:
+            log.error("click events lost at shutdown", extra={"count": len(self._backlog)})
+            self._stats.events_dropped += len(self._backlog)
+            self._backlog.clear()

@@ -1,0 +1,170 @@
+"""Resolve (host, slug) to a link: local cache, else Redis, else Postgres (read-only).
+
+Redis is refilled from Postgres with SET NX, so a fill never overwrites a newer record
+that the management service wrote in between.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import asyncpg
+import redis.asyncio as aioredis
+from kurz import keys
+from kurz.db import create_pool
+from kurz.edge_records import SELECT_GROUP, SELECT_LINK, edge_group_from_row, edge_link_from_row
+from kurz.models import (
+    EdgeGroup,
+    EdgeLink,
+    decode_group,
+    decode_link,
+    effective_link,
+    encode_group,
+    encode_link,
+)
+from redis.exceptions import RedisError
+
+from kurz_redirector.cache import Entry, LinkCache
+from kurz_redirector.metrics import EdgeStats
+
+log = logging.getLogger(__name__)
+
+
+class Unavailable(Exception):
+    """Neither Redis nor Postgres could tell whether the address exists."""
+
+
+class Resolver:
+    def __init__(
+        self,
+        cache: LinkCache,
+        redis: aioredis.Redis,
+        database_url: str,
+        stats: EdgeStats,
+        prepare: Callable[[EdgeLink, float], Entry],
+    ) -> None:
+        self.cache = cache
+        self._redis = redis
+        self._database_url = database_url
+        self._stats = stats
+        self._prepare = prepare
+        self._pool: asyncpg.Pool[Any] | None = None
+        self._pool_lock = asyncio.Lock()
+        self._loading: dict[str, asyncio.Future[Entry]] = {}
+
+    async def resolve(self, host: str, slug: str) -> Entry:
+        """A cache miss: load once even if many requests for the same address arrive."""
+        key = f"{host}/{slug}"
+        pending = self._loading.get(key)
+        if pending is not None:
+            return await asyncio.shield(pending)
+        future: asyncio.Future[Entry] = asyncio.get_running_loop().create_future()
+        self._loading[key] = future
+        try:
+            entry = await self._load(host, slug)
+            self.cache.put(key, entry)
+            future.set_result(entry)
+            return entry
+        except BaseException as exc:
+            future.set_exception(exc)
+            future.exception()  # mark retrieved: waiters, if any, get it from shield
+            raise
+        finally:
+            del self._loading[key]
+
+    async def _load(self, host: str, slug: str) -> Entry:
+        link, group = await self._from_redis(host, slug)
+        if link is None:
+            link, group = await self._from_postgres(host, slug)
+        if link is None:
+            return Entry(None, self.cache.deadline(), None, None, None)
+        return self._prepare(effective_link(link, group), self.cache.deadline())
+
+    async def _from_redis(self, host: str, slug: str) -> tuple[EdgeLink | None, EdgeGroup | None]:
+        try:
+            raw = await self._redis.get(keys.link(host, slug))
+            if raw is None:
+                return None, None
+            link = decode_link(raw)
+            group = None
+            if link.group_id is not None:
+                raw_group = await self._redis.get(keys.group(link.group_id))
+                if raw_group is None:
+                    return link, await self._group_from_postgres(link.group_id)
+                group = decode_group(raw_group)
+            return link, group
+        except RedisError:
+            log.warning("redis lookup failed; reading Postgres", extra={"host": host, "slug": slug})
+            return None, None
+
+    async def _from_postgres(
+        self, host: str, slug: str
+    ) -> tuple[EdgeLink | None, EdgeGroup | None]:
+        pool = await self._get_pool()
+        try:
+            row = await pool.fetchrow(SELECT_LINK, host, slug)
+        except (OSError, asyncpg.PostgresError) as exc:
+            raise Unavailable("postgres lookup failed") from exc
+        if row is None:
+            return None, None
+        link = edge_link_from_row(row)
+        await self._refill(keys.link(host, slug), encode_link(link))
+        group = await self._group_from_postgres(link.group_id) if link.group_id else None
+        return link, group
+
+    async def _group_from_postgres(self, group_id: int) -> EdgeGroup | None:
+        pool = await self._get_pool()
+        try:
+            row = await pool.fetchrow(SELECT_GROUP, group_id)
+        except (OSError, asyncpg.PostgresError) as exc:
+            raise Unavailable("postgres lookup failed") from exc
+        if row is None:
+            return None
+        group = edge_group_from_row(row)
+        await self._refill(keys.group(group_id), encode_group(group))
+        return group
+
+    async def _refill(self, key: str, value: bytes) -> None:
+        with contextlib.suppress(RedisError):
+            await self._redis.set(key, value, nx=True)
+
+    async def _get_pool(self) -> asyncpg.Pool[Any]:
+        if self._pool is None:
+            async with self._pool_lock:
+                if self._pool is None:
+                    try:
+                        self._pool = await create_pool(self._database_url, min_size=0, max_size=4)
+                    except (OSError, asyncpg.PostgresError) as exc:
+                        raise Unavailable("postgres unreachable") from exc
+        return self._pool
+
+    async def close(self) -> None:
+        if self._pool is not None:
+            await self._pool.close()
+
+    async def listen(self, channel: str = keys.INVALIDATION_CHANNEL) -> None:
+        """Apply invalidations until cancelled. Whenever the subscription is (re)made or
+        lost, the whole cache goes: messages may have been missed in between."""
+        delay = 0.1
+        while True:
+            pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
+            try:
+                await pubsub.subscribe(channel)
+                self.cache.clear()
+                delay = 0.1
+                async for message in pubsub.listen():
+                    data = message.get("data")
+                    if isinstance(data, bytes):
+                        self.cache.invalidate(data.decode("utf-8", "replace"))
+            except (RedisError, OSError):
+                self.cache.clear()
+                log.warning("invalidation channel lost; cache flushed, reconnecting")
+            finally:
+                with contextlib.suppress(Exception):
+                    await pubsub.aclose()
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 2.0)

@@ -1,0 +1,108 @@
+"""ASGI responses for decisions: redirect start messages and HTML pages."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+from urllib.parse import quote
+
+from kurz.decision import Answer, Decision
+from kurz.models import EdgeLink
+
+from kurz_redirector import pages
+
+Send = Callable[[dict[str, Any]], Awaitable[None]]
+
+EMPTY_BODY: dict[str, Any] = {"type": "http.response.body", "body": b""}
+_SAFE_URL_CHARS = ":/?#[]@!$&'()*+,;=%~"
+# Browsers keep a permanent redirect forever; a short private lifetime keeps later
+# clicks countable and edits effective.
+_CACHE = {301: b"private, max-age=90", 308: b"private, max-age=90"}
+_NO_STORE = b"no-store"
+_UNSAFE_SCHEMES = ("javascript:", "data:", "vbscript:", "file:")
+
+
+def header_url(url: str) -> bytes:
+    """A URL as a Location header value: non-ASCII characters percent-encoded."""
+    try:
+        return url.encode("ascii")
+    except UnicodeEncodeError:
+        return quote(url, safe=_SAFE_URL_CHARS).encode("ascii")
+
+
+def safe_destination(url: str) -> bool:
+    return not url.lstrip().lower().startswith(_UNSAFE_SCHEMES)
+
+
+def redirect_start(status: int, location: str, *, no_referrer: bool) -> dict[str, Any]:
+    headers = [
+        (b"location", header_url(location)),
+        (b"content-length", b"0"),
+        (b"cache-control", _CACHE.get(status, _NO_STORE)),
+    ]
+    if no_referrer:
+        headers.append((b"referrer-policy", b"no-referrer"))
+    return {"type": "http.response.start", "status": status, "headers": headers}
+
+
+async def send_html(
+    send: Send,
+    status: int,
+    page: pages.Html,
+    *,
+    head_only: bool = False,
+    extra: list[tuple[bytes, bytes]] | None = None,
+) -> None:
+    headers = [
+        (b"content-type", b"text/html; charset=utf-8"),
+        (b"content-length", str(len(page.body)).encode()),
+        (b"content-security-policy", page.csp.encode()),
+        (b"cache-control", _NO_STORE),
+        (b"x-content-type-options", b"nosniff"),
+        (b"referrer-policy", b"no-referrer"),
+    ]
+    if extra:
+        headers.extend(extra)
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": b"" if head_only else page.body})
+
+
+_MESSAGES = {
+    Answer.NOT_STARTED: ("Not active yet", "This link is not active yet. Please come back later."),
+    Answer.EXPIRED: ("Link expired", "This link has expired."),
+    Answer.LIMITED: ("Link no longer available", "This link has reached its limit of visits."),
+    Answer.BLOCKED: ("Access denied", "Automated clients may not follow this link."),
+    Answer.DISABLED: ("Not found", "There is no link at this address."),
+}
+NOT_FOUND = pages.message("Not found", "There is no link at this address.")
+UNAVAILABLE = pages.message("Temporarily unavailable", "Please try again in a moment.")
+
+
+def page_for(decision: Decision, link: EdgeLink, short_url: str, form_action: str) -> pages.Html:
+    """The HTML page of a decision that is not a plain redirect."""
+    answer, to = decision.answer, decision.destination
+    no_referrer = link.hide_referrer
+    if answer == Answer.NAVIGATE:
+        return pages.navigate(to, no_referrer=no_referrer)
+    if answer == Answer.SCHEME:
+        return pages.scheme(to)
+    if answer == Answer.FRAME:
+        return pages.frame(to, link.og_title)
+    if answer == Answer.PIXELS:
+        return pages.pixels(
+            to,
+            meta=link.meta_pixel_id,
+            ga4=link.ga4_id,
+            gtm=link.gtm_id,
+            head_tags=link.head_tags,
+            body_tags=link.body_tags,
+            no_referrer=no_referrer,
+        )
+    if answer == Answer.PUSH:
+        return pages.push(to)
+    if answer == Answer.PREVIEW:
+        return pages.preview(short_url, link.og_title, link.og_description, link.og_image)
+    if answer == Answer.PASSWORD:
+        return pages.password_form(form_action)
+    title, text = _MESSAGES[answer]
+    return pages.message(title, text)

@@ -1,0 +1,164 @@
+"""Everything on the short domain besides the visit itself: password form posts,
+QR codes, and 404/405 for other paths. Plain ASGI handlers, off the hot path."""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qs
+
+from kurz.models import EdgeLink
+
+from kurz_redirector import pages, qr
+from kurz_redirector.passwords import PasswordChecker, Throttled, form_password
+from kurz_redirector.resolver import Unavailable
+from kurz_redirector.respond import NOT_FOUND, UNAVAILABLE, Send, send_html
+
+if TYPE_CHECKING:
+    from kurz_redirector.app import Redirector
+
+Scope = dict[str, Any]
+_MAX_BODY = 16_384
+
+
+class SidePaths:
+    def __init__(self, edge: Redirector, checker: PasswordChecker) -> None:
+        self._edge = edge
+        self._checker = checker
+
+    async def __call__(self, scope: Scope, receive: Any, send: Send) -> None:
+        method: str = scope["method"]
+        path: str = scope["path"]
+        segments = path[1:].split("/")
+        if len(segments) == 1 and segments[0] and method == "POST":
+            await self._password(scope, receive, send)
+        elif (
+            len(segments) == 2 and segments[1] == "qr" and segments[0] and method in ("GET", "HEAD")
+        ):
+            await self._qr(scope, send, segments[0])
+        elif len(segments) == 1 and segments[0]:
+            await send_html(
+                send,
+                405,
+                pages.message("Method not allowed", "Use GET."),
+                extra=[(b"allow", b"GET, HEAD, POST")],
+            )
+        else:
+            await send_html(send, 404, NOT_FOUND, head_only=method == "HEAD")
+
+    async def _link(self, scope: Scope, slug: str, send: Send) -> EdgeLink | None:
+        host = _header(scope, b"host").lower()
+        key = f"{host}/{slug}"
+        entry = self._edge.cache.get(key)
+        if entry is None:
+            try:
+                entry = await self._edge.resolver.resolve(host, slug)
+            except Unavailable:
+                await send_html(send, 503, UNAVAILABLE, extra=[(b"retry-after", b"2")])
+                return None
+        if entry.link is None or not entry.link.enabled:
+            await send_html(send, 404, NOT_FOUND, head_only=scope["method"] == "HEAD")
+            return None
+        return entry.link
+
+    async def _qr(self, scope: Scope, send: Send, slug: str) -> None:
+        params = parse_qs(scope["query_string"].decode("latin-1"))
+        try:
+            size, kind = qr.parse_options(params)
+        except qr.QrError as exc:
+            await send_html(send, 400, pages.message("Bad request", str(exc)))
+            return
+        link = await self._link(scope, slug, send)
+        if link is None:
+            return
+        host = _header(scope, b"host").lower()
+        content = qr.qr_content(link, f"{self._edge.scheme}://{host}/{slug}")
+        body, content_type = qr.render(content, size, kind)
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [
+                    (b"content-type", content_type),
+                    (b"content-length", str(len(body)).encode()),
+                    (b"cache-control", b"public, max-age=300"),
+                    (b"x-content-type-options", b"nosniff"),
+                    (b"content-security-policy", b"default-src 'none'; style-src 'unsafe-inline'"),
+                ],
+            }
+        )
+        await send(
+            {"type": "http.response.body", "body": b"" if scope["method"] == "HEAD" else body}
+        )
+
+    async def _password(self, scope: Scope, receive: Any, send: Send) -> None:
+        body = await _read_body(receive, _MAX_BODY)
+        slug = scope["path"][1:]
+        link = await self._link(scope, slug, send)
+        if link is None:
+            return
+        query = scope["query_string"].decode("latin-1")
+        target = scope["path"] + ("?" + query if query else "")
+        if link.password_hash is None:
+            await _see_other(send, target)
+            return
+        password = form_password(body) if body is not None else None
+        if not password:
+            page = pages.password_form(target, error="Enter the password.")
+            await send_html(send, 400, page)
+            return
+        client = scope.get("client")
+        visitor = self._edge.visitors.visitor_id(
+            client[0] if client else "", _header(scope, b"user-agent"), time.time()
+        )
+        try:
+            ok = await self._checker.check(link, visitor, password)
+        except Throttled:
+            window = str(self._edge.settings.edge.password_window).encode()
+            page = pages.message("Too many attempts", "Please wait a few minutes and try again.")
+            await send_html(send, 429, page, extra=[(b"retry-after", window)])
+            return
+        if not ok:
+            await send_html(send, 403, pages.password_form(target, error="Wrong password."))
+            return
+        cookie = self._edge.cookies.set_cookie_header(
+            link, scope["path"], secure=self._edge.scheme == "https"
+        )
+        await _see_other(send, target, [(b"set-cookie", cookie)])
+
+
+def _header(scope: Scope, name: bytes) -> str:
+    for key, value in scope["headers"]:
+        if key == name:
+            return str(value.decode("latin-1"))
+    return ""
+
+
+async def _read_body(receive: Any, limit: int) -> bytes | None:
+    """The request body, or None once it grows past `limit`."""
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            return None
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            return b"".join(chunks)
+
+
+async def _see_other(
+    send: Send, location: str, extra: list[tuple[bytes, bytes]] | None = None
+) -> None:
+    headers = [
+        (b"location", location.encode("latin-1", "replace")),
+        (b"content-length", b"0"),
+        (b"cache-control", b"no-store"),
+        *(extra or []),
+    ]
+    await send({"type": "http.response.start", "status": 303, "headers": headers})
+    await send({"type": "http.response.body", "body": b""})

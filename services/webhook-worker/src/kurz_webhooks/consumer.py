@@ -1,0 +1,111 @@
+"""Read click events with the `webhooks` consumer group, fan them out, then acknowledge.
+
+An entry is acknowledged only after its deliveries are committed; one left pending by a
+worker that died is reclaimed by the next (fan-out is idempotent on event id)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import asyncpg
+import msgspec
+import redis.asyncio as aioredis
+from kurz import keys
+from kurz.events import FIELD, ClickEvent, decode_event
+from kurz.settings import Settings
+from kurz.stream import ConsumerGroup, Entry, consumer_name
+from redis.exceptions import RedisError
+
+from kurz_webhooks import metrics
+from kurz_webhooks.fanout import fan_out
+
+log = logging.getLogger(__name__)
+BATCH = 500
+BLOCK_MS = 500
+
+
+class Consumer:
+    def __init__(
+        self,
+        pool: asyncpg.Pool[Any],
+        redis: aioredis.Redis,
+        settings: Settings,
+        on_committed: Callable[[], None],
+        *,
+        mail_configured: bool,
+    ) -> None:
+        self._pool = pool
+        self._settings = settings
+        self._on_committed = on_committed
+        self._mail_configured = mail_configured
+        self._group = ConsumerGroup(redis, keys.CLICK_STREAM, keys.WEBHOOK_GROUP, consumer_name())
+        self._stopping = False
+
+    def stop(self) -> None:
+        self._stopping = True
+
+    async def run(self) -> None:
+        await self._until_ready(self._group.ensure)
+        claim_idle_ms = self._settings.webhooks.claim_idle_ms
+        claim_every = claim_idle_ms / 3000  # seconds between looks for abandoned entries
+        last_claim = 0.0
+        loop = asyncio.get_running_loop()
+        while not self._stopping:
+            try:
+                if loop.time() - last_claim >= claim_every:
+                    last_claim = loop.time()
+                    await self.process(await self._group.reclaim(claim_idle_ms, BATCH))
+                await self.process(await self._group.read(BATCH, block_ms=BLOCK_MS))
+            except (RedisError, OSError):
+                log.exception("stream read failed; retrying")
+                await asyncio.sleep(1)
+
+    async def _until_ready(self, step: Callable[[], Any]) -> None:
+        while not self._stopping:
+            try:
+                await step()
+                return
+            except (RedisError, OSError):
+                log.exception("Redis not ready; retrying")
+                await asyncio.sleep(1)
+
+    async def process(self, entries: list[Entry]) -> None:
+        """Fan out and acknowledge one batch; on a database error retry the same batch
+        (nothing was committed) until it works or the worker stops."""
+        if not entries:
+            return
+        events = _decode(entries)
+        while True:
+            try:
+                result = await fan_out(
+                    self._pool,
+                    events,
+                    scheme=self._settings.edge.public_scheme,
+                    mail_configured=self._mail_configured,
+                )
+                break
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+                log.exception("fan-out failed; retrying the batch")
+                if self._stopping:
+                    return  # left pending: reclaimed later
+                await asyncio.sleep(1)
+        await self._group.ack([e.id for e in entries])
+        metrics.EVENTS.labels("fanned_out").inc(result.events)
+        metrics.EVENTS.labels("ignored").inc(len(events) - result.events)
+        if result.deliveries:
+            self._on_committed()
+
+
+def _decode(entries: list[Entry]) -> list[ClickEvent]:
+    events = []
+    for entry in entries:
+        try:
+            events.append(decode_event(entry.fields[FIELD]))
+        except (KeyError, msgspec.DecodeError, msgspec.ValidationError):
+            # A malformed entry can never succeed: acknowledged with the batch, counted.
+            metrics.EVENTS.labels("malformed").inc()
+            log.warning("malformed stream entry", extra={"entry": entry.id.decode()})
+    return events

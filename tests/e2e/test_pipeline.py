@@ -1,0 +1,65 @@
+"""The whole pipeline over real HTTP and real processes: a link created through the API
+redirects at the edge, and the click shows up in the link's statistics."""
+
+from __future__ import annotations
+
+import time
+
+import httpx
+
+from kurz.events import decode_event
+from tests.conftest import Workspace
+from tests.support.services import Stack
+
+
+def _wait_for(predicate, timeout: float = 15.0):  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value or time.monotonic() > deadline:
+            return value
+        time.sleep(0.1)
+
+
+async def test_created_link_redirects_and_counts(stack: Stack, workspace: Workspace, redis) -> None:
+    api = stack["management"].url
+    with httpx.Client(base_url=api, headers=workspace.bearer, timeout=10) as client:
+        created = client.post("/api/v1/links", json={
+            "url": "https://example.com/pricing?plan=pro",
+            "title": "Pricing",
+            "utmSource": "newsletter",
+        })
+        assert created.status_code == 201, created.text
+        link = created.json()["link"]
+        assert link["url"] == "https://example.com/pricing?plan=pro"
+        short_url = link["shortUrl"]
+        assert short_url.startswith(stack["redirector"].url + "/")
+
+        visit = httpx.get(short_url, follow_redirects=False,
+                          headers={"User-Agent": "Mozilla/5.0 (X11; Linux x86_64) Firefox/130.0"})
+        assert visit.status_code == 302
+        location = visit.headers["location"]
+        assert location.startswith("https://example.com/pricing?")
+        assert "plan=pro" in location and "utm_source=newsletter" in location
+
+        # The click event was durable in the stream before the response.
+        entries = await redis.xrange("clicks")
+        events = [decode_event(fields[b"e"]) for _, fields in entries]
+        assert any(e.link_id == link["id"] and e.counted for e in events)
+
+        def clicks() -> int:
+            return int(client.get(f"/api/v1/links/{link['id']}").json()["link"]["clicks"])
+
+        assert _wait_for(lambda: clicks() == 1), f"clicks stayed at {clicks()}"
+
+        # A second visit by a bot is recorded but not counted.
+        bot = httpx.get(short_url, follow_redirects=False, headers={"User-Agent": "Googlebot/2.1"})
+        assert bot.status_code == 302
+        time.sleep(1.0)
+        assert clicks() == 1
+
+
+async def test_unknown_slug_is_404_page(stack: Stack) -> None:
+    answer = httpx.get(stack["redirector"].url + "/no-such-link-here")
+    assert answer.status_code == 404
+    assert "text/html" in answer.headers["content-type"]

@@ -1,0 +1,134 @@
+"""Delivery guarantees in-process: entries pending on a dead consumer are reclaimed, a
+failed batch leaves nothing half-written and stays pending, acknowledgement follows the
+commit. (The same across a real SIGKILL: test_crash.py.)"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import asyncpg
+import pytest
+import redis.asyncio as aioredis
+
+from kurz import keys
+from kurz.stream import ConsumerGroup
+from kurz_aggregator.upkeep import click_partitions, run_upkeep
+from tests.conftest import Workspace
+from tests.integration.aggregator.conftest import (
+    AggregatorFactory,
+    add,
+    at,
+    click,
+    new_link_id,
+    pending,
+)
+
+
+async def _clicks(pool: asyncpg.Pool[Any], link: int) -> tuple[int, int] | None:
+    row = await pool.fetchrow(
+        "SELECT sum(clicks)::int, sum(visitors)::int FROM link_daily WHERE link_id = $1", link
+    )
+    return None if row is None or row[0] is None else (row[0], row[1])
+
+
+async def test_entries_pending_on_a_dead_consumer_are_reclaimed(
+    pool: asyncpg.Pool[Any],
+    redis: aioredis.Redis,
+    stream: str,
+    make_aggregator: AggregatorFactory,
+    workspace: Workspace,
+) -> None:
+    link = new_link_id()
+    await add(redis, stream, [click(workspace.id, link, visitor=f"v{i}") for i in range(6)])
+    dead = ConsumerGroup(redis, stream, keys.AGGREGATOR_GROUP, "dead-consumer")
+    await dead.ensure()
+    assert len(await dead.read(4)) == 4  # delivered, never acknowledged: it "died"
+
+    # Not idle long enough yet: only the two undelivered entries are processed.
+    assert await make_aggregator(claim_idle_ms=60_000).run(burst=True) == 2
+    assert await _clicks(pool, link) == (2, 2)
+    assert await pending(redis, stream) == 4
+
+    assert await make_aggregator(claim_idle_ms=0).run(burst=True) == 4
+    assert await _clicks(pool, link) == (6, 6)
+    assert await pending(redis, stream) == 0
+
+
+async def test_a_restarted_consumer_first_finishes_what_it_held(
+    pool: asyncpg.Pool[Any],
+    redis: aioredis.Redis,
+    stream: str,
+    make_aggregator: AggregatorFactory,
+    workspace: Workspace,
+) -> None:
+    link = new_link_id()
+    await add(redis, stream, [click(workspace.id, link, visitor=f"v{i}") for i in range(3)])
+    same_name = ConsumerGroup(redis, stream, keys.AGGREGATOR_GROUP, "pod-0")
+    await same_name.ensure()
+    assert len(await same_name.read(3)) == 3
+    assert await make_aggregator(consumer="pod-0", claim_idle_ms=60_000).run(burst=True) == 3
+    assert await _clicks(pool, link) == (3, 3)
+    assert await pending(redis, stream) == 0
+
+
+async def test_a_failed_batch_writes_nothing_and_stays_pending(
+    pool: asyncpg.Pool[Any],
+    redis: aioredis.Redis,
+    stream: str,
+    make_aggregator: AggregatorFactory,
+    workspace: Workspace,
+) -> None:
+    link = new_link_id()
+    far = at("2031-01-02T00:00:00+00:00")  # a day whose partition does not exist yet
+    await add(redis, stream, [
+        click(workspace.id, link, visitor="a"),
+        click(workspace.id, link, visitor="b", at=far),
+    ])  # fmt: skip
+    broken = make_aggregator()
+    broken._partitions.add(date(2031, 1, 2))  # believes the partition exists: INSERT fails
+    with pytest.raises(asyncpg.PostgresError):
+        await broken.run(burst=True)
+    assert await _clicks(pool, link) is None
+    assert await pool.fetchval("SELECT count(*) FROM clicks WHERE link_id = $1", link) == 0
+    assert await pending(redis, stream) == 2
+
+    assert await make_aggregator(claim_idle_ms=0).run(burst=True) == 2
+    assert await _clicks(pool, link) == (2, 2)
+    assert await pending(redis, stream) == 0
+
+
+async def test_upkeep_drops_partitions_past_retention_and_prunes_marks(
+    pool: asyncpg.Pool[Any],
+    redis: aioredis.Redis,
+    stream: str,
+    make_aggregator: AggregatorFactory,
+    workspace: Workspace,
+) -> None:
+    link = new_link_id()
+    await add(redis, stream, [
+        click(workspace.id, link, visitor="old", at=at("2020-01-10T10:00:00+00:00")),
+        click(workspace.id, link, visitor="new", at=at("2020-02-10T10:00:00+00:00")),
+    ])  # fmt: skip
+    await make_aggregator().run(burst=True)
+    now = datetime.fromisoformat("2020-02-15T00:00:00+00:00")
+
+    async with pool.acquire() as conn:
+        result = await run_upkeep(conn, retention_days=30, mark_days=10, now=now)
+        partitions = await click_partitions(conn)
+    assert "clicks_20200110" in result.dropped and "clicks_20200110" not in partitions
+    assert {"clicks_20200210", "clicks_20200215", "clicks_20200216"} <= set(partitions)
+    assert result.marks_pruned == 4  # "old": link and workspace, daily and hourly
+    assert await pool.fetchval("SELECT count(*) FROM clicks WHERE link_id = $1", link) == 1
+    # Rollups stay: statistics outlive raw clicks.
+    assert await _clicks(pool, link) == (2, 2)
+    marks = await pool.fetchval(
+        "SELECT count(*) FROM link_daily_visitors WHERE link_id = $1 AND day < $2",
+        link,
+        now.date() - timedelta(days=10),
+    )
+    assert marks == 0
+
+    # Retention 0 keeps everything.
+    async with pool.acquire() as conn:
+        assert (await run_upkeep(conn, retention_days=0, mark_days=0, now=now)).dropped == []

@@ -1,0 +1,53 @@
+"""A real management server process for the Linkly family's tests."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+
+from tests.conftest import DEFAULT_DOMAIN, Workspace
+from tests.support.services import Service, Stack, service_env
+
+RATE_LIMIT = 20  # seed 004's documented limit, requests per second per key
+
+
+@pytest.fixture(scope="session")
+def linkly_server(database_url: str, redis_url: str, tmp_root: Path) -> Iterator[Service]:
+    env = service_env(
+        database_url,
+        redis_url,
+        KURZ_DEFAULT_DOMAIN=DEFAULT_DOMAIN,
+        KURZ_API_RATE_LIMIT=str(RATE_LIMIT),
+    )
+    logs = tmp_root / "linkly-logs"
+    logs.mkdir(exist_ok=True)
+    stack = Stack(env, logs)
+    svc = stack.add("management").start()
+    yield svc
+    stack.stop()
+
+
+@pytest.fixture
+async def http(linkly_server: Service) -> AsyncIterator[httpx.AsyncClient]:
+    """An unauthenticated client: each test passes the key the way it exercises."""
+    async with httpx.AsyncClient(base_url=linkly_server.url, timeout=30) as client:
+        yield client
+
+
+@pytest.fixture
+async def api(http: httpx.AsyncClient, workspace: Workspace) -> httpx.AsyncClient:
+    """The same client, authenticated by Linkly's headers as the test's workspace."""
+    http.headers.update({"X-API-KEY": workspace.key, "X-WORKSPACE-ID": str(workspace.id)})
+    return http
+
+
+async def count_links(pool: asyncpg.Pool[Any], workspace_id: int) -> int:
+    count: int = await pool.fetchval(
+        "SELECT count(*) FROM links WHERE workspace_id = $1 AND deleted_at IS NULL", workspace_id
+    )
+    return count

@@ -1,0 +1,110 @@
+"""A real redirector process on a free port, and helpers that write links the way the
+management service does: a row in Postgres, then the edge record in Redis."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+import redis.asyncio as aioredis
+
+from kurz import keys
+from kurz.edge_cache import EdgeCache
+from kurz.edge_records import LINK_COLUMNS, edge_link_from_row
+from kurz.events import ClickEvent, decode_event
+from kurz.models import EdgeLink
+from tests.support.services import Service, Stack, service_env
+
+HOST = "kurz.test"
+COUNTRY_HEADER = "CF-IPCountry"
+
+
+def redirector_env(database_url: str, redis_url: str, **extra: str) -> dict[str, str]:
+    return service_env(
+        database_url, redis_url, KURZ_DEFAULT_DOMAIN=HOST, KURZ_COUNTRY_HEADER=COUNTRY_HEADER,
+        KURZ_PASSWORD_ATTEMPTS="3", KURZ_COOKIE_SECRET="test-cookie-secret",
+        KURZ_VISITOR_SECRET="test-visitor-secret", **extra,
+    )  # fmt: skip
+
+
+@pytest.fixture(scope="session")
+def redirector(database_url: str, redis_url: str, tmp_root: Path) -> Iterator[Service]:
+    logs = tmp_root / "redirector-logs"
+    logs.mkdir(exist_ok=True)
+    stack = Stack(redirector_env(database_url, redis_url), logs)
+    service = stack.add("redirector").start()
+    yield service
+    stack.stop()
+
+
+@pytest.fixture
+async def client(redirector: Service) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(
+        base_url=redirector.url, headers={"Host": HOST}, follow_redirects=False, timeout=30
+    ) as c:
+        yield c
+
+
+def new_slug() -> str:
+    return "t" + uuid.uuid4().hex[:10]
+
+
+async def insert_link(
+    pool: asyncpg.Pool[Any], workspace_id: int, *, host: str = HOST, **fields: Any
+) -> EdgeLink:
+    """A link row in Postgres (fields as the links table names them); its edge record."""
+    fields.setdefault("url", "https://example.com/landing")
+    fields.setdefault("slug", new_slug())
+    columns = ["workspace_id", "host", *fields]
+    values = [workspace_id, host, *fields.values()]
+    placeholders = ", ".join(f"${i}" for i in range(1, len(values) + 1))
+    row = await pool.fetchrow(
+        f"INSERT INTO links ({', '.join(columns)}) VALUES ({placeholders}) RETURNING id",
+        *values,
+    )
+    assert row is not None
+    full = await pool.fetchrow(f"SELECT {LINK_COLUMNS} FROM links l WHERE l.id = $1", row["id"])
+    assert full is not None
+    return edge_link_from_row(full)
+
+
+async def create_link(
+    pool: asyncpg.Pool[Any], redis: aioredis.Redis, workspace_id: int, **fields: Any
+) -> EdgeLink:
+    """Postgres first, then the edge cache (write-through with invalidation)."""
+    link = await insert_link(pool, workspace_id, **fields)
+    await EdgeCache(redis).put_links([link])
+    return link
+
+
+async def insert_group(pool: asyncpg.Pool[Any], workspace_id: int, **fields: Any) -> int:
+    fields.setdefault("name", "group")
+    columns = ["workspace_id", *fields]
+    values = [workspace_id, *fields.values()]
+    placeholders = ", ".join(f"${i}" for i in range(1, len(values) + 1))
+    group_id: int = await pool.fetchval(
+        f"INSERT INTO link_groups ({', '.join(columns)}) VALUES ({placeholders}) RETURNING id",
+        *values,
+    )
+    return group_id
+
+
+async def events_of(redis: aioredis.Redis, link_id: int) -> list[ClickEvent]:
+    """Every event of a link in the click stream, oldest first."""
+    entries = await redis.xrange(keys.CLICK_STREAM)
+    found = [decode_event(fields[b"e"]) for _, fields in entries]
+    return [e for e in found if e.link_id == link_id]
+
+
+def past(seconds: float = 3600) -> datetime:
+    return datetime.fromtimestamp(datetime.now().timestamp() - seconds).astimezone()
+
+
+def future(seconds: float = 3600) -> datetime:
+    return datetime.fromtimestamp(datetime.now().timestamp() + seconds).astimezone()

@@ -1,0 +1,112 @@
+"""Password links and exact click limits, against the running redirector."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import asyncpg
+import httpx
+import redis.asyncio as aioredis
+
+from kurz import keys
+from kurz.passwords import hash_password
+from tests.conftest import Workspace
+from tests.integration.redirector.conftest import create_link, events_of
+
+
+async def test_password_form_cookie_and_replay_on_another_link(
+    client: httpx.AsyncClient,
+    pool: asyncpg.Pool[Any],
+    redis: aioredis.Redis,
+    workspace: Workspace,
+) -> None:
+    hashed = hash_password("open sesame")
+    link = await create_link(pool, redis, workspace.id, password_hash=hashed)
+    other = await create_link(pool, redis, workspace.id, password_hash=hashed)
+    form = await client.get(f"/{link.slug}?a=1")
+    assert form.status_code == 200 and 'type="password"' in form.text
+    assert f'action="/{link.slug}?a=1"' in form.text
+    wrong = await client.post(f"/{link.slug}?a=1", data={"password": "nope"})
+    assert wrong.status_code == 403 and "Wrong password" in wrong.text
+    missing = await client.post(f"/{link.slug}", data={"other": "x"})
+    assert missing.status_code == 400
+    right = await client.post(f"/{link.slug}?a=1", data={"password": "open sesame"})
+    assert right.status_code == 303 and right.headers["location"] == f"/{link.slug}?a=1"
+    cookie = right.cookies[f"kurz_pw_{link.id}"]
+    assert f"Path=/{link.slug}" in right.headers["set-cookie"]
+    assert "HttpOnly" in right.headers["set-cookie"]
+    client.cookies.clear()  # send cookies by hand below, exactly as intended
+    through = await client.get(f"/{link.slug}", headers={"Cookie": f"kurz_pw_{link.id}={cookie}"})
+    assert through.status_code == 302 and through.headers["location"] == link.url
+    # The same value under the other link's name, or under its own, is worthless there.
+    for name in (f"kurz_pw_{other.id}", f"kurz_pw_{link.id}"):
+        replay = await client.get(f"/{other.slug}", headers={"Cookie": f"{name}={cookie}"})
+        assert replay.status_code == 200 and 'type="password"' in replay.text
+    outcomes = [e.outcome for e in await events_of(redis, link.id)]
+    assert outcomes == ["password", "redirect"]
+
+
+async def test_wrong_passwords_are_throttled_per_visitor_and_link(
+    client: httpx.AsyncClient,
+    pool: asyncpg.Pool[Any],
+    redis: aioredis.Redis,
+    workspace: Workspace,
+) -> None:
+    link = await create_link(pool, redis, workspace.id, password_hash=hash_password("right"))
+    neighbour = await create_link(pool, redis, workspace.id, password_hash=hash_password("right"))
+    statuses = [
+        (await client.post(f"/{link.slug}", data={"password": f"guess{i}"})).status_code
+        for i in range(4)
+    ]
+    assert statuses == [403, 403, 403, 429]  # KURZ_PASSWORD_ATTEMPTS=3
+    # Even the right answer waits out the window once throttled.
+    blocked = await client.post(f"/{link.slug}", data={"password": "right"})
+    assert blocked.status_code == 429 and int(blocked.headers["retry-after"]) > 0
+    # Another visitor (user agent) and another link are not affected.
+    fresh = await client.post(
+        f"/{link.slug}", data={"password": "right"}, headers={"User-Agent": "another browser"}
+    )
+    assert fresh.status_code == 303
+    assert (await client.post(f"/{neighbour.slug}", data={"password": "right"})).status_code == 303
+    keys_left = [k async for k in redis.scan_iter(match=f"{keys.PREFIX}pw:{link.id}:*")]
+    assert len(keys_left) == 1  # the throttled visitor's counter; the other's was cleared
+
+
+async def test_two_thousand_concurrent_visits_let_exactly_the_limit_through(
+    redirector: Any,
+    pool: asyncpg.Pool[Any],
+    redis: aioredis.Redis,
+    workspace: Workspace,
+) -> None:
+    link = await create_link(pool, redis, workspace.id, max_clicks=100)
+    limits = httpx.Limits(max_connections=200, max_keepalive_connections=200)
+    async with httpx.AsyncClient(
+        base_url=redirector.url, headers={"Host": link.host}, limits=limits, timeout=60
+    ) as many:
+        responses = await asyncio.gather(*(many.get(f"/{link.slug}") for _ in range(2000)))
+    statuses = [r.status_code for r in responses]
+    assert statuses.count(302) == 100
+    assert statuses.count(410) == 1900
+    assert int(await redis.get(keys.click_counter(link.id))) == 100
+    events = await events_of(redis, link.id)
+    assert len(events) == 2000
+    assert sum(e.counted for e in events) == 100
+
+
+async def test_click_limit_with_expiry_url_and_uncounted_visits(
+    client: httpx.AsyncClient,
+    pool: asyncpg.Pool[Any],
+    redis: aioredis.Redis,
+    workspace: Workspace,
+) -> None:
+    link = await create_link(
+        pool, redis, workspace.id, max_clicks=1, expiry_url="https://example.com/sold-out"
+    )
+    assert (await client.head(f"/{link.slug}")).status_code == 302  # looks, takes no slot
+    assert (await client.get(f"/{link.slug}")).headers["location"] == link.url
+    after = await client.get(f"/{link.slug}")
+    assert after.headers["location"] == "https://example.com/sold-out"
+    assert (await client.head(f"/{link.slug}")).headers["location"].endswith("/sold-out")
+    outcomes = [e.outcome for e in await events_of(redis, link.id)]
+    assert outcomes == ["redirect", "redirect", "limited", "limited"]
