@@ -22,7 +22,6 @@ from typing import Any
 
 import redis.asyncio as aioredis
 from aiohttp import web
-
 from kurz import keys
 from kurz.db import create_pool
 from kurz.dev.servers import _wait_port, free_port, local_servers
@@ -48,15 +47,26 @@ class _Receiver:
 
 def _click(link_id: int, workspace_id: int, slug: str) -> ClickEvent:
     return ClickEvent(
-        id=new_event_id(), at=time.time(), workspace_id=workspace_id, link_id=link_id,
-        group_id=None, host="bench.test", slug=slug, destination="https://example.com/",
-        rule=None, outcome="redirect", visitor=uuid.uuid4().hex, country="DE", referrer=None,
+        id=new_event_id(),
+        at=time.time(),
+        workspace_id=workspace_id,
+        link_id=link_id,
+        group_id=None,
+        host="bench.test",
+        slug=slug,
+        destination="https://example.com/",
+        rule=None,
+        outcome="redirect",
+        visitor=uuid.uuid4().hex,
+        country="DE",
+        referrer=None,
         user_agent="bench",
     )
 
 
-async def _produce(redis: aioredis.Redis, make: Any, rate: int, seconds: float,
-                   sent: dict[str, float]) -> None:
+async def _produce(
+    redis: aioredis.Redis, make: Any, rate: int, seconds: float, sent: dict[str, float]
+) -> None:
     """XADD `rate` clicks a second in 10 ms slices, pipelined like the redirector does."""
     start = time.monotonic()
     done = 0
@@ -73,6 +83,12 @@ async def _produce(redis: aioredis.Redis, make: Any, rate: int, seconds: float,
         await asyncio.sleep(0.01)
 
 
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a running process, from /proc (Linux)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _percentile(values: list[float], q: float) -> float:
     if not values:
         return float("nan")
@@ -80,7 +96,9 @@ def _percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-def _summary(prefix: str, sent: dict[str, float], receiver: _Receiver, wall: float) -> dict[str, Any]:
+def _summary(
+    prefix: str, sent: dict[str, float], receiver: _Receiver, wall: float
+) -> dict[str, Any]:
     delays = [receiver.arrived[i] - at for i, at in sent.items() if i in receiver.arrived]
     return {
         f"{prefix}_clicks": len(sent),
@@ -101,8 +119,9 @@ async def _wait_delivered(receiver: _Receiver, sent: dict[str, float], timeout: 
     return max((receiver.arrived.get(i, 0.0) for i in sent), default=0.0)
 
 
-async def _bench(database_url: str, redis_url: str, log: Path, rate: int, seconds: float,
-                 burst: int) -> dict[str, Any]:
+async def _bench(
+    database_url: str, redis_url: str, log: Path, rate: int, seconds: float, burst: int
+) -> dict[str, Any]:
     receiver = _Receiver()
     app = web.Application()
     app.router.add_post("/hook", receiver.handle)
@@ -116,15 +135,26 @@ async def _bench(database_url: str, redis_url: str, log: Path, rate: int, second
         link_id = await conn.fetchval(
             """INSERT INTO links (workspace_id, host, slug, url, webhook_urls)
                VALUES ($1, 'bench.test', 'b', 'https://example.com/', $2) RETURNING id""",
-            workspace_id, [f"http://127.0.0.1:{hook_port}/hook"],
+            workspace_id,
+            [f"http://127.0.0.1:{hook_port}/hook"],
         )
     await pool.close()
     port = free_port()
-    env = {**{k: v for k, v in os.environ.items() if not k.startswith("KURZ_")},
-           "DATABASE_URL": database_url, "REDIS_URL": redis_url, "KURZ_PORT": str(port),
-           "KURZ_WEBHOOK_ALLOW_PRIVATE": "true", "KURZ_LOG_LEVEL": "WARNING"}
-    worker = subprocess.Popen([sys.executable, "-m", "kurz_webhooks"], env=env,
-                              stdout=log.open("ab"), stderr=subprocess.STDOUT)
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("KURZ_")},
+        "DATABASE_URL": database_url,
+        "REDIS_URL": redis_url,
+        "KURZ_PORT": str(port),
+        "KURZ_WEBHOOK_ALLOW_PRIVATE": "true",
+        "KURZ_LOG_LEVEL": "WARNING",
+        **{k: v for k, v in os.environ.items() if k.startswith("KURZ_WEBHOOK_")},
+    }
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "kurz_webhooks"],
+        env=env,
+        stdout=log.open("ab"),
+        stderr=subprocess.STDOUT,
+    )
     redis = aioredis.Redis.from_url(redis_url)
     try:
         _wait_port(port, 30)
@@ -148,6 +178,9 @@ async def _bench(database_url: str, redis_url: str, log: Path, rate: int, second
             result |= _summary("burst", burst_sent, receiver, last - started)
         result["rate_asked"] = rate
         result["duplicates"] = receiver.duplicates
+        cpu = _cpu_seconds(worker.pid)
+        result["worker_cpu_s"] = cpu
+        result["worker_cpu_ms_per_delivery"] = 1000 * cpu / max(1, len(receiver.arrived))
         return result
     finally:
         worker.send_signal(signal.SIGTERM)
@@ -161,7 +194,11 @@ def run(rate: int = 2000, seconds: float = 10.0, burst: int = 10_000) -> dict[st
         root = Path(tmp)
         with local_servers(root) as (pg, rd):
             apply_migrations(pg.url)
-            return asyncio.run(_bench(pg.url, rd.url, root / "worker.log", rate, seconds, burst))
+            log = root / "worker.log"
+            result = asyncio.run(_bench(pg.url, rd.url, log, rate, seconds, burst))
+            if result.get("steady_delivered") != result.get("steady_clicks"):
+                result["worker_log_tail"] = log.read_text()[-3000:]
+            return result
 
 
 if __name__ == "__main__":

@@ -81,6 +81,15 @@ def check_compose(data: dict[str, Any], stages: list[Stage], compose_dir: Path) 
         problems += check_names(where, env)
         if service.get("command") is not None:
             continue  # a one-off command (the migration), not a service that drains
+        if (
+            service.get("depends_on", {}).get("migrate", {}).get("condition")
+            != "service_completed_successfully"
+        ):
+            problems.append(
+                Problem(
+                    where, "does not wait for migrate (condition: service_completed_successfully)"
+                )
+            )
         try:
             drain = load_settings(env).shutdown_grace
         except (SystemExit, ValueError):

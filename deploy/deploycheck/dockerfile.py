@@ -4,15 +4,14 @@ repository, and a virtual environment synced from the lock for that command's pa
 
 from __future__ import annotations
 
-import ast
 import re
-import tomllib
 from pathlib import Path
 
 import dockerfile
 import msgspec
 
 from deploycheck import Problem
+from deploycheck.workspace import console_scripts, default_port, module_exists, workspace_packages
 
 _ARG = re.compile(r"\$\{(\w+)\}|\$(\w+)")
 RUNTIME_BASE = re.compile(r"^python:3\.11(\.\d+)?-slim")
@@ -107,50 +106,6 @@ def exposed_ports(stages: list[Stage], stage: Stage) -> set[int]:
         if c.cmd == "EXPOSE"
         for port in c.value
     }
-
-
-def workspace_packages(repo: Path) -> dict[str, str]:
-    """Distribution name → importable module, from each workspace member's pyproject."""
-    found = {}
-    for pyproject in [
-        repo / "shared" / "pyproject.toml",
-        *sorted(repo.glob("services/*/pyproject.toml")),
-    ]:
-        data = tomllib.loads(pyproject.read_text())
-        for package in data["tool"]["hatch"]["build"]["targets"]["wheel"]["packages"]:
-            found[data["project"]["name"]] = Path(package).name
-    return found
-
-
-def module_exists(repo: Path, module: str) -> bool:
-    return any(
-        (src / module / "__main__.py").is_file()
-        for src in [repo / "shared" / "src", *repo.glob("services/*/src")]
-    )
-
-
-def default_port(repo: Path, module: str) -> int | None:
-    """The port a service's __main__ passes to kurz.serve.serve, if it says so literally."""
-    for main in (src / module / "__main__.py" for src in repo.glob("services/*/src")):
-        if not main.is_file():
-            continue
-        for node in ast.walk(ast.parse(main.read_text())):
-            if (
-                isinstance(node, ast.Call)
-                and isinstance(node.func, ast.Name)
-                and node.func.id == "serve"
-                and len(node.args) >= 3
-                and isinstance(node.args[2], ast.Constant)
-            ):
-                return int(node.args[2].value)
-    return None
-
-
-def console_scripts(repo: Path) -> set[str]:
-    scripts: set[str] = set()
-    for pyproject in [repo / "shared" / "pyproject.toml", *repo.glob("services/*/pyproject.toml")]:
-        scripts |= set(tomllib.loads(pyproject.read_text()).get("project", {}).get("scripts", {}))
-    return scripts
 
 
 _REMOTE = re.compile(r"^(https?|git|ssh)://|^git@")

@@ -100,6 +100,7 @@ def check_migration_job(label: str, objects: list[Manifest]) -> list[Problem]:
     problems = []
     if container.get("command") != MIGRATION_COMMAND:
         problems.append(Problem(f"{label} {describe(job)}", f"command is not {MIGRATION_COMMAND}"))
+    problems += _rollout_first(label, objects, job, container)
     expected = f"kurz-migrate-{parse_image(container.get('image', '')).tag}"
     if job["metadata"]["name"] != expected:
         problems.append(
@@ -107,6 +108,36 @@ def check_migration_job(label: str, objects: list[Manifest]) -> list[Problem]:
                 f"{label} {describe(job)}", f"name is not {expected} (named after the release tag)"
             )
         )
+    return problems
+
+
+ROLLOUT_FIRST = frozenset({"config", "migration"})
+
+
+def _rollout_first(
+    label: str, objects: list[Manifest], job: Manifest, container: dict[str, Any]
+) -> list[Problem]:
+    """The rollout applies `app.kubernetes.io/component in (config,migration)` first and waits
+    for the Job (docs/operations.md): what the Job reads must carry one of those labels."""
+    problems = []
+    for source in container.get("envFrom", []):
+        for key, kind in (("configMapRef", "ConfigMap"), ("secretRef", "Secret")):
+            name = source.get(key, {}).get("name")
+            found = _named(objects, kind).get(name) if name else None
+            component = (
+                (found or {})
+                .get("metadata", {})
+                .get("labels", {})
+                .get("app.kubernetes.io/component")
+            )
+            if found is not None and component not in ROLLOUT_FIRST:
+                problems.append(
+                    Problem(
+                        f"{label} {describe(found)}",
+                        "the migration Job reads it, but it lacks label "
+                        "app.kubernetes.io/component=config: the first rollout step skips it",
+                    )
+                )
     return problems
 
 
@@ -139,17 +170,37 @@ def check_autoscaling(label: str, objects: list[Manifest]) -> list[Problem]:
     return problems
 
 
+def _fewest_replicas(objects: list[Manifest], deployment: Manifest) -> int:
+    """Replicas a Deployment may run with: its autoscaler's minimum, else its own count."""
+    for hpa in _named(objects, "HorizontalPodAutoscaler").values():
+        if hpa["spec"].get("scaleTargetRef", {}).get("name") == deployment["metadata"]["name"]:
+            return int(hpa["spec"].get("minReplicas", 1))
+    return int(deployment["spec"].get("replicas", 1))
+
+
+def _budget_blocks_drains(objects: list[Manifest], pdb: Manifest, deployment: Manifest) -> bool:
+    """A budget no eviction can satisfy makes every node drain hang."""
+    spec = pdb["spec"]
+    min_available, max_unavailable = spec.get("minAvailable"), spec.get("maxUnavailable")
+    if isinstance(min_available, int):
+        return min_available >= _fewest_replicas(objects, deployment)
+    return max_unavailable in (0, "0%") or min_available == "100%"
+
+
 def check_disruption_budgets(label: str, objects: list[Manifest]) -> list[Problem]:
     deployments = _named(objects, "Deployment").values()
     problems = []
     for pdb in _named(objects, "PodDisruptionBudget").values():
+        where = f"{label} {describe(pdb)}"
         selector = pdb["spec"].get("selector", {}).get("matchLabels", {})
-        if not any(_selects(selector, _pod_labels(d)) for d in deployments):
-            problems.append(
-                Problem(
-                    f"{label} {describe(pdb)}", f"selector {selector} selects no Deployment's pods"
-                )
-            )
+        chosen = [d for d in deployments if _selects(selector, _pod_labels(d))]
+        if not chosen:
+            problems.append(Problem(where, f"selector {selector} selects no Deployment's pods"))
+        problems += [
+            Problem(where, f"allows no eviction of {describe(d)}'s pods: node drains would hang")
+            for d in chosen
+            if _budget_blocks_drains(objects, pdb, d)
+        ]
     covered = {
         d["metadata"]["name"]
         for d in deployments

@@ -196,6 +196,11 @@ def test_compose_passes(compose: dict[str, Any]) -> None:
         ),
         ("aggregator", {"environment": ["KURZ_SHUTDOWN_GRACE=soon"]}, "invalid settings"),
         ("postgres", {"image": "postgres"}, "image 'postgres' is not pinned"),
+        (
+            "webhook-worker",
+            {"depends_on": {"redis": {"condition": "service_healthy"}}},
+            "does not wait for migrate",
+        ),
     ],
 )
 def test_broken_compose_is_reported(

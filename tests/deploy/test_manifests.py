@@ -179,6 +179,18 @@ def _set(path: list[str], value: Any) -> Any:
             "selects no Deployment's pods",
         ),
         (
+            "PodDisruptionBudget",
+            "kurz-redirector",
+            _set(["spec", "minAvailable"], 4),
+            "allows no eviction of Deployment/kurz-redirector's pods",
+        ),
+        (
+            "PodDisruptionBudget",
+            "kurz-management",
+            _set(["spec", "maxUnavailable"], 0),
+            "allows no eviction of Deployment/kurz-management's pods",
+        ),
+        (
             "Service",
             "kurz-management",
             _set(["spec", "ports", 0, "targetPort"], "web"),
@@ -201,6 +213,12 @@ def _set(path: list[str], value: Any) -> Any:
             "kurz-migrate",
             _set(["spec", "template", "spec", "containers", 0, "command"], ["kurz", "run"]),
             "command is not ['kurz', 'migrate']",
+        ),
+        (
+            "ConfigMap",
+            "kurz-config",
+            _set(["metadata", "labels", "app.kubernetes.io/component"], "settings"),
+            "lacks label app.kubernetes.io/component=config:",
         ),
         ("ServiceMonitor", "kurz", _set(["spec", "endpoints"], []), "spec.endpoints"),
     ],

@@ -62,6 +62,7 @@ class WebhookSettings(msgspec.Struct, frozen=True):
 class AggregatorSettings(msgspec.Struct, frozen=True):
     consumer: str | None = None  # consumer name in the group; default host-pid
     batch_size: int = 2000  # stream entries per transaction
+    concurrency: int = 2  # consumers (each its own batches and connection) per process
     block_ms: int = 1000  # how long one XREADGROUP waits for new entries
     claim_idle_ms: int = 30_000  # pending this long on another consumer: taken over
     click_retention_days: int = 400  # raw clicks kept (day partitions); 0 keeps all
@@ -131,6 +132,7 @@ ENVIRONMENT: dict[str, tuple[str | None, str]] = {
     "KURZ_MAIL_FROM": ("webhooks", "mail_from"),
     "KURZ_AGGREGATOR_CONSUMER": ("aggregator", "consumer"),
     "KURZ_AGGREGATOR_BATCH": ("aggregator", "batch_size"),
+    "KURZ_AGGREGATOR_CONCURRENCY": ("aggregator", "concurrency"),
     "KURZ_AGGREGATOR_BLOCK_MS": ("aggregator", "block_ms"),
     "KURZ_AGGREGATOR_CLAIM_IDLE_MS": ("aggregator", "claim_idle_ms"),
     "KURZ_CLICK_RETENTION_DAYS": ("aggregator", "click_retention_days"),

@@ -13,7 +13,6 @@ from typing import Any
 import asyncpg
 import pytest
 import redis.asyncio as aioredis
-
 from kurz import keys
 from kurz.events import FIELD, ClickEvent, encode_event, new_event_id
 from kurz.settings import AggregatorSettings
@@ -41,8 +40,9 @@ def at(iso: str) -> float:
 def click(workspace_id: int, link_id: int, **fields: Any) -> ClickEvent:
     when = fields.pop("at", None) or at("2025-06-01T12:00:00+00:00")
     values: dict[str, Any] = {
-        "id": new_event_id(when if math.isfinite(when) else None), "at": when, "workspace_id": workspace_id,
-        "link_id": link_id, "group_id": None, "host": "kurz.test", "slug": "s",
+        "id": new_event_id(when if math.isfinite(when) else None), "at": when,
+        "workspace_id": workspace_id, "link_id": link_id, "group_id": None,
+        "host": "kurz.test", "slug": "s",
         "destination": "https://example.com/", "rule": None, "outcome": "redirect",
         "visitor": "v1", "country": "DE", "referrer": None, "user_agent": BROWSER,
     }  # fmt: skip

@@ -18,10 +18,10 @@ import asyncpg
 import httpx
 import pytest
 import redis.asyncio as aioredis
-
 from kurz import keys
 from kurz.dev.servers import Redis, free_port
 from kurz.events import ClickEvent
+
 from tests.conftest import Workspace
 from tests.integration.aggregator.conftest import BROWSER, GOOGLEBOT, add, click, new_link_id
 from tests.support.services import Service, Stack, service_env
@@ -55,13 +55,17 @@ def _events(workspace_id: int, links: list[int], n: int, seed: int) -> list[Clic
 
 
 def _expected(events: list[ClickEvent]) -> dict[int, tuple[int, int]]:
+    """Per link: clicks, and the sum over (UTC) days of each day's distinct visitors."""
     clicks: dict[int, int] = {}
-    visitors: dict[int, set[str]] = {}
+    visitors: dict[tuple[int, int], set[str]] = {}
     for e in events:
         if e.counted and e.user_agent != GOOGLEBOT:
             clicks[e.link_id] = clicks.get(e.link_id, 0) + 1
-            visitors.setdefault(e.link_id, set()).add(e.visitor)
-    return {link: (clicks[link], len(visitors[link])) for link in clicks}
+            visitors.setdefault((e.link_id, int(e.at // 86400)), set()).add(e.visitor)
+    unique = {link: 0 for link in clicks}
+    for (link, _), seen in visitors.items():
+        unique[link] += len(seen)
+    return {link: (clicks[link], unique[link]) for link in clicks}
 
 
 async def _totals(pool: asyncpg.Pool[Any], links: list[int]) -> dict[int, tuple[int, int]]:
@@ -128,8 +132,17 @@ async def test_sigkill_mid_batch_then_restart_counts_everything_exactly_once(
             return await _totals(pool, links) == expected and await _pending(own_redis) == 0
 
         assert await _wait(caught_up, 90, step=0.2), (await _totals(pool, links), expected)
+        assert httpx.get(aggregator.url + "/healthz").status_code == 200
+        assert httpx.get(aggregator.url + "/readyz").json() == {"status": "ready"}
+        assert httpx.get(aggregator.url + "/elsewhere").status_code == 404
+        lag_line = 'kurz_stream_lag{group="aggregator",stream="clicks"} 0.0'
+
+        async def lag_reported() -> bool:
+            return lag_line in httpx.get(aggregator.url + "/metrics").text
+
+        assert await _wait(lag_reported, 10, step=0.5)  # refreshed every 2 s
         metrics = httpx.get(aggregator.url + "/metrics").text
-        assert "kurz_aggregator_reclaimed_total" in metrics
+        assert 'kurz_aggregator_events_total{result="new"}' in metrics
         reclaimed = next(
             float(line.split()[-1]) for line in metrics.splitlines()
             if line.startswith("kurz_aggregator_reclaimed_total")

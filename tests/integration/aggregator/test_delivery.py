@@ -10,10 +10,10 @@ from typing import Any
 import asyncpg
 import pytest
 import redis.asyncio as aioredis
-
 from kurz import keys
 from kurz.stream import ConsumerGroup
 from kurz_aggregator.upkeep import click_partitions, run_upkeep
+
 from tests.conftest import Workspace
 from tests.integration.aggregator.conftest import (
     AggregatorFactory,
@@ -118,12 +118,12 @@ async def test_upkeep_drops_partitions_past_retention_and_prunes_marks(
         partitions = await click_partitions(conn)
     assert "clicks_20200110" in result.dropped and "clicks_20200110" not in partitions
     assert {"clicks_20200210", "clicks_20200215", "clicks_20200216"} <= set(partitions)
-    assert result.marks_pruned == 4  # "old": link and workspace, daily and hourly
+    assert result.marks_pruned == 2  # "old": one link mark, one workspace mark
     assert await pool.fetchval("SELECT count(*) FROM clicks WHERE link_id = $1", link) == 1
     # Rollups stay: statistics outlive raw clicks.
     assert await _clicks(pool, link) == (2, 2)
     marks = await pool.fetchval(
-        "SELECT count(*) FROM link_daily_visitors WHERE link_id = $1 AND day < $2",
+        "SELECT count(*) FROM link_visitors WHERE link_id = $1 AND day < $2",
         link,
         now.date() - timedelta(days=10),
     )

@@ -7,8 +7,8 @@ from typing import Any
 
 import asyncpg
 import redis.asyncio as aioredis
-
 from kurz import keys
+
 from tests.conftest import Workspace
 from tests.integration.aggregator.conftest import (
     GOOGLEBOT,
@@ -23,10 +23,8 @@ from tests.integration.aggregator.conftest import (
 
 
 async def _rollup(pool: asyncpg.Pool[Any], table: str, key: str, ident: int) -> list[tuple]:
-    rows = await pool.fetch(
-        f"SELECT * FROM {table} WHERE {key} = $1 ORDER BY day{', hour' if 'hourly' in table else ''}",
-        ident,
-    )
+    order = "day, hour" if "hourly" in table else "day"
+    rows = await pool.fetch(f"SELECT * FROM {table} WHERE {key} = $1 ORDER BY {order}", ident)
     return [tuple(r.values())[1:] for r in rows]
 
 
@@ -166,8 +164,9 @@ async def test_block_overseas_stats_leaves_other_countries_out_of_the_group(
     workspace: Workspace,
 ) -> None:
     await pool.execute("UPDATE workspaces SET home_country = 'KR' WHERE id = $1", workspace.id)
-    blocking, open_group = await _group(pool, workspace.id, True), await _group(
-        pool, workspace.id, False
+    blocking, open_group = (
+        await _group(pool, workspace.id, True),
+        await _group(pool, workspace.id, False),
     )
     blocked_link, open_link = new_link_id(), new_link_id()
     for link, group in ((blocked_link, blocking), (open_link, open_group)):
@@ -214,3 +213,33 @@ async def test_entries_that_are_not_click_events_are_skipped_and_acknowledged(
     raw = await pool.fetch("SELECT user_agent, referrer_host FROM clicks WHERE link_id = $1", link)
     assert [tuple(r.values()) for r in raw] == [("badagent", None)]
     assert await pending(redis, stream) == 0
+
+
+async def test_a_visitor_is_new_to_the_day_once_across_batches(
+    pool: asyncpg.Pool[Any],
+    redis: aioredis.Redis,
+    stream: str,
+    make_aggregator: AggregatorFactory,
+    workspace: Workspace,
+) -> None:
+    link = new_link_id()
+    noon = at("2025-06-01T12:00:00+00:00")
+    await add(redis, stream, [click(workspace.id, link, visitor="alice", at=noon)])
+    await make_aggregator().run(burst=True)
+    await add(redis, stream, [
+        click(workspace.id, link, visitor="alice", at=noon + 3600),  # same day, new hour
+        click(workspace.id, link, visitor="alice", at=noon + 3700),
+        click(workspace.id, link, visitor="bob", at=noon + 3600),
+        click(workspace.id, link, visitor="alice", at=noon + 86_400),  # the next day
+    ])  # fmt: skip
+    await make_aggregator(batch_size=2).run(burst=True)  # and in small batches
+
+    assert await _rollup(pool, "link_daily", "link_id", link) == [
+        (at_day("2025-06-01"), 4, 2),
+        (at_day("2025-06-02"), 1, 1),
+    ]
+    assert await _rollup(pool, "link_hourly", "link_id", link) == [
+        (at_day("2025-06-01"), 12, 1, 1),
+        (at_day("2025-06-01"), 13, 3, 2),
+        (at_day("2025-06-02"), 12, 1, 1),
+    ]

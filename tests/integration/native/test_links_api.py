@@ -260,6 +260,10 @@ async def test_list_searches_filters_and_pages(
     assert sorted(link["title"] for link in tagged["links"]) == ["Item 0", "Item 2", "Item 4"]
     everything = (await api.get("/api/v1/links")).json()
     assert everything["pagination"]["total"] == 6
+    later = await api.get("/api/v1/links", params={"createdAfter": "2999-01-01T00:00:00Z"})
+    assert later.json()["pagination"]["total"] == 0
+    earlier = await api.get("/api/v1/links", params={"createdBefore": "2999-01-01T00:00:00Z"})
+    assert earlier.json()["pagination"]["total"] == 6
     bad = await api.get("/api/v1/links", params={"limit": 1000})
     assert bad.status_code == 400 and "error" in bad.json()
     nonsense = await api.get("/api/v1/links", params={"page": "two"})

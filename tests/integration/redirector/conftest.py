@@ -13,12 +13,12 @@ import asyncpg
 import httpx
 import pytest
 import redis.asyncio as aioredis
-
 from kurz import keys
 from kurz.edge_cache import EdgeCache
 from kurz.edge_records import LINK_COLUMNS, edge_link_from_row
 from kurz.events import ClickEvent, decode_event
 from kurz.models import EdgeLink
+
 from tests.support.services import Service, Stack, service_env
 
 HOST = "kurz.test"
@@ -108,3 +108,19 @@ def past(seconds: float = 3600) -> datetime:
 
 def future(seconds: float = 3600) -> datetime:
     return datetime.fromtimestamp(datetime.now().timestamp() + seconds).astimezone()
+
+
+async def raw_get(port: int, path: str, host: str = HOST) -> int:
+    """One GET on its own connection, with the standard library only: many of these
+    at once are truly concurrent visitors (an HTTP client pool would queue them)."""
+    import asyncio
+
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    try:
+        writer.write(f"GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n".encode())
+        await writer.drain()
+        status_line = await reader.readline()
+        await reader.read()
+        return int(status_line.split()[1])
+    finally:
+        writer.close()

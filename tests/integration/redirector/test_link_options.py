@@ -8,9 +8,9 @@ from typing import Any
 import asyncpg
 import httpx
 import redis.asyncio as aioredis
-
 from kurz.edge_cache import EdgeCache
 from kurz.edge_records import SELECT_GROUP, edge_group_from_row
+
 from tests.conftest import Workspace
 from tests.integration.redirector.conftest import (
     COUNTRY_HEADER,

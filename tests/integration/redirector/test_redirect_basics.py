@@ -8,10 +8,10 @@ from typing import Any
 import asyncpg
 import httpx
 import redis.asyncio as aioredis
-
 from kurz import keys
 from kurz.edge_cache import EdgeCache
 from kurz.models import decode_link
+
 from tests.conftest import Workspace
 from tests.integration.redirector.conftest import (
     create_link,

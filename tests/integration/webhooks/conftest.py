@@ -14,7 +14,6 @@ import asyncpg
 import pytest
 import redis.asyncio as aioredis
 from aiohttp import web
-
 from kurz import keys
 from kurz.dev.servers import free_port
 from kurz.events import FIELD, ClickEvent, encode_event, new_event_id
@@ -109,7 +108,8 @@ async def _retire_pending(pool: asyncpg.Pool[Any], workspace: Any) -> AsyncItera
     a later test's worker never sends them to a receiver that reuses the port."""
     yield
     await pool.execute(
-        "UPDATE webhook_deliveries SET status = 'dead' WHERE workspace_id = $1 AND status = 'pending'",
+        """UPDATE webhook_deliveries SET status = 'dead'
+           WHERE workspace_id = $1 AND status = 'pending'""",
         workspace.id,
     )
 
@@ -143,14 +143,22 @@ class Link:
 
 
 async def make_link(
-    pool: asyncpg.Pool[Any], workspace_id: int, *, webhook_urls: list[str] | None = None,
-    group_id: int | None = None, url: str = "https://example.com/landing",
+    pool: asyncpg.Pool[Any],
+    workspace_id: int,
+    *,
+    webhook_urls: list[str] | None = None,
+    group_id: int | None = None,
+    url: str = "https://example.com/landing",
 ) -> Link:
     slug = uuid.uuid4().hex[:10]
     link_id = await pool.fetchval(
         """INSERT INTO links (workspace_id, host, slug, url, title, webhook_urls, group_id)
            VALUES ($1, 'kurz.test', $2, $3, 'A title', $4, $5) RETURNING id""",
-        workspace_id, slug, url, webhook_urls or [], group_id,
+        workspace_id,
+        slug,
+        url,
+        webhook_urls or [],
+        group_id,
     )
     return Link(link_id, workspace_id, "kurz.test", slug, group_id)
 
@@ -169,10 +177,19 @@ async def make_group(pool: asyncpg.Pool[Any], workspace_id: int, **columns: Any)
 
 def click(link: Link, **overrides: Any) -> ClickEvent:
     fields: dict[str, Any] = {
-        "id": new_event_id(), "at": time.time(), "workspace_id": link.workspace_id,
-        "link_id": link.id, "group_id": link.group_id, "host": link.host, "slug": link.slug,
-        "destination": "https://example.com/landing", "rule": None, "outcome": "redirect",
-        "visitor": uuid.uuid4().hex, "country": "DE", "referrer": None,
+        "id": new_event_id(),
+        "at": time.time(),
+        "workspace_id": link.workspace_id,
+        "link_id": link.id,
+        "group_id": link.group_id,
+        "host": link.host,
+        "slug": link.slug,
+        "destination": "https://example.com/landing",
+        "rule": None,
+        "outcome": "redirect",
+        "visitor": uuid.uuid4().hex,
+        "country": "DE",
+        "referrer": None,
         "user_agent": "Mozilla/5.0",
     }
     fields.update(overrides)

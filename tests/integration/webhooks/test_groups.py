@@ -7,9 +7,9 @@ import asyncio
 import json
 
 import standardwebhooks
-
 from kurz.webhooks.signing import generate_secret
 from kurz_webhooks.fanout import fan_out
+
 from tests.integration.webhooks.conftest import click, make_group, make_link, wait_until, xadd
 
 
@@ -18,8 +18,15 @@ async def test_metric_c_fires_every_frequency_clicks_once_under_redelivery(
 ):
     receiver = await receivers()
     secret = generate_secret()
-    group_id = await make_group(pool, workspace.id, webhook_enabled=True, webhook_url=receiver.url,
-                                webhook_metric="C", webhook_frequency=3, webhook_secret=secret)
+    group_id = await make_group(
+        pool,
+        workspace.id,
+        webhook_enabled=True,
+        webhook_url=receiver.url,
+        webhook_metric="C",
+        webhook_frequency=3,
+        webhook_secret=secret,
+    )
     link = await make_link(pool, workspace.id, group_id=group_id)
     events = [click(link) for _ in range(7)] + [click(link, bot=True)]
     # The same events committed once directly, then redelivered twice through the stream.
@@ -33,7 +40,9 @@ async def test_metric_c_fires_every_frequency_clicks_once_under_redelivery(
     await wait_until(lambda: len(receiver.received) >= 2)
     await asyncio.sleep(0.5)
     assert len(receiver.received) == 2
-    bodies = sorted((json.loads(r.body) for r in receiver.received), key=lambda b: b["data"]["count"])
+    bodies = sorted(
+        (json.loads(r.body) for r in receiver.received), key=lambda b: b["data"]["count"]
+    )
     assert [b["data"]["count"] for b in bodies] == [3, 6]
     assert [b["data"]["click_id"] for b in bodies] == [events[2].id, events[5].id]
     assert bodies[0]["type"] == "group.clicks_threshold"
@@ -50,8 +59,14 @@ async def test_metric_p_fires_every_frequency_new_unique_visitors(
     pool, redis, workspace, receivers, worker_factory
 ):
     receiver = await receivers()
-    group_id = await make_group(pool, workspace.id, webhook_enabled=True, webhook_url=receiver.url,
-                                webhook_metric="P", webhook_frequency=2)
+    group_id = await make_group(
+        pool,
+        workspace.id,
+        webhook_enabled=True,
+        webhook_url=receiver.url,
+        webhook_metric="P",
+        webhook_frequency=2,
+    )
     link = await make_link(pool, workspace.id, group_id=group_id)
     other_link = await make_link(pool, workspace.id, group_id=group_id)
     visitors = ["a", "a", "b", "c", "c", "d", "a"]
@@ -62,12 +77,16 @@ async def test_metric_p_fires_every_frequency_new_unique_visitors(
     await wait_until(lambda: len(receiver.received) >= 2)
     await asyncio.sleep(0.5)
     assert len(receiver.received) == 2
-    bodies = sorted((json.loads(r.body) for r in receiver.received), key=lambda b: b["data"]["count"])
+    bodies = sorted(
+        (json.loads(r.body) for r in receiver.received), key=lambda b: b["data"]["count"]
+    )
     # New visitors in order: a, b (count 2), c, d (count 4).
     assert [b["data"]["count"] for b in bodies] == [2, 4]
     assert [b["data"]["click_id"] for b in bodies] == [events[2].id, events[5].id]
     # Signed with the workspace's secret when the group has none.
-    secret = await pool.fetchval("SELECT webhook_secret FROM workspaces WHERE id = $1", workspace.id)
+    secret = await pool.fetchval(
+        "SELECT webhook_secret FROM workspaces WHERE id = $1", workspace.id
+    )
     for got in receiver.received:
         standardwebhooks.Webhook(secret).verify(got.body, got.headers)
     row = await pool.fetchrow(
@@ -78,13 +97,21 @@ async def test_metric_p_fires_every_frequency_new_unique_visitors(
 
 async def test_concurrent_fan_outs_of_the_same_events_count_once(pool, workspace, receivers):
     receiver = await receivers()
-    group_id = await make_group(pool, workspace.id, webhook_enabled=True, webhook_url=receiver.url,
-                                webhook_metric="C", webhook_frequency=5)
+    group_id = await make_group(
+        pool,
+        workspace.id,
+        webhook_enabled=True,
+        webhook_url=receiver.url,
+        webhook_metric="C",
+        webhook_frequency=5,
+    )
     link = await make_link(pool, workspace.id, group_id=group_id)
     events = [click(link) for _ in range(25)]
     results = await asyncio.gather(
-        *(fan_out(pool, events[i:] + events[:i], scheme="https", mail_configured=False)
-          for i in (0, 7, 13, 20))
+        *(
+            fan_out(pool, events[i:] + events[:i], scheme="https", mail_configured=False)
+            for i in (0, 7, 13, 20)
+        )
     )
     assert sum(r.events for r in results) == 25
     assert sum(r.deliveries for r in results) == 5
@@ -94,17 +121,21 @@ async def test_concurrent_fan_outs_of_the_same_events_count_once(pool, workspace
     assert counts == 25
 
 
-async def test_a_disabled_group_webhook_and_a_foreign_group_fire_nothing(pool, workspace, receivers):
+async def test_a_disabled_group_webhook_and_a_foreign_group_fire_nothing(
+    pool, workspace, receivers
+):
     receiver = await receivers()
     off = await make_group(pool, workspace.id, webhook_enabled=False, webhook_url=receiver.url)
     link = await make_link(pool, workspace.id, group_id=off)
-    result = await fan_out(pool, [click(link) for _ in range(3)], scheme="https",
-                           mail_configured=False)
+    result = await fan_out(
+        pool, [click(link) for _ in range(3)], scheme="https", mail_configured=False
+    )
     assert result == (0, 0, 0)
     # An event claiming a group of another workspace is not counted for it.
     async with pool.acquire() as conn:
         other_ws = await conn.fetchval("INSERT INTO workspaces (name) VALUES ('x') RETURNING id")
     foreign = await make_group(pool, other_ws, webhook_enabled=True, webhook_url=receiver.url)
-    result = await fan_out(pool, [click(link, group_id=foreign)], scheme="https",
-                           mail_configured=False)
+    result = await fan_out(
+        pool, [click(link, group_id=foreign)], scheme="https", mail_configured=False
+    )
     assert result.deliveries == 0

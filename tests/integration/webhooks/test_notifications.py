@@ -11,9 +11,9 @@ from collections.abc import Iterator
 import pytest
 from aiohttp import web
 from aiosmtpd.controller import Controller
-
 from kurz.dev.servers import free_port
 from kurz.webhooks import registry
+
 from tests.integration.webhooks.conftest import (
     Received,
     click,
@@ -29,8 +29,10 @@ class Inbox:
         self.messages: list[email.message.Message] = []
         self.recipients: list[list[str]] = []
 
-    async def handle_DATA(self, server, session, envelope) -> str:  # noqa: N802 (aiosmtpd's name)
-        self.messages.append(email.message_from_bytes(envelope.content, policy=email.policy.default))
+    async def handle_DATA(self, server, session, envelope) -> str:
+        self.messages.append(
+            email.message_from_bytes(envelope.content, policy=email.policy.default)
+        )
         self.recipients.append(list(envelope.rcpt_tos))
         return "250 OK"
 
@@ -49,15 +51,19 @@ async def test_group_milestones_mail_the_owner_and_record_push(
     pool, redis, workspace, smtp, worker_factory
 ):
     inbox, port = smtp
-    await pool.execute("UPDATE workspaces SET owner_email = 'owner@example.com' WHERE id = $1",
-                       workspace.id)
-    group_id = await make_group(pool, workspace.id, name="Spring sale", mail_notify=True,
-                                push_notify=True)
-    await pool.execute("INSERT INTO webhook_group_counters (group_id, clicks) VALUES ($1, 98)",
-                       group_id)
+    await pool.execute(
+        "UPDATE workspaces SET owner_email = 'owner@example.com' WHERE id = $1", workspace.id
+    )
+    group_id = await make_group(
+        pool, workspace.id, name="Spring sale", mail_notify=True, push_notify=True
+    )
+    await pool.execute(
+        "INSERT INTO webhook_group_counters (group_id, clicks) VALUES ($1, 98)", group_id
+    )
     link = await make_link(pool, workspace.id, group_id=group_id)
-    await worker_factory(KURZ_SMTP_HOST="127.0.0.1", KURZ_SMTP_PORT=str(port),
-                         KURZ_MAIL_FROM="kurz@example.org")
+    await worker_factory(
+        KURZ_SMTP_HOST="127.0.0.1", KURZ_SMTP_PORT=str(port), KURZ_MAIL_FROM="kurz@example.org"
+    )
     events = [click(link) for _ in range(4)]
     await xadd(redis, events)
     await xadd(redis, events)  # redelivered: no second email
@@ -80,8 +86,9 @@ async def test_mail_without_owner_address_is_recorded_as_skipped(pool, workspace
     from kurz_webhooks.fanout import fan_out
 
     group_id = await make_group(pool, workspace.id, mail_notify=True)
-    await pool.execute("INSERT INTO webhook_group_counters (group_id, clicks) VALUES ($1, 99)",
-                       group_id)
+    await pool.execute(
+        "INSERT INTO webhook_group_counters (group_id, clicks) VALUES ($1, 99)", group_id
+    )
     link = await make_link(pool, workspace.id, group_id=group_id)
     result = await fan_out(pool, [click(link)], scheme="https", mail_configured=True)
     assert result.notifications == 1
@@ -94,8 +101,9 @@ async def test_an_endpoint_failing_repeatedly_is_disabled_and_the_workspace_told
     pool, redis, workspace, receivers, smtp, worker_factory
 ):
     inbox, port = smtp
-    await pool.execute("UPDATE workspaces SET owner_email = 'ops@example.com' WHERE id = $1",
-                       workspace.id)
+    await pool.execute(
+        "UPDATE workspaces SET owner_email = 'ops@example.com' WHERE id = $1", workspace.id
+    )
     broken = True
 
     async def failing(got: Received, n: int) -> web.StreamResponse:
@@ -103,17 +111,23 @@ async def test_an_endpoint_failing_repeatedly_is_disabled_and_the_workspace_told
 
     receiver = await receivers(failing)
     link = await make_link(pool, workspace.id, webhook_urls=[receiver.url])
-    await worker_factory(KURZ_WEBHOOK_RETRY_SCHEDULE="0.05", KURZ_WEBHOOK_DISABLE_AFTER="2",
-                         KURZ_SMTP_HOST="127.0.0.1", KURZ_SMTP_PORT=str(port))
+    await worker_factory(
+        KURZ_WEBHOOK_RETRY_SCHEDULE="0.05",
+        KURZ_WEBHOOK_DISABLE_AFTER="2",
+        KURZ_SMTP_HOST="127.0.0.1",
+        KURZ_SMTP_PORT=str(port),
+    )
     await xadd(redis, [click(link)])
     await asyncio.sleep(0.3)
     await xadd(redis, [click(link)])
 
     async def disabled() -> bool:
-        return bool(await pool.fetchval(
-            "SELECT disabled_at IS NOT NULL FROM webhook_endpoints WHERE workspace_id = $1",
-            workspace.id,
-        ))
+        return bool(
+            await pool.fetchval(
+                "SELECT disabled_at IS NOT NULL FROM webhook_endpoints WHERE workspace_id = $1",
+                workspace.id,
+            )
+        )
 
     await wait_until(disabled)
     await wait_until(lambda: len(inbox.messages) == 1)
@@ -133,5 +147,9 @@ async def test_an_endpoint_failing_repeatedly_is_disabled_and_the_workspace_told
         broken = False
         assert await registry.enable_endpoint(conn, workspace.id, receiver.url)
         await registry.replay_delivery(conn, workspace.id, dead[0].id)
-    await wait_until(lambda: receiver.received[-1].message_id == dead[0].message_id
-                     and len(receiver.received) == before + 1)
+    await wait_until(
+        lambda: (
+            receiver.received[-1].message_id == dead[0].message_id
+            and len(receiver.received) == before + 1
+        )
+    )

@@ -6,10 +6,10 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-
 from kurz.settings import WebhookSettings
 from kurz.webhooks import registry
 from kurz.webhooks.ssrf import UnsafeTarget
+
 from tests.integration.webhooks.conftest import click, make_link, wait_until, xadd
 
 STRICT = WebhookSettings(allow_private_targets=False)
@@ -28,18 +28,33 @@ async def test_register_list_and_remove(pool, workspace):
     link = await make_link(pool, workspace.id)
     async with pool.acquire() as conn:
         on_link = await registry.register_webhook(
-            conn, workspace.id, "https://hooks.example.com/a", link_id=link.id, settings=STRICT,
+            conn,
+            workspace.id,
+            "https://hooks.example.com/a",
+            link_id=link.id,
+            settings=STRICT,
             resolver=public,
         )
         on_ws = await registry.register_webhook(
-            conn, workspace.id, "https://hooks.example.com/b", format="linkly", settings=STRICT,
+            conn,
+            workspace.id,
+            "https://hooks.example.com/b",
+            format="linkly",
+            settings=STRICT,
             resolver=public,
         )
         assert on_link.secret.startswith("whsec_") and on_link.secret != on_ws.secret
         assert (on_link.link_id, on_link.format) == (link.id, "standard")
-        assert [h.id for h in await registry.list_webhooks(conn, workspace.id)] == [on_link.id, on_ws.id]
-        assert [h.id for h in await registry.list_webhooks(conn, workspace.id, link_id=link.id)] == [on_link.id]
-        assert [h.id for h in await registry.list_webhooks(conn, workspace.id, workspace_level=True)] == [on_ws.id]
+        assert [h.id for h in await registry.list_webhooks(conn, workspace.id)] == [
+            on_link.id,
+            on_ws.id,
+        ]
+        assert [
+            h.id for h in await registry.list_webhooks(conn, workspace.id, link_id=link.id)
+        ] == [on_link.id]
+        assert [
+            h.id for h in await registry.list_webhooks(conn, workspace.id, workspace_level=True)
+        ] == [on_ws.id]
         await registry.remove_webhook(conn, workspace.id, on_link.id)
         assert [h.id for h in await registry.list_webhooks(conn, workspace.id)] == [on_ws.id]
         with pytest.raises(registry.WebhookNotFound):
@@ -60,30 +75,45 @@ async def test_register_list_and_remove(pool, workspace):
         ("https://example.com:99999/x", None, "malformed"),
     ],
 )
-async def test_register_refuses_unsafe_urls_and_writes_nothing(pool, workspace, url, resolver, message):
+async def test_register_refuses_unsafe_urls_and_writes_nothing(
+    pool, workspace, url, resolver, message
+):
     async with pool.acquire() as conn:
         with pytest.raises(UnsafeTarget, match=message):
-            await registry.register_webhook(conn, workspace.id, url, settings=STRICT, resolver=resolver)
+            await registry.register_webhook(
+                conn, workspace.id, url, settings=STRICT, resolver=resolver
+            )
         assert await registry.list_webhooks(conn, workspace.id) == []
 
 
 async def test_register_refuses_bad_format_and_foreign_links(pool, workspace):
     async with pool.acquire() as conn:
-        other_ws = await conn.fetchval("INSERT INTO workspaces (name) VALUES ('other') RETURNING id")
+        other_ws = await conn.fetchval(
+            "INSERT INTO workspaces (name) VALUES ('other') RETURNING id"
+        )
     foreign = await make_link(pool, other_ws)
     async with pool.acquire() as conn:
         with pytest.raises(ValueError, match="format must be one of"):
-            await registry.register_webhook(conn, workspace.id, "https://e.com", format="xml",
-                                            settings=OPEN)
+            await registry.register_webhook(
+                conn, workspace.id, "https://e.com", format="xml", settings=OPEN
+            )
         with pytest.raises(registry.WebhookNotFound):
-            await registry.register_webhook(conn, workspace.id, "https://e.com", link_id=foreign.id,
-                                            settings=OPEN, resolver=public)
+            await registry.register_webhook(
+                conn,
+                workspace.id,
+                "https://e.com",
+                link_id=foreign.id,
+                settings=OPEN,
+                resolver=public,
+            )
         assert await registry.list_webhooks(conn, workspace.id) == []
 
 
 async def test_private_targets_register_when_allowed(pool, workspace):
     async with pool.acquire() as conn:
-        hook = await registry.register_webhook(conn, workspace.id, "http://127.0.0.1:9/x", settings=OPEN)
+        hook = await registry.register_webhook(
+            conn, workspace.id, "http://127.0.0.1:9/x", settings=OPEN
+        )
     assert hook.url == "http://127.0.0.1:9/x"
 
 
@@ -91,8 +121,9 @@ async def test_list_deliveries_and_replay(pool, redis, workspace, receivers, wor
     receiver = await receivers()
     link = await make_link(pool, workspace.id)
     async with pool.acquire() as conn:
-        hook = await registry.register_webhook(conn, workspace.id, receiver.url, link_id=link.id,
-                                               settings=OPEN)
+        hook = await registry.register_webhook(
+            conn, workspace.id, receiver.url, link_id=link.id, settings=OPEN
+        )
     await worker_factory()
     events = [click(link) for _ in range(3)]
     await xadd(redis, events)
@@ -106,7 +137,9 @@ async def test_list_deliveries_and_replay(pool, redis, workspace, receivers, wor
     await wait_until(all_succeeded)
     async with pool.acquire() as conn:
         first_page = await registry.list_deliveries(conn, workspace.id, limit=2)
-        second_page = await registry.list_deliveries(conn, workspace.id, before_id=first_page[-1].id)
+        second_page = await registry.list_deliveries(
+            conn, workspace.id, before_id=first_page[-1].id
+        )
         assert len(first_page) == 2 and len(second_page) == 1
         assert await registry.list_deliveries(conn, workspace.id, status="dead") == []
         replayed = await registry.replay_delivery(conn, workspace.id, second_page[0].id)

@@ -9,7 +9,6 @@ from email.utils import formatdate
 
 import pytest
 import standardwebhooks
-
 from kurz.webhooks import signing
 from kurz.webhooks.retry import parse_retry_after, retry_delay
 

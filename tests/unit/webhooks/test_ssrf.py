@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from kurz.webhooks.ssrf import UnsafeTarget, check_url, parse_target, refusal_reason
 from kurz_webhooks.transport import GuardedResolver
 
@@ -40,8 +39,9 @@ def test_refuses_non_public_addresses(address, reason):
     assert reason in (refusal_reason(address) or "")
 
 
-@pytest.mark.parametrize("address", ["93.184.215.14", "8.8.8.8", "2606:4700:4700::1111",
-                                     "::ffff:8.8.8.8"])
+@pytest.mark.parametrize(
+    "address", ["93.184.215.14", "8.8.8.8", "2606:4700:4700::1111", "::ffff:8.8.8.8"]
+)
 def test_allows_public_addresses(address):
     assert refusal_reason(address) is None
 
@@ -60,15 +60,20 @@ async def test_a_name_resolving_to_a_private_address_is_refused():
 
 async def test_every_address_of_a_name_must_be_public():
     with pytest.raises(UnsafeTarget, match="loopback"):
-        await check_url("https://hooks.example.com/x",
-                        resolver=resolving_to("93.184.215.14", "::1"))
+        await check_url(
+            "https://hooks.example.com/x", resolver=resolving_to("93.184.215.14", "::1")
+        )
 
 
 async def test_a_public_name_passes_and_keeps_its_addresses():
-    target = await check_url("https://hooks.example.com:8443/x",
-                             resolver=resolving_to("93.184.215.14"))
-    assert (target.host, target.port, target.addresses) == ("hooks.example.com", 8443,
-                                                            ("93.184.215.14",))
+    target = await check_url(
+        "https://hooks.example.com:8443/x", resolver=resolving_to("93.184.215.14")
+    )
+    assert (target.host, target.port, target.addresses) == (
+        "hooks.example.com",
+        8443,
+        ("93.184.215.14",),
+    )
 
 
 async def test_localhost_is_refused_through_the_system_resolver():
@@ -115,8 +120,11 @@ def test_default_ports():
 async def test_delivery_resolver_returns_only_approved_addresses():
     resolver = GuardedResolver(allow_private=False, resolver=resolving_to("93.184.215.14"))
     [result] = await resolver.resolve("hooks.example.com", 443)
-    assert (result["host"], result["port"], result["hostname"]) == ("93.184.215.14", 443,
-                                                                   "hooks.example.com")
+    assert (result["host"], result["port"], result["hostname"]) == (
+        "93.184.215.14",
+        443,
+        "hooks.example.com",
+    )
     rebinding = GuardedResolver(allow_private=False, resolver=resolving_to("192.168.0.10"))
     with pytest.raises(UnsafeTarget):
         await rebinding.resolve("hooks.example.com", 443)

@@ -15,6 +15,7 @@ from kurz.db import create_pool
 from kurz.logs import configure_logging
 from kurz.observability import OPERATOR_PATHS, serve_operator_path
 from kurz.settings import Settings, load_settings
+from kurz.stream import consumer_name
 
 from kurz_aggregator.worker import Aggregator
 
@@ -30,8 +31,7 @@ class AggregatorApp:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.worker: Aggregator | None = None
-        self.task: asyncio.Task[int] | None = None
+        self.workers: list[tuple[Aggregator, asyncio.Task[int]]] = []
         self._resources: contextlib.AsyncExitStack | None = None
         self._pool: asyncpg.Pool[Any] | None = None
         self._redis: aioredis.Redis | None = None
@@ -67,38 +67,46 @@ class AggregatorApp:
     async def start(self) -> None:
         settings = self.settings
         stack = contextlib.AsyncExitStack()
-        pool = await create_pool(settings.database.url, min_size=1, max_size=2)
+        concurrency = max(settings.aggregator.concurrency, 1)
+        pool = await create_pool(settings.database.url, min_size=1, max_size=concurrency + 1)
         stack.push_async_callback(pool.close)
         redis = aioredis.Redis.from_url(settings.redis.url)
         stack.push_async_callback(redis.aclose)
-        self._resources = stack
-        self.worker = Aggregator(pool, redis, settings.aggregator)
-        self.task = asyncio.create_task(self.worker.run(), name="aggregator")
-        self.task.add_done_callback(_report_exit)
-        self._pool, self._redis = pool, redis
+        self._resources, self._pool, self._redis = stack, pool, redis
+        # Several consumers in one process: while one waits on Postgres, another decodes,
+        # and Postgres gets a second core. Each has its own name, so its own pending entries.
+        base = settings.aggregator.consumer or consumer_name()
+        for i in range(concurrency):
+            name = base if concurrency == 1 else f"{base}-{i}"
+            worker = Aggregator(
+                pool, redis, settings.aggregator, consumer=name, housekeeping=i == 0
+            )
+            task = asyncio.create_task(worker.run(), name=f"aggregator-{i}")
+            task.add_done_callback(_report_exit)
+            self.workers.append((worker, task))
 
     async def stop(self) -> None:
-        """Stop reading, let the batch in flight commit and be acknowledged, then close."""
-        if self.worker is not None and self.task is not None:
-            self.worker.stop()
-            try:
-                await asyncio.wait_for(asyncio.shield(self.task), self.settings.shutdown_grace)
-            except TimeoutError:
+        """Stop reading, let the batches in flight commit and be acknowledged, then close."""
+        for worker, _ in self.workers:
+            worker.stop()
+        tasks = [task for _, task in self.workers]
+        if tasks:
+            _, late = await asyncio.wait(tasks, timeout=self.settings.shutdown_grace)
+            for task in late:
                 log.error("batch still running at the end of the grace period; left pending")
-                self.task.cancel()
-            except Exception:
-                log.debug("aggregator loop ended with an error (reported when it ended)")
+                task.cancel()
         if self._resources is not None:
             await self._resources.aclose()
 
     async def _ready(self) -> None:
-        if self.task is None or self.task.done() or self._pool is None or self._redis is None:
+        if not self.workers or any(task.done() for _, task in self.workers):
             raise RuntimeError("aggregator loop is not running")
+        assert self._pool is not None and self._redis is not None
         await self._pool.fetchval("SELECT 1")
         await self._redis.ping()
 
     def _draining(self) -> bool:
-        return self.worker is not None and self.worker.stopping
+        return any(worker.stopping for worker, _ in self.workers)
 
 
 def _report_exit(task: asyncio.Task[int]) -> None:

@@ -15,10 +15,7 @@ from kurz_aggregator.writer import ensure_partitions
 log = logging.getLogger("kurz.aggregator")
 
 _PARTITION = re.compile(r"^clicks_(\d{8})$")
-MARK_TABLES = (
-    "link_daily_visitors", "link_hourly_visitors", "group_daily_visitors",
-    "group_hourly_visitors", "workspace_daily_visitors", "workspace_hourly_visitors",
-)  # fmt: skip
+MARK_TABLES = ("link_visitors", "group_visitors", "workspace_visitors")
 
 
 class UpkeepResult(NamedTuple):

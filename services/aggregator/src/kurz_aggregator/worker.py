@@ -23,7 +23,7 @@ import redis.asyncio as aioredis
 from kurz import keys
 from kurz.settings import AggregatorSettings
 from kurz.stream import ConsumerGroup, Entry, consumer_name
-from redis.exceptions import RedisError
+from redis.exceptions import RedisError, ResponseError
 
 from kurz_aggregator import metrics
 from kurz_aggregator.lookups import Lookups
@@ -42,6 +42,11 @@ TRANSIENT_ERRORS = (
 )  # fmt: skip
 
 
+def group_lost(exc: BaseException) -> bool:
+    """The stream or its consumer group is gone from Redis (NOGROUP)."""
+    return isinstance(exc, ResponseError) and str(exc).startswith("NOGROUP")
+
+
 class Aggregator:
     def __init__(
         self,
@@ -51,7 +56,10 @@ class Aggregator:
         *,
         consumer: str | None = None,
         stream: str = keys.CLICK_STREAM,
+        housekeeping: bool = True,
     ) -> None:
+        """`housekeeping`: this loop also runs upkeep and reports lag (one loop per
+        process is enough)."""
         name = consumer or settings.consumer or consumer_name()
         self.pool = pool
         self.settings = settings
@@ -64,6 +72,7 @@ class Aggregator:
         self._next_lag = 0.0
         self._next_upkeep = 0.0
         self._failures = 0
+        self._housekeeping = housekeeping
 
     def stop(self) -> None:
         """Stop taking batches; the one in flight still commits and is acknowledged."""
@@ -79,7 +88,7 @@ class Aggregator:
         await self._ensure_group(burst)
         handled = 0
         while not self._stopping:
-            if not burst:
+            if not burst and self._housekeeping:
                 await self._periodic()
             try:
                 entries = await self._take(burst)
@@ -92,6 +101,11 @@ class Aggregator:
             except TRANSIENT_ERRORS as exc:
                 if burst:
                     raise
+                if group_lost(exc):
+                    # Redis lost the group (flushed, or restarted empty): make it again.
+                    log.warning("consumer group missing; creating it again")
+                    await self._ensure_group(burst)
+                    continue
                 await self._after_failure(exc)
         return handled
 
@@ -182,11 +196,14 @@ class Aggregator:
             log.warning("upkeep failed", extra={"error": repr(exc)})
 
     async def update_lag(self) -> None:
-        lag, pending = await self.group.lag()
-        labels = (self.group.stream, self.group.group)
-        if lag is not None:
-            metrics.STREAM_LAG.labels(*labels).set(lag)
-        metrics.STREAM_PENDING.labels(*labels).set(pending)
+        """Lag and pending entries of every consumer group on the stream (the webhook
+        worker's too: one place to watch the whole stream)."""
+        stream = self.group.stream
+        for info in await self.group.redis.xinfo_groups(stream):
+            name = info["name"].decode() if isinstance(info["name"], bytes) else info["name"]
+            if info.get("lag") is not None:
+                metrics.STREAM_LAG.labels(stream, name).set(info["lag"])
+            metrics.STREAM_PENDING.labels(stream, name).set(info["pending"])
 
     async def upkeep(self) -> None:
         async with self.pool.acquire() as conn:

@@ -40,29 +40,47 @@ SELECT b.* FROM aggregator_batch b JOIN fresh f USING (clicked_at, event_id)
 """  # noqa: S608 - column names are constants
 
 
-def _rollup(table: str, keys: str, where: str = "") -> str:
-    """Add the fresh counted clicks to `table`, and their visitors when not seen before
-    on the same key (the `<table>_visitors` marks). Rows go in key order so concurrent
-    aggregators lock rollup rows in the same order and cannot deadlock on them."""
+def _rollups(scope: str, key: str, where: str = "") -> str:
+    """Add the fresh counted clicks to `<scope>_daily` and `<scope>_hourly`, and their
+    visitors where new. A new mark (day, key, visitor, hour) makes the visitor new to the
+    hour; new to the day too when no earlier batch marked any hour of that day: every
+    part of one statement sees the tables as they were before it, so the NOT EXISTS below
+    looks only at earlier batches. Rows go in key order (fewer lock waits)."""
     cond = f"counted {where}"
+    day_keys, hour_keys = f"day, {key}", f"day, hour, {key}"
+    add = "clicks = {t}.clicks + EXCLUDED.clicks, visitors = {t}.visitors + EXCLUDED.visitors"
     return f"""
 WITH marks AS (
-    INSERT INTO {table}_visitors ({keys}, visitor)
-    SELECT DISTINCT {keys}, visitor FROM aggregator_fresh WHERE {cond}
-    ORDER BY {keys}, visitor
+    INSERT INTO {scope}_visitors (day, {key}, visitor, hour)
+    SELECT DISTINCT day, {key}, visitor, hour FROM aggregator_fresh WHERE {cond}
+    ORDER BY day, {key}, visitor, hour
     ON CONFLICT DO NOTHING
-    RETURNING {keys}
-), new_visitors AS (
-    SELECT {keys}, count(*) AS n FROM marks GROUP BY {keys}
-), new_clicks AS (
-    SELECT {keys}, count(*) AS n FROM aggregator_fresh WHERE {cond} GROUP BY {keys}
+    RETURNING day, {key}, visitor, hour
+), new_in_hour AS (
+    SELECT {hour_keys}, count(*) AS n FROM marks GROUP BY {hour_keys}
+), new_in_day AS (
+    SELECT {day_keys}, count(DISTINCT visitor) AS n FROM marks m
+    WHERE NOT EXISTS (
+        SELECT 1 FROM {scope}_visitors o
+        WHERE o.day = m.day AND o.{key} = m.{key} AND o.visitor = m.visitor
+    )
+    GROUP BY {day_keys}
+), hour_clicks AS (
+    SELECT {hour_keys}, count(*) AS n FROM aggregator_fresh WHERE {cond} GROUP BY {hour_keys}
+), day_clicks AS (
+    SELECT {day_keys}, count(*) AS n FROM aggregator_fresh WHERE {cond} GROUP BY {day_keys}
+), hourly AS (
+    INSERT INTO {scope}_hourly ({hour_keys}, clicks, visitors)
+    SELECT {hour_keys}, c.n, coalesce(v.n, 0)
+    FROM hour_clicks c LEFT JOIN new_in_hour v USING ({hour_keys})
+    ORDER BY {key}, day, hour
+    ON CONFLICT ({key}, day, hour) DO UPDATE SET {add.format(t=scope + "_hourly")}
 )
-INSERT INTO {table} ({keys}, clicks, visitors)
-SELECT {keys}, c.n, coalesce(v.n, 0)
-FROM new_clicks c LEFT JOIN new_visitors v USING ({keys})
-ORDER BY {keys}
-ON CONFLICT ({keys}) DO UPDATE
-SET clicks = {table}.clicks + EXCLUDED.clicks, visitors = {table}.visitors + EXCLUDED.visitors;
+INSERT INTO {scope}_daily ({day_keys}, clicks, visitors)
+SELECT {day_keys}, c.n, coalesce(v.n, 0)
+FROM day_clicks c LEFT JOIN new_in_day v USING ({day_keys})
+ORDER BY {key}, day
+ON CONFLICT ({key}, day) DO UPDATE SET {add.format(t=scope + "_daily")};
 """  # noqa: S608 - table and column names are constants
 
 
@@ -99,18 +117,19 @@ ON CONFLICT ({key}, day, dimension, value) DO UPDATE SET clicks = {table}.clicks
 """  # noqa: S608 - table and column names are constants
 
 
-ROLLUPS = "".join(
-    [
-        _rollup("link_daily", "day, link_id"),
-        _rollup("link_hourly", "day, hour, link_id"),
-        _rollup("group_daily", "day, group_id", "AND group_id IS NOT NULL"),
-        _rollup("group_hourly", "day, hour, group_id", "AND group_id IS NOT NULL"),
-        _rollup("workspace_daily", "day, workspace_id"),
-        _rollup("workspace_hourly", "day, hour, workspace_id"),
-        _dims("link_daily_dims", "link_id"),
-        _dims("group_daily_dims", "group_id"),
-    ]
-)
+# The marks' "new to the day" test reads what earlier batches committed: batches of
+# concurrent aggregators take their rollup step one at a time (a transaction lock, held
+# to commit; their raw-click inserts still run side by side).
+ROLLUP_LOCK = "SELECT pg_advisory_xact_lock(hashtext('kurz_aggregator_rollups'));"
+
+ROLLUPS = "".join([
+    ROLLUP_LOCK,
+    _rollups("link", "link_id"),
+    _rollups("group", "group_id", "AND group_id IS NOT NULL"),
+    _rollups("workspace", "workspace_id"),
+    _dims("link_daily_dims", "link_id"),
+    _dims("group_daily_dims", "group_id"),
+])  # fmt: skip
 
 
 class Written(NamedTuple):

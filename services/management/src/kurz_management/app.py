@@ -53,8 +53,14 @@ def _routes() -> list[BaseRoute]:
     from kurz_management.vivoldi import routes as vivoldi
 
     operator = [_operator_route(p) for p in ("/healthz", "/readyz", "/metrics")]
-    return [*operator, *openapi.routes, *native.routes, *vivoldi.routes, *linkly.routes,
-            *statspage.routes]
+    return [
+        *operator,
+        *openapi.routes,
+        *native.routes,
+        *vivoldi.routes,
+        *linkly.routes,
+        *statspage.routes,
+    ]
 
 
 async def _not_routed(request: Request, exc: Exception) -> Response:

@@ -55,7 +55,7 @@ async def list_tags(ctx: AppContext, principal: Principal) -> list[TagRecord]:
 
 async def create_tag(ctx: AppContext, principal: Principal, name: str) -> TagRecord:
     name = name.strip()
-    if not name or len(name) > TAG_NAME_MAX:
+    if not name or len(name) > TAG_NAME_MAX or "\x00" in name:
         raise LinkError("invalid", f"tag name must be 1 to {TAG_NAME_MAX} characters", field="name")
     with database_available():
         try:

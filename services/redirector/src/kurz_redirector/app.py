@@ -179,9 +179,9 @@ class Redirector:
         counted = facts.method == "GET" and not facts.bot
         try:
             allowed = await self.limiter.admit(link, counted=counted)
-        except RedisError:
+        except RedisError as exc:
             # Exactness needs the shared counter; without it, refuse rather than overshoot.
-            log.warning("click limit unavailable", extra={"link_id": link.id})
+            log.warning("click limit unavailable", extra={"link_id": link.id, "error": str(exc)})
             return None
         return decision if allowed else limit_reached(link)
 
@@ -233,6 +233,7 @@ class Redirector:
         )
         self.recorder.start()
         self.limiter = ClickLimiter(self.redis)
+        self.limiter.start()
         checker = PasswordChecker(
             self.redis, settings.edge.password_attempts, settings.edge.password_window
         )
@@ -245,6 +246,7 @@ class Redirector:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        await self.limiter.close()
         await self.recorder.close(grace=min(self.settings.shutdown_grace, 10.0))
         await self.resolver.close()
         await self.redis.aclose()

@@ -1,8 +1,15 @@
-"""Exact click limits: one atomic Redis script per limited visit."""
+"""Exact click limits: an atomic Redis script per limited visit, the visits of a moment
+sent together in one pipelined round trip (one command per visit, each on its own key,
+so Redis Cluster can route them)."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+
 import redis.asyncio as aioredis
+from redis.exceptions import NoScriptError, RedisError
+
 from kurz import keys
 from kurz.models import EdgeLink
 
@@ -18,13 +25,58 @@ return 1
 
 class ClickLimiter:
     def __init__(self, redis: aioredis.Redis) -> None:
+        self._redis = redis
         self._script = redis.register_script(_TAKE)
+        self._pending: list[tuple[str, int, int, asyncio.Future[bool]]] = []
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="click-limiter")
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
 
     async def admit(self, link: EdgeLink, *, counted: bool) -> bool:
         """True if the visit may go through. Uncounted visits (bots, HEAD) only look.
         Raises RedisError when Redis is away: the caller must not guess."""
         assert link.max_clicks is not None
-        allowed = await self._script(
-            keys=[keys.click_counter(link.id)], args=[link.max_clicks, 1 if counted else 0]
-        )
-        return bool(allowed)
+        future = asyncio.get_running_loop().create_future()
+        self._pending.append((keys.click_counter(link.id), link.max_clicks, int(counted), future))
+        self._wake.set()
+        return await future
+
+    async def _run(self) -> None:
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            while self._pending:
+                batch, self._pending = self._pending, []
+                try:
+                    results = await self._take(batch)
+                except (RedisError, OSError) as exc:
+                    for *_, future in batch:
+                        if not future.done():
+                            future.set_exception(RedisError(repr(exc)))
+                            future.exception()  # a cancelled visitor need not read it
+                    continue
+                for (*_, future), allowed in zip(batch, results, strict=True):
+                    if not future.done():
+                        future.set_result(bool(allowed))
+
+    async def _take(self, batch: list[tuple[str, int, int, asyncio.Future[bool]]]) -> list[int]:
+        for attempt in (1, 2):
+            pipe = self._redis.pipeline(transaction=False)
+            for key, limit, counted, _ in batch:
+                pipe.evalsha(self._script.sha, 1, key, limit, counted)
+            try:
+                return list(await pipe.execute())
+            except NoScriptError:
+                if attempt == 2:
+                    raise
+                # Redis lost its script cache (restart or SCRIPT FLUSH): load it again.
+                await self._redis.script_load(_TAKE)
+        raise AssertionError("unreachable")

@@ -147,8 +147,12 @@ class Resolver:
             await self._pool.close()
 
     async def listen(self, channel: str = keys.INVALIDATION_CHANNEL) -> None:
-        """Apply invalidations until cancelled. Whenever the subscription is (re)made or
-        lost, the whole cache goes: messages may have been missed in between."""
+        """Apply invalidations until cancelled.
+
+        When the subscription drops, the whole cache goes as soon as it is made again:
+        messages may have been missed in between. Until then, cached links keep being
+        served: while Redis is unreachable nothing can be published through it either,
+        and the TTL still bounds how old an entry gets."""
         delay = 0.1
         while True:
             pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
@@ -161,8 +165,7 @@ class Resolver:
                     if isinstance(data, bytes):
                         self.cache.invalidate(data.decode("utf-8", "replace"))
             except (RedisError, OSError):
-                self.cache.clear()
-                log.warning("invalidation channel lost; cache flushed, reconnecting")
+                log.warning("invalidation channel lost; reconnecting")
             finally:
                 with contextlib.suppress(Exception):
                     await pubsub.aclose()

@@ -60,6 +60,9 @@ class Worker:
             self._tasks.append(asyncio.create_task(mailer.run(self._stop), name="mailer"))
 
     async def ready(self) -> None:
+        for task in (self._consumer_task, self._scheduler_task):
+            if task.done():
+                raise RuntimeError(f"the {task.get_name()} stopped")
         await self.pool.fetchval("SELECT 1")
         await self.redis.ping()
 

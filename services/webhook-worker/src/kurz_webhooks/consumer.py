@@ -17,7 +17,7 @@ from kurz import keys
 from kurz.events import FIELD, ClickEvent, decode_event
 from kurz.settings import Settings
 from kurz.stream import ConsumerGroup, Entry, consumer_name
-from redis.exceptions import RedisError
+from redis.exceptions import RedisError, ResponseError
 
 from kurz_webhooks import metrics
 from kurz_webhooks.fanout import fan_out
@@ -59,8 +59,17 @@ class Consumer:
                     last_claim = loop.time()
                     await self.process(await self._group.reclaim(claim_idle_ms, BATCH))
                 await self.process(await self._group.read(BATCH, block_ms=BLOCK_MS))
-            except (RedisError, OSError):
+            except (RedisError, OSError) as exc:
+                if isinstance(exc, ResponseError) and str(exc).startswith("NOGROUP"):
+                    # Redis lost the group (flushed, or restarted empty): make it again.
+                    log.warning("consumer group missing; creating it again")
+                    await self._until_ready(self._group.ensure)
+                    continue
                 log.exception("stream read failed; retrying")
+                await asyncio.sleep(1)
+            except Exception:
+                # A bug must not stop the worker: the batch stays pending and is reclaimed.
+                log.exception("batch failed; left pending")
                 await asyncio.sleep(1)
 
     async def _until_ready(self, step: Callable[[], Any]) -> None:

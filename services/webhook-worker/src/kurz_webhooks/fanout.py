@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeAlias
 
 import asyncpg
 from kurz.events import ClickEvent
@@ -23,7 +23,7 @@ from kurz_webhooks.plan import (
     visitor_day,
 )
 
-Conn = "asyncpg.Connection[Any]"
+Conn: TypeAlias = "asyncpg.Connection[Any]"
 
 
 class FanoutResult(NamedTuple):
@@ -110,7 +110,7 @@ async def _group_work(
             mark = marks.get(e.id)
             is_new = mark is not None and mark in new_marks
             if is_new:
-                new_marks.discard(mark)  # type: ignore[arg-type]
+                new_marks.discard(mark)
             tallies[group_id].append((e, is_new))
     increments = {g: (len(t), sum(n for _, n in t)) for g, t in tallies.items()}
     before = await _add_to_counters(conn, increments)

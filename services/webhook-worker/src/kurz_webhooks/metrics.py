@@ -7,6 +7,7 @@ from prometheus_client import Counter, Gauge, Histogram
 DELIVERIES = Counter(
     "kurz_webhook_deliveries", "Delivery attempts by result: success, retry, dead", ["result"]
 )
+SUCCEEDED = DELIVERIES.labels("success")  # bound once: it is the hot path
 DELAY = Histogram(
     "kurz_webhook_delivery_delay_seconds",
     "From a delivery's creation to its successful send",

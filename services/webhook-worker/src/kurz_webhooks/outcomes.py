@@ -48,7 +48,7 @@ class Recorder:
 
     def succeeded(self, claimed: Claimed, status: int) -> None:
         self._succeeded.append((claimed, status))
-        metrics.DELIVERIES.labels("success").inc()
+        metrics.SUCCEEDED.inc()
         metrics.DELAY.observe(max(0.0, time.time() - claimed.created_at))
 
     async def flush(self) -> None:

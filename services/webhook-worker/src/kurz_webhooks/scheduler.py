@@ -20,17 +20,21 @@ from kurz_webhooks.transport import attempt
 log = logging.getLogger(__name__)
 POLL_INTERVAL = 0.25  # how often retries that became due are looked for
 
-# Claims (leases) due deliveries: at most `room` per endpoint beyond what is in flight,
-# oldest first. The lease is the new next_attempt_at: a worker that dies mid-flight
-# leaves its deliveries due again once the lease runs out.
+# Claims (leases) due deliveries: oldest first, at most `room` per endpoint beyond what
+# this process holds for it, skipping endpoints whose share is full. The scan is bounded ($6 rows) so a long queue
+# costs nothing per claim. The lease is the new next_attempt_at: a worker that dies
+# mid-flight leaves its deliveries due again once the lease runs out.
 _CLAIM = """
-WITH ranked AS (
+WITH due AS (
+    SELECT id, endpoint_id, next_attempt_at FROM webhook_deliveries
+    WHERE status = 'pending' AND next_attempt_at <= now() AND NOT (endpoint_id = ANY($7::bigint[]))
+    ORDER BY next_attempt_at LIMIT $6
+), ranked AS (
     SELECT d.id, d.next_attempt_at,
            row_number() OVER (PARTITION BY d.endpoint_id ORDER BY d.next_attempt_at, d.id) AS n,
            coalesce(busy.n, 0) AS busy
-    FROM webhook_deliveries d
+    FROM due d
     LEFT JOIN unnest($1::bigint[], $2::int[]) AS busy (endpoint_id, n) USING (endpoint_id)
-    WHERE d.status = 'pending' AND d.next_attempt_at <= now()
 ), picked AS (
     SELECT id FROM webhook_deliveries
     WHERE id IN (SELECT id FROM ranked WHERE n <= $3 - busy ORDER BY next_attempt_at LIMIT $4)
@@ -42,9 +46,16 @@ FROM picked WHERE d.id = picked.id
 RETURNING d.id, d.workspace_id, d.endpoint_id, d.url, d.message_id, d.secret, d.payload,
           d.attempts, extract(epoch FROM d.created_at)::float8 AS created_at
 """
+MIN_CLAIM_GAP = 0.005  # claims come at most this often: slots freed meanwhile are claimed together
+# Deliveries held per endpoint (sending or queued) = per_endpoint_concurrency x PREFETCH:
+# the queue keeps a fast endpoint's slots busy between two claims.
+PREFETCH = 4
 
 
 class Scheduler:
+    """Held deliveries wait for a slot of their endpoint first and only then for a slot
+    of the process, so a queue behind a slow endpoint never holds a process-wide slot."""
+
     def __init__(
         self,
         pool: asyncpg.Pool[Any],
@@ -56,14 +67,20 @@ class Scheduler:
         self._session = session
         self._recorder = recorder
         self._settings = settings
-        self._lease = settings.timeout + 5.0
+        self._endpoint_share = settings.per_endpoint_concurrency * PREFETCH
+        self._max_held = max(settings.concurrency * 2, self._endpoint_share)
+        # Long enough for a held delivery to wait out its endpoint's queue and be sent.
+        self._lease = settings.timeout * (PREFETCH + 1) + 10.0
+        self._sending = asyncio.Semaphore(settings.concurrency)
+        self._endpoint_slots: dict[int, asyncio.Semaphore] = {}
         self._wake = asyncio.Event()
         self._stopping = False
         self._tasks: dict[asyncio.Task[None], Claimed] = {}
-        self._per_endpoint: Counter[int] = Counter()
+        self._held: Counter[int] = Counter()
+        self._handed_back: list[int] = []
 
     def wake(self) -> None:
-        """New deliveries were committed: look now rather than at the next poll."""
+        """New deliveries were committed, or a slot freed: claim now, not at the next poll."""
         self._wake.set()
 
     @property
@@ -72,68 +89,84 @@ class Scheduler:
 
     async def run(self) -> None:
         while not self._stopping:
-            room = self._settings.concurrency - len(self._tasks)
+            # Cleared before claiming: a wake-up that comes while the claim runs leads
+            # straight to the next claim.
+            self._wake.clear()
+            room = self._max_held - len(self._tasks)
             claimed: list[Claimed] = []
             if room > 0:
                 try:
                     claimed = await self._claim(room)
-                except (OSError, asyncpg.PostgresError):
+                except Exception:  # the database, or a bug: keep the scheduler alive
                     log.exception("could not claim due deliveries")
                     await asyncio.sleep(1)
                 for delivery in claimed:
                     self._start(delivery)
-            if claimed and len(claimed) == room:
-                await asyncio.sleep(0)  # there may be more due: claim again at once
-                continue
-            self._wake.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), POLL_INTERVAL)
+            if not (claimed and len(claimed) == room):  # else more may be due: claim again
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), POLL_INTERVAL)
+            await asyncio.sleep(MIN_CLAIM_GAP)
 
     async def _claim(self, room: int) -> list[Claimed]:
-        busy = [(e, n) for e, n in self._per_endpoint.items() if n > 0]
+        share = self._endpoint_share
+        held = list(self._held.items())
         rows = await self._pool.fetch(
             _CLAIM,
-            [e for e, _ in busy],
-            [n for _, n in busy],
-            self._settings.per_endpoint_concurrency,
+            [e for e, _ in held],
+            [n for _, n in held],
+            share,
             room,
             self._lease,
+            max(4 * room, 500),
+            [e for e, n in held if n >= share],
         )
         return [Claimed(**dict(r)) for r in rows]
 
     def _start(self, delivery: Claimed) -> None:
-        self._per_endpoint[delivery.endpoint_id] += 1
+        self._held[delivery.endpoint_id] += 1
         task = asyncio.create_task(self._deliver(delivery))
         self._tasks[task] = delivery
-        metrics.IN_FLIGHT.inc()
         task.add_done_callback(self._finished)
 
     def _finished(self, task: asyncio.Task[None]) -> None:
         delivery = self._tasks.pop(task)
-        metrics.IN_FLIGHT.dec()
-        self._per_endpoint[delivery.endpoint_id] -= 1
-        if self._per_endpoint[delivery.endpoint_id] <= 0:
-            del self._per_endpoint[delivery.endpoint_id]
+        endpoint = delivery.endpoint_id
+        self._held[endpoint] -= 1
+        if self._held[endpoint] <= 0:
+            del self._held[endpoint]
+            self._endpoint_slots.pop(endpoint, None)
         if not task.cancelled() and task.exception() is not None:
             log.error("delivery task failed", exc_info=task.exception())
         self._wake.set()
 
     async def _deliver(self, delivery: Claimed) -> None:
-        result = await attempt(
-            self._session,
-            url=delivery.url,
-            message_id=delivery.message_id,
-            secret=delivery.secret,
-            payload=delivery.payload,
-            settings=self._settings,
-        )
+        slots = self._endpoint_slots.get(delivery.endpoint_id)
+        if slots is None:
+            slots = asyncio.Semaphore(self._settings.per_endpoint_concurrency)
+            self._endpoint_slots[delivery.endpoint_id] = slots
+        async with slots, self._sending:
+            if self._stopping:
+                self._handed_back.append(delivery.id)  # never started: due again at once
+                return
+            metrics.IN_FLIGHT.inc()
+            try:
+                result = await attempt(
+                    self._session,
+                    url=delivery.url,
+                    message_id=delivery.message_id,
+                    secret=delivery.secret,
+                    payload=delivery.payload,
+                    settings=self._settings,
+                )
+            finally:
+                metrics.IN_FLIGHT.dec()
         if result.ok:
             self._recorder.succeeded(delivery, result.status or 200)
         else:
             await self._recorder.failed(delivery, result)
 
     async def stop(self, grace: float) -> None:
-        """Take no new work; let deliveries in flight finish within `grace` seconds; hand
+        """Take no new work; let deliveries being sent finish within `grace` seconds; hand
         the rest back to Postgres as due now (another worker, or this one restarted,
         sends them)."""
         self._stopping = True
@@ -144,9 +177,10 @@ class Scheduler:
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
-        if unfinished:
+        back = unfinished + self._handed_back
+        if back:
             await self._pool.execute(
                 """UPDATE webhook_deliveries SET next_attempt_at = now()
                    WHERE id = ANY($1) AND status = 'pending'""",
-                unfinished,
+                back,
             )

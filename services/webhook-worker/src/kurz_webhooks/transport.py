@@ -61,7 +61,9 @@ def create_session(
         connector=connector,
         trust_env=False,
         cookie_jar=aiohttp.DummyCookieJar(),
-        headers={"User-Agent": USER_AGENT},
+        headers={"User-Agent": USER_AGENT, "Content-Type": "application/json"},
+        timeout=aiohttp.ClientTimeout(total=settings.timeout),
+        auto_decompress=False,
     )
 
 
@@ -85,7 +87,6 @@ async def attempt(
     followed) is a failure to retry."""
     now = time.time()
     headers = signing.headers(secret, message_id, int(now), payload)
-    headers["Content-Type"] = "application/json"
     try:
         host, port = parse_target(url)
         if ip_literal(host) is not None:
@@ -96,7 +97,6 @@ async def attempt(
             data=payload,
             headers=headers,
             allow_redirects=False,
-            timeout=aiohttp.ClientTimeout(total=settings.timeout),
         ) as response:
             if response.content_length is not None and response.content_length <= _MAX_READ:
                 await response.read()

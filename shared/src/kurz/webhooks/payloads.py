@@ -231,3 +231,15 @@ def group_threshold(
 
 NOTIFY_THRESHOLDS: tuple[int, ...] = tuple(10**k for k in range(2, 10))  # 100 .. 1,000,000,000
 
+
+SCHEMAS: dict[str, type[msgspec.Struct]] = {
+    LINK_CLICKED: LinkClicked,
+    GROUP_THRESHOLD: GroupThreshold,
+    "click (Linkly format)": LinklyClickPayload,
+}
+
+
+def json_schema(event: str) -> str:
+    """The JSON Schema of an event's body, as docs/webhooks.md shows it."""
+    schema = msgspec.json.encode(msgspec.json.schema(SCHEMAS[event]))
+    return msgspec.json.format(schema, indent=2).decode()

@@ -10,6 +10,7 @@ import base64
 import hashlib
 import hmac
 import secrets
+from functools import lru_cache
 
 SECRET_PREFIX = "whsec_"
 
@@ -19,6 +20,7 @@ def generate_secret() -> str:
     return SECRET_PREFIX + base64.b64encode(secrets.token_bytes(24)).decode()
 
 
+@lru_cache(maxsize=4096)
 def secret_key(secret: str) -> bytes:
     """The HMAC key of a secret. A secret not in `whsec_` form (set through an API that
     lets clients choose their own) signs with its UTF-8 bytes."""

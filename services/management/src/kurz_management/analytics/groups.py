@@ -13,6 +13,7 @@ import msgspec
 from kurz_management.analytics.model import Period, Selection
 from kurz_management.analytics.periods import each_day
 from kurz_management.analytics.selection import check_groups
+from kurz_management.analytics.spans import rows_over
 
 
 class GroupTotals(msgspec.Struct, frozen=True):
@@ -42,28 +43,22 @@ async def group_page(
     if group_ids is not None:
         await check_groups(pool, workspace_id, group_ids)
         ids = sorted(set(group_ids))
+    args: list[Any] = [workspace_id, ids]
+    page = """SELECT id, name FROM link_groups
+              WHERE workspace_id = $1 AND ($2::bigint[] IS NULL OR id = ANY($2))"""
+    rows_sql = rows_over(
+        "group_id", "group_daily", "group_monthly", "group_id IN (SELECT id FROM g)", span, args
+    )
     async with pool.acquire() as conn:
-        total = await conn.fetchval(
-            """SELECT count(*) FROM link_groups
-               WHERE workspace_id = $1 AND ($2::bigint[] IS NULL OR id = ANY($2))""",
-            workspace_id,
-            ids,
-        )
+        total = await conn.fetchval(f"SELECT count(*) FROM ({page}) AS p", workspace_id, ids)  # noqa: S608
         rows = await conn.fetch(
-            """WITH g AS (
-                   SELECT id, name FROM link_groups
-                   WHERE workspace_id = $1 AND ($6::bigint[] IS NULL OR id = ANY($6))
-                   ORDER BY id LIMIT $4 OFFSET $5)
-               SELECT g.id, g.name, coalesce(sum(d.clicks), 0)::bigint AS clicks,
-                      coalesce(sum(d.visitors), 0)::bigint AS visitors
-               FROM g LEFT JOIN group_daily d ON d.group_id = g.id AND d.day BETWEEN $2 AND $3
-               GROUP BY g.id, g.name ORDER BY g.id""",
-            workspace_id,
-            span.start,
-            span.end,
-            limit,
-            offset,
-            ids,
+            f"""WITH g AS ({page} ORDER BY id LIMIT {int(limit)} OFFSET {int(offset)}),
+                     r AS ({rows_sql})
+                SELECT g.id, g.name, coalesce(sum(r.clicks), 0)::bigint AS clicks,
+                       coalesce(sum(r.visitors), 0)::bigint AS visitors
+                FROM g LEFT JOIN r ON r.group_id = g.id
+                GROUP BY g.id, g.name ORDER BY g.id""",  # noqa: S608
+            *args,
         )
     items = [GroupTotals(r["id"], r["name"], int(r["clicks"]), int(r["visitors"])) for r in rows]
     return GroupPage(items, int(total))

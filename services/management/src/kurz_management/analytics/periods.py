@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta
+from typing import NamedTuple
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from kurz_management.analytics.model import AnalyticsError, Period
@@ -62,3 +63,34 @@ def period(
 def each_day(span: Period) -> Iterator[date]:
     for offset in range(span.days):
         yield span.start + timedelta(days=offset)
+
+
+class Split(NamedTuple):
+    """A period as whole months (read from monthly rollups) and the days around them."""
+
+    first_month: date | None  # first day of the first whole month, None: no whole month
+    last_month: date | None  # first day of the last whole month
+    days: tuple[Period, ...]  # the days outside whole months (at most two runs)
+
+
+def _next_month(day: date) -> date:
+    return (day.replace(day=1) + timedelta(days=32)).replace(day=1)
+
+
+def split(span: Period) -> Split:
+    first = span.start if span.start.day == 1 else _next_month(span.start)
+    after = _next_month(span.end)  # the first day after the month holding span.end
+    last_end = (
+        span.end
+        if after - timedelta(days=1) == span.end
+        else span.end.replace(day=1) - timedelta(days=1)
+    )
+    if first > last_end:
+        return Split(None, None, (span,))
+    last = last_end.replace(day=1)
+    days = []
+    if span.start < first:
+        days.append(Period(span.start, first - timedelta(days=1)))
+    if last_end < span.end:
+        days.append(Period(last_end + timedelta(days=1), span.end))
+    return Split(first, last, tuple(days))

@@ -14,6 +14,7 @@ import asyncpg
 
 from kurz_management.analytics.model import Bucket, Count, Period, Selection, Totals
 from kurz_management.analytics.periods import each_day
+from kurz_management.analytics.spans import rows_over
 
 Grain = Literal["daily", "hourly"]
 # The dimensions the aggregator counts per day (`*_daily_dims.dimension`).
@@ -93,10 +94,8 @@ async def counts(
     elif sel.link_ids is not None:
         table, cond, key = "link_daily_dims", "link_id = ANY($1::bigint[])", list(sel.link_ids)
     else:
-        # No per-workspace counters: the workspace's links' counters, summed.
-        table = "link_daily_dims"
-        cond = "link_id IN (SELECT id FROM links WHERE workspace_id = $1)"
-        key = sel.workspace_id
+        # Kept from the links' counters by migration 0005's triggers.
+        table, cond, key = "workspace_daily_dims", "workspace_id = $1", sel.workspace_id
     rows = await pool.fetch(
         f"""SELECT value, sum(clicks)::bigint AS clicks FROM {table}
             WHERE {cond} AND day BETWEEN $2 AND $3 AND dimension = $4
@@ -125,14 +124,15 @@ async def by_link(
         scope, key = "SELECT id FROM links WHERE group_id = $1", sel.group_id
     else:
         scope, key = "SELECT id FROM links WHERE workspace_id = $1", sel.workspace_id
+    args: list[Any] = [key]
+    rows_sql = rows_over(
+        "link_id", "link_daily", "link_monthly", f"link_id IN ({scope})", span, args
+    )
     rows = await pool.fetch(
         f"""SELECT link_id, sum(clicks)::bigint AS clicks, sum(visitors)::bigint AS visitors
-            FROM link_daily WHERE link_id IN ({scope}) AND day BETWEEN $2 AND $3
-            GROUP BY link_id ORDER BY clicks DESC, link_id LIMIT $4""",  # noqa: S608
-        key,
-        span.start,
-        span.end,
-        limit,
+            FROM ({rows_sql}) AS r
+            GROUP BY link_id ORDER BY clicks DESC, link_id LIMIT {int(limit)}""",  # noqa: S608
+        *args,
     )
     return [LinkTotals(int(r["clicks"]), int(r["visitors"]), link_id=r["link_id"]) for r in rows]
 

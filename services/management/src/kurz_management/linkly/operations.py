@@ -37,9 +37,11 @@ def register() -> None:
         "/api/v1/link",
         FAMILY,
         LinklyLinkIn,
-        LinklyLink,
+        LinklyLink | list[LinklyLink],
         errors={s: LinklyErrorBody for s in (400, 401, 403, 404, 409, 413, 422, 429)},
         summary="Create a link, or update it when id / link_id is given",
+        description="A JSON array of links is saved like the bulk endpoint and answered "
+        "with an array.",
         request_content_types=_BODY_TYPES,
         security="linkly_key",
         query_type=LinklyAuthQuery,

@@ -7,6 +7,7 @@ import logging
 from collections.abc import Iterator
 
 import asyncpg
+from asyncpg.exceptions import _base as asyncpg_base
 
 from kurz_management.links.model import LinkError
 
@@ -22,6 +23,12 @@ UNAVAILABLE_ERRORS: tuple[type[BaseException], ...] = (
     asyncpg.AdminShutdownError,
     asyncpg.TooManyConnectionsError,
 )
+
+# Values only the database refuses: an integer outside bigint (asyncpg refuses it before
+# sending; its class is also an InterfaceError, so catch these before UNAVAILABLE_ERRORS)
+# or text Postgres cannot store, such as a NUL character. Bad input, never a 500 or 503.
+BAD_VALUE_ERRORS: tuple[type[BaseException], ...] = (asyncpg.DataError, asyncpg_base.DataError)
+BAD_VALUE_MESSAGE = "a value is out of range or holds a character that cannot be stored (NUL)"
 
 
 @contextlib.contextmanager

@@ -6,6 +6,8 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Any
 
+from kurz.validation import MAX_ID
+
 from kurz_management.auth import Principal
 from kurz_management.context import AppContext
 from kurz_management.links.guard import database_available
@@ -76,6 +78,10 @@ def _escape_like(text: str) -> str:
 async def list_page(
     ctx: AppContext, principal: Principal, query: LinkQuery
 ) -> tuple[list[LinkRecord], int]:
+    if any("\x00" in (text or "") for text in (query.search, query.domain)):
+        raise LinkError("invalid", "search text contains a NUL character")
+    if any(i is not None and not 0 < i <= MAX_ID for i in (query.group_id, query.tag_id)):
+        raise LinkError("invalid", "group and tag ids are positive 64-bit numbers")
     if query.offset < 0 or not 1 <= query.limit <= MAX_LIST_LIMIT:
         raise LinkError("invalid", f"offset must be >= 0 and limit from 1 to {MAX_LIST_LIMIT}")
     where, args = _filters(principal, query)

@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Collection
 
 from kurz.models import LinkSpec
+from kurz.validation import MAX_ID
 
 from kurz_management.auth import Principal
 from kurz_management.context import AppContext
@@ -61,16 +62,19 @@ async def update_link(
     *,
     spec_clears: Collection[str] = (),
 ) -> LinkRecord:
+    _known_id(link_id)
     return await writes.update_one(ctx, principal, link_id, spec, frozenset(spec_clears))
 
 
 async def delete_link(ctx: AppContext, principal: Principal, link_id: int) -> None:
     """Soft delete: the row stays (statistics keep their link) and the address is
     freed; the edge record is dropped."""
+    _known_id(link_id)
     await writes.delete_one(ctx, principal, link_id)
 
 
 async def get_link(ctx: AppContext, principal: Principal, link_id: int) -> LinkRecord:
+    _known_id(link_id)
     return await reads.get_by_id(ctx, principal, link_id)
 
 
@@ -120,3 +124,9 @@ async def bulk_upsert(
     return await writes.upsert_many(
         ctx, principal, items, atomic=atomic, validate_only=validate_only
     )
+
+
+def _known_id(link_id: int) -> None:
+    """An id no bigint can hold names no link (and must not reach the database)."""
+    if not 0 < link_id <= MAX_ID:
+        raise LinkError("not_found", f"no link {link_id} in this workspace")

@@ -1,6 +1,6 @@
 """Giving every change a free address: generated slugs, in-batch duplicates, slugs
-already taken. Addresses are locked for the transaction, so two concurrent writers
-cannot both see a slug free and both take it."""
+already taken. Two writers racing for one address are settled by the unique index
+(`links_address`): the INSERT skips a taken address and the loser reports a conflict."""
 
 from __future__ import annotations
 
@@ -12,7 +12,6 @@ from kurz.validation import generate_slug
 from kurz_management.links.validate import Change
 
 GENERATION_ATTEMPTS = 8
-_ADDRESS_LOCK_CLASS = 1_802_000  # advisory lock namespace of link addresses
 
 
 def _moving(change: Change) -> bool:
@@ -52,18 +51,10 @@ async def assign(conn: asyncpg.Connection[Any], changes: list[Change]) -> None:
 async def _taken(
     conn: asyncpg.Connection[Any], pending: list[Change]
 ) -> dict[tuple[str, str], int]:
-    """Lock the addresses (in one order, so writers cannot deadlock), then read which
-    are in use and by which link."""
+    """Which of the addresses are in use, and by which link. A writer that takes one of
+    them between this read and its own INSERT is caught by the unique index."""
     hosts = [c.values["host"] for c in pending]
     slugs = [c.values["slug"] for c in pending]
-    await conn.execute(
-        """SELECT pg_advisory_xact_lock($3, h) FROM (
-               SELECT DISTINCT hashtext(a.host || '/' || a.slug) AS h
-               FROM unnest($1::text[], $2::text[]) AS a(host, slug) ORDER BY 1) s""",
-        hosts,
-        slugs,
-        _ADDRESS_LOCK_CLASS,
-    )
     rows = await conn.fetch(
         """SELECT l.host, l.slug, l.id FROM links l
            JOIN unnest($1::text[], $2::text[]) AS a(host, slug)

@@ -11,10 +11,14 @@ import asyncpg
 from kurz_management.links import rows
 from kurz_management.links.validate import Change
 
-# Session-level advisory locks per link id, held from before the transaction until the
-# edge cache is written: two updates of one link reach Redis in commit order.
+# Session-level advisory locks on link ids, held from before the transaction until the
+# edge cache is written: two updates of one link reach Redis in commit order. Ids share
+# LOCK_BUCKETS locks, so a bulk update holds a bounded number of them (Postgres' lock
+# table is small), taken in one order so writers cannot deadlock.
 _LINK_LOCK_CLASS = 1_801_000
-_LOCK_KEYS = f"({_LINK_LOCK_CLASS} + (x >> 31))::int, (x & 2147483647)::int"
+LOCK_BUCKETS = 256
+_BUCKETS = f"""SELECT DISTINCT (x % {LOCK_BUCKETS})::int AS b FROM unnest($1::bigint[]) AS x
+               ORDER BY 1"""
 
 
 def _expressions(prefix: str) -> list[str]:
@@ -43,7 +47,7 @@ INSERT = f"""
 INSERT INTO links (workspace_id, {_NAMES})
 SELECT $1, {", ".join(_expressions("v"))} FROM {_unnest(2, with_id=False)}
 ON CONFLICT (host, slug) WHERE deleted_at IS NULL DO NOTHING
-RETURNING id, host, slug
+RETURNING *
 """
 _ASSIGN = ", ".join(f"{n} = {e}" for n, e in zip(rows.COLUMN_NAMES, _expressions("v"), strict=True))
 UPDATE = f"""
@@ -61,16 +65,14 @@ def _arguments(changes: list[Change]) -> list[list[Any]]:
 async def lock_links(conn: asyncpg.Connection[Any], link_ids: list[int]) -> None:
     if link_ids:
         await conn.execute(
-            f"SELECT pg_advisory_lock({_LOCK_KEYS}) FROM unnest($1::bigint[]) AS x",
-            sorted(set(link_ids)),
+            f"SELECT pg_advisory_lock({_LINK_LOCK_CLASS}, b) FROM ({_BUCKETS}) s", link_ids
         )
 
 
 async def unlock_links(conn: asyncpg.Connection[Any], link_ids: list[int]) -> None:
     if link_ids:
         await conn.execute(
-            f"SELECT pg_advisory_unlock({_LOCK_KEYS}) FROM unnest($1::bigint[]) AS x",
-            sorted(set(link_ids)),
+            f"SELECT pg_advisory_unlock({_LINK_LOCK_CLASS}, b) FROM ({_BUCKETS}) s", link_ids
         )
 
 
@@ -88,15 +90,23 @@ async def load_for_update(
     return {r["id"]: dict(r) for r in found}
 
 
-async def insert(conn: asyncpg.Connection[Any], workspace_id: int, creates: list[Change]) -> None:
-    """Set link_id on every create that got its row; one left without lost a race for
-    its address (ON CONFLICT DO NOTHING)."""
+async def insert(
+    conn: asyncpg.Connection[Any], workspace_id: int, creates: list[Change]
+) -> dict[int, dict[str, Any]]:
+    """Insert the creates; return their new rows as records (a new link has no clicks)
+    and set link_id on each. One left without a row lost a race for its address (ON
+    CONFLICT DO NOTHING)."""
     if not creates:
-        return
+        return {}
     inserted = await conn.fetch(INSERT, workspace_id, *_arguments(creates))
-    ids = {(r["host"], r["slug"]): r["id"] for r in inserted}
+    by_address = {(r["host"], r["slug"]): r for r in inserted}
+    records: dict[int, dict[str, Any]] = {}
     for change in creates:
-        change.link_id = ids.get(change.address)
+        row = by_address.get(change.address)
+        if row is not None:
+            change.link_id = row["id"]
+            records[row["id"]] = {**row, "tag_ids": change.tag_ids or [], "clicks": 0}
+    return records
 
 
 async def update(conn: asyncpg.Connection[Any], workspace_id: int, updates: list[Change]) -> None:

@@ -12,6 +12,7 @@ import asyncpg
 from kurz.edge_records import edge_link_from_row
 from kurz.models import LinkSpec
 from kurz.passwords import hash_password
+from kurz.validation import MAX_ID
 from prometheus_client import Counter
 from redis.exceptions import RedisError
 
@@ -81,6 +82,10 @@ async def apply(
     if not changes:
         return []
     await _hash_passwords(changes)
+    for change in changes:
+        if change.link_id is not None and not 0 < change.link_id <= MAX_ID:
+            change.fail("not_found", f"no link {change.link_id} in this workspace")
+            change.link_id = None
     locked = [c.link_id for c in changes if c.link_id is not None]
     with database_available():
         async with ctx.pool.acquire() as conn:
@@ -125,7 +130,7 @@ async def _commit(
                 raise _Rollback
             live = [c for c in changes if c.live]
             creates = [c for c in live if c.stored is None]
-            await store.insert(conn, workspace_id, creates)
+            records = await store.insert(conn, workspace_id, creates)
             for change in creates:
                 if change.link_id is None:
                     host, slug = change.address
@@ -135,9 +140,18 @@ async def _commit(
             await store.update(conn, workspace_id, [c for c in live if c.stored is not None])
             live = [c for c in changes if c.live]
             await store.replace_tags(conn, live)
-            return await store.fetch_records(conn, [c.link_id for c in live if c.link_id])
+            updated = [c.link_id for c in live if c.stored is not None and c.link_id]
+            if updated:
+                records.update(await store.fetch_records(conn, updated))
+            return records
     except _Rollback:
         return {}
+    except asyncpg.UniqueViolationError:
+        # A concurrent writer took an address this batch moves a link to, after the
+        # check: the transaction is gone, nothing was written.
+        raise LinkError(
+            "conflict", "a slug was taken by a concurrent request; nothing was written, try again"
+        ) from None
 
 
 async def _check(
@@ -147,6 +161,8 @@ async def _check(
     stored = await store.load_for_update(conn, principal.workspace_id, ids)
     seen: set[int] = set()
     for change in changes:
+        if not change.live:
+            continue
         if change.link_id is not None:
             if change.link_id in seen:
                 change.fail("invalid", f"link {change.link_id} appears twice in the batch", "id")

@@ -17,7 +17,7 @@ from starlette.responses import Response
 from kurz_management import ratelimit
 from kurz_management.auth import Principal, authenticate
 from kurz_management.context import AppContext, context
-from kurz_management.links.guard import UNAVAILABLE_ERRORS
+from kurz_management.links.guard import BAD_VALUE_ERRORS, BAD_VALUE_MESSAGE, UNAVAILABLE_ERRORS
 from kurz_management.links.service import LinkError
 from kurz_management.native.convert import body_field
 
@@ -113,7 +113,9 @@ def endpoint(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
         limit: ratelimit.RateLimit | None = None
         try:
             principal = await authenticate(ctx.pool, bearer_key(request))
-            ident = f"key:{principal.key_id}" if principal else f"ip:{_client(request)}"
+            # A key's budget is shared by every family (they count by key id too);
+            # requests without a valid key count by client address.
+            ident = str(principal.key_id) if principal else f"ip:{_client(request)}"
             limit = await _rate_limit(ctx, ident)
             if limit is not None and limit.exceeded:
                 raise NativeError(429, f"rate limit exceeded: {limit.limit} requests per second")
@@ -124,6 +126,8 @@ def endpoint(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
             response = error_response(exc.status, exc.message)
         except LinkError as exc:
             response = error_response(STATUS_OF_KIND[exc.kind], link_error_message(exc))
+        except BAD_VALUE_ERRORS:
+            response = error_response(400, BAD_VALUE_MESSAGE)
         except UNAVAILABLE_ERRORS as exc:
             log.warning("database unavailable: %r", exc)
             response = error_response(503, "the database is unavailable, try again later")

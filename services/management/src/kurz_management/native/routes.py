@@ -31,7 +31,12 @@ openapi.register_security(
 openapi.describe_family(
     FAMILY,
     "kurz's own API, in the shape of Brevr's (seed 002). Success: {\"link\": {...}}; "
-    'failure: {"error": "..."}. Rate-limit headers on every answer.',
+    'failure: {"error": "..."} (400 bad body, 401 bad key, 403 not allowed, 404 not in '
+    "your workspace, 409 slug taken, 413 body too large, 422 validation failed, 429 rate "
+    "limited, 503 database unavailable). Rate-limit headers on every answer. Request "
+    "bodies are strict: an unknown field is a 400. PATCH changes the fields given, "
+    "clears those given as null, and leaves absent ones. Custom domains are verified by "
+    "a DNS TXT record (KURZ_DOMAIN_VERIFICATION=trust verifies at once, for development).",
 )
 
 
@@ -47,6 +52,7 @@ def _route(
     errors: tuple[int, ...] = (),
     status: int = 200,
     failure: Any = Error,
+    also: dict[int, Any] | None = None,
 ) -> Route:
     codes = sorted({*_COMMON, *errors})
     openapi.register(
@@ -57,7 +63,7 @@ def _route(
         response,
         summary=summary,
         query_type=query,
-        errors={c: (failure if c == 422 else Error) for c in codes},
+        errors={c: (failure if c == 422 else Error) for c in codes} | (also or {}),
         status=status,
         security=SECURITY,
     )
@@ -94,6 +100,9 @@ routes: list[BaseRoute] = [
         errors=(400, 403, 409, 413, 422),
         status=201,
         failure=BulkFailure,
+        # 200: not every item written (or none given); an atomic batch refused for an
+        # unknown id answers that item's 404.
+        also={200: BulkResponse, 404: BulkFailure},
     ),
     _route(
         "GET",

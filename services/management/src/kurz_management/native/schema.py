@@ -193,8 +193,3 @@ class BulkFailure(msgspec.Struct):
 
 class Error(msgspec.Struct):
     error: str
-
-
-class Deleted(msgspec.Struct):
-    deleted: bool
-    id: int

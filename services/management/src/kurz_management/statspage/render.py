@@ -30,6 +30,7 @@ def _layout(title: str, body: str, *, wide: bool = True) -> str:
 <meta name="robots" content="noindex, nofollow">
 <meta name="referrer" content="no-referrer">
 <title>{_e(title)}</title>
+<link rel="icon" href="{STATIC}/favicon.svg" type="image/svg+xml">
 <link rel="stylesheet" href="{STATIC}/stats.css">
 <script src="{STATIC}/stats.js" defer></script>
 </head>
@@ -127,10 +128,7 @@ def _series_table(stats: PageStats) -> str:
 
 
 def _country(code: str) -> str:
-    if len(code) != 2 or not code.isalpha():
-        return "Unknown"
-    flag = "".join(chr(0x1F1E6 + ord(c) - ord("A")) for c in code.upper())
-    return f"{flag} {code.upper()}"
+    return code.upper() if len(code) == 2 and code.isalpha() else "Unknown"
 
 
 def _ranking(title: str, ident: str, counts: list[Count], label: Callable[[str], str]) -> str:

@@ -31,8 +31,11 @@ _SECURITY_HEADERS = {
     "X-Frame-Options": "DENY",
     "Cache-Control": "no-store",
 }
-_STATIC_TYPES = {"stats.css": "text/css; charset=utf-8",
-                 "stats.js": "text/javascript; charset=utf-8"}
+_STATIC_TYPES = {
+    "stats.css": "text/css; charset=utf-8",
+    "stats.js": "text/javascript; charset=utf-8",
+    "favicon.svg": "image/svg+xml",
+}
 
 
 def _html(body: str, status: int = 200) -> HTMLResponse:

@@ -19,6 +19,7 @@ from kurz_management import ratelimit
 from kurz_management.auth import Principal, authenticate
 from kurz_management.context import AppContext, context
 from kurz_management.groups.model import GroupError
+from kurz_management.links.guard import BAD_VALUE_ERRORS, BAD_VALUE_MESSAGE
 from kurz_management.links.service import LinkError
 from kurz_management.vivoldi.envelope import Code, VivoldiError, answer, failure
 from kurz_management.vivoldi.fields import wire_name
@@ -116,6 +117,8 @@ async def _serve(request: Request, handler: Handler) -> Response:
         return failure(exc, headers)
     except (GroupError, LinkError) as exc:
         return failure(from_domain(exc), headers)
+    except BAD_VALUE_ERRORS:
+        return failure(VivoldiError(Code.INVALID, BAD_VALUE_MESSAGE), headers)
     except _UNAVAILABLE:
         log.warning("vivoldi %s: dependency unavailable", request.url.path, exc_info=True)
         return failure(VivoldiError(Code.UNAVAILABLE, "service unavailable, retry later"), headers)

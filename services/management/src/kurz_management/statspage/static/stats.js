@@ -13,13 +13,17 @@
     return node;
   }
 
-  // The smallest "round" number (1, 2, 2.5, 5 times a power of ten) at or above v.
+  // The axis top: four equal steps of a "round" whole number (1, 2 or 5 times a power
+  // of ten), so every tick label is a whole number of clicks.
   function niceMax(v) {
-    if (v <= 4) return 4;
-    var p = Math.pow(10, Math.floor(Math.log(v) / Math.LN10));
-    var steps = [1, 2, 2.5, 5, 10];
-    for (var i = 0; i < steps.length; i++) if (steps[i] * p >= v) return steps[i] * p;
-    return 10 * p;
+    var raw = Math.max(v, 1) / 4;
+    var p = Math.pow(10, Math.floor(Math.log(raw) / Math.LN10));
+    var steps = [1, 2, 5, 10];
+    for (var i = 0; i < steps.length; i++) {
+      var step = Math.max(1, steps[i] * p);
+      if (step >= raw) return step * 4;
+    }
+    return 40 * p;
   }
 
   function label(day) {
@@ -50,7 +54,7 @@
       var y = pad.top + plotH - (plotH * i) / 4;
       el("line", { x1: pad.left, x2: width - pad.right, y1: y, y2: y, class: "grid-line" }, svg);
       var t = el("text", { x: pad.left - 8, y: y + 4, "text-anchor": "end", class: "axis-label" }, svg);
-      t.textContent = String(Math.round((max * i) / 4 * 10) / 10);
+      t.textContent = String((max / 4) * i);
     }
     var slot = plotW / data.length;
     var barW = Math.max(2, Math.min(28, slot * 0.62));
@@ -73,7 +77,7 @@
     });
     el("polyline", { points: points.map(function (p) { return p[0] + "," + p[1]; }).join(" "), class: "line" }, svg);
     points.forEach(function (p) {
-      el("circle", { cx: p[0], cy: p[1], r: data.length > 45 ? 2 : 3.5, class: "dot",
+      el("circle", { cx: p[0], cy: p[1], r: Math.max(1.5, Math.min(3.5, slot / 4)), class: "dot",
                      "data-day": p[2].day, "data-value": p[2].visitors }, svg);
     });
     points.forEach(function (p) {

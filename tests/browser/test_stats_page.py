@@ -1,0 +1,196 @@
+"""The public statistics page in headless Chromium (Debian's, never a downloaded one):
+a wrong password is refused, the right one opens the page, and the chart drawn by the
+page's own script shows exactly the clicks and visitors of each day, at desktop and phone
+widths, with no Content-Security-Policy violation."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import pytest
+from kurz.passwords import hash_password
+from playwright.async_api import Browser, Page, async_playwright
+
+from tests.conftest import DEFAULT_DOMAIN
+from tests.integration.analytics.conftest import (
+    IPHONE,
+    add_group,
+    add_link,
+    click,
+    new_workspace,
+    record,
+)
+from tests.support.services import Service, Stack, service_env
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+]
+PASSWORD = "correct horse"
+DESKTOP = {"width": 1280, "height": 900}
+PHONE = {"width": 390, "height": 844}
+
+
+@pytest.fixture(scope="module")
+def server(database_url: str, redis_url: str, tmp_root: Path) -> Iterator[Service]:
+    if not Path(CHROMIUM).exists():
+        pytest.skip("Debian's chromium is not installed")
+    env = service_env(database_url, redis_url, KURZ_DEFAULT_DOMAIN=DEFAULT_DOMAIN)
+    logs = tmp_root / "browser-logs"
+    logs.mkdir(exist_ok=True)
+    stack = Stack(env, logs)
+    svc = stack.add("management").start()
+    yield svc
+    stack.stop()
+
+
+@pytest.fixture(scope="module")
+async def browser() -> AsyncIterator[Browser]:
+    async with async_playwright() as p:
+        chromium = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        await chromium.close()
+
+
+def _day(days_ago: int) -> date:
+    return datetime.now(UTC).date() - timedelta(days=days_ago)
+
+
+@pytest.fixture
+async def group(pool: asyncpg.Pool[Any]) -> tuple[int, dict[str, tuple[int, int]]]:
+    """A protected group with clicks on three recent days; returns the id and the
+    expected {day: (clicks, visitors)}."""
+    ws = await new_workspace(pool)
+    group_id = await add_group(
+        pool, ws.id, "Autumn <campaign> & friends", stats_password_hash=hash_password(PASSWORD)
+    )
+    first, _ = await add_link(pool, ws.id, group_id, title="Newsletter link")
+    second, _ = await add_link(pool, ws.id, group_id, title="Social post")
+    plan = {
+        1: [("a", first), ("a", first), ("b", second), ("c", first)],
+        3: [("a", second)],
+        6: [("d", first), ("e", first), ("f", second), ("g", second), ("h", first)],
+    }
+    events = []
+    for days_ago, clicks in plan.items():
+        when = f"{_day(days_ago).isoformat()}T12:00:00+00:00"
+        for n, (visitor, link) in enumerate(clicks):
+            extra = {"user_agent": IPHONE, "country": "FR"} if visitor == "b" else {}
+            events.append(
+                click(
+                    ws.id,
+                    link,
+                    group_id,
+                    when.replace("12:00", f"12:{n:02d}"),
+                    visitor,
+                    referrer="https://social.example/post",
+                    **extra,
+                )
+            )
+    await record(pool, events)
+    expected = {_day(d).isoformat(): (len(c), len({v for v, _ in c})) for d, c in plan.items()}
+    return group_id, expected
+
+
+async def _open(
+    browser: Browser, viewport: dict[str, int], **options: Any
+) -> tuple[Page, list[str]]:
+    context = await browser.new_context(viewport=viewport, **options)
+    page = await context.new_page()
+    problems: list[str] = []
+    # The refused password's 401 is the one error status the page is expected to get.
+    page.on(
+        "console",
+        lambda m: problems.append(m.text) if m.type == "error" and "401" not in m.text else None,
+    )
+    page.on("pageerror", lambda e: problems.append(str(e)))
+    return page, problems
+
+
+async def _chart(page: Page) -> dict[str, Any]:
+    await page.wait_for_selector("#chart[data-drawn]")
+    result: dict[str, Any] = await page.evaluate("""() => {
+        const svg = document.querySelector('#chart svg');
+        const bars = [...svg.querySelectorAll('rect.bar')].map(b => ({
+            day: b.dataset.day, value: Number(b.dataset.value),
+            height: b.getBoundingClientRect().height, attr: Number(b.getAttribute('height'))}));
+        const dots = [...svg.querySelectorAll('circle.dot')].map(d => ({
+            day: d.dataset.day, value: Number(d.dataset.value)}));
+        return {bars, dots, max: Number(svg.dataset.max), plot: Number(svg.dataset.plotHeight),
+                overflow: document.documentElement.scrollWidth - window.innerWidth};
+    }""")
+    return result
+
+
+def _shoot_dir(tmp_root: Path) -> Path:
+    target = Path(os.environ.get("KURZ_SCREENSHOTS", tmp_root / "screenshots"))
+    target.mkdir(parents=True, exist_ok=True)
+    return target
+
+
+async def test_login_chart_and_wrong_password(
+    browser: Browser,
+    server: Service,
+    group: tuple[int, dict[str, tuple[int, int]]],
+    tmp_root: Path,
+) -> None:
+    group_id, expected = group
+    page, problems = await _open(browser, DESKTOP)
+    await page.goto(f"{server.url}/stats/g/{group_id}")
+    assert await page.locator("h1").inner_text() == "Autumn <campaign> & friends"
+    await page.fill("#password", "not it")
+    await page.click("button[type=submit]")
+    assert "Wrong password" in await page.locator("#login-error").inner_text()
+    assert await page.locator("#chart").count() == 0
+    assert not await page.context.cookies()
+
+    await page.fill("#password", PASSWORD)
+    await page.click("button[type=submit]")
+    chart = await _chart(page)
+    assert len(chart["bars"]) == 30 and len(chart["dots"]) == 30
+    drawn = {b["day"]: b["value"] for b in chart["bars"] if b["value"]}
+    assert drawn == {day: clicks for day, (clicks, _) in expected.items()}
+    dots = {d["day"]: d["value"] for d in chart["dots"] if d["value"]}
+    assert dots == {day: visitors for day, (_, visitors) in expected.items()}
+    for bar in chart["bars"]:  # bar heights are to scale
+        assert bar["attr"] == pytest.approx(bar["value"] * chart["plot"] / chart["max"], abs=0.01)
+    tallest = max(chart["bars"], key=lambda b: b["value"])
+    assert tallest["height"] > 50
+    assert await page.locator("#total-clicks").inner_text() == "10"
+    assert await page.locator("#total-visitors").inner_text() == "9"
+    assert await page.locator("#links tbody tr").count() == 2
+    assert await page.locator("#countries li").first.get_attribute("data-value") == "DE"
+    assert await page.locator("#devices li").count() == 2
+    cookie = (await page.context.cookies())[0]
+    assert cookie["httpOnly"] and cookie["sameSite"] == "Strict"
+    assert cookie["path"] == f"/stats/g/{group_id}"
+    assert chart["overflow"] <= 0
+    shots = _shoot_dir(tmp_root)
+    await page.screenshot(path=str(shots / "stats-desktop.png"), full_page=True)
+    assert problems == []  # no script error, no Content-Security-Policy violation
+
+    phone, phone_problems = await _open(
+        browser, PHONE, is_mobile=True, has_touch=True, device_scale_factor=2
+    )
+    await phone.goto(f"{server.url}/stats/g/{group_id}")
+    await phone.screenshot(path=str(shots / "stats-phone-login.png"))
+    await phone.fill("#password", PASSWORD)
+    await phone.click("button[type=submit]")
+    small = await _chart(phone)
+    assert {b["day"]: b["value"] for b in small["bars"] if b["value"]} == drawn
+    assert small["overflow"] <= 0, "the page scrolls sideways on a phone"
+    await phone.screenshot(path=str(shots / "stats-phone.png"), full_page=True)
+    assert phone_problems == []

@@ -1,0 +1,96 @@
+"""The aggregator and the webhook worker die by SIGKILL in the middle of their work and
+come back as new processes: every click is counted exactly once, every webhook arrives.
+
+Webhooks are at-least-once (DESIGN.md): a delivery the dead worker had sent, or had seen
+succeed without recording it yet, is sent again under the same `webhook-id`. So the
+receiver may see an id twice, but only for those: at most the deliveries in flight at
+the kill plus the successes of one unflushed recording interval, never more than twice."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+
+import pytest
+
+from kurz import keys
+from tests.conftest import Workspace
+from tests.faults.conftest import FaultServers, ServiceFactory
+from tests.faults.kit import in_thread, wait_for
+from tests.faults.pipeline import (
+    PER_ENDPOINT,
+    Pipeline,
+    delivery_states,
+    pending,
+    totals,
+    visited_pipeline,
+)
+
+pytestmark = pytest.mark.slow
+
+VISITS = 2000
+# In flight at the kill (PER_ENDPOINT) plus what one flush interval (50 ms) can finish at
+# the receiver's pace, with room for a slow machine.
+MAX_REPEATS = PER_ENDPOINT + 20
+
+
+async def _kill_aggregator_mid_batch(pipe: Pipeline, pool, redis) -> int:
+    """SIGKILL once some batches are committed and one is held; return what it held."""
+
+    async def mid_batch() -> bool:
+        done = sum(c for c, _ in (await totals(pool, pipe.link_ids)).values())
+        return done > 0 and await pending(redis, keys.AGGREGATOR_GROUP) > 0
+
+    await wait_for(mid_batch, 60, "the aggregator committed a batch and holds another", 0.005)
+    assert await in_thread(pipe.aggregator.stop, signal.SIGKILL) == -signal.SIGKILL
+    return await pending(redis, keys.AGGREGATOR_GROUP)
+
+
+async def _kill_worker_mid_delivery(pipe: Pipeline) -> int:
+    await wait_for(lambda: len(pipe.receiver.ids) >= 40, 60, "webhooks arriving", 0.005)
+    assert await in_thread(pipe.worker.stop, signal.SIGKILL) == -signal.SIGKILL
+    return len(pipe.receiver.ids)
+
+
+async def test_sigkill_mid_batch_then_restart_counts_and_delivers_everything(
+    fault_servers: FaultServers, services: ServiceFactory, fault_pool, fault_redis,
+    tenant: Workspace,
+) -> None:  # fmt: skip
+    pipe = await visited_pipeline(
+        services, fault_servers, tenant, fault_redis, visits=VISITS, receiver_delay=0.02
+    )
+    try:
+        await asyncio.gather(in_thread(pipe.aggregator.start), in_thread(pipe.worker.start))
+        held, delivered = await asyncio.gather(
+            _kill_aggregator_mid_batch(pipe, fault_pool, fault_redis),
+            _kill_worker_mid_delivery(pipe),
+        )
+        expected = pipe.expected_totals()
+        assert held > 0 and await totals(fault_pool, pipe.link_ids) != expected
+        wanted = pipe.webhook_ids()
+        assert delivered < len(wanted)
+
+        # New processes, new consumer names: the dead ones' entries are reclaimed.
+        await asyncio.gather(in_thread(pipe.aggregator.start), in_thread(pipe.worker.start))
+
+        async def counted_exactly() -> bool:
+            return await totals(fault_pool, pipe.link_ids) == expected
+
+        await wait_for(counted_exactly, 60, f"totals reach {expected}", 0.2)
+        await wait_for(lambda: set(pipe.receiver.ids) >= wanted, 60, "every webhook arrives", 0.2)
+
+        async def all_succeeded() -> bool:
+            return await delivery_states(fault_pool, tenant.id) == {"succeeded": len(wanted)}
+
+        await wait_for(all_succeeded, 20, "every delivery recorded as succeeded", 0.2)
+    finally:
+        await pipe.receiver.stop()
+    # Each click stored once, whatever was replayed.
+    stored = await fault_pool.fetchval(
+        "SELECT count(*) FROM clicks WHERE link_id = ANY($1)", pipe.link_ids
+    )
+    assert stored == VISITS
+    assert await pending(fault_redis, keys.AGGREGATOR_GROUP) == 0
+    assert set(pipe.receiver.ids) == wanted
+    assert pipe.receiver.duplicates <= MAX_REPEATS, pipe.receiver.duplicates
+    assert max(pipe.receiver.ids.values()) <= 2

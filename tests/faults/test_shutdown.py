@@ -1,0 +1,125 @@
+"""Graceful shutdown (SIGTERM, as Kubernetes stops a pod): requests in flight finish,
+buffered click events are flushed, consumers finish their batch, every process exits 0
+within its grace period, and after a restart nothing is lost or counted twice."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import time
+
+import pytest
+
+from kurz import keys
+from tests.conftest import Workspace
+from tests.faults.conftest import (
+    FaultServers,
+    ServiceFactory,
+    add_redirector,
+    api,
+    create_links,
+)
+from tests.faults.kit import Load, events_by_request, in_thread, wait_for
+from tests.faults.pipeline import (
+    CONSUMER_ENV,
+    delivery_states,
+    pending,
+    totals,
+    visited_pipeline,
+)
+
+pytestmark = pytest.mark.slow
+
+REQUESTS = 4000
+GRACE = float(CONSUMER_ENV["KURZ_SHUTDOWN_GRACE"])
+
+
+async def test_sigterm_redirector_under_load_flushes_every_event_and_exits_0(
+    fault_servers: FaultServers, services: ServiceFactory, proxies, fault_redis,
+    tenant: Workspace,
+) -> None:  # fmt: skip
+    """Redis is cut shortly before the SIGTERM and comes back within the grace period:
+    the events buffered meanwhile still reach the stream on the way out."""
+    proxy = proxies(fault_servers.redis.port)
+    stack = services(KURZ_SHUTDOWN_GRACE=str(GRACE))
+    management = stack.add("management")
+    redirector = add_redirector(stack, fault_servers, REDIS_URL=f"redis://127.0.0.1:{proxy.port}/0")
+    await asyncio.gather(in_thread(management.start), in_thread(redirector.start))
+    async with api(management, tenant) as client:
+        links = await create_links(client, 3)
+    load = Load([link["shortUrl"] for link in links], REQUESTS, concurrency=32)
+    stopped: list[int | None] = []
+
+    async def stop_under_load() -> None:
+        await wait_for(lambda: load.done >= REQUESTS // 4, 60, "the load got going")
+        proxy.cut()
+        await wait_for(lambda: load.done >= REQUESTS // 2, 60, "visits answered while cut")
+        assert redirector.process is not None
+        redirector.process.send_signal(signal.SIGTERM)
+        await asyncio.sleep(0.5)
+        proxy.restore()
+        started = time.monotonic()
+        stopped.append(await in_thread(redirector.process.wait, GRACE + 5))
+        assert time.monotonic() - started < GRACE
+
+    await asyncio.gather(load.run(), stop_under_load())
+
+    assert stopped == [0], redirector.log.read_text()[-2000:]
+    tally = load.tally()
+    # Answered visits are whole redirects; the rest found the server gone (no answer).
+    assert set(tally) <= {302, 0} and tally[302] >= REQUESTS // 2, tally
+    answered = load.ids(302)
+    found = await events_by_request(fault_redis, answered)
+    assert set(found) == answered, f"{len(answered - set(found))} answered visits have no event"
+    assert "click events lost" not in redirector.log.read_text()
+
+
+async def test_sigterm_consumers_mid_batch_exit_0_and_restart_loses_nothing(
+    fault_servers: FaultServers, services: ServiceFactory, fault_pool, fault_redis,
+    tenant: Workspace,
+) -> None:  # fmt: skip
+    pipe = await visited_pipeline(
+        services, fault_servers, tenant, fault_redis, visits=2000, receiver_delay=0.05
+    )
+    try:
+        await asyncio.gather(in_thread(pipe.aggregator.start), in_thread(pipe.worker.start))
+
+        async def mid_batch() -> bool:
+            done = sum(c for c, _ in (await totals(fault_pool, pipe.link_ids)).values())
+            return done > 0 and len(pipe.receiver.ids) >= 20
+
+        await wait_for(mid_batch, 60, "both consumers are at work", 0.005)
+        started = time.monotonic()
+        codes = await asyncio.gather(
+            in_thread(pipe.aggregator.stop, signal.SIGTERM, GRACE + 5),
+            in_thread(pipe.worker.stop, signal.SIGTERM, GRACE + 5),
+        )
+        assert codes == [0, 0], (pipe.aggregator.log.read_text()[-1500:],
+                                 pipe.worker.log.read_text()[-1500:])  # fmt: skip
+        assert time.monotonic() - started < GRACE
+        # The aggregator finished its batch and acknowledged it: nothing left held.
+        assert await pending(fault_redis, keys.AGGREGATOR_GROUP) == 0
+        wanted = pipe.webhook_ids()
+        assert len(pipe.receiver.ids) < len(wanted)
+
+        await asyncio.gather(in_thread(pipe.aggregator.start), in_thread(pipe.worker.start))
+        expected = pipe.expected_totals()
+
+        async def counted_exactly() -> bool:
+            return await totals(fault_pool, pipe.link_ids) == expected
+
+        await wait_for(counted_exactly, 60, f"totals reach {expected}", 0.2)
+        await wait_for(lambda: set(pipe.receiver.ids) >= wanted, 60, "every webhook arrives", 0.2)
+
+        async def all_succeeded() -> bool:
+            return await delivery_states(fault_pool, tenant.id) == {"succeeded": len(wanted)}
+
+        await wait_for(all_succeeded, 20, "every delivery recorded as succeeded", 0.2)
+    finally:
+        await pipe.receiver.stop()
+    stored = await fault_pool.fetchval(
+        "SELECT count(*) FROM clicks WHERE link_id = ANY($1)", pipe.link_ids
+    )
+    assert stored == len(pipe.events)
+    # A drained worker recorded what it had sent: nothing is sent twice.
+    assert set(pipe.receiver.ids) == wanted and pipe.receiver.duplicates == 0

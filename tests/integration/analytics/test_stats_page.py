@@ -1,0 +1,126 @@
+"""The public statistics page over HTTP: password form, throttling, the cookie's scope
+and flags, escaping of user-supplied text, the security headers. (Its chart is checked in
+a real browser: tests/browser/test_stats_page.py.)"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import asyncpg
+import httpx
+
+from kurz.passwords import hash_password
+from tests.integration.analytics.conftest import add_group, add_link, click, new_workspace, record
+
+EVIL = '<script>alert("x")</script>'
+
+
+async def protected_group(pool: asyncpg.Pool[Any], name: str = "Spring sale",
+                          password: str = "open sesame") -> tuple[int, int]:
+    ws = await new_workspace(pool)
+    group = await add_group(pool, ws.id, name, stats_password_hash=hash_password(password))
+    return ws.id, group
+
+
+async def login(http: httpx.AsyncClient, group: int, password: str) -> httpx.Response:
+    return await http.post(f"/stats/g/{group}", data={"password": password})
+
+
+async def test_form_then_dashboard_with_a_scoped_httponly_cookie(
+    http: httpx.AsyncClient, pool: asyncpg.Pool[Any]
+) -> None:
+    ws, group = await protected_group(pool)
+    link, slug = await add_link(pool, ws, group, title="Launch post")
+    yesterday = (datetime.now(UTC) - timedelta(days=1)).strftime("%Y-%m-%dT12:00:00+00:00")
+    await record(pool, [click(ws, link, group, yesterday, "a"),
+                        click(ws, link, group, yesterday, "b", country="FR")])
+    form = await http.get(f"/stats/g/{group}")
+    assert form.status_code == 200 and 'type="password"' in form.text
+    assert "Launch post" not in form.text  # nothing is shown before the password
+    csp = form.headers["content-security-policy"]
+    assert "script-src 'self'" in csp and "default-src 'none'" in csp and "unsafe" not in csp
+    assert form.headers["x-content-type-options"] == "nosniff"
+
+    r = await login(http, group, "open sesame")
+    assert r.status_code == 303 and r.headers["location"] == f"/stats/g/{group}"
+    cookie = r.headers["set-cookie"]
+    assert f"kurz_stats_{group}=" in cookie and "HttpOnly" in cookie
+    assert "SameSite=strict" in cookie or "SameSite=Strict" in cookie
+    assert f"Path=/stats/g/{group}" in cookie
+    page = await http.get(f"/stats/g/{group}")
+    assert page.status_code == 200 and "Launch post" in page.text and slug in page.text
+    assert re.search(r'id="total-clicks" data-value="2"', page.text)
+    assert re.search(r'id="total-visitors" data-value="2"', page.text)
+    assert len(re.findall(r"<tr data-day=", page.text)) == 30
+    week = await http.get(f"/stats/g/{group}", params={"days": "7"})
+    assert len(re.findall(r"<tr data-day=", week.text)) == 7
+
+
+async def test_the_cookie_opens_only_its_group_and_dies_with_the_password(
+    http: httpx.AsyncClient, pool: asyncpg.Pool[Any]
+) -> None:
+    _, group = await protected_group(pool)
+    _, other = await protected_group(pool)
+    r = await login(http, group, "open sesame")
+    value = r.cookies[f"kurz_stats_{group}"]
+
+    async def shown(group_id: int, cookie: str) -> bool:
+        async with httpx.AsyncClient(base_url=str(http.base_url)) as bare:
+            page = await bare.get(f"/stats/g/{group_id}",
+                                  headers={"Cookie": f"kurz_stats_{group_id}={cookie}"})
+        return "total-clicks" in page.text
+
+    assert await shown(group, value)
+    assert not await shown(other, value)
+    assert not await shown(group, value[:-2] + ("AA" if not value.endswith("AA") else "BB"))
+    assert not await shown(group, "9999999999." + value.partition(".")[2])
+    await pool.execute("UPDATE link_groups SET stats_password_hash = $2 WHERE id = $1", group,
+                       hash_password("new password"))
+    assert not await shown(group, value)
+
+
+async def test_wrong_passwords_are_refused_then_throttled(
+    http: httpx.AsyncClient, pool: asyncpg.Pool[Any]
+) -> None:
+    _, group = await protected_group(pool)
+    first = await login(http, group, "guess 1")
+    assert first.status_code == 401 and "Wrong password" in first.text
+    assert "set-cookie" not in first.headers
+    assert (await login(http, group, "guess 2")).status_code == 401
+    third = await login(http, group, "guess 3")  # KURZ_PASSWORD_ATTEMPTS=3 on this server
+    assert third.status_code == 429 and "Too many" in third.text
+    # Throttled: even the right password is refused until the window ends.
+    right = await login(http, group, "open sesame")
+    assert right.status_code == 429 and "set-cookie" not in right.headers
+    # Another group's page is not affected.
+    _, other = await protected_group(pool)
+    assert (await login(http, other, "open sesame")).status_code == 303
+
+
+async def test_pages_that_do_not_exist(http: httpx.AsyncClient, pool: asyncpg.Pool[Any]) -> None:
+    ws = await new_workspace(pool)
+    open_group = await add_group(pool, ws.id, "No password")
+    for path in (f"/stats/g/{open_group}", "/stats/g/999999999999", "/stats/g/abc"):
+        r = await http.get(path)
+        assert r.status_code == 404 and "No statistics here" in r.text
+    assert (await login(http, open_group, "x")).status_code == 404
+    assert (await http.get("/stats/static/../routes.py")).status_code == 404
+    css = await http.get("/stats/static/stats.css")
+    assert css.status_code == 200 and css.headers["content-type"].startswith("text/css")
+
+
+async def test_user_supplied_text_is_escaped(http: httpx.AsyncClient, pool: asyncpg.Pool[Any]) -> None:
+    ws, group = await protected_group(pool, name=EVIL)
+    link, _ = await add_link(pool, ws, group, title='"><img src=x onerror=alert(1)>',
+                             url="https://example.com/?q=<b>")
+    today = datetime.now(UTC).strftime("%Y-%m-%dT00:30:00+00:00")
+    await record(pool, [click(ws, link, group, today, "z", referrer="https://<i>.example/")])
+    form = await http.get(f"/stats/g/{group}")
+    assert EVIL not in form.text and "&lt;script&gt;" in form.text
+    await login(http, group, "open sesame")
+    page = await http.get(f"/stats/g/{group}")
+    assert "total-clicks" in page.text
+    assert EVIL not in page.text and "<img" not in page.text and "<b>" not in page.text
+    assert "&lt;img src=x onerror=alert(1)&gt;" in page.text

@@ -1,0 +1,126 @@
+"""A Redis outage: cached links keep redirecting, events wait in memory and reach the
+stream once Redis is back; a restart in between loses nothing buffered."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+import redis.asyncio as aioredis
+from kurz import keys
+from kurz.dev.servers import Redis, free_port
+from kurz.edge_cache import EdgeCache
+from kurz.events import decode_event
+from kurz.models import EdgeLink
+
+from tests.integration.redirector.conftest import HOST, new_slug, redirector_env
+from tests.support.services import Service, Stack
+
+
+@pytest.fixture
+def own_redis(tmp_path: Path) -> Iterator[Redis]:
+    server = Redis(tmp_path / "redis", free_port()).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def edge(own_redis: Redis, database_url: str, tmp_path: Path) -> Iterator[Service]:
+    env = redirector_env(database_url, own_redis.url, KURZ_EDGE_CACHE_TTL="600",
+                         KURZ_EVENT_BUFFER="1000")  # fmt: skip
+    stack = Stack(env, tmp_path)
+    yield stack.add("redirector").start()
+    stack.stop()
+
+
+@pytest.fixture
+async def own_client(own_redis: Redis) -> AsyncIterator[aioredis.Redis]:
+    client = aioredis.Redis.from_url(own_redis.url)
+    yield client
+    await client.aclose()
+
+
+async def _stream_events(client: aioredis.Redis) -> list[str]:
+    return [decode_event(f[b"e"]).id for _, f in await client.xrange(keys.CLICK_STREAM)]
+
+
+def _metric(text: str, name: str) -> float:
+    for line in text.splitlines():
+        if line.startswith(name + " ") or (line.startswith(name + "{") and line.split()[0] == name):
+            return float(line.split()[-1])
+    raise AssertionError(f"{name} not in metrics")
+
+
+async def test_outage_buffers_events_then_flushes_them(
+    edge: Service, own_redis: Redis, own_client: aioredis.Redis
+) -> None:
+    # Only in Redis (not in Postgres): it can be served during the outage only from the
+    # redirector's own cache.
+    link = EdgeLink(id=10**9, workspace_id=1, url="https://example.com/kept", host=HOST,
+                    slug=new_slug())  # fmt: skip
+    await EdgeCache(own_client).put_links([link])
+    async with httpx.AsyncClient(base_url=edge.url, headers={"Host": HOST}, timeout=10) as http:
+        assert (await http.get(f"/{link.slug}")).status_code == 302
+        assert len(await _stream_events(own_client)) == 1
+        await own_client.aclose()
+        own_redis.stop()
+        for _ in range(20):
+            response = await http.get(f"/{link.slug}")
+            assert response.status_code == 302
+            assert response.headers["location"] == link.url
+        assert (await http.get("/readyz")).status_code == 503
+        metrics = (await http.get("/metrics")).text
+        assert _metric(metrics, 'kurz_click_events_total{state="buffered"}') == 20
+        assert _metric(metrics, "kurz_click_event_buffer") == 20
+        own_redis.start()  # same port, empty: the events must come from the buffer
+        fresh = aioredis.Redis.from_url(own_redis.url)
+        try:
+            for _ in range(100):
+                if len(await _stream_events(fresh)) == 20:
+                    break
+                await asyncio.sleep(0.1)
+            assert len(await _stream_events(fresh)) == 20
+            metrics = (await http.get("/metrics")).text
+            assert _metric(metrics, "kurz_click_event_buffer") == 0
+            assert _metric(metrics, 'kurz_click_events_total{state="dropped"}') == 0
+            # Healed: the next visit is written before its response again.
+            await EdgeCache(fresh).put_links([link])
+            assert (await http.get(f"/{link.slug}")).status_code == 302
+            assert len(await _stream_events(fresh)) == 21
+        finally:
+            await fresh.aclose()
+
+
+async def test_buffer_bound_drops_are_counted_and_shutdown_flushes(
+    own_redis: Redis, database_url: str, tmp_path: Path
+) -> None:
+    env = redirector_env(database_url, own_redis.url, KURZ_EDGE_CACHE_TTL="600",
+                         KURZ_EVENT_BUFFER="5")  # fmt: skip
+    stack = Stack(env, tmp_path)
+    edge = stack.add("redirector").start()
+    client = aioredis.Redis.from_url(own_redis.url)
+    link = EdgeLink(id=10**9 + 1, workspace_id=1, url="https://example.com/x", host=HOST,
+                    slug=new_slug())  # fmt: skip
+    await EdgeCache(client).put_links([link])
+    await client.aclose()
+    try:
+        async with httpx.AsyncClient(base_url=edge.url, headers={"Host": HOST}, timeout=10) as http:
+            assert (await http.get(f"/{link.slug}")).status_code == 302
+            own_redis.stop()
+            for _ in range(8):
+                assert (await http.get(f"/{link.slug}")).status_code == 302
+            metrics = (await http.get("/metrics")).text
+            assert _metric(metrics, 'kurz_click_events_total{state="dropped"}') == 3
+            own_redis.start()
+            # Stop at once: shutdown writes the buffer before the process exits.
+            edge.stop()
+    finally:
+        stack.stop()
+    fresh = aioredis.Redis.from_url(own_redis.url)
+    try:
+        assert len(await _stream_events(fresh)) == 5
+    finally:
+        await fresh.aclose()
