@@ -22,7 +22,6 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
-
 from kurz.db import create_pool
 from kurz.dev.servers import local_servers
 from kurz.migrate import apply_migrations
@@ -42,12 +41,15 @@ INSERT INTO links (workspace_id, host, slug, url, group_id)
 INSERT INTO group_daily (group_id, day, clicks, visitors)
   SELECT g.id, d::date, 50 + (g.id * 7 + extract(doy FROM d)::int) % 100,
          40 + (g.id * 3 + extract(doy FROM d)::int) % 50
-  FROM link_groups g, generate_series('{start}'::date, '{end}'::date, '1 day') d WHERE g.workspace_id = {ws};
+  FROM link_groups g, generate_series('{start}'::date, '{end}'::date, '1 day') d
+  WHERE g.workspace_id = {ws};
 INSERT INTO link_daily (link_id, day, clicks, visitors)
   SELECT l.id, d::date, 20 + (l.id + extract(doy FROM d)::int) % 40, 15 + l.id % 20
-  FROM links l, generate_series('{start}'::date, '{end}'::date, '1 day') d WHERE l.workspace_id = {ws};
+  FROM links l, generate_series('{start}'::date, '{end}'::date, '1 day') d
+  WHERE l.workspace_id = {ws};
 INSERT INTO workspace_daily (workspace_id, day, clicks, visitors)
-  SELECT {ws}, d::date, 100000, 80000 FROM generate_series('{start}'::date, '{end}'::date, '1 day') d;
+  SELECT {ws}, d::date, 100000, 80000
+  FROM generate_series('{start}'::date, '{end}'::date, '1 day') d;
 INSERT INTO group_daily_dims (group_id, day, dimension, value, clicks)
   SELECT g.id, d::date, dim.name, dim.value, 1 + (g.id + extract(doy FROM d)::int) % 30
   FROM link_groups g, generate_series('{start}'::date, '{end}'::date, '1 day') d,
@@ -65,8 +67,13 @@ INSERT INTO link_daily_dims (link_id, day, dimension, value, clicks)
 async def _fill(pool: asyncpg.Pool[Any], n_groups: int, per_group: int, days: int) -> int:
     async with pool.acquire() as conn:
         ws, _ = await create_workspace(conn, "bench", plan="selfhosted")
-        values = {"ws": ws, "groups": n_groups, "per_group": per_group,
-                  "start": END - timedelta(days=days - 1), "end": END}
+        values = {
+            "ws": ws,
+            "groups": n_groups,
+            "per_group": per_group,
+            "start": END - timedelta(days=days - 1),
+            "end": END,
+        }
         # Only numbers and dates generated here are formatted in: no outside input.
         await conn.execute(_FILL.format(**values), timeout=900)
         await conn.execute("ANALYZE")
@@ -93,13 +100,25 @@ async def _measure(pool: asyncpg.Pool[Any], ws: int, days: int, repeats: int) ->
     one_group = Selection(ws, group_id=group_id)
     queries: dict[str, Callable[[], Awaitable[Any]]] = {
         "clicks_by_group_v1_day_page": lambda: groups.group_page(
-            pool, ws, None, day, offset=0, limit=30),
+            pool, ws, None, day, offset=0, limit=30
+        ),
         "clicks_by_group_v2_month_page": lambda: groups.group_page(
-            pool, ws, None, month, offset=0, limit=30),
+            pool, ws, None, month, offset=0, limit=30
+        ),
         "all_groups_year_totals": lambda: groups.group_page(
-            pool, ws, None, year, offset=0, limit=100_000),
+            pool, ws, None, year, offset=0, limit=100_000
+        ),
+        "all_groups_unaligned_year_totals": lambda: groups.group_page(
+            pool,
+            ws,
+            None,
+            Period(year.start + timedelta(days=9), END - timedelta(days=11)),
+            offset=0,
+            limit=100_000,
+        ),
         "five_groups_year": lambda: groups.group_page(
-            pool, ws, list(range(group_id, group_id + 5)), year, offset=0, limit=30),
+            pool, ws, list(range(group_id, group_id + 5)), year, offset=0, limit=30
+        ),
         "workspace_daily_year": lambda: rollups.daily(pool, whole, year),
         "group_daily_year": lambda: rollups.daily(pool, one_group, year),
         "group_countries_year": lambda: rollups.counts(pool, one_group, "country", year),
@@ -111,8 +130,10 @@ async def _measure(pool: asyncpg.Pool[Any], ws: int, days: int, repeats: int) ->
 
 
 async def _run(groups_n: int, per_group: int, days: int, repeats: int) -> dict[str, Any]:
-    with tempfile.TemporaryDirectory(prefix="kurz-bench-analytics-") as tmp, \
-            local_servers(Path(tmp)) as (pg, _redis):
+    with (
+        tempfile.TemporaryDirectory(prefix="kurz-bench-analytics-") as tmp,
+        local_servers(Path(tmp)) as (pg, _redis),
+    ):
         apply_migrations(pg.url)
         pool = await create_pool(pg.url, min_size=1, max_size=4)
         try:
@@ -123,16 +144,22 @@ async def _run(groups_n: int, per_group: int, days: int, repeats: int) -> dict[s
             results = await _measure(pool, ws, days, repeats)
         finally:
             await pool.close()
-    out: dict[str, Any] = {"groups": groups_n, "links": groups_n * per_group, "days": days,
-                           "group_daily_rows": rows, "generate_s": round(fill_s, 1)}
+    out: dict[str, Any] = {
+        "groups": groups_n,
+        "links": groups_n * per_group,
+        "days": days,
+        "group_daily_rows": rows,
+        "generate_s": round(fill_s, 1),
+    }
     for name, timing in results.items():
         out[f"{name}_p50_ms"] = round(timing["p50_ms"], 2)
         out[f"{name}_p95_ms"] = round(timing["p95_ms"], 2)
     return out
 
 
-def run(groups: int = 1000, links_per_group: int = 2, days: int = 365,
-        repeats: int = 30) -> dict[str, Any]:
+def run(
+    groups: int = 1000, links_per_group: int = 2, days: int = 365, repeats: int = 30
+) -> dict[str, Any]:
     return asyncio.run(_run(groups, links_per_group, days, repeats))
 
 

@@ -14,10 +14,10 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import redis.asyncio as aioredis
 
 from bench.wrk import WrkResult, run as wrk
+from kurz.db import create_pool
 from kurz.dev.servers import _wait_port, free_port, local_servers
 from kurz.edge_cache import EdgeCache
 from kurz.edge_records import LINK_COLUMNS, edge_link_from_row
@@ -84,24 +84,25 @@ def _baseline_cmd(server: str, workers: int, port: int) -> list[str]:
 
 async def _create_links(db_url: str, redis_url: str, host: str) -> None:
     """One hot link and ZIPF_LINKS others, in Postgres and in the edge cache."""
-    conn = await asyncpg.connect(db_url)
+    pool = await create_pool(db_url, max_size=2)
     client = aioredis.Redis.from_url(redis_url)
     try:
-        ws, _ = await create_workspace(conn, "bench")
-        await conn.execute(
+        async with pool.acquire() as conn:
+            ws, _ = await create_workspace(conn, "bench")
+        await pool.execute(
             """INSERT INTO links (workspace_id, host, slug, url)
                SELECT $1, $2, s, 'https://example.com/landing?from=' || s
                FROM (SELECT 'hot' AS s UNION ALL
                      SELECT 'z' || g FROM generate_series(1, $3::int) g) slugs""",
             ws, host, ZIPF_LINKS,
         )
-        rows = await conn.fetch(f"SELECT {LINK_COLUMNS} FROM links l WHERE l.host = $1", host)
+        rows = await pool.fetch(f"SELECT {LINK_COLUMNS} FROM links l WHERE l.host = $1", host)
         cache = EdgeCache(client)
         for start in range(0, len(rows), 5000):
             await cache.put_links(edge_link_from_row(r) for r in rows[start:start + 5000])
     finally:
         await client.aclose()
-        await conn.close()
+        await pool.close()
 
 
 async def _redis_bytes_per_link(redis_url: str, host: str) -> float:

@@ -4,7 +4,7 @@ and the delay from click to delivery, under a steady click rate and in a burst.
 Loopback only, bounded: `rate` clicks/s for `seconds`, then a burst of `burst` clicks.
 Target: 2,000 deliveries/s sustained, p99 delay under 1 s with a healthy receiver.
 
-    uv run python -m bench.webhooks [rate] [seconds] [burst]
+    uv run python -m bench.webhooks [rate] [seconds] [burst] [per_endpoint]
 """
 
 from __future__ import annotations
@@ -120,7 +120,13 @@ async def _wait_delivered(receiver: _Receiver, sent: dict[str, float], timeout: 
 
 
 async def _bench(
-    database_url: str, redis_url: str, log: Path, rate: int, seconds: float, burst: int
+    database_url: str,
+    redis_url: str,
+    log: Path,
+    rate: int,
+    seconds: float,
+    burst: int,
+    per_endpoint: int,
 ) -> dict[str, Any]:
     receiver = _Receiver()
     app = web.Application()
@@ -147,6 +153,7 @@ async def _bench(
         "KURZ_PORT": str(port),
         "KURZ_WEBHOOK_ALLOW_PRIVATE": "true",
         "KURZ_LOG_LEVEL": "WARNING",
+        "KURZ_WEBHOOK_PER_ENDPOINT": str(per_endpoint),
         **{k: v for k, v in os.environ.items() if k.startswith("KURZ_WEBHOOK_")},
     }
     worker = subprocess.Popen(
@@ -189,19 +196,24 @@ async def _bench(
         await runner.cleanup()
 
 
-def run(rate: int = 2000, seconds: float = 10.0, burst: int = 10_000) -> dict[str, Any]:
+def run(
+    rate: int = 2000, seconds: float = 10.0, burst: int = 10_000, per_endpoint: int = 64
+) -> dict[str, Any]:
+    """One receiver gets every delivery, so its slots (`per_endpoint`, 8 by default in
+    production) bound the rate: at most per_endpoint / receiver latency."""
     with tempfile.TemporaryDirectory(prefix="kurz-bench-webhooks-") as tmp:
         root = Path(tmp)
         with local_servers(root) as (pg, rd):
             apply_migrations(pg.url)
             log = root / "worker.log"
-            result = asyncio.run(_bench(pg.url, rd.url, log, rate, seconds, burst))
+            result = asyncio.run(_bench(pg.url, rd.url, log, rate, seconds, burst, per_endpoint))
+            result["per_endpoint_concurrency"] = per_endpoint
             if result.get("steady_delivered") != result.get("steady_clicks"):
                 result["worker_log_tail"] = log.read_text()[-3000:]
             return result
 
 
 if __name__ == "__main__":
-    args = [int(a) for a in sys.argv[1:4]]
+    args = [int(a) for a in sys.argv[1:5]]
     for key, value in run(*args).items():
         print(f"{key:28} {value:,.3f}" if isinstance(value, float) else f"{key:28} {value}")

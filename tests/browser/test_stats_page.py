@@ -194,3 +194,11 @@ async def test_login_chart_and_wrong_password(
     assert small["overflow"] <= 0, "the page scrolls sideways on a phone"
     await phone.screenshot(path=str(shots / "stats-phone.png"), full_page=True)
     assert phone_problems == []
+
+    dark, dark_problems = await _open(browser, DESKTOP, color_scheme="dark")
+    await dark.goto(f"{server.url}/stats/g/{group_id}")
+    await dark.fill("#password", PASSWORD)
+    await dark.click("button[type=submit]")
+    assert len((await _chart(dark))["bars"]) == 30
+    await dark.screenshot(path=str(shots / "stats-dark.png"), full_page=True)
+    assert dark_problems == []

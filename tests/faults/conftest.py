@@ -18,11 +18,11 @@ import asyncpg
 import httpx
 import pytest
 import redis.asyncio as aioredis
-
 from kurz.db import create_pool
 from kurz.dev.servers import Postgres, Redis, _as_postgres_user, _pg_bindir, free_port
 from kurz.migrate import apply_migrations
 from kurz.workspaces import create_workspace
+
 from tests.conftest import Workspace
 from tests.support.services import Service, Stack, service_env
 from tests.support.tcpproxy import TcpProxy

@@ -17,11 +17,10 @@ from typing import Any
 import aiohttp
 import redis.asyncio as aioredis
 from aiohttp import web
-from prometheus_client.parser import text_string_to_metric_families
-
 from kurz import keys
 from kurz.dev.servers import free_port
 from kurz.events import FIELD, ClickEvent, decode_event
+from prometheus_client.parser import text_string_to_metric_families
 
 BROWSER = "Mozilla/5.0 (X11; Linux x86_64; rv:130.0) Gecko/20100101 Firefox/130.0"
 

@@ -1,24 +1,29 @@
 """The whole click pipeline as real processes, for the crash and shutdown tests: links made
 through the management API, visits through the redirector, then the aggregator and the
-webhook worker started on a backlog so a signal can catch them mid-batch."""
+webhook worker started on a backlog so a signal can catch them mid-batch.
+
+The aggregator reaches Postgres through a TCP proxy that delays every chunk, so each of
+its batches takes a while and a signal lands inside one rather than after the last."""
 
 from __future__ import annotations
 
 import asyncio
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
 import redis.asyncio as aioredis
-from redis.exceptions import ResponseError
-
 from kurz import keys
 from kurz.events import ClickEvent
+from redis.exceptions import ResponseError
+
 from tests.conftest import Workspace
 from tests.faults.conftest import FaultServers, ServiceFactory, add_redirector, api, create_links
 from tests.faults.kit import Load, Receiver, events_by_request, in_thread
 from tests.support.services import Service
+from tests.support.tcpproxy import TcpProxy
 
 PER_ENDPOINT = 4  # deliveries in flight to one endpoint
 
@@ -33,9 +38,13 @@ CONSUMER_ENV = {
 }
 
 
+DB_LATENCY = 0.01  # seconds per chunk each way between the aggregator and Postgres
+
+
 @dataclass
 class Pipeline:
     aggregator: Service
+    db_proxy: TcpProxy
     worker: Service
     receiver: Receiver
     links: list[dict[str, Any]]  # the last one has a webhook to `receiver`
@@ -77,6 +86,7 @@ async def visited_pipeline(
     fault_servers: FaultServers,
     tenant: Workspace,
     redis: aioredis.Redis,
+    proxies: Callable[[int], TcpProxy],
     *,
     visits: int,
     receiver_delay: float,
@@ -96,7 +106,12 @@ async def visited_pipeline(
     found = await events_by_request(redis, load.ids(302))
     events = [e for got in found.values() for e in got]
     assert len(events) == visits
-    return Pipeline(stack.add("aggregator"), stack.add("webhook-worker"), receiver, links, events)
+    db_proxy = proxies(fault_servers.postgres.port)
+    db_proxy.latency = DB_LATENCY
+    aggregator = stack.add(
+        "aggregator", DATABASE_URL=f"postgresql://postgres@127.0.0.1:{db_proxy.port}/kurz"
+    )
+    return Pipeline(aggregator, db_proxy, stack.add("webhook-worker"), receiver, links, events)
 
 
 async def totals(pool: asyncpg.Pool[Any], link_ids: list[int]) -> dict[int, tuple[int, int]]:

@@ -7,10 +7,10 @@ import asyncio
 
 import httpx
 import pytest
-
 from kurz import keys
 from kurz.edge_records import SELECT_LINK, edge_link_from_row
 from kurz.models import decode_link
+
 from tests.conftest import Workspace
 from tests.faults.conftest import (
     FaultServers,

@@ -12,8 +12,8 @@ import asyncio
 import signal
 
 import pytest
-
 from kurz import keys
+
 from tests.conftest import Workspace
 from tests.faults.conftest import FaultServers, ServiceFactory
 from tests.faults.kit import in_thread, wait_for
@@ -53,11 +53,11 @@ async def _kill_worker_mid_delivery(pipe: Pipeline) -> int:
 
 
 async def test_sigkill_mid_batch_then_restart_counts_and_delivers_everything(
-    fault_servers: FaultServers, services: ServiceFactory, fault_pool, fault_redis,
+    fault_servers: FaultServers, services: ServiceFactory, proxies, fault_pool, fault_redis,
     tenant: Workspace,
 ) -> None:  # fmt: skip
     pipe = await visited_pipeline(
-        services, fault_servers, tenant, fault_redis, visits=VISITS, receiver_delay=0.02
+        services, fault_servers, tenant, fault_redis, proxies, visits=VISITS, receiver_delay=0.02
     )
     try:
         await asyncio.gather(in_thread(pipe.aggregator.start), in_thread(pipe.worker.start))
@@ -70,6 +70,7 @@ async def test_sigkill_mid_batch_then_restart_counts_and_delivers_everything(
         wanted = pipe.webhook_ids()
         assert delivered < len(wanted)
 
+        pipe.db_proxy.latency = 0.0
         # New processes, new consumer names: the dead ones' entries are reclaimed.
         await asyncio.gather(in_thread(pipe.aggregator.start), in_thread(pipe.worker.start))
 

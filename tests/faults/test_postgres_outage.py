@@ -12,8 +12,8 @@ import uuid
 
 import httpx
 import pytest
-
 from kurz import keys
+
 from tests.conftest import Workspace
 from tests.faults.conftest import (
     FaultServers,

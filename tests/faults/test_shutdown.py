@@ -9,8 +9,8 @@ import signal
 import time
 
 import pytest
-
 from kurz import keys
+
 from tests.conftest import Workspace
 from tests.faults.conftest import (
     FaultServers,
@@ -54,12 +54,11 @@ async def test_sigterm_redirector_under_load_flushes_every_event_and_exits_0(
         await wait_for(lambda: load.done >= REQUESTS // 4, 60, "the load got going")
         proxy.cut()
         await wait_for(lambda: load.done >= REQUESTS // 2, 60, "visits answered while cut")
-        assert redirector.process is not None
-        redirector.process.send_signal(signal.SIGTERM)
+        started = time.monotonic()
+        exiting = asyncio.create_task(in_thread(redirector.stop, signal.SIGTERM, GRACE + 5))
         await asyncio.sleep(0.5)
         proxy.restore()
-        started = time.monotonic()
-        stopped.append(await in_thread(redirector.process.wait, GRACE + 5))
+        stopped.append(await exiting)
         assert time.monotonic() - started < GRACE
 
     await asyncio.gather(load.run(), stop_under_load())
@@ -75,11 +74,11 @@ async def test_sigterm_redirector_under_load_flushes_every_event_and_exits_0(
 
 
 async def test_sigterm_consumers_mid_batch_exit_0_and_restart_loses_nothing(
-    fault_servers: FaultServers, services: ServiceFactory, fault_pool, fault_redis,
+    fault_servers: FaultServers, services: ServiceFactory, proxies, fault_pool, fault_redis,
     tenant: Workspace,
 ) -> None:  # fmt: skip
     pipe = await visited_pipeline(
-        services, fault_servers, tenant, fault_redis, visits=2000, receiver_delay=0.05
+        services, fault_servers, tenant, fault_redis, proxies, visits=2000, receiver_delay=0.05
     )
     try:
         await asyncio.gather(in_thread(pipe.aggregator.start), in_thread(pipe.worker.start))
@@ -99,11 +98,13 @@ async def test_sigterm_consumers_mid_batch_exit_0_and_restart_loses_nothing(
         assert time.monotonic() - started < GRACE
         # The aggregator finished its batch and acknowledged it: nothing left held.
         assert await pending(fault_redis, keys.AGGREGATOR_GROUP) == 0
+        expected = pipe.expected_totals()
+        assert await totals(fault_pool, pipe.link_ids) != expected  # stopped mid-stream
         wanted = pipe.webhook_ids()
         assert len(pipe.receiver.ids) < len(wanted)
 
+        pipe.db_proxy.latency = 0.0
         await asyncio.gather(in_thread(pipe.aggregator.start), in_thread(pipe.worker.start))
-        expected = pipe.expected_totals()
 
         async def counted_exactly() -> bool:
             return await totals(fault_pool, pipe.link_ids) == expected

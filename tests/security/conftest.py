@@ -69,7 +69,9 @@ async def http(management: Service) -> AsyncIterator[httpx.AsyncClient]:
 @pytest.fixture
 async def edge(redirector: Service) -> AsyncIterator[httpx.AsyncClient]:
     async with httpx.AsyncClient(
-        base_url=redirector.url, headers={"Host": DEFAULT_DOMAIN}, follow_redirects=False,
+        base_url=redirector.url,
+        headers={"Host": DEFAULT_DOMAIN},
+        follow_redirects=False,
         timeout=30,
     ) as client:
         yield client

@@ -76,8 +76,16 @@ async def make_tenant(http: httpx.AsyncClient, pool: asyncpg.Pool[Any], ws: Work
         )  # fmt: skip
     await record_clicks(pool, ws.id, grouped_row["id"], group_id)
     return Tenant(
-        ws, marker, link["id"], link["slug"], grouped_row["id"], grouped_row["slug"], group_id,
-        tag["tag"]["id"], domain["domain"]["id"], hook.id,
+        ws,
+        marker,
+        link["id"],
+        link["slug"],
+        grouped_row["id"],
+        grouped_row["slug"],
+        group_id,
+        tag["tag"]["id"],
+        domain["domain"]["id"],
+        hook.id,
     )
 
 
@@ -85,9 +93,19 @@ async def record_clicks(pool: asyncpg.Pool[Any], ws_id: int, link_id: int, group
     """What the aggregator does with a batch: enrich, then one transaction."""
     events = [
         ClickEvent(
-            id=new_event_id(at), at=at, workspace_id=ws_id, link_id=link_id, group_id=group_id,
-            host=DEFAULT_DOMAIN, slug="s", destination="https://example.com/", rule=None,
-            outcome="redirect", visitor=f"v{i}", country="NZ", referrer=None,
+            id=new_event_id(at),
+            at=at,
+            workspace_id=ws_id,
+            link_id=link_id,
+            group_id=group_id,
+            host=DEFAULT_DOMAIN,
+            slug="s",
+            destination="https://example.com/",
+            rule=None,
+            outcome="redirect",
+            visitor=f"v{i}",
+            country="NZ",
+            referrer=None,
             user_agent="Mozilla/5.0 (X11; Linux x86_64; rv:130.0) Gecko/20100101 Firefox/130.0",
         )
         for i in range(CLICKS)

@@ -46,21 +46,24 @@ def family_error(family: str, status: int, body: Any) -> str | None:
     return None
 
 
-def fuzz_operation(
-    operation: schemathesis.APIOperation, base_url: str, ws: Workspace
-) -> list[str]:
+def fuzz_operation(operation: schemathesis.APIOperation, base_url: str, ws: Workspace) -> list[str]:
     family = operation.tags[0] if operation.tags else "native"
     headers = family_headers(family, ws)
     session = requests.Session()
     failures: list[str] = []
 
     @settings(
-        max_examples=EXAMPLES_PER_OPERATION, deadline=None, database=None, derandomize=True,
+        max_examples=EXAMPLES_PER_OPERATION,
+        deadline=None,
+        database=None,
+        derandomize=True,
         phases=[Phase.explicit, Phase.generate],
         suppress_health_check=list(HealthCheck),
     )
-    @given(case=operation.as_strategy(generation_mode=GenerationMode.POSITIVE)
-           | operation.as_strategy(generation_mode=GenerationMode.NEGATIVE))
+    @given(
+        case=operation.as_strategy(generation_mode=GenerationMode.POSITIVE)
+        | operation.as_strategy(generation_mode=GenerationMode.NEGATIVE)
+    )
     def check(case: schemathesis.Case) -> None:
         if "ws" in (case.path_parameters or {}):
             case.path_parameters["ws"] = str(ws.id)

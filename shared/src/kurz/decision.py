@@ -152,7 +152,7 @@ def choose_destination(link: EdgeLink, facts: RequestFacts, rng: Random) -> tupl
             platform = platform or agents.platform(facts.user_agent) or "-"
             actual = platform
         else:
-            if language is None:
+            if language is None:  # the visitor's most preferred language decides
                 preferred = agents.languages(facts.accept_language)
                 language = preferred[0] if preferred else "-"
             actual = language if "-" in wanted else language.split("-")[0]
@@ -175,8 +175,9 @@ def _rotate(main: str, rotator: list[Rule], rng: Random) -> tuple[str, str | Non
 
 
 def is_static(link: EdgeLink) -> bool:
-    """The answer never depends on the visit or the clock (a plain redirect): the edge
-    may compute it once per cached link."""
+    """The answer is a plain redirect that depends neither on the clock nor on the visit,
+    link-preview crawlers aside: the edge may compute it once per cached link and only
+    has to ask decide() again for a crawler."""
     return (
         link.enabled
         and link.starts_at is None
@@ -186,7 +187,6 @@ def is_static(link: EdgeLink) -> bool:
         and not link.rules
         and not link.forward_params
         and not link.block_bots
-        and not has_preview(link)
         and link.link_type == "URL"
         and not link.cloaked
         and not link.push_subscribe

@@ -10,6 +10,9 @@ PREFIX = "k:"
 
 CLICK_STREAM = "clicks"
 AGGREGATOR_GROUP = "aggregator"
+# Click entries the aggregator could not store even alone (their fields, plus the error):
+# kept for inspection and replay instead of stalling the stream.
+DEAD_CLICK_STREAM = "clicks:dead"
 WEBHOOK_GROUP = "webhooks"
 INVALIDATION_CHANNEL = PREFIX + "inval"
 

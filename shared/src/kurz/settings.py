@@ -61,7 +61,7 @@ class WebhookSettings(msgspec.Struct, frozen=True):
 
 class AggregatorSettings(msgspec.Struct, frozen=True):
     consumer: str | None = None  # consumer name in the group; default host-pid
-    batch_size: int = 2000  # stream entries per transaction
+    batch_size: int = 5000  # stream entries per transaction (at most)
     concurrency: int = 2  # consumers (each its own batches and connection) per process
     block_ms: int = 1000  # how long one XREADGROUP waits for new entries
     claim_idle_ms: int = 30_000  # pending this long on another consumer: taken over

@@ -72,7 +72,8 @@ def make_aggregator(
 ) -> AggregatorFactory:
     def make(consumer: str = "test", **settings: Any) -> Aggregator:
         # Test events are dated in the past: keep them, whatever their age.
-        values = {"claim_idle_ms": 60_000, "batch_size": 100, "click_retention_days": 0}
+        values = {"claim_idle_ms": 60_000, "batch_size": 100, "click_retention_days": 0,
+                  "visitor_mark_days": 0}  # fmt: skip
         values.update(settings)
         return Aggregator(
             pool, redis, AggregatorSettings(**values), consumer=consumer, stream=stream

@@ -4,6 +4,7 @@ commit. (The same across a real SIGKILL: test_crash.py.)"""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -11,7 +12,9 @@ import asyncpg
 import pytest
 import redis.asyncio as aioredis
 from kurz import keys
+from kurz.events import decode_event
 from kurz.stream import ConsumerGroup
+from kurz_aggregator import metrics, worker
 from kurz_aggregator.upkeep import click_partitions, run_upkeep
 
 from tests.conftest import Workspace
@@ -132,3 +135,126 @@ async def test_upkeep_drops_partitions_past_retention_and_prunes_marks(
     # Retention 0 keeps everything.
     async with pool.acquire() as conn:
         assert (await run_upkeep(conn, retention_days=0, mark_days=0, now=now)).dropped == []
+
+
+async def test_the_loop_retries_a_failed_batch_and_stops_when_asked(
+    pool: asyncpg.Pool[Any],
+    redis: aioredis.Redis,
+    stream: str,
+    make_aggregator: AggregatorFactory,
+    workspace: Workspace,
+) -> None:
+    link = new_link_id()
+    await add(
+        redis, stream, [click(workspace.id, link, visitor="a", at=at("2032-03-04T05:00:00Z"))]
+    )
+    aggregator = make_aggregator(block_ms=50, maintenance_interval=3600)
+    aggregator._partitions.add(date(2032, 3, 4))  # the first try fails, as in the test above
+    failures_before = metrics.FAILURES._value.get()
+    task = asyncio.create_task(aggregator.run())
+    try:
+        for _ in range(100):
+            if await _clicks(pool, link) == (1, 1):
+                break
+            await asyncio.sleep(0.05)
+        assert await _clicks(pool, link) == (1, 1)
+        assert metrics.FAILURES._value.get() == failures_before + 1
+        assert await pending(redis, stream) == 0
+    finally:
+        aggregator.stop()
+        handled = await asyncio.wait_for(task, 3)
+    assert handled == 1
+
+
+async def test_an_entry_that_fails_alone_is_set_aside_and_the_rest_is_counted(
+    pool: asyncpg.Pool[Any],
+    redis: aioredis.Redis,
+    stream: str,
+    make_aggregator: AggregatorFactory,
+    workspace: Workspace,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    link = new_link_id()
+    await add(redis, stream, [click(workspace.id, link, visitor=f"v{i}") for i in range(5)])
+    real_to_row = worker.to_row
+
+    def to_row_with_a_bug(event: Any, lookups: Any) -> Any:
+        if event.visitor == "v2":
+            raise ValueError("a bug this one event meets")
+        return real_to_row(event, lookups)
+
+    monkeypatch.setattr(worker, "to_row", to_row_with_a_bug)
+    aggregator = make_aggregator(block_ms=50)
+    task = asyncio.create_task(aggregator.run())
+    try:
+        for _ in range(100):
+            if await redis.exists(f"{stream}:dead") and await pending(redis, stream) == 0:
+                break
+            await asyncio.sleep(0.05)
+    finally:
+        aggregator.stop()
+        await asyncio.wait_for(task, 3)
+
+    assert await _clicks(pool, link) == (4, 4)
+    assert await pending(redis, stream) == 0
+    [(_, dead)] = await redis.xrange(f"{stream}:dead")
+    assert decode_event(dead[b"e"]).visitor == "v2"
+    assert b"a bug this one event meets" in dead[b"error"]
+    assert dead[b"source"].startswith(stream.encode())
+
+
+async def test_an_outage_is_retried_not_set_aside(
+    pool: asyncpg.Pool[Any],
+    redis: aioredis.Redis,
+    stream: str,
+    make_aggregator: AggregatorFactory,
+    workspace: Workspace,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    link = new_link_id()
+    await add(redis, stream, [click(workspace.id, link, visitor=f"v{i}") for i in range(3)])
+    real_write = worker.write_batch
+    calls = 0
+
+    async def flaky_write(conn: Any, rows: Any) -> Any:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            raise ConnectionResetError("postgres went away")
+        return await real_write(conn, rows)
+
+    monkeypatch.setattr(worker, "write_batch", flaky_write)
+    aggregator = make_aggregator(block_ms=50)
+    task = asyncio.create_task(aggregator.run())
+    try:
+        for _ in range(100):
+            if await _clicks(pool, link) == (3, 3):
+                break
+            await asyncio.sleep(0.05)
+    finally:
+        aggregator.stop()
+        await asyncio.wait_for(task, 3)
+    assert await _clicks(pool, link) == (3, 3)
+    assert calls == 2  # the whole batch again, not entry by entry
+    assert not await redis.exists(f"{stream}:dead")
+
+
+async def test_text_postgres_cannot_hold_is_cleaned_not_fatal(
+    pool: asyncpg.Pool[Any],
+    redis: aioredis.Redis,
+    stream: str,
+    make_aggregator: AggregatorFactory,
+    workspace: Workspace,
+) -> None:
+    link = new_link_id()
+    await add(redis, stream, [
+        click(workspace.id, link, country="D\x00E", visitor="v\x00",
+              user_agent="Mozilla/5.0 (Windows NT 10.0) Chrome\x00X/1.0 Safari/537.36",
+              destination="https://example.com/\x00", rule="country:\x00", referrer="\x00"),
+    ])  # fmt: skip
+    assert await make_aggregator().run(burst=True) == 1
+    assert await _clicks(pool, link) == (1, 1)
+    row = await pool.fetchrow(
+        "SELECT country, visitor, destination FROM clicks WHERE link_id = $1", link
+    )
+    assert tuple(row.values()) == ("DE", "v", "https://example.com/")

@@ -14,12 +14,12 @@ import asyncpg
 import httpx
 import msgspec
 import pytest
-
 from kurz.events import ClickEvent, new_event_id
 from kurz.workspaces import create_workspace
 from kurz_aggregator.lookups import Lookups
 from kurz_aggregator.rows import to_row, utc_days
 from kurz_aggregator.writer import ensure_partitions, write_batch
+
 from tests.conftest import DEFAULT_DOMAIN, Workspace
 from tests.support.services import Service, Stack, service_env
 
@@ -33,9 +33,14 @@ GOOGLEBOT = "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.
 
 @pytest.fixture(scope="session")
 def stats_server(database_url: str, redis_url: str, tmp_root: Path) -> Iterator[Service]:
-    env = service_env(database_url, redis_url, KURZ_DEFAULT_DOMAIN=DEFAULT_DOMAIN,
-                      KURZ_API_RATE_LIMIT="100000", KURZ_PASSWORD_ATTEMPTS="3",
-                      KURZ_COOKIE_SECRET="analytics-test-secret")
+    env = service_env(
+        database_url,
+        redis_url,
+        KURZ_DEFAULT_DOMAIN=DEFAULT_DOMAIN,
+        KURZ_API_RATE_LIMIT="100000",
+        KURZ_PASSWORD_ATTEMPTS="3",
+        KURZ_COOKIE_SECRET="analytics-test-secret",
+    )
     logs = tmp_root / "analytics-logs"
     logs.mkdir(exist_ok=True)
     stack = Stack(env, logs)
@@ -61,20 +66,25 @@ async def add_group(pool: asyncpg.Pool[Any], workspace_id: int, name: str, **col
     params = ", ".join(f"${i}" for i in range(1, len(cols) + 3))
     group_id: int = await pool.fetchval(
         f"INSERT INTO link_groups ({names}) VALUES ({params}) RETURNING id",
-        workspace_id, name, *cols.values(),
+        workspace_id,
+        name,
+        *cols.values(),
     )
     return group_id
 
 
-async def add_link(pool: asyncpg.Pool[Any], workspace_id: int, group_id: int | None,
-                   **cols: Any) -> tuple[int, str]:
+async def add_link(
+    pool: asyncpg.Pool[Any], workspace_id: int, group_id: int | None, **cols: Any
+) -> tuple[int, str]:
     slug = f"s{uuid.uuid4().hex[:10]}"
     values = {"host": DEFAULT_DOMAIN, "slug": slug, "url": "https://example.com/", **cols}
     names = ", ".join(["workspace_id", "group_id", *values])
     params = ", ".join(f"${i}" for i in range(1, len(values) + 3))
     link_id: int = await pool.fetchval(
         f"INSERT INTO links ({names}) VALUES ({params}) RETURNING id",
-        workspace_id, group_id, *values.values(),
+        workspace_id,
+        group_id,
+        *values.values(),
     )
     return link_id, slug
 
@@ -83,8 +93,9 @@ def at(iso: str) -> float:
     return datetime.fromisoformat(iso).timestamp()
 
 
-def click(ws: int, link: int, group: int | None, when: str, visitor: str, **fields: Any
-          ) -> ClickEvent:
+def click(
+    ws: int, link: int, group: int | None, when: str, visitor: str, **fields: Any
+) -> ClickEvent:
     moment = at(when)
     values: dict[str, Any] = {
         "id": new_event_id(moment), "at": moment, "workspace_id": ws, "link_id": link,
@@ -100,22 +111,25 @@ async def record(pool: asyncpg.Pool[Any], events: list[ClickEvent]) -> None:
     """What the aggregator does with a batch: enrich, then one transaction."""
     lookups = Lookups(ttl=0)
     async with pool.acquire() as conn:
-        await lookups.load(conn, {e.workspace_id for e in events},
-                           {e.group_id for e in events if e.group_id is not None})
+        await lookups.load(
+            conn,
+            {e.workspace_id for e in events},
+            {e.group_id for e in events if e.group_id is not None},
+        )
         rows = [to_row(e, lookups) for e in events]
         await ensure_partitions(conn, sorted(utc_days(rows)))
         await write_batch(conn, rows)
 
 
 class Seeded(msgspec.Struct):
-    """Workspace `ws` (UTC, home country DE) and its clicks:
+    """Workspace `ws` (UTC, home country DE) and its clicks ("v1 09 DE x2": visitor v1,
+    twice at 09:xx from Germany; Firefox on Linux unless said):
 
-    | day        | link (group)  | counted clicks: visitor, hour, country, agent      | not counted          |
-    |------------|---------------|----------------------------------------------------|----------------------|
-    | 2025-08-01 | l1 (a)        | v1 09 DE ×2 (referrer news.example.com), v2 14 US iPhone | Googlebot 12, HEAD 13 |
-    | 2025-08-01 | l2 (a)        | v1 09 DE, v4 20 FR                                 |                      |
-    | 2025-08-01 | l3 (b: block overseas) | v5 11 DE                                  | v6 11 US (overseas)  |
-    | 2025-08-02 | l1 (a)        | v1 10 DE, v7 15 DE                                 |                      |
+    - 2025-08-01, l1 (group a): v1 09 DE x2 (referrer news.example.com), v2 14 US iPhone;
+      not counted: Googlebot 12, a HEAD request 13
+    - 2025-08-01, l2 (a): v1 09 DE, v4 20 FR
+    - 2025-08-01, l3 (group b, blockOverseasSticsYn): v5 11 DE; not counted: v6 11 US
+    - 2025-08-02, l1 (a): v1 10 DE, v7 15 DE
 
     Day 1: a 5 clicks / 3 visitors, b 1/1, workspace 6/4 (hour 09: 3/1).
     Day 2: a 2/2, workspace 2/2. l1 has utm_source=newsletter, utm_campaign=aug;
@@ -138,10 +152,12 @@ async def seeded(pool: asyncpg.Pool[Any]) -> Seeded:
     l1, slug1 = await add_link(pool, ws.id, a, utm_source="newsletter", utm_campaign="aug")
     l2, _ = await add_link(pool, ws.id, a)
     l3, _ = await add_link(pool, ws.id, b)
-    tag = await pool.fetchval("INSERT INTO tags (workspace_id, name) VALUES ($1, 'promo') "
-                              "RETURNING id", ws.id)
-    await pool.execute("INSERT INTO link_tags (link_id, tag_id) VALUES ($1, $3), ($2, $3)",
-                       l1, l2, tag)
+    tag = await pool.fetchval(
+        "INSERT INTO tags (workspace_id, name) VALUES ($1, 'promo') RETURNING id", ws.id
+    )
+    await pool.execute(
+        "INSERT INTO link_tags (link_id, tag_id) VALUES ($1, $3), ($2, $3)", l1, l2, tag
+    )
     w, d1, d2 = ws.id, "2025-08-01T", "2025-08-02T"
     ref = "https://news.example.com/article"
     await record(pool, [

@@ -17,8 +17,9 @@ RANGE = {"start": "2025-08-01", "end": "2025-08-02"}
 
 
 async def get(http: httpx.AsyncClient, s: Seeded, path: str, **params: Any) -> httpx.Response:
-    return await http.get(f"/api/v1/workspace/{s.ws.id}{path}", params=params,
-                          headers={"X-API-KEY": s.ws.key})
+    return await http.get(
+        f"/api/v1/workspace/{s.ws.id}{path}", params=params, headers={"X-API-KEY": s.ws.key}
+    )
 
 
 def series(response: httpx.Response) -> list[tuple[str, int]]:
@@ -29,27 +30,50 @@ def series(response: httpx.Response) -> list[tuple[str, int]]:
 async def test_clicks_by_day_from_rollups(http: httpx.AsyncClient, seeded: Seeded) -> None:
     r = await get(http, seeded, "/clicks", **RANGE)
     assert r.json() == {
-        "start": "2025-08-01", "end": "2025-08-02", "time_zone": "UTC", "frequency": "day",
-        "unique": False, "bots": "exclude", "total": 8,
+        "start": "2025-08-01",
+        "end": "2025-08-02",
+        "time_zone": "UTC",
+        "frequency": "day",
+        "unique": False,
+        "bots": "exclude",
+        "total": 8,
         "results": [{"t": "2025-08-01", "count": 6}, {"t": "2025-08-02", "count": 2}],
     }
     assert series(await get(http, seeded, "/clicks", unique="true", **RANGE)) == [
-        ("2025-08-01", 4), ("2025-08-02", 2)]
+        ("2025-08-01", 4),
+        ("2025-08-02", 2),
+    ]
     assert series(await get(http, seeded, "/clicks", link_id=str(seeded.l1), **RANGE)) == [
-        ("2025-08-01", 3), ("2025-08-02", 2)]
-    assert series(await get(http, seeded, "/clicks", link_id=f"{seeded.l2},{seeded.l3}",
-                            **RANGE)) == [("2025-08-01", 3), ("2025-08-02", 0)]
+        ("2025-08-01", 3),
+        ("2025-08-02", 2),
+    ]
+    assert series(
+        await get(http, seeded, "/clicks", link_id=f"{seeded.l2},{seeded.l3}", **RANGE)
+    ) == [("2025-08-01", 3), ("2025-08-02", 0)]
 
 
 async def test_clicks_by_hour(http: httpx.AsyncClient, seeded: Seeded) -> None:
-    points = series(await get(http, seeded, "/clicks", frequency="hour", start="2025-08-01",
-                              end="2025-08-01"))
+    points = series(
+        await get(http, seeded, "/clicks", frequency="hour", start="2025-08-01", end="2025-08-01")
+    )
     assert len(points) == 24
     assert {t: n for t, n in points if n} == {
-        "2025-08-01T09:00": 3, "2025-08-01T11:00": 1, "2025-08-01T14:00": 1,
-        "2025-08-01T20:00": 1}
-    raw = series(await get(http, seeded, "/clicks", frequency="hour", start="2025-08-01",
-                           end="2025-08-01", country="DE"))
+        "2025-08-01T09:00": 3,
+        "2025-08-01T11:00": 1,
+        "2025-08-01T14:00": 1,
+        "2025-08-01T20:00": 1,
+    }
+    raw = series(
+        await get(
+            http,
+            seeded,
+            "/clicks",
+            frequency="hour",
+            start="2025-08-01",
+            end="2025-08-01",
+            country="DE",
+        )
+    )
     assert {t: n for t, n in raw if n} == {"2025-08-01T09:00": 3, "2025-08-01T11:00": 1}
 
 
@@ -63,10 +87,11 @@ async def test_filters_served_from_raw_clicks(http: httpx.AsyncClient, seeded: S
     assert series(await clicks(bots="only")) == [("2025-08-01", 1), ("2025-08-02", 0)]
     assert series(await clicks(bots="include")) == [("2025-08-01", 7), ("2025-08-02", 2)]
     # Raw clicks and rollups agree on unique visitors.
-    assert series(await clicks(country="DE", unique="1")) == [("2025-08-01", 2),
-                                                              ("2025-08-02", 2)]
-    assert series(await clicks(bots="include", unique="true")) == [("2025-08-01", 5),
-                                                                   ("2025-08-02", 2)]
+    assert series(await clicks(country="DE", unique="1")) == [("2025-08-01", 2), ("2025-08-02", 2)]
+    assert series(await clicks(bots="include", unique="true")) == [
+        ("2025-08-01", 5),
+        ("2025-08-02", 2),
+    ]
 
 
 async def test_counters(http: httpx.AsyncClient, seeded: Seeded) -> None:
@@ -118,24 +143,34 @@ async def test_errors_and_isolation(
     error(await get(http, seeded, "/clicks", start="2025-08-02", end="2025-08-01"), 400)
     error(await get(http, seeded, "/clicks", start="2024-01-01", end="2025-08-01"), 400)
     error(await get(http, seeded, "/clicks", frequency="week"), 400)
-    error(await get(http, seeded, "/clicks", frequency="hour", start="2025-07-01",
-                    end="2025-08-15"), 400)
+    error(
+        await get(http, seeded, "/clicks", frequency="hour", start="2025-07-01", end="2025-08-15"),
+        400,
+    )
     error(await get(http, seeded, "/clicks", bots="maybe"), 400)
     error(await get(http, seeded, "/clicks", link_id="abc"), 400)
     error(await get(http, seeded, "/clicks/export", format="xml"), 400)
     other = await new_workspace(pool)
-    theirs = await http.get(f"/api/v1/workspace/{other.id}/clicks", params={
-        "link_id": str(seeded.l1)}, headers={"X-API-KEY": other.key})
+    theirs = await http.get(
+        f"/api/v1/workspace/{other.id}/clicks",
+        params={"link_id": str(seeded.l1)},
+        headers={"X-API-KEY": other.key},
+    )
     error(theirs, 404)
-    counters = await http.get(f"/api/v1/workspace/{other.id}/clicks/counters/country",
-                              params={"link_id": str(seeded.l1)}, headers={"X-API-KEY": other.key})
+    counters = await http.get(
+        f"/api/v1/workspace/{other.id}/clicks/counters/country",
+        params={"link_id": str(seeded.l1)},
+        headers={"X-API-KEY": other.key},
+    )
     error(counters, 404)
     # Naming someone else's workspace in the path is refused before anything is read.
-    wrong_ws = await http.get(f"/api/v1/workspace/{seeded.ws.id}/clicks",
-                              headers={"X-API-KEY": other.key})
+    wrong_ws = await http.get(
+        f"/api/v1/workspace/{seeded.ws.id}/clicks", headers={"X-API-KEY": other.key}
+    )
     error(wrong_ws, 403)
     error(await http.get(f"/api/v1/workspace/{seeded.ws.id}/clicks"), 401)
     # Their own (empty) statistics are zeros, not ours.
-    own = await http.get(f"/api/v1/workspace/{other.id}/clicks", params=RANGE,
-                         headers={"X-API-KEY": other.key})
+    own = await http.get(
+        f"/api/v1/workspace/{other.id}/clicks", params=RANGE, headers={"X-API-KEY": other.key}
+    )
     assert own.json()["total"] == 0

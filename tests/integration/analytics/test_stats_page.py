@@ -10,15 +10,16 @@ from typing import Any
 
 import asyncpg
 import httpx
-
 from kurz.passwords import hash_password
+
 from tests.integration.analytics.conftest import add_group, add_link, click, new_workspace, record
 
 EVIL = '<script>alert("x")</script>'
 
 
-async def protected_group(pool: asyncpg.Pool[Any], name: str = "Spring sale",
-                          password: str = "open sesame") -> tuple[int, int]:
+async def protected_group(
+    pool: asyncpg.Pool[Any], name: str = "Spring sale", password: str = "open sesame"
+) -> tuple[int, int]:
     ws = await new_workspace(pool)
     group = await add_group(pool, ws.id, name, stats_password_hash=hash_password(password))
     return ws.id, group
@@ -34,8 +35,13 @@ async def test_form_then_dashboard_with_a_scoped_httponly_cookie(
     ws, group = await protected_group(pool)
     link, slug = await add_link(pool, ws, group, title="Launch post")
     yesterday = (datetime.now(UTC) - timedelta(days=1)).strftime("%Y-%m-%dT12:00:00+00:00")
-    await record(pool, [click(ws, link, group, yesterday, "a"),
-                        click(ws, link, group, yesterday, "b", country="FR")])
+    await record(
+        pool,
+        [
+            click(ws, link, group, yesterday, "a"),
+            click(ws, link, group, yesterday, "b", country="FR"),
+        ],
+    )
     form = await http.get(f"/stats/g/{group}")
     assert form.status_code == 200 and 'type="password"' in form.text
     assert "Launch post" not in form.text  # nothing is shown before the password
@@ -68,16 +74,20 @@ async def test_the_cookie_opens_only_its_group_and_dies_with_the_password(
 
     async def shown(group_id: int, cookie: str) -> bool:
         async with httpx.AsyncClient(base_url=str(http.base_url)) as bare:
-            page = await bare.get(f"/stats/g/{group_id}",
-                                  headers={"Cookie": f"kurz_stats_{group_id}={cookie}"})
+            page = await bare.get(
+                f"/stats/g/{group_id}", headers={"Cookie": f"kurz_stats_{group_id}={cookie}"}
+            )
         return "total-clicks" in page.text
 
     assert await shown(group, value)
     assert not await shown(other, value)
     assert not await shown(group, value[:-2] + ("AA" if not value.endswith("AA") else "BB"))
     assert not await shown(group, "9999999999." + value.partition(".")[2])
-    await pool.execute("UPDATE link_groups SET stats_password_hash = $2 WHERE id = $1", group,
-                       hash_password("new password"))
+    await pool.execute(
+        "UPDATE link_groups SET stats_password_hash = $2 WHERE id = $1",
+        group,
+        hash_password("new password"),
+    )
     assert not await shown(group, value)
 
 
@@ -111,10 +121,13 @@ async def test_pages_that_do_not_exist(http: httpx.AsyncClient, pool: asyncpg.Po
     assert css.status_code == 200 and css.headers["content-type"].startswith("text/css")
 
 
-async def test_user_supplied_text_is_escaped(http: httpx.AsyncClient, pool: asyncpg.Pool[Any]) -> None:
+async def test_user_supplied_text_is_escaped(
+    http: httpx.AsyncClient, pool: asyncpg.Pool[Any]
+) -> None:
     ws, group = await protected_group(pool, name=EVIL)
-    link, _ = await add_link(pool, ws, group, title='"><img src=x onerror=alert(1)>',
-                             url="https://example.com/?q=<b>")
+    link, _ = await add_link(
+        pool, ws, group, title='"><img src=x onerror=alert(1)>', url="https://example.com/?q=<b>"
+    )
     today = datetime.now(UTC).strftime("%Y-%m-%dT00:30:00+00:00")
     await record(pool, [click(ws, link, group, today, "z", referrer="https://<i>.example/")])
     form = await http.get(f"/stats/g/{group}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 from typing import Any
 
@@ -89,22 +90,30 @@ async def test_schedule_pages_and_expiry_url(
     assert event.outcome == "expired" and not event.counted
 
 
-async def test_group_settings_win_over_the_link(
+async def test_group_settings_win_over_the_link_and_reach_cached_links(
     client: httpx.AsyncClient,
     pool: asyncpg.Pool[Any],
     redis: aioredis.Redis,
     workspace: Workspace,
 ) -> None:
-    group_id = await insert_group(
-        pool, workspace.id, ends_at=past(), expire_url="https://example.com/group-over"
-    )
-    group = edge_group_from_row(await pool.fetchrow(SELECT_GROUP, group_id))
-    await EdgeCache(redis).put_group(group)
+    group_id = await insert_group(pool, workspace.id)
+    cache = EdgeCache(redis)
+    await cache.put_group(edge_group_from_row(await pool.fetchrow(SELECT_GROUP, group_id)))
     link = await create_link(pool, redis, workspace.id, group_id=group_id, expires_at=future())
-    response = await client.get(f"/{link.slug}")
-    assert response.headers["location"] == "https://example.com/group-over"
-    (event,) = await events_of(redis, link.id)
-    assert event.group_id == group_id
+    assert (await client.get(f"/{link.slug}")).headers["location"] == link.url  # now cached
+    await pool.execute(
+        "UPDATE link_groups SET ends_at = $2, expire_url = $3 WHERE id = $1",
+        group_id, past(), "https://example.com/group-over",
+    )  # fmt: skip
+    await cache.put_group(edge_group_from_row(await pool.fetchrow(SELECT_GROUP, group_id)))
+    for _ in range(50):
+        location = (await client.get(f"/{link.slug}")).headers["location"]
+        if location != link.url:
+            break
+        await asyncio.sleep(0.05)
+    assert location == "https://example.com/group-over"
+    events = await events_of(redis, link.id)
+    assert events[-1].outcome == "expired" and events[-1].group_id == group_id
 
 
 async def test_forwarded_parameters_and_utm_are_merged(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from typing import Any
+from urllib.parse import quote
 
 import asyncpg
 import httpx
@@ -12,7 +13,7 @@ from kurz import keys
 from kurz.passwords import hash_password
 
 from tests.conftest import Workspace
-from tests.integration.redirector.conftest import create_link, events_of, raw_get
+from tests.integration.redirector.conftest import create_link, events_of, new_slug, raw_get
 
 
 async def test_password_form_cookie_and_replay_on_another_link(
@@ -63,14 +64,15 @@ async def test_wrong_passwords_are_throttled_per_visitor_and_link(
     # Even the right answer waits out the window once throttled.
     blocked = await client.post(f"/{link.slug}", data={"password": "right"})
     assert blocked.status_code == 429 and int(blocked.headers["retry-after"]) > 0
-    # Another visitor (user agent) and another link are not affected.
+    # A new user agent from the same address is the same guesser (the throttle counts by
+    # address); another link is not affected.
     fresh = await client.post(
         f"/{link.slug}", data={"password": "right"}, headers={"User-Agent": "another browser"}
     )
-    assert fresh.status_code == 303
+    assert fresh.status_code == 429
     assert (await client.post(f"/{neighbour.slug}", data={"password": "right"})).status_code == 303
     keys_left = [k async for k in redis.scan_iter(match=f"{keys.PREFIX}pw:{link.id}:*")]
-    assert len(keys_left) == 1  # the throttled visitor's counter; the other's was cleared
+    assert len(keys_left) == 1  # the throttled address's counter
 
 
 async def test_two_thousand_concurrent_visits_let_exactly_the_limit_through(
@@ -107,3 +109,22 @@ async def test_click_limit_with_expiry_url_and_uncounted_visits(
     assert (await client.head(f"/{link.slug}")).headers["location"].endswith("/sold-out")
     outcomes = [e.outcome for e in await events_of(redis, link.id)]
     assert outcomes == ["redirect", "redirect", "limited", "limited"]
+
+
+async def test_unicode_slug_and_destination(
+    client: httpx.AsyncClient,
+    pool: asyncpg.Pool[Any],
+    redis: aioredis.Redis,
+    workspace: Workspace,
+) -> None:
+    slug = "grüße-" + new_slug()
+    link = await create_link(pool, redis, workspace.id, slug=slug, url="https://example.com/café",
+                             password_hash=hash_password("pw"))  # fmt: skip
+    path = "/" + quote(slug)
+    right = await client.post(path, data={"password": "pw"})
+    assert right.status_code == 303 and right.headers["location"] == path
+    assert f"Path={path};" in right.headers["set-cookie"]
+    cookie = right.cookies[f"kurz_pw_{link.id}"]
+    client.cookies.clear()
+    through = await client.get(path, headers={"Cookie": f"kurz_pw_{link.id}={cookie}"})
+    assert through.headers["location"] == "https://example.com/caf%C3%A9"

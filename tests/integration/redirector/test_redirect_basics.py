@@ -133,6 +133,7 @@ async def test_head_and_bots_are_marked_and_not_counted(
     assert (await client.get(f"/{link.slug}", headers={"User-Agent": bot_ua})).status_code == 302
     head, bot = await events_of(redis, link.id)
     assert head.method == "HEAD" and not head.counted
+    assert head.request_id == head.id  # none was sent: the event id stands in
     assert bot.bot and not bot.counted and bot.user_agent == bot_ua
 
 

@@ -124,3 +124,23 @@ async def test_buffer_bound_drops_are_counted_and_shutdown_flushes(
         assert len(await _stream_events(fresh)) == 5
     finally:
         await fresh.aclose()
+
+
+async def test_postgres_away_links_in_redis_still_redirect(
+    own_redis: Redis, own_client: aioredis.Redis, tmp_path: Path
+) -> None:
+    closed = f"postgresql://postgres@127.0.0.1:{free_port()}/kurz"
+    stack = Stack(redirector_env(closed, own_redis.url), tmp_path)
+    edge = stack.add("redirector").start()
+    link = EdgeLink(id=10**9 + 2, workspace_id=1, url="https://example.com/r", host=HOST,
+                    slug=new_slug())  # fmt: skip
+    await EdgeCache(own_client).put_links([link])
+    try:
+        async with httpx.AsyncClient(base_url=edge.url, headers={"Host": HOST}, timeout=10) as http:
+            assert (await http.get(f"/{link.slug}")).headers["location"] == link.url
+            # Unknown to Redis and Postgres cannot be asked: not a 404, a retryable 503.
+            for _ in range(3):
+                response = await http.get(f"/{new_slug()}")
+                assert response.status_code == 503 and response.headers["retry-after"]
+    finally:
+        stack.stop()

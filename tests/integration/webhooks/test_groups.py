@@ -139,3 +139,16 @@ async def test_a_disabled_group_webhook_and_a_foreign_group_fire_nothing(
         pool, [click(link, group_id=foreign)], scheme="https", mail_configured=False
     )
     assert result.deliveries == 0
+
+
+async def test_redelivered_link_clicks_create_no_second_delivery(pool, workspace):
+    link = await make_link(pool, workspace.id, webhook_urls=["https://hooks.example.com/a"])
+    events = [click(link) for _ in range(3)]
+    first = await fan_out(pool, events, scheme="https", mail_configured=False)
+    again = await fan_out(pool, [*events, *events], scheme="https", mail_configured=False)
+    assert (first.deliveries, again.deliveries) == (3, 0)
+    # Without a group to count, no processed-event record is needed.
+    assert not await pool.fetchval(
+        "SELECT count(*) FROM webhook_processed_events WHERE event_id = ANY($1)",
+        [e.id for e in events],
+    )

@@ -6,13 +6,16 @@ import time
 from datetime import date
 from zoneinfo import ZoneInfo
 
+import asyncpg
 import msgspec
 import pytest
 from kurz.events import FIELD, ClickEvent, encode_event
 from kurz.stream import Entry
 from kurz_aggregator.enrich import clean_text, parse_agent, referrer_host
 from kurz_aggregator.lookups import Lookups, WorkspaceFacts, time_zone
+from kurz_aggregator.poison import repeats
 from kurz_aggregator.rows import COLUMNS, decode_entries, is_overseas, to_row
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 CHROME_WIN = (
     "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
@@ -187,7 +190,35 @@ def test_decode_skips_what_cannot_be_stored_and_folds_repeated_ids() -> None:
         Entry(b"6-0", {FIELD: encode_event(_event(id="e2", link_id=2**63))}),
         Entry(b"7-0", {FIELD: encode_event(_event(id="e3", at=float("inf")))}),
         Entry(b"8-0", {FIELD: encode_event(_event(id="e4", at=100.0))}),  # before retention
+        Entry(b"9-0", {FIELD: encode_event(_event(id="e5")).replace(b"https", b"\xed\xa0\x80ps")}),
     ]
     decoded = decode_entries(entries, oldest=1_000.0)
     assert decoded.events == [good]
-    assert (decoded.invalid, decoded.stale) == (5, 1)
+    assert (decoded.invalid, decoded.stale) == (6, 1)  # 9-0: a string that is not UTF-8
+
+
+def _pg_error(sqlstate: str) -> asyncpg.PostgresError:
+    error = asyncpg.PostgresError(f"sqlstate {sqlstate}")
+    error.sqlstate = sqlstate  # type: ignore[attr-defined]
+    return error
+
+
+@pytest.mark.parametrize(
+    ("exc", "repeated"),
+    [
+        (_pg_error("22021"), True),  # invalid byte sequence: the same data fails again
+        (_pg_error("23505"), True),
+        (_pg_error("54000"), True),  # index row too large
+        (_pg_error("40P01"), False),  # deadlock: try again
+        (_pg_error("57P01"), False),  # admin shutdown
+        (_pg_error("42P01"), False),  # kurz's own SQL: retry, never drop the data
+        (asyncpg.InterfaceError("connection closed"), False),
+        (ConnectionResetError(), False),
+        (TimeoutError(), False),
+        (RedisConnectionError(), False),
+        (ValueError("a bug one event meets"), True),
+        (KeyError("x"), True),
+    ],
+)
+def test_which_failures_repeat(exc: BaseException, repeated: bool) -> None:
+    assert repeats(exc) is repeated

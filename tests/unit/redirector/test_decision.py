@@ -6,7 +6,6 @@ import random
 
 import msgspec
 import pytest
-
 from kurz.decision import (
     Answer,
     Decision,
@@ -372,10 +371,10 @@ def test_platform_detection_covers_each_platform() -> None:
 def test_static_links_are_only_plain_redirects() -> None:
     assert is_static(link())
     assert is_static(link(redirect_type=301, utm=(("utm_source", "x"),), hide_referrer=True))
+    assert is_static(link(og_title="t"))  # the edge asks decide() again for crawlers
     for changes in (
         {"max_clicks": 3},
         {"forward_params": True},
-        {"og_title": "t"},
         {"rules": RULES},
         {"expires_at": NOW},
         {"password_hash": "h"},

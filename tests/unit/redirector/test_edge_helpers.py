@@ -7,7 +7,6 @@ import time
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
-
 from kurz.agents import classify, languages, platform
 from kurz.models import EdgeLink
 from kurz.urls import merge_query, visitor_params
@@ -149,3 +148,27 @@ def test_form_password_and_qr_options() -> None:
     for bad in ({"size": ["10"]}, {"size": ["abc"]}, {"size": ["9999"]}, {"format": ["gif"]}):
         with pytest.raises(qr.QrError):
             qr.parse_options(bad)
+
+
+def test_every_invalidation_moves_the_epoch() -> None:
+    cache = LinkCache(size=3, ttl=60)
+    before = cache.epoch
+    cache.invalidate("l h/x")
+    cache.clear()
+    assert cache.epoch == before + 2
+
+
+def test_countries_from_the_bundled_database() -> None:
+    import warnings
+
+    from kurz_redirector.geo import Countries
+
+    # geoip2fast's source has an invalid escape sequence: Python warns when it compiles it.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        warnings.simplefilter("ignore", SyntaxWarning)
+        countries = Countries()
+    assert countries.of("8.8.8.8") == "US"
+    assert countries.of("81.2.69.160") == "GB"
+    assert countries.of("127.0.0.1") is None and countries.of("10.1.2.3") is None
+    assert countries.of("not an ip") is None

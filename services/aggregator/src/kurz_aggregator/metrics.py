@@ -36,3 +36,7 @@ STREAM_PENDING = Gauge(
 PARTITIONS_DROPPED = Counter(
     "kurz_aggregator_partitions_dropped_total", "Day partitions of raw clicks dropped"
 )
+DEAD_LETTERED = Counter(
+    "kurz_aggregator_dead_lettered_total",
+    "Entries that failed alone, every time, moved to the dead-letter stream",
+)

@@ -53,7 +53,7 @@ def decode_entries(entries: Iterable[Entry], oldest: float | None = None) -> Dec
             if data is None:
                 raise msgspec.ValidationError("no event field")
             event = decode_event(data)
-        except (msgspec.ValidationError, msgspec.DecodeError):
+        except (msgspec.DecodeError, ValueError):  # ValueError: bytes that are not UTF-8
             invalid += 1
             continue
         if not _storable(event):
@@ -85,18 +85,19 @@ def is_overseas(event: ClickEvent, lookups: Lookups) -> bool:
 
 
 def to_row(event: ClickEvent, lookups: Lookups) -> Row:
-    agent = parse_agent(event.user_agent)
+    user_agent = clean_text(event.user_agent)
+    agent = parse_agent(user_agent)
     bot = event.bot or agent.bot
     overseas = is_overseas(event, lookups)
     counted = event.counted and not agent.bot and not overseas
     clicked_at = datetime.fromtimestamp(event.at, UTC)
     local = clicked_at.astimezone(lookups.workspace(event.workspace_id).tz)
-    country = (event.country or "").strip().upper()[:2] or None
+    country = (clean_text(event.country) or "").strip().upper()[:2] or None
     return (
         clean_text(event.id, 64), clicked_at, event.workspace_id, event.link_id,
         event.group_id, clean_text(event.destination) or "", clean_text(event.rule, 200),
         clean_text(event.outcome, 32) or "", clean_text(event.visitor, 128) or "", country,
-        clean_text(event.referrer), clean_text(event.user_agent), agent.device, agent.os,
+        clean_text(event.referrer), user_agent, agent.device, agent.os,
         agent.browser, bot, event.qr, counted,
         clean_text(referrer_host(event.referrer), 255), agent.bot_name, overseas,
         local.date(), local.hour,

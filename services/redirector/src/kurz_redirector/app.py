@@ -35,6 +35,8 @@ from kurz_redirector.side import SidePaths
 
 log = logging.getLogger(__name__)
 Scope = dict[str, Any]
+_MAX_REQUEST_ID = 128
+_REDIS_CONNECTIONS = 64
 
 
 class Redirector:
@@ -81,10 +83,10 @@ class Redirector:
         if not is_static(link):
             return Entry(link, deadline, None, None, link.group_id)
         decision = decide(link, RequestFacts(), 0.0, self.rng)
-        start = respond.redirect_start(
+        headers = respond.redirect_headers(
             decision.status, decision.destination, no_referrer=link.hide_referrer
         )
-        return Entry(link, deadline, decision, start, link.group_id)
+        return Entry(link, deadline, decision, headers, link.group_id)
 
     def _headers(self, headers: list[tuple[bytes, bytes]]) -> tuple[bytes, ...]:
         """host, user agent, referrer, request id, cookie, accept-language, country."""
@@ -99,8 +101,8 @@ class Redirector:
                 referrer = value
             elif name == b"x-request-id":
                 request_id = value
-            elif name == b"cookie":
-                cookie = value
+            elif name == b"cookie":  # HTTP/2 may split cookies over several headers
+                cookie = cookie + b"; " + value if cookie else value
             elif name == b"accept-language":
                 language = value
             elif name == country_header:
@@ -108,6 +110,8 @@ class Redirector:
         return host, user_agent, referrer, request_id, cookie, language, country
 
     async def visit(self, scope: Scope, send: Send) -> None:
+        """GET/HEAD /{slug}: resolve, decide, record, answer. Longer than the house's
+        usual function on purpose: on the hot path every call saved counts."""
         started = time.perf_counter()
         host, user_agent, referrer, request_id, cookie, language, country = self._headers(
             scope["headers"]
@@ -136,15 +140,17 @@ class Redirector:
         client = scope.get("client")
         ip = client[0] if client else ""
         if country:
-            country_code: str | None = country.decode("latin-1").upper()[:2]
+            country_code = _trusted_country(country)
         else:
             country_code = self.countries.of(ip) if ip else None
         decision = entry.decision
+        headers = entry.headers
         query_string: bytes = scope["query_string"]
         qr = False
-        if decision is None or query_string:
+        if decision is None or query_string or preview:
             query, qr = visitor_params(query_string)
-            if decision is None:
+            if decision is None or preview:
+                headers = None
                 facts = RequestFacts(
                     method, ua, bot, preview, country_code, language.decode("latin-1"), query, qr,
                     link.password_hash is not None
@@ -160,11 +166,13 @@ class Redirector:
             decision.destination, decision.rule, decision.outcome,
             self.visitors.visitor_id(ip, ua, now), country_code,
             referrer.decode("latin-1") or None, ua or None, qr, method,
-            request_id.decode("latin-1") if request_id else event_id, bot,
+            request_id[:_MAX_REQUEST_ID].decode("latin-1") if request_id else event_id, bot,
         )  # fmt: skip
         await self.recorder.record(encode_event(event))
-        if entry.start is not None:
-            await send(entry.start)
+        if headers is not None:
+            await send(
+                {"type": "http.response.start", "status": decision.status, "headers": headers}
+            )
             await send(EMPTY_BODY)
         else:
             await self._answer(scope, send, link, decision, host_name)
@@ -217,14 +225,18 @@ class Redirector:
 
     async def startup(self) -> None:
         settings = self.settings
-        self.redis = aioredis.Redis.from_url(
-            settings.redis.url,
-            socket_timeout=2.0,
-            socket_connect_timeout=1.0,
-            health_check_interval=0,
-        )
+        # A blocking pool: a burst of cache misses waits for a connection instead of
+        # failing with "too many connections" and falling through to Postgres.
+        pool = aioredis.BlockingConnectionPool.from_url(
+            settings.redis.url, max_connections=_REDIS_CONNECTIONS, timeout=2.0,
+            socket_timeout=2.0, socket_connect_timeout=1.0,
+        )  # fmt: skip
+        self.redis = aioredis.Redis.from_pool(pool)  # owns the pool: aclose() closes it
         database_url = settings.database.replica_url or settings.database.url
-        self.resolver = Resolver(self.cache, self.redis, database_url, self.stats, self.prepare)
+        self.resolver = Resolver(
+            self.cache, self.redis, database_url, self.prepare,
+            pool_max=settings.database.pool_max,
+        )  # fmt: skip
         self.recorder = EventRecorder(
             self.redis,
             maxlen=settings.redis.stream_maxlen,
@@ -266,6 +278,13 @@ class Redirector:
                 await self.shutdown()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
+
+
+def _trusted_country(value: bytes) -> str | None:
+    """The edge header's country: two letters, or None (Cloudflare says XX for unknown
+    and T1 for Tor)."""
+    code = value.decode("latin-1").strip().upper()
+    return code if len(code) == 2 and code.isalpha() and code != "XX" else None
 
 
 def create_app(settings: Settings | None = None) -> Redirector:

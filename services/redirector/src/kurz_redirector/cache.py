@@ -16,20 +16,20 @@ class Entry:
     """A resolved address: the effective EdgeLink (group merged) or None for an unknown
     one, and for links whose answer never changes, the ready decision and response."""
 
-    __slots__ = ("deadline", "decision", "group_id", "link", "start")
+    __slots__ = ("deadline", "decision", "group_id", "headers", "link")
 
     def __init__(
         self,
         link: EdgeLink | None,
         deadline: float,
         decision: Decision | None,
-        start: dict[str, object] | None,
+        headers: tuple[tuple[bytes, bytes], ...] | None,
         group_id: int | None,
     ) -> None:
         self.link = link
         self.deadline = deadline
         self.decision = decision
-        self.start = start
+        self.headers = headers
         self.group_id = group_id
 
 
@@ -39,6 +39,8 @@ class LinkCache:
         self._ttl = ttl
         self._entries: OrderedDict[str, Entry] = OrderedDict()
         self._by_group: dict[int, set[str]] = {}
+        # Bumped by every invalidation: a load that overlapped one may hold stale data.
+        self.epoch = 0
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -76,6 +78,7 @@ class LinkCache:
 
     def invalidate(self, message: str) -> None:
         """Apply an invalidation message: lines of "l host/slug", "g <id>" or "*"."""
+        self.epoch += 1
         for line in message.splitlines():
             kind, _, target = line.strip().partition(" ")
             if kind == "*":
@@ -87,5 +90,6 @@ class LinkCache:
                     self._drop(key)
 
     def clear(self) -> None:
+        self.epoch += 1
         self._entries.clear()
         self._by_group.clear()

@@ -8,10 +8,9 @@ import asyncio
 import contextlib
 
 import redis.asyncio as aioredis
-from redis.exceptions import NoScriptError, RedisError
-
 from kurz import keys
 from kurz.models import EdgeLink
+from redis.exceptions import NoScriptError, RedisError
 
 # Let a visit through while the counter is below the limit; a counted visit takes its
 # slot in the same step, so with a limit of N exactly N get through however many race.
@@ -44,7 +43,7 @@ class ClickLimiter:
         """True if the visit may go through. Uncounted visits (bots, HEAD) only look.
         Raises RedisError when Redis is away: the caller must not guess."""
         assert link.max_clicks is not None
-        future = asyncio.get_running_loop().create_future()
+        future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
         self._pending.append((keys.click_counter(link.id), link.max_clicks, int(counted), future))
         self._wake.set()
         return await future

@@ -23,6 +23,7 @@ class EdgeStats:
         self.cache_hits = 0
         self.cache_misses = 0
         self.events_published = 0
+        self.event_writes = 0  # round trips that wrote events: batching shows as a ratio
         self.events_buffered = 0
         self.events_dropped = 0
         self.buffer_size = 0
@@ -64,6 +65,9 @@ class _StatsCollector(Collector):
         events.add_metric(["buffered"], s.events_buffered)
         events.add_metric(["dropped"], s.events_dropped)
         yield events
+        yield CounterMetricFamily(
+            "kurz_click_event_writes", "Round trips that wrote click events", s.event_writes
+        )
         yield GaugeMetricFamily(
             "kurz_click_event_buffer", "Events held in memory while Redis is away", s.buffer_size
         )

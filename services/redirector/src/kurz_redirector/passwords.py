@@ -9,7 +9,7 @@ import contextlib
 import hashlib
 import hmac
 import time
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, quote
 
 import redis.asyncio as aioredis
 from kurz import keys
@@ -53,7 +53,7 @@ class PasswordCookies:
     def set_cookie_header(self, link: EdgeLink, path: str, *, secure: bool) -> bytes:
         value = self.issue(link)
         attrs = (
-            f"{cookie_name(link)}={value}; Max-Age={COOKIE_LIFETIME}; Path={path}; "
+            f"{cookie_name(link)}={value}; Max-Age={COOKIE_LIFETIME}; Path={quote(path)}; "
             "HttpOnly; SameSite=Lax"
         )
         return (attrs + ("; Secure" if secure else "")).encode("latin-1")

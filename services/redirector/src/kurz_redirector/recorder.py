@@ -99,6 +99,7 @@ class EventRecorder:
         start = 0
         try:
             for start in range(0, len(events), _CHUNK):
+                self._stats.event_writes += 1
                 await self._script(
                     keys=[keys.CLICK_STREAM], args=[self._maxlen, *events[start : start + _CHUNK]]
                 )
@@ -147,6 +148,15 @@ class EventRecorder:
             self._stats.buffer_size = len(self._backlog)
         return True
 
+    async def _drain_until(self, deadline: float) -> None:
+        """Shutdown's last chance: retry until the buffer is written or time runs out, as
+        Redis may come back within the grace period."""
+        loop = asyncio.get_running_loop()
+        while not await self._drain_backlog():
+            if loop.time() + self._retry_interval >= deadline:
+                return
+            await asyncio.sleep(self._retry_interval)
+
     async def close(self, grace: float = 5.0) -> None:
         """Flush what is pending and buffered, within `grace` seconds; count what is left."""
         loop = asyncio.get_running_loop()
@@ -170,7 +180,7 @@ class EventRecorder:
                 waiter.set_result(None)
         self._batch, self._waiters = [], []
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._drain_backlog(), max(deadline - loop.time(), 0.5))
+            await asyncio.wait_for(self._drain_until(deadline), max(deadline - loop.time(), 0.5))
         if self._backlog:
             log.error("click events lost at shutdown", extra={"count": len(self._backlog)})
             self._stats.events_dropped += len(self._backlog)

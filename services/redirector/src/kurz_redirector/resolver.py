@@ -10,7 +10,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 import asyncpg
 import redis.asyncio as aioredis
@@ -29,9 +29,11 @@ from kurz.models import (
 from redis.exceptions import RedisError
 
 from kurz_redirector.cache import Entry, LinkCache
-from kurz_redirector.metrics import EdgeStats
 
 log = logging.getLogger(__name__)
+
+_DATABASE_ERRORS = (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError)
+_RETRY_POOL_AFTER = 1.0  # seconds
 
 
 class Unavailable(Exception):
@@ -44,16 +46,18 @@ class Resolver:
         cache: LinkCache,
         redis: aioredis.Redis,
         database_url: str,
-        stats: EdgeStats,
         prepare: Callable[[EdgeLink, float], Entry],
+        *,
+        pool_max: int = 4,
     ) -> None:
         self.cache = cache
         self._redis = redis
         self._database_url = database_url
-        self._stats = stats
+        self._pool_max = pool_max
         self._prepare = prepare
         self._pool: asyncpg.Pool[Any] | None = None
         self._pool_lock = asyncio.Lock()
+        self._pool_failed_at = float("-inf")
         self._loading: dict[str, asyncio.Future[Entry]] = {}
 
     async def resolve(self, host: str, slug: str) -> Entry:
@@ -65,8 +69,12 @@ class Resolver:
         future: asyncio.Future[Entry] = asyncio.get_running_loop().create_future()
         self._loading[key] = future
         try:
+            epoch = self.cache.epoch
             entry = await self._load(host, slug)
-            self.cache.put(key, entry)
+            # An invalidation during the load may have been about this very record: then
+            # answer with what was read, but do not keep it.
+            if self.cache.epoch == epoch:
+                self.cache.put(key, entry)
             future.set_result(entry)
             return entry
         except BaseException as exc:
@@ -89,13 +97,13 @@ class Resolver:
             raw = await self._redis.get(keys.link(host, slug))
             if raw is None:
                 return None, None
-            link = decode_link(raw)
+            link = decode_link(cast(bytes, raw))
             group = None
             if link.group_id is not None:
                 raw_group = await self._redis.get(keys.group(link.group_id))
                 if raw_group is None:
                     return link, await self._group_from_postgres(link.group_id)
-                group = decode_group(raw_group)
+                group = decode_group(cast(bytes, raw_group))
             return link, group
         except RedisError:
             log.warning("redis lookup failed; reading Postgres", extra={"host": host, "slug": slug})
@@ -107,7 +115,7 @@ class Resolver:
         pool = await self._get_pool()
         try:
             row = await pool.fetchrow(SELECT_LINK, host, slug)
-        except (OSError, asyncpg.PostgresError) as exc:
+        except _DATABASE_ERRORS as exc:
             raise Unavailable("postgres lookup failed") from exc
         if row is None:
             return None, None
@@ -120,7 +128,7 @@ class Resolver:
         pool = await self._get_pool()
         try:
             row = await pool.fetchrow(SELECT_GROUP, group_id)
-        except (OSError, asyncpg.PostgresError) as exc:
+        except _DATABASE_ERRORS as exc:
             raise Unavailable("postgres lookup failed") from exc
         if row is None:
             return None
@@ -133,12 +141,20 @@ class Resolver:
             await self._redis.set(key, value, nx=True)
 
     async def _get_pool(self) -> asyncpg.Pool[Any]:
+        """The pool, made on first need: a redirector whose links all sit in Redis never
+        connects to Postgres. After a failed attempt, fail fast for a moment."""
         if self._pool is None:
             async with self._pool_lock:
                 if self._pool is None:
+                    loop = asyncio.get_running_loop()
+                    if loop.time() - self._pool_failed_at < _RETRY_POOL_AFTER:
+                        raise Unavailable("postgres unreachable")
                     try:
-                        self._pool = await create_pool(self._database_url, min_size=0, max_size=4)
-                    except (OSError, asyncpg.PostgresError) as exc:
+                        self._pool = await create_pool(
+                            self._database_url, min_size=0, max_size=self._pool_max
+                        )
+                    except _DATABASE_ERRORS as exc:
+                        self._pool_failed_at = loop.time()
                         raise Unavailable("postgres unreachable") from exc
         return self._pool
 
@@ -168,6 +184,6 @@ class Resolver:
                 log.warning("invalidation channel lost; reconnecting")
             finally:
                 with contextlib.suppress(Exception):
-                    await pubsub.aclose()
+                    await pubsub.aclose()  # type: ignore[no-untyped-call]
             await asyncio.sleep(delay)
             delay = min(delay * 2, 2.0)

@@ -34,14 +34,29 @@ def safe_destination(url: str) -> bool:
     return not url.lstrip().lower().startswith(_UNSAFE_SCHEMES)
 
 
-def redirect_start(status: int, location: str, *, no_referrer: bool) -> dict[str, Any]:
-    headers = [
+# Header pairs shared by every cached redirect: one object each, not one per link.
+_NO_BODY = (b"content-length", b"0")
+_CACHE_PAIRS = {status: (b"cache-control", value) for status, value in _CACHE.items()}
+_NO_STORE_PAIR = (b"cache-control", _NO_STORE)
+_NO_REFERRER_PAIR = (b"referrer-policy", b"no-referrer")
+
+
+Headers = tuple[tuple[bytes, bytes], ...]
+
+
+def redirect_headers(status: int, location: str, *, no_referrer: bool) -> Headers:
+    headers: Headers = (
         (b"location", header_url(location)),
-        (b"content-length", b"0"),
-        (b"cache-control", _CACHE.get(status, _NO_STORE)),
-    ]
+        _NO_BODY,
+        _CACHE_PAIRS.get(status, _NO_STORE_PAIR),
+    )
     if no_referrer:
-        headers.append((b"referrer-policy", b"no-referrer"))
+        headers += (_NO_REFERRER_PAIR,)
+    return headers
+
+
+def redirect_start(status: int, location: str, *, no_referrer: bool) -> dict[str, Any]:
+    headers = redirect_headers(status, location, no_referrer=no_referrer)
     return {"type": "http.response.start", "status": status, "headers": headers}
 
 

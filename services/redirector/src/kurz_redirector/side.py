@@ -12,7 +12,7 @@ from kurz.models import EdgeLink
 from kurz_redirector import pages, qr
 from kurz_redirector.passwords import PasswordChecker, Throttled, form_password
 from kurz_redirector.resolver import Unavailable
-from kurz_redirector.respond import NOT_FOUND, UNAVAILABLE, Send, send_html
+from kurz_redirector.respond import NOT_FOUND, UNAVAILABLE, Send, header_url, send_html
 
 if TYPE_CHECKING:
     from kurz_redirector.app import Redirector
@@ -108,9 +108,9 @@ class SidePaths:
             await send_html(send, 400, page)
             return
         client = scope.get("client")
-        visitor = self._edge.visitors.visitor_id(
-            client[0] if client else "", _header(scope, b"user-agent"), time.time()
-        )
+        # Throttled per address, not per (address, user agent): the guesser chooses the
+        # user agent, so counting by it would give every guess a fresh budget.
+        visitor = self._edge.visitors.visitor_id(client[0] if client else "", "", time.time())
         try:
             ok = await self._checker.check(link, visitor, password)
         except Throttled:
@@ -155,7 +155,7 @@ async def _see_other(
     send: Send, location: str, extra: list[tuple[bytes, bytes]] | None = None
 ) -> None:
     headers = [
-        (b"location", location.encode("latin-1", "replace")),
+        (b"location", header_url(location)),
         (b"content-length", b"0"),
         (b"cache-control", b"no-store"),
         *(extra or []),

@@ -72,8 +72,9 @@ class Worker:
         self.draining = True
         grace = max(1.0, self.settings.shutdown_grace - 2.0)
         self.consumer.stop()
-        await _finish(self._consumer_task, grace)
-        await self.scheduler.stop(grace)
+        # Both within the one grace period: the consumer commits its last batch (left due
+        # in Postgres) while the scheduler lets its attempts finish.
+        await asyncio.gather(_finish(self._consumer_task, grace), self.scheduler.stop(grace))
         await _finish(self._scheduler_task, 1.0)
         self._stop.set()
         for task in self._tasks:

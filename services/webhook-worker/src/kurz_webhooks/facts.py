@@ -133,16 +133,22 @@ async def load_facts(conn: asyncpg.Connection[Any], events: Iterable[ClickEvent]
     return Facts(links, groups, await _workspaces(conn, workspace_ids), link_hooks, workspace_hooks)
 
 
+def counting_group(event: ClickEvent, facts: Facts) -> GroupFacts | None:
+    """The event's group when the worker keeps that group's totals."""
+    group = facts.groups.get(event.group_id) if event.group_id is not None else None
+    if group is None or not group.counts or group.workspace_id != event.workspace_id:
+        return None
+    return group
+
+
 def concerns_webhooks(event: ClickEvent, facts: Facts) -> bool:
     """Whether a counted click has any webhook or notification effect at all."""
     link = facts.links.get(event.link_id)
     if link is None or link.facts.workspace_id != event.workspace_id:
         return False
-    if (
+    return bool(
         link.webhook_urls
         or facts.link_hooks.get(link.facts.id)
         or facts.workspace_hooks.get(event.workspace_id)
-    ):
-        return True
-    group = facts.groups.get(event.group_id) if event.group_id is not None else None
-    return group is not None and group.workspace_id == event.workspace_id and group.counts
+        or counting_group(event, facts)
+    )

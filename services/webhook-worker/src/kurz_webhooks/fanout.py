@@ -1,8 +1,10 @@
 """Turn a batch of click events into deliveries and notifications, in one transaction.
 
-Idempotent on event id: the transaction first records the ids it processes, and an id
-already recorded (a redelivered stream entry) changes nothing. Counters, deliveries and
-that record commit together, so a crash at any point either did all of it or none.
+Idempotent on event id. An event that moves a group's totals is recorded in
+`webhook_processed_events` by the transaction that moves them, and a redelivered one
+finds its id there and changes nothing. Other events need no record: their deliveries
+are unique per (endpoint, event id), so a redelivery inserts nothing new. Counters,
+deliveries and the record commit together: a crash did all of it or none.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from typing import Any, NamedTuple, TypeAlias
 import asyncpg
 from kurz.events import ClickEvent
 
-from kurz_webhooks.facts import Facts, concerns_webhooks, load_facts
+from kurz_webhooks.facts import Facts, concerns_webhooks, counting_group, load_facts
 from kurz_webhooks.plan import (
     PlannedDelivery,
     PlannedNotification,
@@ -32,17 +34,24 @@ class FanoutResult(NamedTuple):
     notifications: int
 
 
-async def _fresh_events(conn: Conn, events: list[ClickEvent]) -> list[ClickEvent]:
-    rows = await conn.fetch(
-        """INSERT INTO webhook_processed_events (event_id) SELECT unnest($1::text[])
-           ON CONFLICT DO NOTHING RETURNING event_id""",
-        sorted({e.id for e in events}),
-    )
-    fresh = {r["event_id"] for r in rows}
+async def _fresh_events(conn: Conn, events: list[ClickEvent], facts: Facts) -> list[ClickEvent]:
+    """The events not processed before, each once, in stream order."""
+    counting = sorted({e.id for e in events if counting_group(e, facts) is not None})
+    recorded: set[str] = set()
+    if counting:
+        rows = await conn.fetch(
+            """INSERT INTO webhook_processed_events (event_id) SELECT unnest($1::text[])
+               ON CONFLICT DO NOTHING RETURNING event_id""",
+            counting,
+        )
+        recorded = {r["event_id"] for r in rows}
+    seen: set[str] = set()
     out = []
     for event in events:
-        if event.id in fresh:
-            fresh.discard(event.id)  # a duplicate inside the batch counts once too
+        if event.id in seen:
+            continue  # a duplicate inside the batch counts once too
+        seen.add(event.id)
+        if event.id in recorded or counting_group(event, facts) is None:
             out.append(event)
     return out
 
@@ -91,8 +100,8 @@ async def _group_work(
 ) -> tuple[list[PlannedDelivery], list[PlannedNotification]]:
     by_group: dict[int, list[ClickEvent]] = defaultdict(list)
     for event in events:
-        group = facts.groups.get(event.group_id) if event.group_id is not None else None
-        if group is not None and group.counts and group.workspace_id == event.workspace_id:
+        group = counting_group(event, facts)
+        if group is not None:
             by_group[group.id].append(event)
     if not by_group:
         return [], []
@@ -193,7 +202,7 @@ async def fan_out(
         if not relevant:
             return FanoutResult(0, 0, 0)
         async with conn.transaction():
-            fresh = await _fresh_events(conn, relevant)
+            fresh = await _fresh_events(conn, relevant, facts)
             planned: list[PlannedDelivery] = []
             for event in fresh:
                 planned += link_deliveries(

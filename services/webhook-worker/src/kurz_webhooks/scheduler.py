@@ -20,10 +20,10 @@ from kurz_webhooks.transport import attempt
 log = logging.getLogger(__name__)
 POLL_INTERVAL = 0.25  # how often retries that became due are looked for
 
-# Claims (leases) due deliveries: oldest first, at most `room` per endpoint beyond what
-# this process holds for it, skipping endpoints whose share is full. The scan is bounded ($6 rows) so a long queue
-# costs nothing per claim. The lease is the new next_attempt_at: a worker that dies
-# mid-flight leaves its deliveries due again once the lease runs out.
+# Claims (leases) due deliveries: oldest first, at most `$3 - held` per endpoint, skipping
+# endpoints whose share is full. The scan is bounded ($6 rows) so a long queue costs
+# nothing per claim. The lease is the new next_attempt_at: a worker that dies mid-flight
+# leaves its deliveries due again once the lease runs out.
 _CLAIM = """
 WITH due AS (
     SELECT id, endpoint_id, next_attempt_at FROM webhook_deliveries
@@ -68,7 +68,9 @@ class Scheduler:
         self._recorder = recorder
         self._settings = settings
         self._endpoint_share = settings.per_endpoint_concurrency * PREFETCH
-        self._max_held = max(settings.concurrency * 2, self._endpoint_share)
+        # As many held as there are sending slots to feed, each with its queue: endpoints
+        # that fill their share take no more of the total than of the sending slots.
+        self._max_held = settings.concurrency * PREFETCH
         # Long enough for a held delivery to wait out its endpoint's queue and be sent.
         self._lease = settings.timeout * (PREFETCH + 1) + 10.0
         self._sending = asyncio.Semaphore(settings.concurrency)

@@ -57,6 +57,7 @@ CREATE TABLE webhook_deliveries (
 CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_attempt_at) WHERE status = 'pending';
 CREATE INDEX webhook_deliveries_workspace ON webhook_deliveries (workspace_id, id DESC);
 CREATE INDEX webhook_deliveries_webhook ON webhook_deliveries (webhook_id, id DESC) WHERE webhook_id IS NOT NULL;
+CREATE INDEX webhook_deliveries_finished ON webhook_deliveries (finished_at) WHERE status <> 'pending';
 
 -- Deliveries that used up their retries (or whose endpoint was disabled): kept for
 -- inspection and replay.

@@ -10,6 +10,7 @@ from typing import Any
 import asyncpg
 import msgspec
 
+from kurz_management.analytics import sql
 from kurz_management.analytics.model import Period, Selection
 from kurz_management.analytics.periods import each_day
 from kurz_management.analytics.selection import check_groups
@@ -49,7 +50,8 @@ async def group_page(
     rows_sql = rows_over(
         "group_id", "group_daily", "group_monthly", "group_id IN (SELECT id FROM g)", span, args
     )
-    async with pool.acquire() as conn:
+    async with pool.acquire() as conn, conn.transaction(readonly=True):
+        await sql.custom_plans(conn)
         total = await conn.fetchval(f"SELECT count(*) FROM ({page}) AS p", workspace_id, ids)  # noqa: S608
         rows = await conn.fetch(
             f"""WITH g AS ({page} ORDER BY id LIMIT {int(limit)} OFFSET {int(offset)}),
@@ -78,13 +80,15 @@ async def link_days(
 ) -> list[LinkDay]:
     """Clicks per link and day, by day then link id. `fill` adds the days without clicks
     (for one link: a complete calendar); otherwise only days with clicks appear."""
+    key: Any
     if sel.link_ids is not None:
         scope, key = "l.id = ANY($1::bigint[])", list(sel.link_ids)
     elif sel.group_id is not None:
         scope, key = "l.group_id = $1", sel.group_id
     else:
         scope, key = "l.workspace_id = $1", sel.workspace_id
-    rows = await pool.fetch(
+    rows = await sql.fetch(
+        pool,
         f"""SELECT d.day, l.id AS link_id, l.host, l.slug, d.clicks, d.visitors
             FROM link_daily d JOIN links l ON l.id = d.link_id
             WHERE {scope} AND d.day BETWEEN $2 AND $3
@@ -105,7 +109,8 @@ async def link_days(
 async def _filled(
     pool: asyncpg.Pool[Any], link_ids: Sequence[int], span: Period, found: list[LinkDay]
 ) -> list[LinkDay]:
-    links = await pool.fetch(
+    links = await sql.fetch(
+        pool,
         "SELECT id, host, slug FROM links WHERE id = ANY($1::bigint[]) ORDER BY id",
         list(link_ids),
     )

@@ -13,6 +13,7 @@ from typing import Any
 import asyncpg
 import msgspec
 
+from kurz_management.analytics import sql
 from kurz_management.analytics.model import Bucket, Period, RawFilter, Selection
 from kurz_management.analytics.periods import each_day
 
@@ -73,7 +74,8 @@ async def series(
     """Like rollups.daily/hourly (visitors distinct per bucket), from raw clicks."""
     where, args = _where(sel, flt, span)
     hour = "extract(hour FROM clicked_at AT TIME ZONE $1)::int" if hourly else "NULL::int"
-    rows = await pool.fetch(
+    rows = await sql.fetch(
+        pool,
         f"""SELECT (clicked_at AT TIME ZONE $1)::date AS day, {hour} AS hour,
                    count(*) AS clicks, count(DISTINCT visitor) AS visitors
             FROM clicks WHERE {where} GROUP BY 1, 2""",  # noqa: S608
@@ -129,6 +131,7 @@ async def export(
     where, args = _where(sel, flt, span)
     query = f"SELECT {_EXPORT_COLUMNS} FROM clicks WHERE {where} ORDER BY clicked_at, event_id"  # noqa: S608
     async with pool.acquire() as conn, conn.transaction(readonly=True):
+        await sql.custom_plans(conn)
         cursor = await conn.cursor(query, *args)
         while rows := await cursor.fetch(batch):
             yield [RawClick(**dict(r)) for r in rows]

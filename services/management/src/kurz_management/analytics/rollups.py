@@ -12,6 +12,7 @@ from typing import Any, Literal
 
 import asyncpg
 
+from kurz_management.analytics import sql
 from kurz_management.analytics.model import Bucket, Count, Period, Selection, Totals
 from kurz_management.analytics.periods import each_day
 from kurz_management.analytics.spans import rows_over
@@ -35,7 +36,8 @@ def _source(sel: Selection, grain: Grain) -> tuple[str, str, Any]:
 async def daily(pool: asyncpg.Pool[Any], sel: Selection, span: Period) -> list[Bucket]:
     """Every day of the period, days without clicks included."""
     table, cond, key = _source(sel, "daily")
-    rows = await pool.fetch(
+    rows = await sql.fetch(
+        pool,
         f"""SELECT day, sum(clicks)::bigint AS clicks, sum(visitors)::bigint AS visitors
             FROM {table} WHERE {cond} AND day BETWEEN $2 AND $3 GROUP BY day""",  # noqa: S608
         key,
@@ -49,7 +51,8 @@ async def daily(pool: asyncpg.Pool[Any], sel: Selection, span: Period) -> list[B
 async def hourly(pool: asyncpg.Pool[Any], sel: Selection, span: Period) -> list[Bucket]:
     """Every hour of every day of the period, in local time."""
     table, cond, key = _source(sel, "hourly")
-    rows = await pool.fetch(
+    rows = await sql.fetch(
+        pool,
         f"""SELECT day, hour, sum(clicks)::bigint AS clicks, sum(visitors)::bigint AS visitors
             FROM {table} WHERE {cond} AND day BETWEEN $2 AND $3
             GROUP BY day, hour""",  # noqa: S608
@@ -71,7 +74,8 @@ def _bucket(day: date, hour: int | None, row: Any) -> Bucket:
 
 async def totals(pool: asyncpg.Pool[Any], sel: Selection, span: Period) -> Totals:
     table, cond, key = _source(sel, "daily")
-    row = await pool.fetchrow(
+    row = await sql.fetchrow(
+        pool,
         f"""SELECT coalesce(sum(clicks), 0)::bigint AS clicks,
                    coalesce(sum(visitors), 0)::bigint AS visitors
             FROM {table} WHERE {cond} AND day BETWEEN $2 AND $3""",  # noqa: S608
@@ -89,6 +93,7 @@ async def counts(
     """Clicks by one dimension's values, most first; ties by value."""
     if dimension not in DIMENSIONS:
         raise ValueError(f"unknown dimension {dimension!r}")
+    key: Any
     if sel.group_id is not None:
         table, cond, key = "group_daily_dims", "group_id = $1", sel.group_id
     elif sel.link_ids is not None:
@@ -96,7 +101,8 @@ async def counts(
     else:
         # Kept from the links' counters by migration 0005's triggers.
         table, cond, key = "workspace_daily_dims", "workspace_id = $1", sel.workspace_id
-    rows = await pool.fetch(
+    rows = await sql.fetch(
+        pool,
         f"""SELECT value, sum(clicks)::bigint AS clicks FROM {table}
             WHERE {cond} AND day BETWEEN $2 AND $3 AND dimension = $4
             GROUP BY value ORDER BY clicks DESC, value LIMIT $5""",  # noqa: S608
@@ -118,6 +124,7 @@ async def by_link(
 ) -> list[LinkTotals]:
     """Clicks and visitors per link (links with clicks in the period), most first. A
     group's links are the links it holds now."""
+    key: Any
     if sel.link_ids is not None:
         scope, key = "SELECT unnest($1::bigint[])", list(sel.link_ids)
     elif sel.group_id is not None:
@@ -128,7 +135,8 @@ async def by_link(
     rows_sql = rows_over(
         "link_id", "link_daily", "link_monthly", f"link_id IN ({scope})", span, args
     )
-    rows = await pool.fetch(
+    rows = await sql.fetch(
+        pool,
         f"""SELECT link_id, sum(clicks)::bigint AS clicks, sum(visitors)::bigint AS visitors
             FROM ({rows_sql}) AS r
             GROUP BY link_id ORDER BY clicks DESC, link_id LIMIT {int(limit)}""",  # noqa: S608
@@ -148,13 +156,15 @@ async def by_utm(
 ) -> list[UtmTotals]:
     """Clicks by the UTM tags of the links clicked (kurz adds a link's utm_* to its
     destination, so a link's clicks are its campaign's)."""
+    key: Any
     if sel.link_ids is not None:
         scope, key = "l.id = ANY($1::bigint[])", list(sel.link_ids)
     elif sel.group_id is not None:
         scope, key = "l.group_id = $1", sel.group_id
     else:
         scope, key = "l.workspace_id = $1", sel.workspace_id
-    rows = await pool.fetch(
+    rows = await sql.fetch(
+        pool,
         f"""SELECT l.utm_source, l.utm_medium, l.utm_campaign,
                    sum(d.clicks)::bigint AS clicks, sum(d.visitors)::bigint AS visitors
             FROM link_daily d JOIN links l ON l.id = d.link_id

@@ -21,6 +21,7 @@ from kurz.edge_records import LINK_COLUMNS, edge_group_from_row, edge_link_from_
 from kurz.passwords import hash_password
 from kurz.plans import entitlements
 
+from kurz_management import webhook_targets
 from kurz_management.auth import Principal
 from kurz_management.context import AppContext
 from kurz_management.groups import rules
@@ -49,6 +50,7 @@ async def create_group(ctx: AppContext, principal: Principal, spec: GroupSpec) -
     cols, passwords = rules.changes(spec)
     merged = {**rules.DEFAULTS, **cols}
     rules.check(merged, cols, entitlements(principal.entitlements))
+    await _check_webhook_target(ctx, cols)
     secret = _new_secret() if merged["webhook_enabled"] else None
     merged.update(await _hashed(passwords), webhook_secret=secret)
     names = ", ".join(rules.COLUMNS)
@@ -68,6 +70,7 @@ async def update_group(
     ctx: AppContext, principal: Principal, group_id: int, spec: GroupSpec
 ) -> GroupWrite:
     cols, passwords = rules.changes(spec)
+    await _check_webhook_target(ctx, cols)  # before the row lock: it resolves a name
     hashed = await _hashed(passwords)  # before the row lock: hashing takes milliseconds
     async with ctx.pool.acquire() as conn, conn.transaction():
         current = await conn.fetchrow(
@@ -93,6 +96,15 @@ async def update_group(
     assert row is not None
     await _quietly(ctx.cache.put_group(edge_group_from_row(row)))
     return GroupWrite(_record(row), secret)
+
+
+async def _check_webhook_target(ctx: AppContext, cols: dict[str, Any]) -> None:
+    """A group's webhook URL is a registration: the SSRF guard refuses internal targets."""
+    url = cols.get("webhook_url")
+    if url:
+        refused = await webhook_targets.refusals([url], ctx.settings.webhooks)
+        if url in refused:
+            raise GroupError("invalid", refused[url], "webhook_url")
 
 
 async def get_group(ctx: AppContext, principal: Principal, group_id: int) -> GroupRecord:

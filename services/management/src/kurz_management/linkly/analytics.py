@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from datetime import date
-from typing import Literal
+from typing import Literal, TypeVar
 
 import msgspec
 from starlette.requests import Request
@@ -37,6 +37,7 @@ from kurz_management.linkly.render import encode
 from kurz_management.linkly.request import authorize, read_payload
 
 HOURLY_MAX_DAYS = 31
+Q = TypeVar("Q", bound=msgspec.Struct)
 Counter = Literal[
     "country", "platform", "browser_name", "referer", "link_id", "destination", "bot_name"
 ]
@@ -106,7 +107,7 @@ class LinklyCounter(msgspec.Struct):
     results: list[LinklyCount]
 
 
-def _query(request: Request, shape: type[msgspec.Struct]) -> msgspec.Struct:
+def _query(request: Request, shape: type[Q]) -> Q:
     params = {k: v for k, v in request.query_params.items() if v != ""}
     try:
         return msgspec.convert(params, shape, strict=False)
@@ -153,7 +154,6 @@ def _json(value: object) -> Response:
 
 async def clicks(request: Request, ctx: AppContext) -> Response:
     q = _query(request, LinklyClicksQuery)
-    assert isinstance(q, LinklyClicksQuery)
     hourly = q.frequency == "hour"
     max_days = HOURLY_MAX_DAYS if hourly else 366
     _, sel, span = await _context(request, ctx, q.start, q.end, q.link_id, max_days=max_days)
@@ -188,7 +188,6 @@ def _stamp(day: date, hour: int | None) -> str:
 async def counters(request: Request, ctx: AppContext) -> Response:
     counter = request.path_params["counter"]
     q = _query(request, LinklyCountersQuery)
-    assert isinstance(q, LinklyCountersQuery)
     _, sel, span = await _context(request, ctx, q.start, q.end, q.link_id)
     if counter not in _DIMENSION and counter != "link_id":
         raise LinklyError(
@@ -220,7 +219,6 @@ async def _counts(
 
 async def export(request: Request, ctx: AppContext) -> Response:
     q = _query(request, LinklyClicksExportQuery)
-    assert isinstance(q, LinklyClicksExportQuery)
     principal, sel, span = await _context(request, ctx, q.start, q.end, q.link_id)
     flt = RawFilter(q.country, q.platform, q.browser, q.bots)
     name = f"clicks-{principal.workspace_id}-{span.start}-{span.end}.{q.format}"

@@ -48,7 +48,7 @@ async def read_payload(request: Request, max_bytes: int) -> Payload:
     if _is_json(content_type, body):
         try:
             return Payload(msgspec.json.decode(body), is_form=False)
-        except msgspec.DecodeError as exc:
+        except (msgspec.DecodeError, UnicodeDecodeError) as exc:  # bad UTF-8 inside a string
             raise LinklyError(400, f"malformed JSON body: {exc}") from None
     try:
         pairs = parse_qsl(body.decode(), keep_blank_values=True, strict_parsing=True)

@@ -11,6 +11,7 @@ import msgspec
 from kurz.models import LinkSpec, LinkType
 from kurz.validation import InvalidLink, check_spec, normalize_host
 
+from kurz_management import webhook_targets
 from kurz_management.auth import Principal
 from kurz_management.context import AppContext
 from kurz_management.links import rows
@@ -104,9 +105,22 @@ async def check_workspace(
     """Domains, tags and groups must be the workspace's own; raw HTML only on its own
     verified custom domain. One query per kind for the whole batch."""
     live = [c for c in changes if c.live]
-    await _check_domains(conn, ctx, principal, live)
+    await _check_webhook_targets(ctx, live)
+    await _check_domains(conn, ctx, principal, [c for c in live if c.live])
     await _check_owned(conn, principal, [c for c in live if c.live], "tags", "tag_ids")
     await _check_owned(conn, principal, [c for c in live if c.live], "link_groups", "group_id")
+
+
+async def _check_webhook_targets(ctx: AppContext, live: list[Change]) -> None:
+    """The SSRF guard on webhook URLs this write sets (all of the batch's at once)."""
+    given = [c for c in live if c.spec.webhook_urls]
+    refused = await webhook_targets.refusals(
+        (url for c in given for url in c.values["webhook_urls"]), ctx.settings.webhooks
+    )
+    for change in given:
+        reason = next((refused[u] for u in change.values["webhook_urls"] if u in refused), None)
+        if reason is not None:
+            change.fail("invalid", reason, "webhook_urls")
 
 
 async def _check_domains(

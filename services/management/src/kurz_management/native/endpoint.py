@@ -69,7 +69,7 @@ class Call:
             return msgspec.json.decode(raw, type=body_type)
         except msgspec.ValidationError as exc:
             raise NativeError(400, f"invalid body: {exc}") from None
-        except msgspec.DecodeError as exc:
+        except (msgspec.DecodeError, UnicodeDecodeError) as exc:  # bad UTF-8 inside a string
             raise NativeError(400, f"malformed JSON: {exc}") from None
 
     def query(self, query_type: type[T]) -> T:

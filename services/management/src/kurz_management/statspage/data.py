@@ -9,7 +9,7 @@ from typing import Any
 import asyncpg
 import msgspec
 
-from kurz_management.analytics import rollups
+from kurz_management.analytics import rollups, sql
 from kurz_management.analytics.model import Bucket, Count, Period, Selection, Totals
 from kurz_management.analytics.periods import today
 
@@ -56,8 +56,9 @@ async def load_group(pool: asyncpg.Pool[Any], group_id: int) -> PageGroup | None
     )
     if row is None:
         return None
-    return PageGroup(row["id"], row["workspace_id"], row["name"], row["stats_password_hash"],
-                     row["time_zone"])
+    return PageGroup(
+        row["id"], row["workspace_id"], row["name"], row["stats_password_hash"], row["time_zone"]
+    )
 
 
 async def load_stats(
@@ -82,7 +83,8 @@ async def _links(
     pool: asyncpg.Pool[Any], sel: Selection, span: Period, scheme: str
 ) -> tuple[list[PageLink], int]:
     """The group's live links, most clicked first (then newest), with their figures."""
-    rows = await pool.fetch(
+    rows = await sql.fetch(
+        pool,
         """SELECT l.id, l.host, l.slug, l.title, l.url,
                   coalesce(sum(d.clicks), 0)::bigint AS clicks,
                   coalesce(sum(d.visitors), 0)::bigint AS visitors,
@@ -91,11 +93,20 @@ async def _links(
              ON d.link_id = l.id AND d.day BETWEEN $2 AND $3
            WHERE l.group_id = $1 AND l.deleted_at IS NULL
            GROUP BY l.id ORDER BY clicks DESC, l.id DESC LIMIT $4""",
-        sel.group_id, span.start, span.end, MAX_LINKS,
+        sel.group_id,
+        span.start,
+        span.end,
+        MAX_LINKS,
     )
     links = [
-        PageLink(r["id"], f"{scheme}://{r['host']}/{r['slug']}", r["title"], r["url"],
-                 int(r["clicks"]), int(r["visitors"]))
+        PageLink(
+            r["id"],
+            f"{scheme}://{r['host']}/{r['slug']}",
+            r["title"],
+            r["url"],
+            int(r["clicks"]),
+            int(r["visitors"]),
+        )
         for r in rows
     ]
     return links, int(rows[0]["total"]) if rows else 0

@@ -46,8 +46,10 @@ def login_page(group: PageGroup, *, error: str | None = None, wait: int = 0) -> 
     message = ""
     if wait:
         minutes = max(1, (wait + 59) // 60)
-        message = (f'<p class="alert" role="alert" id="login-error">Too many wrong passwords. '
-                   f"Try again in {minutes} minute{'s' if minutes > 1 else ''}.</p>")
+        message = (
+            f'<p class="alert" role="alert" id="login-error">Too many wrong passwords. '
+            f"Try again in {minutes} minute{'s' if minutes > 1 else ''}.</p>"
+        )
     elif error:
         message = f'<p class="alert" role="alert" id="login-error">{_e(error)}</p>'
     body = f"""<main class="login">
@@ -111,8 +113,10 @@ def dashboard(group: PageGroup, stats: PageStats, days: int) -> str:
 
 
 def _card(label: str, value: int, ident: str) -> str:
-    return (f'<div class="card stat"><span class="label">{label}</span>'
-            f'<span class="value" id="{ident}" data-value="{value}">{_n(value)}</span></div>')
+    return (
+        f'<div class="card stat"><span class="label">{label}</span>'
+        f'<span class="value" id="{ident}" data-value="{value}">{_n(value)}</span></div>'
+    )
 
 
 def _series_table(stats: PageStats) -> str:
@@ -122,9 +126,11 @@ def _series_table(stats: PageStats) -> str:
         f"<td>{_n(b.clicks)}</td><td>{_n(b.visitors)}</td></tr>"
         for b in stats.days
     )
-    return (f'<table id="series" class="table"><thead><tr><th scope="col">Day</th>'
-            f'<th scope="col">Clicks</th><th scope="col">Unique visitors</th></tr></thead>'
-            f"<tbody>{rows}</tbody></table>")
+    return (
+        f'<table id="series" class="table"><thead><tr><th scope="col">Day</th>'
+        f'<th scope="col">Clicks</th><th scope="col">Unique visitors</th></tr></thead>'
+        f"<tbody>{rows}</tbody></table>"
+    )
 
 
 def _country(code: str) -> str:
@@ -145,8 +151,10 @@ def _ranking(title: str, ident: str, counts: list[Count], label: Callable[[str],
             f'<rect width="{100 * c.clicks / top:.1f}" height="4" rx="2"/></svg></li>'
             for c in counts
         )
-    return (f'<section class="panel rank" id="{ident}"><h2>{title}</h2>'
-            f'<ol class="ranking">{items}</ol></section>')
+    return (
+        f'<section class="panel rank" id="{ident}"><h2>{title}</h2>'
+        f'<ol class="ranking">{items}</ol></section>'
+    )
 
 
 def _links(stats: PageStats) -> str:

@@ -7,11 +7,11 @@ import asyncio
 import logging
 from importlib import resources
 
+from kurz.passwords import verify_password
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from kurz.passwords import verify_password
 from kurz_management.context import context
 from kurz_management.statspage import render, session, throttle
 from kurz_management.statspage.data import RANGES, PageGroup, load_group, load_stats
@@ -80,15 +80,22 @@ async def login(request: Request) -> Response:
         return _html(render.login_page(group, wait=wait), 429)
     password = await _password(request)
     # argon2 takes tens of milliseconds: off the event loop.
-    if password and await asyncio.to_thread(verify_password, group.password_hash, password):
+    right = password is not None and await asyncio.to_thread(
+        verify_password, group.password_hash, password
+    )
+    if right:
         await throttle.forget(ctx.redis, group.id, visitor)
-        response = RedirectResponse(f"/stats/g/{group.id}", status_code=303,
-                                    headers=_SECURITY_HEADERS)
+        response = RedirectResponse(
+            f"/stats/g/{group.id}", status_code=303, headers=_SECURITY_HEADERS
+        )
         response.set_cookie(
             session.cookie_name(group.id),
             session.issue(edge.cookie_secret, group.id, group.password_hash),
-            max_age=session.COOKIE_TTL, path=session.cookie_path(group.id),
-            httponly=True, samesite="strict", secure=request.url.scheme == "https",
+            max_age=session.COOKIE_TTL,
+            path=session.cookie_path(group.id),
+            httponly=True,
+            samesite="strict",
+            secure=request.url.scheme == "https",
         )
         return response
     failures = await throttle.record_failure(ctx.redis, group.id, visitor, edge.password_window)
@@ -111,8 +118,11 @@ async def static(request: Request) -> Response:
     if name not in _STATIC_TYPES:
         return Response("not found", status_code=404, media_type="text/plain")
     data = resources.files("kurz_management.statspage").joinpath("static", name).read_bytes()
-    return Response(data, media_type=_STATIC_TYPES[name], headers={
-        "Cache-Control": "public, max-age=3600", "X-Content-Type-Options": "nosniff"})
+    return Response(
+        data,
+        media_type=_STATIC_TYPES[name],
+        headers={"Cache-Control": "public, max-age=3600", "X-Content-Type-Options": "nosniff"},
+    )
 
 
 routes: list[BaseRoute] = [

@@ -7,13 +7,14 @@ from __future__ import annotations
 import hashlib
 
 import redis.asyncio as aioredis
-
 from kurz import keys
 
 
 def visitor_of(client_ip: str, secret: str) -> str:
     """A keyed hash of the client address: Redis never holds the raw IP."""
-    return hashlib.blake2b(client_ip.encode(), key=hashlib.sha256(secret.encode()).digest(), digest_size=12).hexdigest()
+    return hashlib.blake2b(
+        client_ip.encode(), key=hashlib.sha256(secret.encode()).digest(), digest_size=12
+    ).hexdigest()
 
 
 async def wait_seconds(redis: aioredis.Redis, group_id: int, visitor: str, attempts: int) -> int:

@@ -57,14 +57,17 @@ class Call:
         declared = self.request.headers.get("content-length", "")
         if declared.isdigit() and int(declared) > limit:
             raise VivoldiError(Code.TOO_LARGE, f"request body over {limit} bytes")
-        raw = await self.request.body()
-        if len(raw) > limit:
-            raise VivoldiError(Code.TOO_LARGE, f"request body over {limit} bytes")
+        # Read in chunks and stop at the limit: a body without a length is not buffered whole.
+        received = bytearray()
+        async for chunk in self.request.stream():
+            received += chunk
+            if len(received) > limit:
+                raise VivoldiError(Code.TOO_LARGE, f"request body over {limit} bytes")
         try:
-            return msgspec.json.decode(raw, type=shape, strict=False)
+            return msgspec.json.decode(received, type=shape, strict=False)
         except msgspec.ValidationError as exc:
             raise VivoldiError(Code.INVALID, f"invalid request: {exc}") from None
-        except msgspec.DecodeError:
+        except (msgspec.DecodeError, UnicodeDecodeError):  # bad UTF-8 inside a string
             raise VivoldiError(
                 Code.INVALID, "invalid request: the body is not valid JSON"
             ) from None

@@ -1,0 +1,64 @@
+"""The event recorder on its own, against a Redis of its own (the test writes entries that
+are not click events, which the shared stream's consumers must never see)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import redis.asyncio as aioredis
+from kurz import keys
+from kurz.dev.servers import Redis, free_port
+from kurz_redirector.metrics import EdgeStats
+from kurz_redirector.recorder import EventRecorder
+
+
+@pytest.fixture
+def redis_url(tmp_path: Path) -> Iterator[str]:
+    server = Redis(tmp_path / "redis", free_port()).start()
+    yield server.url
+    server.stop()
+
+
+async def test_concurrent_events_share_round_trips_and_are_written_on_return(
+    redis_url: str,
+) -> None:
+    client = aioredis.Redis.from_url(redis_url)
+    stats = EdgeStats()
+    recorder = EventRecorder(client, maxlen=1_000_000, buffer_limit=10, stats=stats)
+    recorder.start()
+    marker = b"recorder-test-" + str(id(recorder)).encode()
+    before = await client.xlen(keys.CLICK_STREAM)
+
+    checks = asyncio.Semaphore(50)
+
+    async def one(i: int) -> int:
+        await recorder.record(marker + b"-%d" % i)
+        # Returned: the event is already in the stream.
+        async with checks:
+            last = await client.xrevrange(keys.CLICK_STREAM, count=2000)
+        return sum(1 for _, f in last if f[b"e"] == marker + b"-%d" % i)
+
+    found = await asyncio.gather(*(one(i) for i in range(500)))
+    assert found == [1] * 500
+    assert await client.xlen(keys.CLICK_STREAM) >= before + 500
+    assert stats.events_published == 500
+    assert stats.event_writes <= 50  # many events per round trip, not one each
+    assert stats.events_buffered == 0
+    await recorder.close()
+    await client.aclose()
+
+
+async def test_close_writes_what_is_pending(redis_url: str) -> None:
+    client = aioredis.Redis.from_url(redis_url)
+    stats = EdgeStats()
+    recorder = EventRecorder(client, maxlen=1_000_000, buffer_limit=10, stats=stats)
+    recorder.start()
+    tasks = [asyncio.create_task(recorder.record(b"pending-%d" % i)) for i in range(20)]
+    await asyncio.sleep(0)  # queued, maybe not yet written
+    await recorder.close(grace=5)
+    await asyncio.gather(*tasks)
+    assert stats.events_published == 20 and stats.events_dropped == 0
+    await client.aclose()

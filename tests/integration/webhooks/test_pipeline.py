@@ -1,0 +1,67 @@
+"""The whole path as real processes: a link created through the native API with
+`webhookUrls`, a visit through the redirector, a verified delivery at the receiver."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+
+import httpx
+import pytest
+import standardwebhooks
+from kurz.dev.servers import free_port
+
+from tests.integration.webhooks.conftest import wait_until, workspace_secret
+from tests.support.services import Stack, service_env
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def pipeline(database_url: str, redis_url: str, tmp_path: Path):
+    port = free_port()
+    stack = Stack(
+        service_env(database_url, redis_url, KURZ_DEFAULT_DOMAIN=f"127.0.0.1:{port}"), tmp_path
+    )
+    try:
+        stack.add("management").start()
+        redirector = stack.add("redirector")
+        redirector.port = port
+        redirector.start()
+        stack.add("webhook-worker").start()
+        yield stack
+    finally:
+        stack.stop()
+
+
+async def test_a_visit_reaches_the_links_webhook(pipeline, pool, workspace, receivers):
+    receiver = await receivers()
+    async with httpx.AsyncClient(
+        base_url=pipeline["management"].url, headers=workspace.bearer, timeout=10
+    ) as client:
+        created = await client.post(
+            "/api/v1/links",
+            json={"url": "https://example.com/landing", "webhookUrls": receiver.url},
+        )
+    assert created.status_code == 201, created.text
+    link = created.json()["link"]
+    async with httpx.AsyncClient(timeout=10) as visitor:
+        visit = await visitor.get(
+            link["shortUrl"],
+            headers={"User-Agent": "Mozilla/5.0 (X11; Linux x86_64) Firefox/130.0"},
+        )
+        assert visit.status_code == 302
+        bot = await visitor.get(link["shortUrl"], headers={"User-Agent": "Googlebot/2.1"})
+        assert bot.status_code == 302
+
+    await wait_until(lambda: len(receiver.received) >= 1, timeout=15)
+    await asyncio.sleep(0.5)
+    assert len(receiver.received) == 1  # the bot's visit is not a counted click
+    got = receiver.received[0]
+    secret = await workspace_secret(pool, workspace.id)
+    body = standardwebhooks.Webhook(secret).verify(got.body, got.headers)
+    assert body == json.loads(got.body)
+    assert body["type"] == "link.clicked"
+    assert body["data"]["link"]["id"] == link["id"]
+    assert body["data"]["click"]["destination"] == "https://example.com/landing"
