@@ -29,9 +29,12 @@ from tests.faults.conftest import (
     create_links,
 )
 from tests.faults.kit import BROWSER, Receiver, in_thread, wait_for
-from tests.support.services import service_env
+from tests.support.services import Service, service_env
 
 pytestmark = pytest.mark.slow
+
+LIMIT = 10
+USED = 6  # clicks of the limited link stored before the flush
 
 
 def _rebuild(fault_servers: FaultServers) -> str:
@@ -58,6 +61,17 @@ async def test_flushall_then_fallback_and_rebuild_restore_every_record_and_limit
     started = (management, redirector, aggregator, worker)
     await asyncio.gather(*(in_thread(s.start) for s in started))
     receiver = await Receiver().start()
+    try:
+        await _flush_and_rebuild(fault_servers, management, receiver, fault_pool, fault_redis,
+                                 tenant)  # fmt: skip
+    finally:
+        await receiver.stop()
+
+
+async def _flush_and_rebuild(
+    fault_servers: FaultServers, management: Service, receiver: Receiver, fault_pool,
+    fault_redis, tenant: Workspace,
+) -> None:  # fmt: skip
     async with api(management, tenant) as client:
         plain = await create_links(client, 3)
         (limited,) = await create_links(client, 1, maxClicks=LIMIT)
@@ -96,16 +110,9 @@ async def test_flushall_then_fallback_and_rebuild_restore_every_record_and_limit
     await wait_for(
         lambda: _counted(fault_pool, limited["id"], LIMIT), 20, "clicks after the flush aggregated"
     )
-    try:
-        async with httpx.AsyncClient(headers={"User-Agent": BROWSER}) as visitor:
-            assert (await visitor.get(hooked["shortUrl"])).status_code == 302
-        await wait_for(lambda: len(receiver.ids) == 1, 20, "a webhook after the flush delivered")
-    finally:
-        await receiver.stop()
-
-
-LIMIT = 10
-USED = 6
+    async with httpx.AsyncClient(headers={"User-Agent": BROWSER}) as visitor:
+        assert (await visitor.get(hooked["shortUrl"])).status_code == 302
+    await wait_for(lambda: len(receiver.ids) == 1, 20, "a webhook after the flush delivered")
 
 
 async def _counted(pool, link_id: int, expected: int) -> bool:
@@ -119,10 +126,11 @@ async def _assert_edge_matches_postgres(pool, redis) -> None:
     """Every live link and every group of Postgres, record for record, in Redis."""
     links = await pool.fetch(f"SELECT {LINK_COLUMNS} FROM links l WHERE l.deleted_at IS NULL")
     assert links
-    for row in links:
-        raw = await redis.get(keys.link(row["host"], row["slug"]))
+    stored = await redis.mget([keys.link(row["host"], row["slug"]) for row in links])
+    for row, raw in zip(links, stored, strict=True):
         assert raw is not None, (row["host"], row["slug"])
         assert decode_link(raw) == edge_link_from_row(row)
-    for row in await pool.fetch(f"SELECT {GROUP_COLUMNS} FROM link_groups g"):
-        raw = await redis.get(keys.group(row["id"]))
+    groups = await pool.fetch(f"SELECT {GROUP_COLUMNS} FROM link_groups g")
+    stored = await redis.mget([keys.group(row["id"]) for row in groups]) if groups else []
+    for row, raw in zip(groups, stored, strict=True):
         assert raw is not None and decode_group(raw) == edge_group_from_row(row)

@@ -46,6 +46,11 @@ class TcpProxy:
                 client.close()
                 continue
             with self._lock:
+                # A cut that came while this connection was being made must drop it too.
+                if not self._accepting:
+                    client.close()
+                    upstream.close()
+                    continue
                 self._conns += [client, upstream]
             for a, b in ((client, upstream), (upstream, client)):
                 threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
@@ -65,8 +70,8 @@ class TcpProxy:
 
     def cut(self) -> None:
         """Drop every open connection and refuse new ones until `restore`."""
-        self._accepting = False
         with self._lock:
+            self._accepting = False
             conns, self._conns = self._conns, []
         for s in conns:
             with contextlib.suppress(OSError):

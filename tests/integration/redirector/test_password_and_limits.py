@@ -10,10 +10,18 @@ import asyncpg
 import httpx
 import redis.asyncio as aioredis
 from kurz import keys
+from kurz.edge_cache import EdgeCache
+from kurz.edge_records import SELECT_GROUP, edge_group_from_row
 from kurz.passwords import hash_password
 
 from tests.conftest import Workspace
-from tests.integration.redirector.conftest import create_link, events_of, new_slug, raw_get
+from tests.integration.redirector.conftest import (
+    create_link,
+    events_of,
+    insert_group,
+    new_slug,
+    raw_get,
+)
 
 
 async def test_password_form_cookie_and_replay_on_another_link(
@@ -128,3 +136,22 @@ async def test_unicode_slug_and_destination(
     client.cookies.clear()
     through = await client.get(path, headers={"Cookie": f"kurz_pw_{link.id}={cookie}"})
     assert through.headers["location"] == "https://example.com/caf%C3%A9"
+
+
+async def test_a_group_limit_counts_each_link_under_the_group(
+    client: httpx.AsyncClient,
+    pool: asyncpg.Pool[Any],
+    redis: aioredis.Redis,
+    workspace: Workspace,
+) -> None:
+    group_id = await insert_group(pool, workspace.id, max_clicks=2)
+    await EdgeCache(redis).put_group(
+        edge_group_from_row(await pool.fetchrow(SELECT_GROUP, group_id))
+    )
+    first = await create_link(pool, redis, workspace.id, group_id=group_id, max_clicks=50)
+    second = await create_link(pool, redis, workspace.id, group_id=group_id)
+    for link in (first, second):
+        statuses = [(await client.get(f"/{link.slug}")).status_code for _ in range(3)]
+        assert statuses == [302, 302, 410]  # the group's limit wins over the link's 50
+        assert int(await redis.get(keys.group_click_counter(group_id, link.id))) == 2
+        assert await redis.get(keys.click_counter(link.id)) is None

@@ -78,10 +78,10 @@ class Redirector:
         elif scope["type"] == "lifespan":
             await self._lifespan(receive, send)
 
-    def prepare(self, link: EdgeLink, deadline: float) -> Entry:
+    def prepare(self, link: EdgeLink, deadline: float, counter: str | None = None) -> Entry:
         """A cache entry; a link whose answer never changes gets its response ready-made."""
         if not is_static(link):
-            return Entry(link, deadline, None, None, link.group_id)
+            return Entry(link, deadline, None, None, link.group_id, counter)
         decision = decide(link, RequestFacts(), 0.0, self.rng)
         headers = respond.redirect_headers(
             decision.status, decision.destination, no_referrer=link.hide_referrer
@@ -156,7 +156,7 @@ class Redirector:
                     link.password_hash is not None
                     and self.cookies.valid(link, cookie.decode("latin-1"), now),
                 )  # fmt: skip
-                decision = await self._decide(link, facts, now)
+                decision = await self._decide(link, facts, now, entry.counter)
                 if decision is None:
                     await send_html(send, 503, UNAVAILABLE, extra=[(b"retry-after", b"2")])
                     return
@@ -178,15 +178,18 @@ class Redirector:
             await self._answer(scope, send, link, decision, host_name)
         self.stats.observe(decision.outcome, time.perf_counter() - started)
 
-    async def _decide(self, link: EdgeLink, facts: RequestFacts, now: float) -> Decision | None:
+    async def _decide(
+        self, link: EdgeLink, facts: RequestFacts, now: float, counter: str | None
+    ) -> Decision | None:
         """decide(), then a slot of the click limit for a visit that would go through.
         None when the limit cannot be checked."""
         decision = decide(link, facts, now, self.rng)
         if not (decision.limited and decision.outcome in COUNTED_OUTCOMES):
             return decision
+        assert counter is not None and link.max_clicks is not None
         counted = facts.method == "GET" and not facts.bot
         try:
-            allowed = await self.limiter.admit(link, counted=counted)
+            allowed = await self.limiter.admit(counter, link.max_clicks, counted=counted)
         except RedisError as exc:
             # Exactness needs the shared counter; without it, refuse rather than overshoot.
             log.warning("click limit unavailable", extra={"link_id": link.id, "error": str(exc)})

@@ -16,7 +16,7 @@ class Entry:
     """A resolved address: the effective EdgeLink (group merged) or None for an unknown
     one, and for links whose answer never changes, the ready decision and response."""
 
-    __slots__ = ("deadline", "decision", "group_id", "headers", "link")
+    __slots__ = ("counter", "deadline", "decision", "group_id", "headers", "link")
 
     def __init__(
         self,
@@ -25,8 +25,10 @@ class Entry:
         decision: Decision | None,
         headers: tuple[tuple[bytes, bytes], ...] | None,
         group_id: int | None,
+        counter: str | None = None,
     ) -> None:
         self.link = link
+        self.counter = counter  # Redis key of the click-limit counter, for limited links
         self.deadline = deadline
         self.decision = decision
         self.headers = headers

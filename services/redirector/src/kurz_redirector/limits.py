@@ -8,8 +8,6 @@ import asyncio
 import contextlib
 
 import redis.asyncio as aioredis
-from kurz import keys
-from kurz.models import EdgeLink
 from redis.exceptions import NoScriptError, RedisError
 
 # Let a visit through while the counter is below the limit; a counted visit takes its
@@ -39,12 +37,11 @@ class ClickLimiter:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
 
-    async def admit(self, link: EdgeLink, *, counted: bool) -> bool:
+    async def admit(self, counter: str, limit: int, *, counted: bool) -> bool:
         """True if the visit may go through. Uncounted visits (bots, HEAD) only look.
         Raises RedisError when Redis is away: the caller must not guess."""
-        assert link.max_clicks is not None
         future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
-        self._pending.append((keys.click_counter(link.id), link.max_clicks, int(counted), future))
+        self._pending.append((counter, limit, int(counted), future))
         self._wake.set()
         return await future
 

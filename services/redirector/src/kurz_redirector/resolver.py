@@ -46,7 +46,7 @@ class Resolver:
         cache: LinkCache,
         redis: aioredis.Redis,
         database_url: str,
-        prepare: Callable[[EdgeLink, float], Entry],
+        prepare: Callable[[EdgeLink, float, str | None], Entry],
         *,
         pool_max: int = 4,
     ) -> None:
@@ -90,7 +90,8 @@ class Resolver:
             link, group = await self._from_postgres(host, slug)
         if link is None:
             return Entry(None, self.cache.deadline(), None, None, None)
-        return self._prepare(effective_link(link, group), self.cache.deadline())
+        effective = effective_link(link, group)
+        return self._prepare(effective, self.cache.deadline(), _counter_key(link, group))
 
     async def _from_redis(self, host: str, slug: str) -> tuple[EdgeLink | None, EdgeGroup | None]:
         try:
@@ -187,3 +188,13 @@ class Resolver:
                     await pubsub.aclose()  # type: ignore[no-untyped-call]
             await asyncio.sleep(delay)
             delay = min(delay * 2, 2.0)
+
+
+def _counter_key(link: EdgeLink, group: EdgeGroup | None) -> str | None:
+    """Where the link's click-limit counter lives: its own, or its group-scoped one when
+    the limit comes from the group (each link of the group gets the group's limit)."""
+    if group is not None and group.max_clicks is not None:
+        return keys.group_click_counter(group.id, link.id)
+    if link.max_clicks is not None:
+        return keys.click_counter(link.id)
+    return None

@@ -72,3 +72,11 @@ routes: list[BaseRoute] = [
 routes += [
     Route(path, _endpoint(handler), methods=["GET"]) for path, handler in analytics.ENDPOINTS
 ]
+# Linkly's workspace- and link-level webhooks (linkly/webhooks.py).
+from kurz_management.linkly import webhooks  # noqa: E402
+
+webhooks.register_operations()
+routes += [
+    Route(path, _endpoint(handler), methods=[method])
+    for method, path, handler, _ in webhooks.ENDPOINTS
+]

@@ -88,7 +88,7 @@ routes: list[BaseRoute] = [
         "Search and page through links",
         response=LinkList,
         query=ListQuery,
-        errors=(400,),
+        errors=(400, 422),
     ),
     _route(
         "POST",
@@ -170,3 +170,7 @@ routes: list[BaseRoute] = [
 from kurz_management.native import analytics  # noqa: E402
 
 routes += analytics.routes
+
+from kurz_management.webhooks import routes as webhook_routes  # noqa: E402
+
+routes += webhook_routes.routes

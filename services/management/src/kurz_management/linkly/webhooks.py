@@ -1,0 +1,184 @@
+"""Linkly's webhook endpoints: workspace-level and link-level webhooks that deliver
+Linkly's click payload. Linkly does not publish these shapes; kurz's choice is
+documented in docs/linkly.md ("Webhooks", inferred).
+
+In: `{"url": "https://..."}` (JSON or form, with the key and workspace as on every
+Linkly call). Out: a webhook object; the secret only when it is created."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import msgspec
+from kurz.webhooks.registry import Webhook
+from msgspec import UNSET, UnsetType
+from starlette.requests import Request
+from starlette.responses import Response
+
+from kurz_management import openapi
+from kurz_management.auth import Principal
+from kurz_management.context import AppContext
+from kurz_management.linkly.errors import LinklyError, LinklyErrorBody
+from kurz_management.linkly.handlers import json_response, link_id_of
+from kurz_management.linkly.operations import FAMILY, LinklyAuthQuery
+from kurz_management.linkly.request import Payload, authorize, read_payload
+from kurz_management.links import service as links
+from kurz_management.webhooks import service
+from kurz_management.webhooks.service import WebhookView
+
+LINKLY_FORMAT = "linkly"
+_ACCEPTED_FIELDS = frozenset({"url", "api_key", "workspace_id"})
+_BODY_TYPES = ("application/json", "application/x-www-form-urlencoded")
+
+
+class LinklyWebhookIn(msgspec.Struct):
+    url: str
+
+
+class LinklyWebhook(msgspec.Struct):
+    """`link_id` is null for a workspace-level webhook; `enabled` is false while kurz has
+    the URL disabled after repeated failed deliveries. `secret` (Standard Webhooks
+    `whsec_...`) appears once, in the answer that creates the webhook; `deleted` only in
+    the answer that deletes it."""
+
+    id: int
+    url: str
+    workspace_id: int
+    link_id: int | None
+    enabled: bool
+    created_at: datetime
+    secret: str | UnsetType = UNSET
+    deleted: bool | UnsetType = UNSET
+
+
+def _render(view: WebhookView, *, secret: bool = False, deleted: bool = False) -> LinklyWebhook:
+    hook = view.webhook
+    return LinklyWebhook(
+        id=hook.id,
+        url=hook.url,
+        workspace_id=hook.workspace_id,
+        link_id=hook.link_id,
+        enabled=hook.enabled and view.health.disabled_at is None,
+        created_at=hook.created_at,
+        secret=hook.secret if secret else UNSET,
+        deleted=True if deleted else UNSET,
+    )
+
+
+def _webhook_id(request: Request) -> int:
+    raw = request.path_params["webhook_id"]
+    if not raw.isdigit() or len(raw) > 18:
+        raise LinklyError(404, f"no webhook with id {raw} in this workspace", field="id")
+    return int(raw)
+
+
+def _url_of(payload: Payload) -> str:
+    if not isinstance(payload.data, dict):
+        raise LinklyError(400, "the body must be an object with a url")
+    unknown = sorted(set(payload.fields) - _ACCEPTED_FIELDS)
+    if unknown:
+        raise LinklyError(422, f"unknown field {unknown[0]!r}", field=unknown[0])
+    url = payload.fields.get("url")
+    if not isinstance(url, str) or not url.strip():
+        raise LinklyError(422, "url is required: the address that receives the clicks", field="url")
+    return url
+
+
+async def _principal(
+    request: Request, ctx: AppContext, *, workspace: bool
+) -> tuple[Principal, Payload]:
+    payload = await read_payload(request, ctx.settings.api.max_body_bytes)
+    ws = request.path_params["ws"] if workspace else None
+    return await authorize(request, ctx, payload, path_workspace=ws), payload
+
+
+async def _list(ctx: AppContext, principal: Principal, link_id: int | None) -> Response:
+    hooks = await service.list_for(ctx, principal, link_id=link_id, workspace_level=link_id is None)
+    views = await service.views(ctx, principal, hooks)
+    return json_response([_render(v) for v in views])
+
+
+async def _add(
+    ctx: AppContext, principal: Principal, payload: Payload, link_id: int | None
+) -> Response:
+    url = _url_of(payload)
+    hook = await service.register(ctx, principal, url, link_id=link_id, format=LINKLY_FORMAT)
+    return json_response(_render(await service.view(ctx, principal, hook), secret=True))
+
+
+async def _delete(ctx: AppContext, principal: Principal, hook: Webhook) -> Response:
+    view = await service.view(ctx, principal, hook)
+    await service.remove(ctx, principal, hook)
+    return json_response(_render(view, deleted=True))
+
+
+async def list_workspace_webhooks(request: Request, ctx: AppContext) -> Response:
+    principal, _ = await _principal(request, ctx, workspace=True)
+    return await _list(ctx, principal, None)
+
+
+async def add_workspace_webhook(request: Request, ctx: AppContext) -> Response:
+    principal, payload = await _principal(request, ctx, workspace=True)
+    return await _add(ctx, principal, payload, None)
+
+
+async def delete_workspace_webhook(request: Request, ctx: AppContext) -> Response:
+    principal, _ = await _principal(request, ctx, workspace=True)
+    webhook_id = _webhook_id(request)
+    hook = await service.get(ctx, principal, webhook_id)
+    if hook.link_id is not None:  # a link's webhook is deleted through its link
+        raise LinklyError(404, f"no workspace webhook with id {webhook_id}", field="id")
+    return await _delete(ctx, principal, hook)
+
+
+async def list_link_webhooks(request: Request, ctx: AppContext) -> Response:
+    principal, _ = await _principal(request, ctx, workspace=False)
+    link = await links.get_link(ctx, principal, link_id_of(request))
+    return await _list(ctx, principal, link.id)
+
+
+async def add_link_webhook(request: Request, ctx: AppContext) -> Response:
+    principal, payload = await _principal(request, ctx, workspace=False)
+    return await _add(ctx, principal, payload, link_id_of(request))
+
+
+async def delete_link_webhook(request: Request, ctx: AppContext) -> Response:
+    principal, _ = await _principal(request, ctx, workspace=False)
+    link = await links.get_link(ctx, principal, link_id_of(request))
+    hook = await service.get(ctx, principal, _webhook_id(request), link_id=link.id)
+    return await _delete(ctx, principal, hook)
+
+
+_WS_HOOKS = "/api/v1/workspace/{ws}/webhooks"
+_LINK_HOOKS = "/api/v1/link/{link_id}/webhooks"
+ENDPOINTS = [
+    ("GET", _WS_HOOKS, list_workspace_webhooks, "List the workspace-level webhooks"),
+    ("POST", _WS_HOOKS, add_workspace_webhook, "Add a webhook for every link of the workspace"),
+    ("DELETE", _WS_HOOKS + "/{webhook_id}", delete_workspace_webhook, "Delete a workspace webhook"),
+    ("GET", _LINK_HOOKS, list_link_webhooks, "List a link's webhooks"),
+    ("POST", _LINK_HOOKS, add_link_webhook, "Add a webhook for one link"),
+    ("DELETE", _LINK_HOOKS + "/{webhook_id}", delete_link_webhook, "Delete a link's webhook"),
+]
+
+
+def register_operations() -> None:
+    for method, path, _, summary in ENDPOINTS:
+        adds = method == "POST"
+        openapi.register(
+            method,
+            path,
+            FAMILY,
+            LinklyWebhookIn if adds else None,
+            LinklyWebhook if method != "GET" else list[LinklyWebhook],
+            errors={
+                s: LinklyErrorBody
+                for s in (400, 401, 403, 404, 429, 503, *((413, 422) if adds else ()))
+            },
+            summary=summary + " (shape inferred, see docs/linkly.md)",
+            description="Deliveries use Linkly's click payload, signed per Standard "
+            "Webhooks with the secret shown once on creation. Private and loopback "
+            "targets are refused (422); webhooks need the webhooks plan entitlement (403).",
+            request_content_types=_BODY_TYPES,
+            security="linkly_key",
+            query_type=LinklyAuthQuery,
+        )
