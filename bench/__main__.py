@@ -53,8 +53,7 @@ def _generic_table(result: dict[str, Any]) -> list[str]:
 def main() -> None:
     seconds = int(os.environ.get("KURZ_BENCH_SECONDS", "8"))
     started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
-    raw: dict[str, Any] = {"started": started, "machine": platform.node(),
-                           "cpus": os.cpu_count()}
+    raw: dict[str, Any] = {"started": started, "machine": platform.node(), "cpus": os.cpu_count()}
     md = [f"# kurz benchmarks ({started}, {os.cpu_count()} CPUs)", ""]
     from bench import redirect
 

@@ -15,14 +15,15 @@ from pathlib import Path
 from typing import Any
 
 import redis.asyncio as aioredis
-
-from bench.wrk import WrkResult, run as wrk
 from kurz.db import create_pool
 from kurz.dev.servers import _wait_port, free_port, local_servers
 from kurz.edge_cache import EdgeCache
 from kurz.edge_records import LINK_COLUMNS, edge_link_from_row
 from kurz.migrate import apply_migrations
 from kurz.workspaces import create_workspace
+
+from bench.wrk import WrkResult
+from bench.wrk import run as wrk
 
 HERE = Path(__file__).parent
 ZIPF_LINKS = 100_000
@@ -56,8 +57,9 @@ end
 
 
 def _start(cmd: list[str], env: dict[str, str], port: int, log: Path) -> subprocess.Popen[bytes]:
-    proc = subprocess.Popen(cmd, env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT,
-                            start_new_session=True)
+    proc = subprocess.Popen(
+        cmd, env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT, start_new_session=True
+    )
     _wait_port(port, 60)
     time.sleep(0.5)
     return proc
@@ -74,12 +76,42 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
 
 def _baseline_cmd(server: str, workers: int, port: int) -> list[str]:
     if server == "granian":
-        return [sys.executable, "-m", "granian", "--interface", "asgi", "--host", "127.0.0.1",
-                "--port", str(port), "--workers", str(workers), "--loop", "uvloop",
-                "--no-access-log", "bench.baseline_app:app"]
-    return [sys.executable, "-m", "uvicorn", "bench.baseline_app:app", "--host", "127.0.0.1",
-            "--port", str(port), "--workers", str(workers), "--loop", "uvloop", "--http",
-            "httptools", "--no-access-log", "--log-level", "warning"]
+        return [
+            sys.executable,
+            "-m",
+            "granian",
+            "--interface",
+            "asgi",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+            "--loop",
+            "uvloop",
+            "--no-access-log",
+            "bench.baseline_app:app",
+        ]
+    return [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "bench.baseline_app:app",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--workers",
+        str(workers),
+        "--loop",
+        "uvloop",
+        "--http",
+        "httptools",
+        "--no-access-log",
+        "--log-level",
+        "warning",
+    ]
 
 
 async def _create_links(db_url: str, redis_url: str, host: str) -> None:
@@ -94,12 +126,14 @@ async def _create_links(db_url: str, redis_url: str, host: str) -> None:
                SELECT $1, $2, s, 'https://example.com/landing?from=' || s
                FROM (SELECT 'hot' AS s UNION ALL
                      SELECT 'z' || g FROM generate_series(1, $3::int) g) slugs""",
-            ws, host, ZIPF_LINKS,
+            ws,
+            host,
+            ZIPF_LINKS,
         )
         rows = await pool.fetch(f"SELECT {LINK_COLUMNS} FROM links l WHERE l.host = $1", host)
         cache = EdgeCache(client)
         for start in range(0, len(rows), 5000):
-            await cache.put_links(edge_link_from_row(r) for r in rows[start:start + 5000])
+            await cache.put_links(edge_link_from_row(r) for r in rows[start : start + 5000])
     finally:
         await client.aclose()
         await pool.close()
@@ -114,14 +148,14 @@ async def _redis_bytes_per_link(redis_url: str, host: str) -> float:
         dumps = []
         for start in range(0, len(keys), 5000):
             pipe = client.pipeline(transaction=False)
-            for k in keys[start:start + 5000]:
+            for k in keys[start : start + 5000]:
                 pipe.dump(k)
             dumps.extend(await pipe.execute())
-            await client.delete(*keys[start:start + 5000])
+            await client.delete(*keys[start : start + 5000])
         after = (await client.info("memory"))["used_memory"]
         for start in range(0, len(keys), 5000):
             pipe = client.pipeline(transaction=False)
-            for k, d in zip(keys[start:start + 5000], dumps[start:start + 5000], strict=True):
+            for k, d in zip(keys[start : start + 5000], dumps[start : start + 5000], strict=True):
                 pipe.restore(k, 0, d)
             await pipe.execute()
         return (before - after) / max(len(keys), 1)
@@ -151,12 +185,22 @@ def _rss_per_link(env: dict[str, str], port: int, root: Path, sweep: Path) -> fl
 
 
 def _row(scenario: str, server: str, workers: int, r: WrkResult, base: float) -> dict[str, Any]:
-    return {"scenario": scenario, "server": server, "workers": workers, **asdict(r),
-            "ratio": round(r.requests_per_s / base, 3) if base else None}
+    return {
+        "scenario": scenario,
+        "server": server,
+        "workers": workers,
+        **asdict(r),
+        "ratio": round(r.requests_per_s / base, 3) if base else None,
+    }
 
 
-def run(*, seconds: int = 8, servers: tuple[str, ...] = ("uvicorn", "granian"),
-        workers: tuple[int, ...] = (1, 2), connections: int = 64) -> dict[str, Any]:
+def run(
+    *,
+    seconds: int = 8,
+    servers: tuple[str, ...] = ("uvicorn", "granian"),
+    workers: tuple[int, ...] = (1, 2),
+    connections: int = 64,
+) -> dict[str, Any]:
     rows: list[dict[str, Any]] = []
     memory: dict[str, float] = {}
     with tempfile.TemporaryDirectory(prefix="kurz-bench-") as tmp:
@@ -166,11 +210,19 @@ def run(*, seconds: int = 8, servers: tuple[str, ...] = ("uvicorn", "granian"),
             port = free_port()
             host = f"127.0.0.1:{port}"
             asyncio.run(_create_links(pg.url, rd.url, host))
-            memory["redis_bytes_per_link"] = round(asyncio.run(_redis_bytes_per_link(rd.url, host)), 1)
-            env = {**os.environ, "DATABASE_URL": pg.url, "REDIS_URL": rd.url,
-                   "KURZ_DEFAULT_DOMAIN": host, "KURZ_LOG_LEVEL": "WARNING",
-                   "KURZ_STREAM_MAXLEN": "200000", "KURZ_PORT": str(port),
-                   "PYTHONPATH": str(HERE.parent)}
+            memory["redis_bytes_per_link"] = round(
+                asyncio.run(_redis_bytes_per_link(rd.url, host)), 1
+            )
+            env = {
+                **os.environ,
+                "DATABASE_URL": pg.url,
+                "REDIS_URL": rd.url,
+                "KURZ_DEFAULT_DOMAIN": host,
+                "KURZ_LOG_LEVEL": "WARNING",
+                "KURZ_STREAM_MAXLEN": "200000",
+                "KURZ_PORT": str(port),
+                "PYTHONPATH": str(HERE.parent),
+            }
             zipf = root / "zipf.lua"
             zipf.write_text(_ZIPF_LUA % {"n": ZIPF_LINKS})
             sweep = root / "sweep.lua"
@@ -183,8 +235,12 @@ def run(*, seconds: int = 8, servers: tuple[str, ...] = ("uvicorn", "granian"),
                     _stop(base_proc)
                     rows.append(_row("baseline (raw ASGI)", server, n, base, base.requests_per_s))
                     redir_env = {**env, "KURZ_SERVER": server, "KURZ_WORKERS": str(n)}
-                    proc = _start([sys.executable, "-m", "kurz_redirector"], redir_env, port,
-                                  root / "redirector.log")
+                    proc = _start(
+                        [sys.executable, "-m", "kurz_redirector"],
+                        redir_env,
+                        port,
+                        root / "redirector.log",
+                    )
                     wrk(url + "hot", seconds=1, connections=8)  # warm the local cache
                     hot = wrk(url + "hot", seconds=seconds, connections=connections)
                     rows.append(_row("hot link", server, n, hot, base.requests_per_s))

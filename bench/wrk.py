@@ -34,7 +34,9 @@ def parse(output: str) -> WrkResult:
     p99 = _ms(re.search(r"^\s+99%\s+(\S+)", output, re.M).group(1))  # type: ignore[union-attr]
     total = int(re.search(r"(\d+) requests in", output).group(1))  # type: ignore[union-attr]
     errors = 0
-    if m := re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output):
+    if m := re.search(
+        r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output
+    ):
         errors = sum(int(g) for g in m.groups())
     non = int(m.group(1)) if (m := re.search(r"Non-2xx or 3xx responses: (\d+)", output)) else 0
     return WrkResult(rps, p50, p99, errors, non, total)
@@ -48,6 +50,7 @@ def run(url: str, *, seconds: int, connections: int = 64, script: Path | None = 
     cmd = [binary, "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", "--timeout", "5s"]
     if script is not None:
         cmd += ["-s", str(script)]
-    done = subprocess.run([*cmd, url], capture_output=True, text=True, check=True,
-                          timeout=seconds + 60)
+    done = subprocess.run(
+        [*cmd, url], capture_output=True, text=True, check=True, timeout=seconds + 60
+    )
     return parse(done.stdout)

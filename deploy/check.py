@@ -76,14 +76,8 @@ def check_files() -> list[Problem]:
         *check_catalogue(catalogue),
         *check_dashboard(json.loads(DASHBOARD.read_text()), catalogue),
         *check_panels(json.loads(DASHBOARD.read_text())),
+        *check_exported(defined_metrics(service_sources(REPO), REPO), catalogue),
     ]
-
-
-def exported_warnings() -> list[Problem]:
-    """Metrics the services define that the catalogue does not know, and the reverse. Warnings
-    until the services export the catalogue's names; then this joins check_files."""
-    markdown = OPERATIONS_DOC.read_text() if OPERATIONS_DOC.is_file() else ""
-    return check_exported(defined_metrics(service_sources(REPO), REPO), parse_catalogue(markdown))
 
 
 def main() -> int:
@@ -99,13 +93,9 @@ def main() -> int:
             return 2
         counted += len(objects)
         problems += check_manifests(label, objects, stages)
-    warnings = exported_warnings()
-    for warning in warnings:
-        print(f"  warning: {warning}", file=sys.stderr)
     for problem in problems:
         print(f"  {problem}", file=sys.stderr)
     verdict = f"{len(problems)} problem(s)" if problems else "no problems"
-    verdict += f", {len(warnings)} warning(s)" if warnings else ""
     print(
         f"deploy-check: {counted} objects in {len(KUSTOMIZATIONS)} kustomizations, Dockerfile, "
         f"compose, dashboard: {verdict} ({time.monotonic() - started:.1f} s)"

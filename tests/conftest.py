@@ -11,7 +11,6 @@ from typing import Any
 import asyncpg
 import pytest
 import redis.asyncio as aioredis
-
 from kurz.db import create_pool
 from kurz.dev.servers import Postgres, Redis, free_port
 from kurz.migrate import apply_migrations

@@ -15,17 +15,15 @@ from deploycheck import Problem
 # The metrics the services export under these exact names (docs/operations.md describes them).
 REQUIRED_METRICS = {
     "kurz_redirect_seconds": "histogram",
-    "kurz_edge_cache_hits_total": "counter",
-    "kurz_edge_cache_misses_total": "counter",
-    "kurz_events_published_total": "counter",
-    "kurz_events_buffered": "gauge",
-    "kurz_events_dropped_total": "counter",
+    "kurz_edge_cache_lookups_total": "counter",
+    "kurz_click_events_total": "counter",
+    "kurz_click_event_buffer": "gauge",
     "kurz_stream_lag": "gauge",
     "kurz_aggregator_batch_size": "histogram",
     "kurz_aggregator_commit_seconds": "histogram",
     "kurz_webhook_deliveries_total": "counter",
-    "kurz_api_requests_total": "counter",
-    "kurz_api_request_seconds": "histogram",
+    "kurz_management_requests_total": "counter",
+    "kurz_management_request_seconds": "histogram",
 }
 # Labels Prometheus attaches to every series from the scrape target, plus the histogram bucket.
 TARGET_LABELS = frozenset({"le", "job", "instance", "namespace", "pod", "service", "container"})

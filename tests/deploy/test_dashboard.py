@@ -54,9 +54,9 @@ def test_dashboard_covers_every_agreed_metric(dashboard: dict[str, Any]) -> None
             "sum(rate(kurz_redirects_total[5m]))",
             "queries kurz_redirects_total, which is not in the metrics catalogue",
         ),
-        ("sum(kurz_events_buffered_bucket)", "queries kurz_events_buffered_bucket"),
+        ("sum(kurz_click_event_buffer_bucket)", "queries kurz_click_event_buffer_bucket"),
         ("sum by (region) (rate(kurz_redirect_seconds_count[5m]))", "groups by 'region'"),
-        ("sum by (group) (rate(kurz_api_requests_total[5m]))", "groups by 'group'"),
+        ("sum by (group) (rate(kurz_management_requests_total[5m]))", "groups by 'group'"),
     ],
 )
 def test_broken_dashboard_query_is_reported(
@@ -87,7 +87,7 @@ def test_empty_dashboard_is_reported() -> None:
 def test_incomplete_catalogue_is_reported() -> None:
     broken = copy.copy(CATALOGUE)
     del broken["kurz_stream_lag"]
-    broken["kurz_redirects"] = broken["kurz_edge_cache_hits_total"]
+    broken["kurz_redirects"] = broken["kurz_edge_cache_lookups_total"]
     found = "\n".join(str(p) for p in check_catalogue(broken))
     assert "lacks kurz_stream_lag (gauge)" in found
     assert "kurz_redirects is a counter: its name must end in _total" in found
@@ -146,12 +146,12 @@ def test_exported_metric_mismatches_are_reported(tmp_path: Path) -> None:
         tmp_path,
         (
             "from prometheus_client import Counter, Gauge\n"
-            "A = Counter('kurz_edge_cache_lookups_total', 'x', ['result'])\n"
+            "A = Counter('kurz_edge_cache_sizes_total', 'x', ['result'])\n"
             "B = Gauge('kurz_stream_lag', 'x', ['consumer'])\n"
         ),
     )
     found = [str(p) for p in check_exported(defined, CATALOGUE)]
-    assert "metrics.py:2: exports kurz_edge_cache_lookups_total, which the catalogue lacks" in found
+    assert "metrics.py:2: exports kurz_edge_cache_sizes_total, which the catalogue lacks" in found
     assert any(
         p.startswith("metrics.py:3: kurz_stream_lag is a gauge labelled ['consumer']")
         for p in found

@@ -4,13 +4,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
 from kurz.dev.servers import free_port
+
 from tests.support.services import Stack, service_env
 
 
 @pytest.fixture(scope="module")
-def stack(database_url: str, redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+def stack(
+    database_url: str, redis_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Stack]:
     """All four services as real processes; the default short domain is the redirector's
     own address, so short URLs are directly reachable."""
     redirector_port = free_port()

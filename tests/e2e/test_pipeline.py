@@ -6,8 +6,8 @@ from __future__ import annotations
 import time
 
 import httpx
-
 from kurz.events import decode_event
+
 from tests.conftest import Workspace
 from tests.support.services import Stack
 
@@ -24,19 +24,25 @@ def _wait_for(predicate, timeout: float = 15.0):  # type: ignore[no-untyped-def]
 async def test_created_link_redirects_and_counts(stack: Stack, workspace: Workspace, redis) -> None:
     api = stack["management"].url
     with httpx.Client(base_url=api, headers=workspace.bearer, timeout=10) as client:
-        created = client.post("/api/v1/links", json={
-            "url": "https://example.com/pricing?plan=pro",
-            "title": "Pricing",
-            "utmSource": "newsletter",
-        })
+        created = client.post(
+            "/api/v1/links",
+            json={
+                "url": "https://example.com/pricing?plan=pro",
+                "title": "Pricing",
+                "utmSource": "newsletter",
+            },
+        )
         assert created.status_code == 201, created.text
         link = created.json()["link"]
         assert link["url"] == "https://example.com/pricing?plan=pro"
         short_url = link["shortUrl"]
         assert short_url.startswith(stack["redirector"].url + "/")
 
-        visit = httpx.get(short_url, follow_redirects=False,
-                          headers={"User-Agent": "Mozilla/5.0 (X11; Linux x86_64) Firefox/130.0"})
+        visit = httpx.get(
+            short_url,
+            follow_redirects=False,
+            headers={"User-Agent": "Mozilla/5.0 (X11; Linux x86_64) Firefox/130.0"},
+        )
         assert visit.status_code == 302
         location = visit.headers["location"]
         assert location.startswith("https://example.com/pricing?")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import subprocess
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -120,8 +121,10 @@ def services(fault_servers: FaultServers, tmp_path: Path) -> Iterator[ServiceFac
         return stack
 
     yield make
-    for stack in stacks:
-        stack.stop()
+    # In parallel: each service may take its whole drain time to stop.
+    running = [svc for stack in stacks for svc in stack.services.values()]
+    with ThreadPoolExecutor(max_workers=max(len(running), 1)) as pool:
+        list(pool.map(lambda svc: svc.stop(), running))
 
 
 def add_redirector(stack: Stack, fault_servers: FaultServers, **env: str) -> Service:

@@ -243,3 +243,30 @@ async def test_values_only_the_database_would_refuse(
     response = await http.request(method, path.format(ws=workspace.id), params=params,
                                   headers=family_headers(family, workspace))  # fmt: skip
     refused_in_family_format(family, response)
+
+
+SUPERSCRIPT_TWO = "\u00b2"  # str.isdigit() says yes, int() says no: it once gave 500s
+
+
+async def test_unicode_digits_in_ids_and_numbers(
+    http: httpx.AsyncClient, edge: httpx.AsyncClient, pool: asyncpg.Pool[Any],
+    redis: aioredis.Redis, workspace: Workspace,
+) -> None:  # fmt: skip
+    two = SUPERSCRIPT_TWO
+    for family, path, params in [
+        ("native", f"/api/v1/links/{two}", {}),
+        ("linkly", f"/api/v1/get_link/{two}", {}),
+        ("vivoldi", "/api/link/v2/clicks-by-group",
+         {"startYmd": "2025-01-01", "endYmd": "2025-01-02", "grpIdxList": two}),
+    ]:  # fmt: skip
+        response = await http.get(path, params=params, headers=family_headers(family, workspace))
+        refused_in_family_format(family, response)
+    stats = await http.get(f"/stats/g/{two}")
+    assert stats.status_code == 404
+    link = await stored_link(pool, redis, workspace.id, password_hash="$argon2id$v=19$x")
+    qr = await edge.get(f"/{link.slug}/qr", params={"size": two * 3})
+    assert qr.status_code == 400
+    # Header bytes are read as Latin-1 at the edge: 0xB2 arrives as the superscript two.
+    cookie = {"Cookie": f"kurz_pw_{link.id}={two * 10}.c2lnbmF0dXJl".encode("latin-1")}
+    form = await edge.get(f"/{link.slug}", headers=cookie)
+    assert form.status_code == 200 and 'type="password"' in form.text

@@ -54,7 +54,7 @@ def _values(t: Tenant | None) -> dict[str, Any]:
 _FIXED = {
     "counter": "country", "ymd": CLICK_DAY,
     "startYmd": CLICK_DAY, "endYmd": CLICK_DAY,
-    "start": CLICK_DAY, "end": CLICK_DAY, "url": "https://a.example/probe", "nm": "probe",
+    "start": CLICK_DAY, "end": CLICK_DAY, "url": "https://93.184.215.14/probe", "nm": "probe",
     "name": "probe",
 }  # fmt: skip
 

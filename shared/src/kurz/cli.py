@@ -14,7 +14,9 @@ import msgspec
 from kurz.settings import Settings, load_settings
 
 
-async def _with_conn(settings: Settings, work: Callable[[asyncpg.Connection[Any]], Awaitable[Any]]) -> Any:
+async def _with_conn(
+    settings: Settings, work: Callable[[asyncpg.Connection[Any]], Awaitable[Any]]
+) -> Any:
     conn = await asyncpg.connect(settings.database.url)
     try:
         return await work(conn)
@@ -39,8 +41,12 @@ def cmd_workspace_create(settings: Settings, args: argparse.Namespace) -> None:
     async def work(conn: asyncpg.Connection[Any]) -> tuple[int, str]:
         await ensure_default_domain(conn, settings.edge.default_domain)
         return await create_workspace(
-            conn, args.name, plan=args.plan, time_zone=args.time_zone,
-            home_country=args.home_country, owner_email=args.email,
+            conn,
+            args.name,
+            plan=args.plan,
+            time_zone=args.time_zone,
+            home_country=args.home_country,
+            owner_email=args.email,
         )
 
     workspace_id, key = asyncio.run(_with_conn(settings, work))
@@ -86,7 +92,9 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> None:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="kurz", description="kurz link management")
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("migrate", help="apply pending database migrations").set_defaults(func=cmd_migrate)
+    sub.add_parser("migrate", help="apply pending database migrations").set_defaults(
+        func=cmd_migrate
+    )
 
     workspace = sub.add_parser("workspace", help="manage workspaces").add_subparsers(required=True)
     create = workspace.add_parser("create", help="create a workspace and its first API key")

@@ -26,7 +26,9 @@ class EdgeCache:
     def __init__(self, redis: aioredis.Redis) -> None:
         self._redis = redis
 
-    async def put_links(self, links: Iterable[EdgeLink], *, gone: Iterable[tuple[str, str]] = ()) -> None:
+    async def put_links(
+        self, links: Iterable[EdgeLink], *, gone: Iterable[tuple[str, str]] = ()
+    ) -> None:
         """Store links and drop addresses no longer in use (deleted, or moved to a new
         slug), in one pipelined round trip, then tell every redirector."""
         pipe = self._redis.pipeline(transaction=False)
@@ -76,19 +78,33 @@ class EdgeCache:
         return written
 
     async def restore_click_counters(self, conn: asyncpg.Connection[Any]) -> None:
-        """Counters of limited links: SET NX from the clicks Postgres has, so a lost
-        counter comes back no lower than what was stored (a live counter is kept)."""
+        """Counters of limited links, SET NX from the visits Postgres has stored, so a lost
+        counter comes back no lower than what was let through (a live counter is kept).
+
+        Every stored visit that went through counts, bots included: a restored counter may
+        sit slightly above the true one, never below, so no limit is exceeded."""
         rows = await conn.fetch(
-            """SELECT l.id, count(c.event_id) AS n FROM links l
-               LEFT JOIN clicks c ON c.link_id = l.id AND c.counted
-               WHERE l.deleted_at IS NULL AND l.max_clicks IS NOT NULL
-               GROUP BY l.id"""
+            """SELECT l.id, l.group_id, l.max_clicks IS NOT NULL AS own_limit,
+                      g.max_clicks IS NOT NULL AS group_limit,
+                      count(c.event_id) FILTER (WHERE c.outcome IN ('redirect', 'page')) AS n,
+                      count(c.event_id) FILTER (WHERE c.outcome IN ('redirect', 'page')
+                                                  AND c.group_id = l.group_id) AS n_in_group
+               FROM links l
+               LEFT JOIN link_groups g ON g.id = l.group_id
+               LEFT JOIN clicks c ON c.link_id = l.id
+               WHERE l.deleted_at IS NULL AND (l.max_clicks IS NOT NULL OR g.max_clicks IS NOT NULL)
+               GROUP BY l.id, g.id"""
         )
         if not rows:
             return
         pipe = self._redis.pipeline(transaction=False)
         for row in rows:
-            pipe.set(keys.click_counter(row["id"]), row["n"], nx=True)
+            if row["own_limit"]:
+                pipe.set(keys.click_counter(row["id"]), row["n"], nx=True)
+            if row["group_limit"]:
+                pipe.set(
+                    keys.group_click_counter(row["group_id"], row["id"]), row["n_in_group"], nx=True
+                )
         await pipe.execute()
 
 

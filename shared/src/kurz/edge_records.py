@@ -24,7 +24,9 @@ GROUP_COLUMNS = """
     g.max_clicks, g.qr_bypass, g.push_subscribe, g.block_overseas_stats
 """
 
-SELECT_LINK = f"SELECT {LINK_COLUMNS} FROM links l WHERE l.host = $1 AND l.slug = $2 AND l.deleted_at IS NULL"
+SELECT_LINK = (
+    f"SELECT {LINK_COLUMNS} FROM links l WHERE l.host = $1 AND l.slug = $2 AND l.deleted_at IS NULL"
+)
 SELECT_GROUP = f"SELECT {GROUP_COLUMNS} FROM link_groups g WHERE g.id = $1"
 
 UTM_FIELDS = ("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content")

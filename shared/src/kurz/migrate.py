@@ -11,7 +11,7 @@ MIGRATIONS = Path(__file__).with_name("migrations")
 
 def _yoyo_dsn(dsn: str) -> str:
     # yoyo names the driver in the scheme; kurz's DSNs are plain postgresql:// ones.
-    scheme, sep, rest = dsn.partition("://")
+    scheme, _, rest = dsn.partition("://")
     if scheme in ("postgres", "postgresql"):
         return f"postgresql+psycopg://{rest}"
     return dsn

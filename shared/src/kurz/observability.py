@@ -16,12 +16,17 @@ OPERATOR_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
 
 
 async def _respond(send: Send, status: int, body: bytes, content_type: bytes) -> None:
-    await send({
-        "type": "http.response.start",
-        "status": status,
-        "headers": [(b"content-type", content_type), (b"content-length", str(len(body)).encode()),
-                    (b"cache-control", b"no-store")],
-    })
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", content_type),
+                (b"content-length", str(len(body)).encode()),
+                (b"cache-control", b"no-store"),
+            ],
+        }
+    )
     await send({"type": "http.response.body", "body": body})
 
 
@@ -40,7 +45,7 @@ async def serve_operator_path(
         try:
             await ready()
         except Exception as exc:
-            body = ('{"status":"unavailable","reason":%s}' % _json_str(repr(exc))).encode()
+            body = b'{"status":"unavailable","reason":' + _json_str(repr(exc)).encode() + b"}"
             await _respond(send, 503, body, b"application/json")
             return
         await _respond(send, 200, b'{"status":"ready"}', b"application/json")

@@ -21,8 +21,13 @@ def serve(app_path: str, settings: Settings, default_port: int, *, factory: bool
         from granian.constants import Interfaces, Loops
 
         Granian(
-            app_path, address=settings.server.host, port=port, interface=Interfaces.ASGI,
-            workers=settings.server.workers, loop=Loops.uvloop, factory=factory,
+            app_path,
+            address=settings.server.host,
+            port=port,
+            interface=Interfaces.ASGI,
+            workers=settings.server.workers,
+            loop=Loops.uvloop,
+            factory=factory,
             log_access=False,
         ).serve()
         return
@@ -32,8 +37,17 @@ def serve(app_path: str, settings: Settings, default_port: int, *, factory: bool
     # that handler a clean exit gives Kubernetes (and tests) status 0 after a drain.
     signal.signal(signal.SIGTERM, _exit_cleanly)
     uvicorn.run(
-        app_path, host=settings.server.host, port=port, workers=settings.server.workers,
-        factory=factory, loop="uvloop", http="httptools", access_log=False,
-        log_level=settings.log_level.lower(), timeout_graceful_shutdown=int(settings.shutdown_grace),
-        lifespan="on", server_header=False, date_header=False,
+        app_path,
+        host=settings.server.host,
+        port=port,
+        workers=settings.server.workers,
+        factory=factory,
+        loop="uvloop",
+        http="httptools",
+        access_log=False,
+        log_level=settings.log_level.lower(),
+        timeout_graceful_shutdown=int(settings.shutdown_grace),
+        lifespan="on",
+        server_header=False,
+        date_header=False,
     )

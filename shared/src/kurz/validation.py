@@ -58,7 +58,7 @@ def _normalize_host(host: str) -> str:
     field = "domain"
     raw = host.strip().rstrip(".")
     name, _, port = raw.rpartition(":") if raw.count(":") == 1 else (raw, "", "")
-    if port and not (port.isdigit() and 0 < int(port) < 65536):
+    if port and not (port.isdecimal() and 0 < int(port) < 65536):
         raise InvalidLink(field, f"{host!r} has an invalid port")
     if not name or _CONTROL.search(name):
         raise InvalidLink(field, f"{host!r} is not a valid host name")
@@ -77,7 +77,7 @@ def _normalize_host(host: str) -> str:
 
 def _is_ipv4(name: str) -> bool:
     parts = name.split(".")
-    return len(parts) == 4 and all(p.isdigit() and int(p) < 256 for p in parts)
+    return len(parts) == 4 and all(p.isdecimal() and int(p) < 256 for p in parts)
 
 
 def normalize_web_url(url: str, field: str = "url") -> str:

@@ -23,7 +23,11 @@ async def create_workspace(
         workspace_id: int = await conn.fetchval(
             """INSERT INTO workspaces (name, plan, time_zone, home_country, owner_email)
                VALUES ($1, $2, $3, $4, $5) RETURNING id""",
-            name, plan, time_zone, home_country, owner_email,
+            name,
+            plan,
+            time_zone,
+            home_country,
+            owner_email,
         )
         key = await create_key(conn, workspace_id)
     return workspace_id, key
@@ -33,7 +37,9 @@ async def create_key(conn: asyncpg.Connection[Any], workspace_id: int) -> str:
     key = generate_key()
     await conn.execute(
         "INSERT INTO api_keys (workspace_id, key_hash, prefix) VALUES ($1, $2, $3)",
-        workspace_id, hash_key(key), display_prefix(key),
+        workspace_id,
+        hash_key(key),
+        display_prefix(key),
     )
     return key
 

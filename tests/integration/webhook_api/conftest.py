@@ -23,7 +23,8 @@ SERVER_ENV = {"KURZ_DEFAULT_DOMAIN": DEFAULT_DOMAIN, "KURZ_API_RATE_LIMIT": "100
 
 def _management(database_url: str, redis_url: str, logs: Path, **env: str) -> Iterator[Service]:
     logs.mkdir(parents=True, exist_ok=True)
-    stack = Stack(service_env(database_url, redis_url, **SERVER_ENV, **env), logs)
+    # service_env allows private targets; a later value overrides it.
+    stack = Stack({**service_env(database_url, redis_url, **SERVER_ENV), **env}, logs)
     service = stack.add("management").start()
     yield service
     stack.stop()

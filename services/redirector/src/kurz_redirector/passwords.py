@@ -46,7 +46,7 @@ class PasswordCookies:
         if value is None:
             return False
         expires_text, _, signature = value.partition(".")
-        if not expires_text.isdigit() or int(expires_text) < now:
+        if not expires_text.isdecimal() or int(expires_text) < now:
             return False
         return hmac.compare_digest(signature, self._signature(link, int(expires_text)))
 

@@ -32,7 +32,7 @@ def qr_content(link: EdgeLink, short_url: str) -> str:
 def parse_options(params: dict[str, list[str]]) -> tuple[int, str]:
     """(size in pixels, "png" or "svg") from the query; QrError on bad values."""
     raw_size = params.get("size", [str(DEFAULT_SIZE)])[0]
-    if not raw_size.isdigit() or not MIN_SIZE <= int(raw_size) <= MAX_SIZE:
+    if not raw_size.isdecimal() or not MIN_SIZE <= int(raw_size) <= MAX_SIZE:
         raise QrError(f"size must be a whole number from {MIN_SIZE} to {MAX_SIZE}")
     kind = params.get("format", ["png"])[0].lower()
     if kind not in ("png", "svg"):

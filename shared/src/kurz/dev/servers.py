@@ -62,7 +62,7 @@ def _postgres_home(root: Path) -> Path:
     if os.geteuid() != 0 or _postgres_can_reach(root.parent):
         return root
     digest = hashlib.sha256(str(root.resolve()).encode()).hexdigest()[:12]
-    home = Path("/var/tmp") / f"kurz-postgres-{digest}"
+    home = Path("/var/tmp") / f"kurz-postgres-{digest}"  # noqa: S108 (a fixed, private name)
     home.mkdir(exist_ok=True)
     return home
 
@@ -86,18 +86,49 @@ class Postgres:
             shutil.chown(self.root, "postgres", "postgres")
         if not (data / "PG_VERSION").exists():
             subprocess.run(
-                _as_postgres_user([str(bindir / "initdb"), "-D", str(data), "-U", "postgres",
-                                   "-A", "trust", "-E", "UTF8", "--no-sync"]),
-                check=True, stdout=subprocess.DEVNULL,
+                _as_postgres_user(
+                    [
+                        str(bindir / "initdb"),
+                        "-D",
+                        str(data),
+                        "-U",
+                        "postgres",
+                        "-A",
+                        "trust",
+                        "-E",
+                        "UTF8",
+                        "--no-sync",
+                    ]
+                ),
+                check=True,
+                stdout=subprocess.DEVNULL,
             )
         self.process = subprocess.Popen(
-            _as_postgres_user([
-                str(bindir / "postgres"), "-D", str(data), "-p", str(self.port),
-                "-k", str(self.root), "-c", "listen_addresses=127.0.0.1",
-                "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off",
-                "-c", "max_connections=200", "-c", "shared_buffers=128MB",
-            ]),
-            stdout=subprocess.DEVNULL, stderr=open(self.root / "postgres.log", "ab"),  # noqa: SIM115
+            _as_postgres_user(
+                [
+                    str(bindir / "postgres"),
+                    "-D",
+                    str(data),
+                    "-p",
+                    str(self.port),
+                    "-k",
+                    str(self.root),
+                    "-c",
+                    "listen_addresses=127.0.0.1",
+                    "-c",
+                    "fsync=off",
+                    "-c",
+                    "synchronous_commit=off",
+                    "-c",
+                    "full_page_writes=off",
+                    "-c",
+                    "max_connections=200",
+                    "-c",
+                    "shared_buffers=128MB",
+                ]
+            ),
+            stdout=subprocess.DEVNULL,
+            stderr=open(self.root / "postgres.log", "ab"),  # noqa: SIM115
         )
         _wait_port(self.port, 30)
         self._create_database()
@@ -107,10 +138,21 @@ class Postgres:
         deadline = time.monotonic() + 30
         while True:
             done = subprocess.run(
-                [str(_pg_bindir() / "psql"), "-h", "127.0.0.1", "-p", str(self.port), "-U",
-                 "postgres", "-d", "postgres", "-tAc",
-                 "SELECT 1 FROM pg_database WHERE datname = 'kurz'"],
-                capture_output=True, text=True,
+                [
+                    str(_pg_bindir() / "psql"),
+                    "-h",
+                    "127.0.0.1",
+                    "-p",
+                    str(self.port),
+                    "-U",
+                    "postgres",
+                    "-d",
+                    "postgres",
+                    "-tAc",
+                    "SELECT 1 FROM pg_database WHERE datname = 'kurz'",
+                ],
+                capture_output=True,
+                text=True,
             )
             if done.returncode == 0:
                 break
@@ -119,8 +161,16 @@ class Postgres:
             time.sleep(0.1)
         if done.stdout.strip() != "1":
             subprocess.run(
-                [str(_pg_bindir() / "createdb"), "-h", "127.0.0.1", "-p", str(self.port),
-                 "-U", "postgres", "kurz"],
+                [
+                    str(_pg_bindir() / "createdb"),
+                    "-h",
+                    "127.0.0.1",
+                    "-p",
+                    str(self.port),
+                    "-U",
+                    "postgres",
+                    "kurz",
+                ],
                 check=True,
             )
 
@@ -150,9 +200,21 @@ class Redis:
         self.root.mkdir(parents=True, exist_ok=True)
         binary = shutil.which("redis-server") or "/usr/bin/redis-server"
         self.process = subprocess.Popen(
-            [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no", "--dir", str(self.root), "--logfile",
-             str(self.root / "redis.log")],
+            [
+                binary,
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(self.root),
+                "--logfile",
+                str(self.root / "redis.log"),
+            ],
             stdout=subprocess.DEVNULL,
         )
         _wait_port(self.port, 15)

@@ -79,8 +79,13 @@ def run_stack(settings: Settings) -> None:
         apply_migrations(db_url)
         domain = settings.edge.default_domain
         workspace = asyncio.run(_dev_workspace(db_url, domain))
-        env = {**os.environ, "DATABASE_URL": db_url, "REDIS_URL": redis_url,
-               "KURZ_DEFAULT_DOMAIN": domain, "KURZ_WEBHOOK_ALLOW_PRIVATE": "true"}
+        env = {
+            **os.environ,
+            "DATABASE_URL": db_url,
+            "REDIS_URL": redis_url,
+            "KURZ_DEFAULT_DOMAIN": domain,
+            "KURZ_WEBHOOK_ALLOW_PRIVATE": "true",
+        }
         processes = []
         for name, module, port in SERVICES:
             env_port = {**env, "KURZ_PORT": str(port)}

@@ -119,7 +119,7 @@ def _link_ids(raw_ids: str | None) -> list[int] | None:
     if raw_ids is None:
         return None
     parts = [p.strip() for p in raw_ids.split(",") if p.strip()]
-    if not parts or not all(p.isdigit() and len(p) <= 18 for p in parts):
+    if not parts or not all(p.isdecimal() and len(p) <= 18 for p in parts):
         raise LinklyError(
             400, f"link_id must be link ids separated by commas, got {raw_ids!r}", field="link_id"
         )

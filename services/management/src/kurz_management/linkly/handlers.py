@@ -20,7 +20,7 @@ def json_response(value: object, status: int = 200) -> Response:
 
 def link_id_of(request: Request) -> int:
     raw = request.path_params["link_id"]
-    if not raw.isdigit():
+    if not raw.isdecimal():
         raise LinklyError(404, f"no link with id {raw} in this workspace", field="id")
     return int(raw)
 

@@ -30,7 +30,7 @@ class Payload(msgspec.Struct):
 
 async def read_payload(request: Request, max_bytes: int) -> Payload:
     declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > max_bytes:
+    if declared is not None and declared.isdecimal() and int(declared) > max_bytes:
         raise LinklyError(413, f"request body is larger than {max_bytes} bytes")
     received = bytearray()
     async for chunk in request.stream():

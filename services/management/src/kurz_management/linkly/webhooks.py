@@ -67,7 +67,7 @@ def _render(view: WebhookView, *, secret: bool = False, deleted: bool = False) -
 
 def _webhook_id(request: Request) -> int:
     raw = request.path_params["webhook_id"]
-    if not raw.isdigit() or len(raw) > 18:
+    if not raw.isdecimal() or len(raw) > 18:
         raise LinklyError(404, f"no webhook with id {raw} in this workspace", field="id")
     return int(raw)
 

@@ -52,7 +52,7 @@ def _to_domain(name: str, value: Any) -> Any:
 def _tag_id(value: str | int) -> int:
     if isinstance(value, int):
         return value
-    if not value.strip().isdigit():
+    if not value.strip().isdecimal():
         raise LinkError("invalid", f"tag id {value!r} is not a number", field="tag_ids")
     return int(value)
 

@@ -80,7 +80,7 @@ class Call:
 
     def path_id(self, name: str = "link_id") -> int:
         raw = self.request.path_params[name]
-        if not raw.isdigit() or len(raw) > 18:
+        if not raw.isdecimal() or len(raw) > 18:
             raise NativeError(404, f"no such id {raw!r}")
         return int(raw)
 
@@ -88,7 +88,7 @@ class Call:
 async def read_body(request: Request, limit: int) -> bytes:
     """The body, refused with 413 as soon as it passes `limit` bytes (declared or not)."""
     declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
+    if declared.isdecimal() and int(declared) > limit:
         raise NativeError(413, f"request body larger than {limit} bytes")
     chunks, size = [], 0
     async for chunk in request.stream():

@@ -44,7 +44,7 @@ def _html(body: str, status: int = 200) -> HTMLResponse:
 
 async def _group(request: Request) -> PageGroup | None:
     raw = request.path_params["group_id"]
-    if not raw.isdigit() or len(raw) > 18:
+    if not raw.isdecimal() or len(raw) > 18:
         return None
     return await load_group(context(request).pool, int(raw))
 
@@ -63,7 +63,7 @@ async def page(request: Request) -> Response:
     if not session.valid(ctx.settings.edge.cookie_secret, group.id, group.password_hash, cookie):
         return _html(render.login_page(group))
     days = request.query_params.get("days", "30")
-    chosen = int(days) if days.isdigit() and int(days) in RANGES else 30
+    chosen = int(days) if days.isdecimal() and int(days) in RANGES else 30
     stats = await load_stats(ctx.pool, group, chosen, ctx.settings.edge.public_scheme)
     return _html(render.dashboard(group, stats, chosen))
 
@@ -106,7 +106,7 @@ async def login(request: Request) -> Response:
 
 async def _password(request: Request) -> str | None:
     declared = request.headers.get("content-length", "")
-    if not declared.isdigit() or int(declared) > MAX_FORM_BYTES:
+    if not declared.isdecimal() or int(declared) > MAX_FORM_BYTES:
         return None
     form = await request.form(max_files=0, max_fields=10)
     value = form.get("password")

@@ -42,7 +42,7 @@ def valid(
     if not value:
         return False
     expires_text, _, mac = value.partition(".")
-    if not expires_text.isdigit() or len(expires_text) > 12:
+    if not expires_text.isdecimal() or len(expires_text) > 12:
         return False
     expires = int(expires_text)
     if expires < (now if now is not None else time.time()):

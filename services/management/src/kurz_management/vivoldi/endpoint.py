@@ -55,7 +55,7 @@ class Call:
         """The JSON body as `shape`; numbers sent as strings are accepted."""
         limit = self.ctx.settings.api.max_body_bytes
         declared = self.request.headers.get("content-length", "")
-        if declared.isdigit() and int(declared) > limit:
+        if declared.isdecimal() and int(declared) > limit:
             raise VivoldiError(Code.TOO_LARGE, f"request body over {limit} bytes")
         # Read in chunks and stop at the limit: a body without a length is not buffered whole.
         received = bytearray()

@@ -118,7 +118,7 @@ def _group_list(raw: str | None) -> list[int] | None:
     ids = []
     for part in raw.split(","):
         text = part.strip()
-        if not text.isdigit() or not 0 < int(text) <= _MAX_ID:
+        if not text.isdecimal() or not 0 < int(text) <= _MAX_ID:
             raise VivoldiError(
                 Code.INVALID, f"grpIdxList must be group IDXs separated by commas, got {raw!r}"
             )
