@@ -60,8 +60,8 @@ class Pipeline:
         return {f"evt_{e.id}" for e in self.events if e.link_id == hooked}
 
     def expected_totals(self) -> dict[int, tuple[int, int]]:
-        """Per link: counted clicks, and distinct visitors (the visits share one day...
-        unless they straddle midnight, so distinct per UTC day, summed)."""
+        """Per link: counted clicks, and each UTC day's distinct visitors summed over
+        the days (what `link_daily` holds for a workspace in UTC)."""
         clicks: Counter[int] = Counter()
         seen: dict[int, set[tuple[int, str]]] = {}
         for e in self.events:

@@ -121,3 +121,41 @@ async def test_redis_outage_under_load_loses_no_click_event(
     # The outage was felt: events went through the buffer, which is empty again.
     assert metric(metrics, "kurz_click_events_total", state="buffered") > 0
     assert metric(metrics, "kurz_click_event_buffer") == 0
+
+
+async def test_redis_away_from_the_api_every_family_still_writes(
+    fault_servers: FaultServers, services: ServiceFactory, proxies, fault_pool,
+    tenant: Workspace,
+) -> None:  # fmt: skip
+    """Postgres is the truth: with Redis cut off, rate limits fail open and the edge
+    write is left to heal, so every family's create succeeds; the redirector, which
+    still reaches Redis, finds the new links through its Postgres fallback."""
+    proxy = proxies(fault_servers.redis.port)
+    stack = services()
+    management = stack.add("management", REDIS_URL=f"redis://127.0.0.1:{proxy.port}/0")
+    redirector = add_redirector(stack, fault_servers)
+    await asyncio.gather(in_thread(management.start), in_thread(redirector.start))
+    proxy.cut()
+    async with httpx.AsyncClient(base_url=management.url, timeout=30) as client:
+        native = await client.post(
+            "/api/v1/links", headers=tenant.bearer, json={"url": "https://example.com/n"}
+        )
+        assert native.status_code == 201, native.text
+        vivoldi = await client.post(
+            "/api/link/v2/create", headers={"Authorization": f"APIKey {tenant.key}"},
+            json={"url": "https://example.com/v"},
+        )  # fmt: skip
+        assert vivoldi.status_code == 200 and vivoldi.json()["code"] == 0, vivoldi.text
+        linkly = await client.post(
+            "/api/v1/link", headers={"X-API-KEY": tenant.key},
+            json={"url": "https://example.com/l", "workspace_id": tenant.id},
+        )  # fmt: skip
+        assert linkly.status_code == 200, linkly.text
+    rows = await fault_pool.fetch(
+        "SELECT host, slug, url FROM links WHERE workspace_id = $1", tenant.id
+    )
+    assert sorted(r["url"] for r in rows) == [f"https://example.com/{c}" for c in "lnv"]
+    async with httpx.AsyncClient() as visitor:
+        for row in rows:
+            answer = await visitor.get(f"http://{row['host']}/{row['slug']}")
+            assert answer.status_code == 302 and answer.headers["location"] == row["url"]

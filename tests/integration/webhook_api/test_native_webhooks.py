@@ -55,6 +55,7 @@ async def test_register_list_get_remove(native: httpx.AsyncClient, pool, workspa
         ({"url": "https://user:pw@93.184.215.14/x"}, 422, "credentials"),
         ({"url": "not a url"}, 422, "http"),
         ({"url": TARGET, "linkId": 999_999_999}, 404, "no link"),
+        ({"url": TARGET, "linkId": 2**63}, 400, "out of range"),
     ],
 )
 async def test_bad_registrations_are_refused_and_write_nothing(

@@ -3,10 +3,13 @@ workspace it names, then authentication and the per-key rate limit."""
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from typing import Any
 from urllib.parse import parse_qsl
 
 import msgspec
+from redis.exceptions import RedisError
 from starlette.requests import Request
 
 from kurz_management.auth import Principal, authenticate
@@ -14,6 +17,8 @@ from kurz_management.context import AppContext
 from kurz_management.linkly.errors import LinklyError
 from kurz_management.ratelimit import RateLimit, hit
 
+log = logging.getLogger(__name__)
+_RATE_LIMIT_TIMEOUT = 1.0
 _FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
 
@@ -93,9 +98,9 @@ async def authorize(
     principal = await authenticate(ctx.pool, key)
     if principal is None:
         raise LinklyError(401, "invalid or revoked API key")
-    limit = await hit(ctx.redis, str(principal.key_id), ctx.settings.api.rate_limit)
+    limit = await _rate_limit(ctx, principal)
     request.state.rate_limit = limit
-    if limit.exceeded:
+    if limit is not None and limit.exceeded:
         raise LinklyError(
             429,
             f"rate limit of {limit.limit} requests per second exceeded",
@@ -109,6 +114,17 @@ async def authorize(
     ]
     check_workspace(principal, named)
     return principal
+
+
+async def _rate_limit(ctx: AppContext, principal: Principal) -> RateLimit | None:
+    """The key's rate limit, or None when Redis does not answer: like the other
+    families, the limit fails open so writes still reach Postgres, the truth."""
+    try:
+        async with asyncio.timeout(_RATE_LIMIT_TIMEOUT):
+            return await hit(ctx.redis, str(principal.key_id), ctx.settings.api.rate_limit)
+    except (RedisError, OSError, TimeoutError) as exc:
+        log.warning("rate limiter unavailable, request let through: %r", exc)
+        return None
 
 
 def _key_of_items(data: Any) -> str | None:
