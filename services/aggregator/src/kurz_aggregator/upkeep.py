@@ -61,7 +61,7 @@ async def prune_marks(conn: asyncpg.Connection[Any], mark_days: int, today: date
     cutoff = today - timedelta(days=mark_days)
     pruned = 0
     for table in MARK_TABLES:
-        status: str = await conn.execute(f"DELETE FROM {table} WHERE day < $1", cutoff)  # noqa: S608
+        status: str = await conn.execute(f"DELETE FROM {table} WHERE day < $1", cutoff)
         pruned += int(status.rsplit(" ", 1)[-1])
     return pruned
 

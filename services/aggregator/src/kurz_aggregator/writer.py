@@ -37,7 +37,7 @@ WITH fresh AS (
 )
 INSERT INTO aggregator_fresh
 SELECT b.* FROM aggregator_batch b JOIN fresh f USING (clicked_at, event_id)
-"""  # noqa: S608 - column names are constants
+"""
 
 
 def _rollups(scope: str, key: str, where: str = "") -> str:
@@ -81,7 +81,7 @@ SELECT {day_keys}, c.n, coalesce(v.n, 0)
 FROM day_clicks c LEFT JOIN new_in_day v USING ({day_keys})
 ORDER BY {key}, day
 ON CONFLICT ({key}, day) DO UPDATE SET {add.format(t=scope + "_daily")};
-"""  # noqa: S608 - table and column names are constants
+"""
 
 
 # Dimension name → the batch column (or expression) it counts.
@@ -98,12 +98,12 @@ DIMENSIONS: dict[str, str] = {
 
 def _dims(table: str, key: str) -> str:
     counted = " UNION ALL ".join(
-        f"SELECT {key}, day, '{name}', {expr} FROM aggregator_fresh WHERE counted"  # noqa: S608
+        f"SELECT {key}, day, '{name}', {expr} FROM aggregator_fresh WHERE counted"
         for name, expr in DIMENSIONS.items()
     )
     # Bots are not clicks, but which bots came is worth knowing (Linkly's bot_name).
     bots = (
-        f"SELECT {key}, day, 'bot', coalesce(bot_name, 'bot') FROM aggregator_fresh "  # noqa: S608
+        f"SELECT {key}, day, 'bot', coalesce(bot_name, 'bot') FROM aggregator_fresh "
         "WHERE bot AND outcome IN ('redirect', 'page') AND NOT overseas"
     )
     return f"""
@@ -114,7 +114,7 @@ WHERE {key} IS NOT NULL
 GROUP BY 1, 2, 3, 4
 ORDER BY 1, 2, 3, 4
 ON CONFLICT ({key}, day, dimension, value) DO UPDATE SET clicks = {table}.clicks + EXCLUDED.clicks;
-"""  # noqa: S608 - table and column names are constants
+"""
 
 
 # The marks' "new to the day" test reads what earlier batches committed: batches of

@@ -81,7 +81,7 @@ def _domain(row: Any) -> DomainRecord:
 async def list_domains(ctx: AppContext, principal: Principal) -> list[DomainRecord]:
     with database_available():
         rows = await ctx.pool.fetch(
-            f"SELECT {_DOMAIN_COLUMNS} FROM domains WHERE workspace_id = $1 ORDER BY host",  # noqa: S608
+            f"SELECT {_DOMAIN_COLUMNS} FROM domains WHERE workspace_id = $1 ORDER BY host",
             principal.workspace_id,
         )
     return [_domain(r) for r in rows]
@@ -99,7 +99,7 @@ async def add_domain(ctx: AppContext, principal: Principal, host: str) -> Domain
         row = await ctx.pool.fetchrow(
             f"""INSERT INTO domains (workspace_id, host, verified, verify_token)
                 VALUES ($1, $2, $3, $4) ON CONFLICT (host) DO NOTHING
-                RETURNING {_DOMAIN_COLUMNS}""",  # noqa: S608
+                RETURNING {_DOMAIN_COLUMNS}""",
             principal.workspace_id,
             host,
             trusted,
@@ -113,7 +113,7 @@ async def add_domain(ctx: AppContext, principal: Principal, host: str) -> Domain
 async def verify_domain(ctx: AppContext, principal: Principal, domain_id: int) -> DomainRecord:
     with database_available():
         row = await ctx.pool.fetchrow(
-            f"SELECT {_DOMAIN_COLUMNS} FROM domains WHERE id = $1 AND workspace_id = $2",  # noqa: S608
+            f"SELECT {_DOMAIN_COLUMNS} FROM domains WHERE id = $1 AND workspace_id = $2",
             domain_id,
             principal.workspace_id,
         )

@@ -103,7 +103,7 @@ async def register_webhook(
         raise WebhookNotFound(f"no link {link_id} in this workspace")
     row = await conn.fetchrow(
         f"""INSERT INTO webhooks (workspace_id, link_id, url, secret, format)
-            VALUES ($1, $2, $3, $4, $5) RETURNING {_WEBHOOK_COLUMNS}""",  # noqa: S608 (constant columns)
+            VALUES ($1, $2, $3, $4, $5) RETURNING {_WEBHOOK_COLUMNS}""",
         workspace_id,
         link_id,
         url.strip(),
@@ -128,7 +128,7 @@ async def list_webhooks(
     elif workspace_level:
         condition = " AND link_id IS NULL"
     rows = await conn.fetch(
-        f"SELECT {_WEBHOOK_COLUMNS} FROM webhooks WHERE workspace_id = $1{condition} ORDER BY id",  # noqa: S608
+        f"SELECT {_WEBHOOK_COLUMNS} FROM webhooks WHERE workspace_id = $1{condition} ORDER BY id",
         *args,
     )
     return [_struct(Webhook, r) for r in rows]
@@ -157,7 +157,7 @@ async def list_deliveries(
         f"""SELECT {_DELIVERY_COLUMNS} FROM webhook_deliveries
             WHERE workspace_id = $1 AND ($2::bigint IS NULL OR webhook_id = $2)
               AND ($3::text IS NULL OR status = $3) AND ($4::bigint IS NULL OR id < $4)
-            ORDER BY id DESC LIMIT $5""",  # noqa: S608 (constant columns)
+            ORDER BY id DESC LIMIT $5""",
         workspace_id,
         webhook_id,
         status,
@@ -190,7 +190,7 @@ async def replay_delivery(
         row = await conn.fetchrow(
             f"""UPDATE webhook_deliveries SET status = 'pending', attempts = 0,
                     next_attempt_at = now(), finished_at = NULL
-                WHERE id = $1 RETURNING {_DELIVERY_COLUMNS}""",  # noqa: S608 (constant columns)
+                WHERE id = $1 RETURNING {_DELIVERY_COLUMNS}""",
             delivery_id,
         )
     return _struct(Delivery, row)  # type: ignore[no-any-return]

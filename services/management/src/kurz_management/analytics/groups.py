@@ -52,14 +52,14 @@ async def group_page(
     )
     async with pool.acquire() as conn, conn.transaction(readonly=True):
         await sql.custom_plans(conn)
-        total = await conn.fetchval(f"SELECT count(*) FROM ({page}) AS p", workspace_id, ids)  # noqa: S608
+        total = await conn.fetchval(f"SELECT count(*) FROM ({page}) AS p", workspace_id, ids)
         rows = await conn.fetch(
             f"""WITH g AS ({page} ORDER BY id LIMIT {int(limit)} OFFSET {int(offset)}),
                      r AS ({rows_sql})
                 SELECT g.id, g.name, coalesce(sum(r.clicks), 0)::bigint AS clicks,
                        coalesce(sum(r.visitors), 0)::bigint AS visitors
                 FROM g LEFT JOIN r ON r.group_id = g.id
-                GROUP BY g.id, g.name ORDER BY g.id""",  # noqa: S608
+                GROUP BY g.id, g.name ORDER BY g.id""",
             *args,
         )
     items = [GroupTotals(r["id"], r["name"], int(r["clicks"]), int(r["visitors"])) for r in rows]
@@ -92,7 +92,7 @@ async def link_days(
         f"""SELECT d.day, l.id AS link_id, l.host, l.slug, d.clicks, d.visitors
             FROM link_daily d JOIN links l ON l.id = d.link_id
             WHERE {scope} AND d.day BETWEEN $2 AND $3
-            ORDER BY d.day, l.id""",  # noqa: S608
+            ORDER BY d.day, l.id""",
         key,
         span.start,
         span.end,

@@ -78,7 +78,7 @@ async def series(
         pool,
         f"""SELECT (clicked_at AT TIME ZONE $1)::date AS day, {hour} AS hour,
                    count(*) AS clicks, count(DISTINCT visitor) AS visitors
-            FROM clicks WHERE {where} GROUP BY 1, 2""",  # noqa: S608
+            FROM clicks WHERE {where} GROUP BY 1, 2""",
         *args,
     )
     found = {(r["day"], r["hour"]): r for r in rows}
@@ -129,7 +129,7 @@ async def export(
     """Matching raw clicks, oldest first, in batches read through a server-side cursor:
     memory stays flat however many clicks the period holds."""
     where, args = _where(sel, flt, span)
-    query = f"SELECT {_EXPORT_COLUMNS} FROM clicks WHERE {where} ORDER BY clicked_at, event_id"  # noqa: S608
+    query = f"SELECT {_EXPORT_COLUMNS} FROM clicks WHERE {where} ORDER BY clicked_at, event_id"
     async with pool.acquire() as conn, conn.transaction(readonly=True):
         await sql.custom_plans(conn)
         cursor = await conn.cursor(query, *args)

@@ -81,7 +81,7 @@ async def _owned(
     if not valid:
         return set()
     rows = await pool.fetch(
-        f"SELECT id FROM {table} WHERE workspace_id = $1 AND id = ANY($2::bigint[])",  # noqa: S608
+        f"SELECT id FROM {table} WHERE workspace_id = $1 AND id = ANY($2::bigint[])",
         workspace_id,
         valid,
     )

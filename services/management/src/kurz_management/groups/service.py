@@ -1,4 +1,3 @@
-# ruff: noqa: S608  (SQL is composed from column-name constants; values are parameters)
 """The group use cases every API family shares: create, update, get, list, delete.
 
 Postgres first, then the edge cache: a group's settings live in ONE edge record, so an

@@ -1,4 +1,3 @@
-# ruff: noqa: S608  (SQL is composed from constants and $n placeholders; values are parameters)
 """Reading links: by id, by address, a filtered page, and all of them in batches."""
 
 from __future__ import annotations

@@ -1,4 +1,3 @@
-# ruff: noqa: S608  (SQL is composed from this module's constants; values are parameters)
 """The multi-row statements of a write: one INSERT and one UPDATE for the whole
 batch (from unnest), the tag links, and the per-link locks that order edge writes."""
 

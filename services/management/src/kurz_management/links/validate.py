@@ -185,7 +185,7 @@ async def _check_owned(
     ids = sorted({i for c in live for i in wanted(c)})
     if not ids:
         return
-    query = f"SELECT id FROM {table} WHERE workspace_id = $1 AND id = ANY($2::bigint[])"  # noqa: S608
+    query = f"SELECT id FROM {table} WHERE workspace_id = $1 AND id = ANY($2::bigint[])"
     owned = {r["id"] for r in await conn.fetch(query, principal.workspace_id, ids)}
     for change in live:
         missing = [i for i in wanted(change) if i not in owned]
