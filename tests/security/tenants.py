@@ -37,6 +37,7 @@ class Tenant:
     tag_id: int
     domain_id: int
     webhook_id: int
+    delivery_id: int
 
 
 async def public_resolver(host: str, port: int) -> list[str]:
@@ -74,19 +75,32 @@ async def make_tenant(http: httpx.AsyncClient, pool: asyncpg.Pool[Any], ws: Work
             conn, ws.id, f"https://{marker}.example/hook", settings=WebhookSettings(),
             link_id=link["id"], resolver=public_resolver,
         )  # fmt: skip
+    delivery_id = await dead_delivery(pool, ws.id, hook.id, hook.url, link["id"])
     await record_clicks(pool, ws.id, grouped_row["id"], group_id)
     return Tenant(
-        ws,
-        marker,
-        link["id"],
-        link["slug"],
-        grouped_row["id"],
-        grouped_row["slug"],
-        group_id,
-        tag["tag"]["id"],
-        domain["domain"]["id"],
-        hook.id,
-    )
+        ws, marker, link["id"], link["slug"], grouped_row["id"], grouped_row["slug"], group_id,
+        tag["tag"]["id"], domain["domain"]["id"], hook.id, delivery_id,
+    )  # fmt: skip
+
+
+async def dead_delivery(
+    pool: asyncpg.Pool[Any], ws_id: int, webhook_id: int, url: str, link_id: int
+) -> int:
+    """A delivery that used up its tries: replaying it from another workspace must fail."""
+    endpoint = await pool.fetchval(
+        "INSERT INTO webhook_endpoints (workspace_id, url) VALUES ($1, $2) RETURNING id",
+        ws_id, url,
+    )  # fmt: skip
+    delivery: int = await pool.fetchval(
+        """INSERT INTO webhook_deliveries (workspace_id, endpoint_id, webhook_id, source,
+               link_id, event_type, message_id, url, secret, payload, status, attempts,
+               finished_at, last_error)
+           VALUES ($1, $2, $3, 'webhook', $4, 'link.clicked', 'msg_tenant_b', $5,
+                   'whsec_b', '{}'::bytea, 'dead', 10, now(), 'HTTP 500')
+           RETURNING id""",
+        ws_id, endpoint, webhook_id, link_id, url,
+    )  # fmt: skip
+    return delivery
 
 
 async def record_clicks(pool: asyncpg.Pool[Any], ws_id: int, link_id: int, group_id: int) -> None:
@@ -136,6 +150,9 @@ _SNAPSHOT = {
     "domains": "SELECT * FROM domains WHERE workspace_id = $1 ORDER BY id",
     "webhooks": "SELECT * FROM webhooks WHERE workspace_id = $1 ORDER BY id",
     "keys": "SELECT id, revoked_at FROM api_keys WHERE workspace_id = $1 ORDER BY id",
+    "deliveries": """SELECT id, status, attempts, next_attempt_at, finished_at
+                     FROM webhook_deliveries WHERE workspace_id = $1 ORDER BY id""",
+    "endpoints": "SELECT * FROM webhook_endpoints WHERE workspace_id = $1 ORDER BY id",
     "clicks": """SELECT coalesce(sum(d.clicks), 0) FROM link_daily d
                  JOIN links l ON l.id = d.link_id WHERE l.workspace_id = $1""",
 }

@@ -242,3 +242,45 @@ async def test_an_unlock_cookie_opens_one_link_only(
     forged_expiry = f"{int(time.time()) + 10**6}.{value.split('.', 1)[1]}"
     forged = await edge.get(f"/{first.slug}", headers={"Cookie": f"{name}={forged_expiry}"})
     assert forged.status_code == 200 and 'type="password"' in forged.text
+
+
+async def stats_group(http: httpx.AsyncClient, ws: Workspace, password: str) -> int:
+    created = await http.post(
+        "/api/link-group/v1/create", headers={"Authorization": f"APIKey {ws.key}"},
+        json={"nm": "stats", "nonmemberSticsPwd": password},
+    )  # fmt: skip
+    assert created.status_code == 200, created.text
+    group: int = created.json()["result"]["grpIdx"]
+    return group
+
+
+async def test_the_stats_page_cookie_opens_one_group_only(
+    http: httpx.AsyncClient, workspace: Workspace
+) -> None:
+    first = await stats_group(http, workspace, "shared-pass-1")
+    second = await stats_group(http, workspace, "shared-pass-1")
+    opened = await http.post(f"/stats/g/{first}", data={"password": "shared-pass-1"})
+    assert opened.status_code == 303
+    name, _, rest = opened.headers["set-cookie"].partition("=")
+    value = rest.split(";", 1)[0]
+    own = await http.get(f"/stats/g/{first}", headers={"Cookie": f"{name}={value}"})
+    assert own.status_code == 200 and 'type="password"' not in own.text
+    renamed = name.replace(str(first), str(second))
+    for cookie in (f"{name}={value}", f"{renamed}={value}"):
+        replayed = await http.get(f"/stats/g/{second}", headers={"Cookie": cookie})
+        assert replayed.status_code == 200 and 'type="password"' in replayed.text
+
+
+async def test_stats_page_passwords_are_throttled(
+    http: httpx.AsyncClient, workspace: Workspace
+) -> None:
+    group = await stats_group(http, workspace, "right-pass-1")
+    statuses = []
+    for attempt in range(6):  # KURZ_PASSWORD_ATTEMPTS defaults to 5
+        wrong = await http.post(f"/stats/g/{group}", data={"password": f"guess-{attempt}"},
+                                headers={"User-Agent": f"agent-{attempt}"})  # fmt: skip
+        statuses.append(wrong.status_code)
+        assert_safe_page(wrong)
+    assert statuses[:4] == [401] * 4 and statuses[-1] == 429, statuses
+    blocked = await http.post(f"/stats/g/{group}", data={"password": "right-pass-1"})
+    assert blocked.status_code == 429 and "set-cookie" not in blocked.headers

@@ -46,7 +46,7 @@ def _values(t: Tenant | None) -> dict[str, Any]:
         "group_id": group, "grpIdx": group, "groupId": group, "grpIdxList": str(group),
         "tagId": t.tag_id if t else NOWHERE, "tagIds": [t.tag_id if t else NOWHERE],
         "webhook_id": t.webhook_id if t else NOWHERE,
-        "delivery_id": t.webhook_id if t else NOWHERE,
+        "delivery_id": t.delivery_id if t else NOWHERE,
         "linkId": t.grouped_slug if t else NOWHERE_SLUG,
     }  # fmt: skip
 
@@ -98,6 +98,9 @@ def probes(document: dict[str, Any], a: Workspace, b: Tenant | None) -> list[Pro
                     _place(base, where, name, values[name])
                 elif name in values:
                     optional.append((where, name))
+                elif where == "path" and name not in _FIXED:
+                    # A new kind of object in a path: the matrix must learn its ids.
+                    raise AssertionError(f"no tenant value for {{{name}}} in {path}: add one")
                 elif name in _FIXED or param.get("required"):
                     _place(base, where, name, _FIXED.get(name, "1"))
             request = op.get("requestBody", {}).get("content", {}).get("application/json")

@@ -13,18 +13,18 @@ class VisitorIds:
     def __init__(self, secret: str) -> None:
         self._secret = secret.encode()
         self._day = -1
-        self._key = b""
+        self._keyed = hashlib.blake2b(digest_size=16)
 
-    def _key_for(self, day: int) -> bytes:
+    def _keyed_for(self, day: int) -> hashlib.blake2b:
+        """The day's keyed hash, ready to copy: keying blake2b costs more than copying it."""
         if day != self._day:
-            self._key = hashlib.sha256(self._secret + b":" + str(day).encode()).digest()
+            key = hashlib.sha256(self._secret + b":" + str(day).encode()).digest()
+            self._keyed = hashlib.blake2b(key=key, digest_size=16)
             self._day = day
-        return self._key
+        return self._keyed
 
     def visitor_id(self, ip: str, user_agent: str, now: float) -> str:
         """32 hex characters, stable for one (ip, user agent) within a UTC day."""
-        key = self._key_for(int(now // 86400))
-        digest = hashlib.blake2b(
-            ip.encode() + b"\n" + user_agent.encode("utf-8", "replace"), key=key, digest_size=16
-        )
+        digest = self._keyed_for(int(now // 86400)).copy()
+        digest.update(ip.encode() + b"\n" + user_agent.encode("utf-8", "replace"))
         return digest.hexdigest()

@@ -71,10 +71,13 @@ async def test_outage_buffers_events_then_flushes_them(
             response = await http.get(f"/{link.slug}")
             assert response.status_code == 302
             assert response.headers["location"] == link.url
-        assert (await http.get("/readyz")).status_code == 503
+        # Still ready: it keeps serving cached links, so it stays in the load balancer;
+        # the outage shows in the metrics instead.
+        assert (await http.get("/readyz")).status_code == 200
         metrics = (await http.get("/metrics")).text
         assert _metric(metrics, 'kurz_click_events_total{state="buffered"}') == 20
         assert _metric(metrics, "kurz_click_event_buffer") == 20
+        assert _metric(metrics, "kurz_redis_up") == 0
         own_redis.start()  # same port, empty: the events must come from the buffer
         fresh = aioredis.Redis.from_url(own_redis.url)
         try:
@@ -85,6 +88,7 @@ async def test_outage_buffers_events_then_flushes_them(
             assert len(await _stream_events(fresh)) == 20
             metrics = (await http.get("/metrics")).text
             assert _metric(metrics, "kurz_click_event_buffer") == 0
+            assert _metric(metrics, "kurz_redis_up") == 1
             assert _metric(metrics, 'kurz_click_events_total{state="dropped"}') == 0
             # Healed: the next visit is written before its response again.
             await EdgeCache(fresh).put_links([link])

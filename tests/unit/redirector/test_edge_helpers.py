@@ -85,7 +85,7 @@ def test_visitor_ids_hide_the_address_and_rotate_daily() -> None:
 
 def _entry(cache: LinkCache, link_id: int, group: int | None = None) -> Entry:
     edge = EdgeLink(id=link_id, workspace_id=1, url="https://e.example/", group_id=group)
-    return Entry(edge, cache.deadline(), None, None, group)
+    return Entry.of_link(edge, cache.deadline())
 
 
 def test_cache_invalidation_messages_lru_and_ttl() -> None:

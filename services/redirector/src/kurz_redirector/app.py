@@ -12,15 +12,25 @@ from typing import Any
 
 import redis.asyncio as aioredis
 from kurz.agents import classify
-from kurz.decision import Answer, Decision, RequestFacts, decide, is_static, limit_reached
-from kurz.events import COUNTED_OUTCOMES, ClickEvent, encode_event, new_event_id
+from kurz.decision import (
+    Answer,
+    Decision,
+    RequestFacts,
+    decide,
+    has_preview,
+    is_static,
+    limit_reached,
+)
+from kurz.events import COUNTED_OUTCOMES, ClickEvent, Outcome, encode_event, new_event_id
 from kurz.logs import configure_logging
 from kurz.models import EdgeLink
 from kurz.observability import OPERATOR_PATHS, serve_operator_path
 from kurz.settings import Settings, load_settings
 from kurz.urls import visitor_params
 from kurz.visitor import VisitorIds
-from redis.exceptions import RedisError
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+from redis.exceptions import ConnectionError, RedisError
 
 from kurz_redirector import respond
 from kurz_redirector.cache import Entry, LinkCache
@@ -37,6 +47,8 @@ log = logging.getLogger(__name__)
 Scope = dict[str, Any]
 _MAX_REQUEST_ID = 128
 _REDIS_CONNECTIONS = 64
+_NO_QUERY: tuple[tuple[tuple[str, str], ...], bool] = ((), False)
+_REDIRECT = Outcome.REDIRECT
 
 
 class Redirector:
@@ -51,6 +63,7 @@ class Redirector:
         self.rng = random.Random()
         self.scheme = edge.public_scheme
         self._country_header = edge.country_header.lower().encode() if edge.country_header else None
+        self.started = False
         self.draining = False
         self._tasks: list[asyncio.Task[None]] = []
         # Set at startup, inside the server's event loop.
@@ -79,14 +92,19 @@ class Redirector:
             await self._lifespan(receive, send)
 
     def prepare(self, link: EdgeLink, deadline: float, counter: str | None = None) -> Entry:
-        """A cache entry; a link whose answer never changes gets its response ready-made."""
+        """A cache entry; a link whose answer never changes gets its response ready-made
+        and, unless a link-preview crawler would get a card from it, no EdgeLink."""
         if not is_static(link):
-            return Entry(link, deadline, None, None, link.group_id, counter)
+            return Entry.of_link(link, deadline, counter)
         decision = decide(link, RequestFacts(), 0.0, self.rng)
         headers = respond.redirect_headers(
             decision.status, decision.destination, no_referrer=link.hide_referrer
         )
-        return Entry(link, deadline, decision, headers, link.group_id)
+        return Entry(
+            deadline, link.workspace_id, link.id, link.group_id,
+            link=link if has_preview(link) else None,
+            status=decision.status, destination=decision.destination, headers=headers,
+        )  # fmt: skip
 
     def _headers(self, headers: list[tuple[bytes, bytes]]) -> tuple[bytes, ...]:
         """host, user agent, referrer, request id, cookie, accept-language, country."""
@@ -128,9 +146,8 @@ class Redirector:
                 return
         else:
             self.stats.cache_hits += 1
-        link = entry.link
         method: str = scope["method"]
-        if link is None:
+        if not entry.link_id:
             await send_html(send, 404, NOT_FOUND, head_only=method == "HEAD")
             self.stats.observe("not_found", time.perf_counter() - started)
             return
@@ -143,40 +160,42 @@ class Redirector:
             country_code = _trusted_country(country)
         else:
             country_code = self.countries.of(ip) if ip else None
-        decision = entry.decision
-        headers = entry.headers
         query_string: bytes = scope["query_string"]
-        qr = False
-        if decision is None or query_string or preview:
-            query, qr = visitor_params(query_string)
-            if decision is None or preview:
-                headers = None
-                facts = RequestFacts(
-                    method, ua, bot, preview, country_code, language.decode("latin-1"), query, qr,
-                    link.password_hash is not None
-                    and self.cookies.valid(link, cookie.decode("latin-1"), now),
-                )  # fmt: skip
-                decision = await self._decide(link, facts, now, entry.counter)
-                if decision is None:
-                    await send_html(send, 503, UNAVAILABLE, extra=[(b"retry-after", b"2")])
-                    return
+        query, qr = visitor_params(query_string) if query_string else _NO_QUERY
+        headers = entry.headers
+        link = entry.link
+        decision: Decision | None = None
+        if headers is not None and not (preview and link is not None):
+            status, destination, rule, outcome = entry.status, entry.destination, None, _REDIRECT
+        else:
+            assert link is not None  # only plain redirects drop their EdgeLink
+            headers = None
+            facts = RequestFacts(
+                method, ua, bot, preview, country_code, language.decode("latin-1"), query, qr,
+                link.password_hash is not None
+                and self.cookies.valid(link, cookie.decode("latin-1"), now),
+            )  # fmt: skip
+            decision = await self._decide(link, facts, now, entry.counter)
+            if decision is None:
+                await send_html(send, 503, UNAVAILABLE, extra=[(b"retry-after", b"2")])
+                return
+            status, destination = decision.status, decision.destination
+            rule, outcome = decision.rule, decision.outcome
         event_id = new_event_id(now)
         event = ClickEvent(
-            event_id, now, link.workspace_id, link.id, link.group_id, host_name, path[1:],
-            decision.destination, decision.rule, decision.outcome,
-            self.visitors.visitor_id(ip, ua, now), country_code,
-            referrer.decode("latin-1") or None, ua or None, qr, method,
+            event_id, now, entry.workspace_id, entry.link_id, entry.group_id, host_name,
+            path[1:], destination, rule, outcome, self.visitors.visitor_id(ip, ua, now),
+            country_code, referrer.decode("latin-1") or None, ua or None, qr, method,
             request_id[:_MAX_REQUEST_ID].decode("latin-1") if request_id else event_id, bot,
         )  # fmt: skip
         await self.recorder.record(encode_event(event))
         if headers is not None:
-            await send(
-                {"type": "http.response.start", "status": decision.status, "headers": headers}
-            )
+            await send({"type": "http.response.start", "status": status, "headers": headers})
             await send(EMPTY_BODY)
         else:
+            assert link is not None and decision is not None
             await self._answer(scope, send, link, decision, host_name)
-        self.stats.observe(decision.outcome, time.perf_counter() - started)
+        self.stats.observe(outcome, time.perf_counter() - started)
 
     async def _decide(
         self, link: EdgeLink, facts: RequestFacts, now: float, counter: str | None
@@ -224,21 +243,28 @@ class Redirector:
         await send_html(send, decision.status, page, head_only=head_only)
 
     async def _ready(self) -> None:
-        await self.redis.ping()
+        """Ready from the end of startup until draining (the caller checks that). Redis is
+        not asked: cached links keep redirecting through a Redis outage, which must not
+        take every replica out of the load balancer at once; kurz_redis_up shows it."""
+        if not self.started:
+            raise RuntimeError("starting")
 
     async def startup(self) -> None:
         settings = self.settings
         # A blocking pool: a burst of cache misses waits for a connection instead of
         # failing with "too many connections" and falling through to Postgres.
+        # One retry on a broken connection: after a Redis restart every pooled connection
+        # is dead, and a lookup must not fall through to Postgres for that alone.
         pool = aioredis.BlockingConnectionPool.from_url(
             settings.redis.url, max_connections=_REDIS_CONNECTIONS, timeout=2.0,
             socket_timeout=2.0, socket_connect_timeout=1.0,
+            retry=Retry(NoBackoff(), 1, supported_errors=(ConnectionError,)),
         )  # fmt: skip
         self.redis = aioredis.Redis.from_pool(pool)  # owns the pool: aclose() closes it
         database_url = settings.database.replica_url or settings.database.url
         self.resolver = Resolver(
             self.cache, self.redis, database_url, self.prepare,
-            pool_max=settings.database.pool_max,
+            pool_max=settings.database.pool_max, stats=self.stats,
         )  # fmt: skip
         self.recorder = EventRecorder(
             self.redis,
@@ -254,6 +280,7 @@ class Redirector:
         )
         self.side = SidePaths(self, checker)
         self._tasks.append(asyncio.create_task(self.resolver.listen(), name="invalidations"))
+        self.started = True
 
     async def shutdown(self) -> None:
         self.draining = True

@@ -8,31 +8,50 @@ from __future__ import annotations
 import time
 from collections import OrderedDict
 
-from kurz.decision import Decision
 from kurz.models import EdgeLink
 
 
 class Entry:
-    """A resolved address: the effective EdgeLink (group merged) or None for an unknown
-    one, and for links whose answer never changes, the ready decision and response."""
+    """A resolved address. An unknown one has link_id 0. A link whose answer never
+    changes (a plain redirect) keeps its ready response (status, destination, headers)
+    and drops the EdgeLink, unless a link-preview crawler would get a card from it: most
+    cached links cost a few hundred bytes. Other links keep the effective EdgeLink."""
 
-    __slots__ = ("counter", "deadline", "decision", "group_id", "headers", "link")
+    __slots__ = (
+        "counter", "deadline", "destination", "group_id", "headers", "link", "link_id",
+        "status", "workspace_id",
+    )  # fmt: skip
 
     def __init__(
         self,
-        link: EdgeLink | None,
         deadline: float,
-        decision: Decision | None,
-        headers: tuple[tuple[bytes, bytes], ...] | None,
-        group_id: int | None,
+        workspace_id: int = 0,
+        link_id: int = 0,
+        group_id: int | None = None,
+        *,
+        link: EdgeLink | None = None,
         counter: str | None = None,
+        status: int = 0,
+        destination: str = "",
+        headers: tuple[tuple[bytes, bytes], ...] | None = None,
     ) -> None:
+        self.deadline = deadline
+        self.workspace_id = workspace_id
+        self.link_id = link_id
+        self.group_id = group_id
         self.link = link
         self.counter = counter  # Redis key of the click-limit counter, for limited links
-        self.deadline = deadline
-        self.decision = decision
+        self.status = status
+        self.destination = destination
         self.headers = headers
-        self.group_id = group_id
+
+    @classmethod
+    def unknown(cls, deadline: float) -> Entry:
+        return cls(deadline)
+
+    @classmethod
+    def of_link(cls, link: EdgeLink, deadline: float, counter: str | None = None) -> Entry:
+        return cls(deadline, link.workspace_id, link.id, link.group_id, link=link, counter=counter)
 
 
 class LinkCache:

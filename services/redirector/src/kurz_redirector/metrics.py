@@ -27,6 +27,7 @@ class EdgeStats:
         self.events_buffered = 0
         self.events_dropped = 0
         self.buffer_size = 0
+        self.redis_up = 1  # last event write or invalidation subscription worked
 
     def observe(self, outcome: str, seconds: float) -> None:
         row = self.latency.get(outcome)
@@ -70,6 +71,9 @@ class _StatsCollector(Collector):
         )
         yield GaugeMetricFamily(
             "kurz_click_event_buffer", "Events held in memory while Redis is away", s.buffer_size
+        )
+        yield GaugeMetricFamily(
+            "kurz_redis_up", "1 while the redirector's Redis exchanges succeed, else 0", s.redis_up
         )
 
 

@@ -5,21 +5,27 @@ events gathered since its previous write in a single round trip (a Lua script do
 XADD per event), then wakes those requests. While Redis is away, events wait in a
 bounded in-memory buffer and requests are answered at once; a background task writes
 the buffer back when Redis returns, and shutdown writes what it can.
+
+The writer owns a connection (wire.py): a batch costs one packed command and one reply.
+An event whose batch failed after Redis ran it may be written twice; consumers are
+idempotent on event id.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import logging
 from collections import deque
 
 import redis.asyncio as aioredis
 from kurz import keys
 from kurz.events import FIELD
-from redis.exceptions import RedisError
+from redis.exceptions import NoScriptError, RedisError
 
 from kurz_redirector.metrics import EdgeStats
+from kurz_redirector.wire import Wire
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +38,9 @@ return #ARGV - 1
 """
 
 _CHUNK = 2000  # events per script call
+# The name Redis knows the script by (EVALSHA), not a security measure.
+_SCRIPT_SHA = hashlib.sha1(_XADD_ALL.encode(), usedforsecurity=False).hexdigest().encode()
+_STREAM_KEY = keys.CLICK_STREAM.encode()
 
 
 class EventRecorder:
@@ -43,10 +52,10 @@ class EventRecorder:
         buffer_limit: int,
         stats: EdgeStats,
         retry_interval: float = 0.5,
+        timeout: float = 2.0,
     ) -> None:
-        self._redis = redis
-        self._script = redis.register_script(_XADD_ALL)
-        self._maxlen = maxlen
+        self._wire = Wire(redis, timeout=timeout)
+        self._maxlen = b"%d" % maxlen
         self._limit = buffer_limit
         self._stats = stats
         self._retry_interval = retry_interval
@@ -55,6 +64,7 @@ class EventRecorder:
         self._wake = asyncio.Event()
         self._backlog: deque[bytes] = deque()
         self._writer: asyncio.Task[None] | None = None
+        self._loop: asyncio.AbstractEventLoop
         self._healer: asyncio.Task[None] | None = None
         self._busy = False
         self._idle = asyncio.Event()
@@ -64,6 +74,8 @@ class EventRecorder:
         return self._healer is not None
 
     def start(self) -> None:
+        # Kept: asking asyncio for the running loop on every event costs a getpid() call.
+        self._loop = asyncio.get_running_loop()
         self._writer = asyncio.create_task(self._write_loop(), name="click-event-writer")
 
     async def record(self, event: bytes) -> None:
@@ -71,7 +83,7 @@ class EventRecorder:
         if self._healer is not None:
             self._hold([event])
             return
-        waiter = asyncio.get_running_loop().create_future()
+        waiter = self._loop.create_future()
         self._batch.append(event)
         self._waiters.append(waiter)
         self._wake.set()
@@ -100,16 +112,24 @@ class EventRecorder:
         try:
             for start in range(0, len(events), _CHUNK):
                 self._stats.event_writes += 1
-                await self._script(
-                    keys=[keys.CLICK_STREAM], args=[self._maxlen, *events[start : start + _CHUNK]]
-                )
-        except (RedisError, OSError) as exc:
+                await self._add_all(events[start : start + _CHUNK])
+        except (RedisError, OSError, TimeoutError) as exc:
+            self._stats.redis_up = 0
             # A failure mid-way may leave earlier chunks written: keep only the rest.
             del events[:start]
             log.warning("click stream unavailable; buffering events", extra={"error": repr(exc)})
             return False
         self._stats.events_published += len(events)
+        self._stats.redis_up = 1
         return True
+
+    async def _add_all(self, events: list[bytes]) -> None:
+        """One EVALSHA, one reply; EVAL once if Redis does not know the script yet."""
+        args = (b"1", _STREAM_KEY, self._maxlen, *events)
+        try:
+            await self._wire.call(b"EVALSHA", _SCRIPT_SHA, *args)
+        except NoScriptError:
+            await self._wire.call(b"EVAL", _XADD_ALL, *args)
 
     def _hold(self, events: list[bytes]) -> None:
         room = self._limit - len(self._backlog)
@@ -185,3 +205,4 @@ class EventRecorder:
             log.error("click events lost at shutdown", extra={"count": len(self._backlog)})
             self._stats.events_dropped += len(self._backlog)
             self._backlog.clear()
+        await self._wire.close()

@@ -10,7 +10,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable
-from typing import Any, cast
+from typing import Any
 
 import asyncpg
 import redis.asyncio as aioredis
@@ -29,6 +29,9 @@ from kurz.models import (
 from redis.exceptions import RedisError
 
 from kurz_redirector.cache import Entry, LinkCache
+from kurz_redirector.lookups import BatchedGets
+from kurz_redirector.metrics import EdgeStats
+from kurz_redirector.wire import Wire
 
 log = logging.getLogger(__name__)
 
@@ -49,9 +52,12 @@ class Resolver:
         prepare: Callable[[EdgeLink, float, str | None], Entry],
         *,
         pool_max: int = 4,
+        stats: EdgeStats | None = None,
     ) -> None:
         self.cache = cache
+        self.stats = stats or EdgeStats()
         self._redis = redis
+        self._gets = BatchedGets(Wire(redis))
         self._database_url = database_url
         self._pool_max = pool_max
         self._prepare = prepare
@@ -89,25 +95,36 @@ class Resolver:
         if link is None:
             link, group = await self._from_postgres(host, slug)
         if link is None:
-            return Entry(None, self.cache.deadline(), None, None, None)
+            return Entry.unknown(self.cache.deadline())
         effective = effective_link(link, group)
         return self._prepare(effective, self.cache.deadline(), _counter_key(link, group))
 
+    async def full_link(self, host: str, slug: str) -> EdgeLink | None:
+        """The effective EdgeLink, also for a plain redirect whose cache entry dropped it;
+        read from Redis (or Postgres), not cached. For the side paths (QR codes)."""
+        link, group = await self._from_redis(host, slug)
+        if link is None:
+            link, group = await self._from_postgres(host, slug)
+        return None if link is None else effective_link(link, group)
+
     async def _from_redis(self, host: str, slug: str) -> tuple[EdgeLink | None, EdgeGroup | None]:
         try:
-            raw = await self._redis.get(keys.link(host, slug))
+            raw = await self._gets.get(keys.link(host, slug))
             if raw is None:
                 return None, None
-            link = decode_link(cast(bytes, raw))
+            link = decode_link(raw)
             group = None
             if link.group_id is not None:
-                raw_group = await self._redis.get(keys.group(link.group_id))
+                raw_group = await self._gets.get(keys.group(link.group_id))
                 if raw_group is None:
                     return link, await self._group_from_postgres(link.group_id)
-                group = decode_group(cast(bytes, raw_group))
+                group = decode_group(raw_group)
             return link, group
-        except RedisError:
-            log.warning("redis lookup failed; reading Postgres", extra={"host": host, "slug": slug})
+        except RedisError as exc:
+            log.warning(
+                "redis lookup failed; reading Postgres",
+                extra={"host": host, "slug": slug, "error": repr(exc)},
+            )
             return None, None
 
     async def _from_postgres(
@@ -160,6 +177,7 @@ class Resolver:
         return self._pool
 
     async def close(self) -> None:
+        await self._gets.close()
         if self._pool is not None:
             await self._pool.close()
 
@@ -176,12 +194,14 @@ class Resolver:
             try:
                 await pubsub.subscribe(channel)
                 self.cache.clear()
+                self.stats.redis_up = 1
                 delay = 0.1
                 async for message in pubsub.listen():
                     data = message.get("data")
                     if isinstance(data, bytes):
                         self.cache.invalidate(data.decode("utf-8", "replace"))
             except (RedisError, OSError):
+                self.stats.redis_up = 0
                 log.warning("invalidation channel lost; reconnecting")
             finally:
                 with contextlib.suppress(Exception):

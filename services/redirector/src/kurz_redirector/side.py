@@ -56,10 +56,18 @@ class SidePaths:
             except Unavailable:
                 await send_html(send, 503, UNAVAILABLE, extra=[(b"retry-after", b"2")])
                 return None
-        if entry.link is None or not entry.link.enabled:
+        link = entry.link
+        if link is None and entry.link_id:
+            # A plain redirect's entry keeps only its ready answer: read the whole link.
+            try:
+                link = await self._edge.resolver.full_link(host, slug)
+            except Unavailable:
+                await send_html(send, 503, UNAVAILABLE, extra=[(b"retry-after", b"2")])
+                return None
+        if link is None or not link.enabled:
             await send_html(send, 404, NOT_FOUND, head_only=scope["method"] == "HEAD")
             return None
-        return entry.link
+        return link
 
     async def _qr(self, scope: Scope, send: Send, slug: str) -> None:
         params = parse_qs(scope["query_string"].decode("latin-1"))
