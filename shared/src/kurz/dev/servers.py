@@ -80,7 +80,7 @@ class Postgres:
 
     def start(self) -> Postgres:
         bindir = _pg_bindir()
-        self.root = _postgres_home(self.root)
+        self.root = _postgres_home(self.root.resolve())
         data = self.root / "pgdata"
         if os.geteuid() == 0:
             shutil.chown(self.root, "postgres", "postgres")
@@ -197,6 +197,7 @@ class Redis:
         return f"redis://127.0.0.1:{self.port}/0"
 
     def start(self) -> Redis:
+        self.root = self.root.resolve()
         self.root.mkdir(parents=True, exist_ok=True)
         binary = shutil.which("redis-server") or "/usr/bin/redis-server"
         self.process = subprocess.Popen(

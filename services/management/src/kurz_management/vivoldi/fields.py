@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Literal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from msgspec import UNSET, UnsetType
@@ -94,3 +95,16 @@ def parse_date(value: str, field: str) -> datetime:
     raise VivoldiError(
         Code.INVALID, f"{field} must be YYYY-MM-DD or YYYY-MM-DD HH:MM:SS, got {value!r}"
     )
+
+
+def host_of(domain: str) -> str:
+    """`https://vvd.bz` or `vvd.bz` → `vvd.bz` (a port stays)."""
+    text = domain.strip()
+    if "://" not in text:
+        return text
+    parts = urlsplit(text)
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.path.strip("/"):
+        raise VivoldiError(
+            Code.INVALID, f"domain must look like https://short.example, got {domain!r}"
+        )
+    return parts.netloc

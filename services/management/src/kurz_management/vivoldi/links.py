@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from typing import Any
-from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from kurz.models import LinkSpec
@@ -17,7 +16,7 @@ from kurz_management.links import service
 from kurz_management.links.service import NOT_WRITTEN, LinkError, LinkQuery, LinkRecord
 from kurz_management.vivoldi.endpoint import Call, from_domain
 from kurz_management.vivoldi.envelope import Code, VivoldiError
-from kurz_management.vivoldi.fields import flag, format_time, parse_date, parse_time, yn
+from kurz_management.vivoldi.fields import flag, format_time, host_of, parse_date, parse_time, yn
 from kurz_management.vivoldi.link_schema import (
     LinkSettings,
     VivoldiBulkCreate,
@@ -69,7 +68,7 @@ async def list_links(call: Call) -> Paged[VivoldiLink]:
         start = parse_date(query.regStartYmdt, "regStartYmdt").replace(tzinfo=ZoneInfo(tz))
     if query.regEndYmdt:
         end = _end_of(query.regEndYmdt, tz)
-    host = _host(query.domain) if query.domain else None
+    host = host_of(query.domain) if query.domain else None
     window = LinkQuery(
         offset=offset_of(query.pages),
         limit=PAGE_SIZE,
@@ -104,7 +103,7 @@ async def create_bulk(call: Call) -> list[str]:
 
 
 async def _find(call: Call, domain: str | UnsetType | None, link_id: str) -> LinkRecord:
-    host = _host(domain) if domain else call.ctx.settings.edge.default_domain
+    host = host_of(domain) if domain else call.ctx.settings.edge.default_domain
     return await service.find_link(call.ctx, call.principal, host, link_id)
 
 
@@ -122,7 +121,7 @@ def _spec(body: VivoldiLinkCreate | VivoldiLinkUpdate, tz: str) -> tuple[LinkSpe
     if body.url:
         values["url"] = body.url
     if body.domain:
-        values["domain"] = _host(body.domain)
+        values["domain"] = host_of(body.domain)
     if isinstance(body, VivoldiLinkCreate) and body.brandLinkId:
         values["slug"] = body.brandLinkId
     return LinkSpec(**values), clears
@@ -152,19 +151,6 @@ def _clearable(body: LinkSettings, tz: str) -> tuple[dict[str, Any], set[str]]:
     put("group_id", None if body.grpIdx == 0 else body.grpIdx)
     put("max_clicks", None if body.acesMaxCnt == 0 else body.acesMaxCnt)
     return values, clears
-
-
-def _host(domain: str) -> str:
-    """`https://vvd.bz` or `vvd.bz` → `vvd.bz` (a port stays)."""
-    text = domain.strip()
-    if "://" not in text:
-        return text
-    parts = urlsplit(text)
-    if parts.scheme not in ("http", "https") or not parts.netloc or parts.path.strip("/"):
-        raise VivoldiError(
-            Code.INVALID, f"domain must look like https://short.example, got {domain!r}"
-        )
-    return parts.netloc
 
 
 def _end_of(value: str, tz: str) -> datetime:

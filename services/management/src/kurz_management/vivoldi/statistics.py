@@ -27,7 +27,7 @@ from kurz_management.analytics.selection import select
 from kurz_management.links import service as links
 from kurz_management.vivoldi.endpoint import Call, Handler, route
 from kurz_management.vivoldi.envelope import Code, Envelope, VivoldiError
-from kurz_management.vivoldi.links import _host as host_of
+from kurz_management.vivoldi.fields import host_of
 from kurz_management.vivoldi.operations import KEY
 from kurz_management.vivoldi.operations import VivoldiError as ErrorBody
 from kurz_management.vivoldi.paging import PAGE_SIZE, Paged, offset_of, paged
