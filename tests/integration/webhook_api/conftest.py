@@ -4,7 +4,7 @@ local receivers on 127.0.0.1 can be registered) and one with the SSRF guard on."
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -12,10 +12,16 @@ import asyncpg
 import httpx
 import pytest
 from kurz.workspaces import create_workspace
-from kurz_webhooks.app import Worker
 
 from tests.conftest import DEFAULT_DOMAIN, Workspace
-from tests.integration.webhooks.conftest import Receiver, worker_settings
+
+# The webhook kit's fixtures, shared: receivers, the in-process worker, and retiring
+# each test's unfinished deliveries.
+from tests.integration.webhooks.conftest import (  # noqa: F401
+    _retire_pending,
+    receivers,
+    worker_factory,
+)
 from tests.support.services import Service, Stack, service_env
 
 SERVER_ENV = {"KURZ_DEFAULT_DOMAIN": DEFAULT_DOMAIN, "KURZ_API_RATE_LIMIT": "1000"}
@@ -84,48 +90,3 @@ async def webhook_count(pool: asyncpg.Pool[Any], workspace_id: int) -> int:
         "SELECT count(*) FROM webhooks WHERE workspace_id = $1", workspace_id
     )
     return count
-
-
-@pytest.fixture
-async def receiver_factory() -> AsyncIterator[Callable[..., Awaitable[Receiver]]]:
-    started: list[Receiver] = []
-
-    async def make(*args: Any) -> Receiver:
-        receiver = await Receiver(*args).start()
-        started.append(receiver)
-        return receiver
-
-    yield make
-    for receiver in started:
-        await receiver.stop()
-
-
-@pytest.fixture
-async def worker_factory(
-    database_url: str, redis_url: str
-) -> AsyncIterator[Callable[..., Awaitable[Worker]]]:
-    """The webhook worker in this event loop (fast retry schedule); stopped at teardown."""
-    workers: list[Worker] = []
-
-    async def make(**env: str) -> Worker:
-        worker = Worker(worker_settings(database_url, redis_url, **env))
-        await worker.start()
-        workers.append(worker)
-        return worker
-
-    yield make
-    for worker in workers:
-        if not worker.draining:
-            await worker.stop()
-
-
-@pytest.fixture(autouse=True)
-async def _retire_pending(pool: asyncpg.Pool[Any], workspace: Workspace) -> AsyncIterator[None]:
-    """This test's unfinished deliveries must not reach a later test's receiver that
-    happens to reuse the port."""
-    yield
-    await pool.execute(
-        """UPDATE webhook_deliveries SET status = 'dead'
-           WHERE workspace_id = $1 AND status = 'pending'""",
-        workspace.id,
-    )

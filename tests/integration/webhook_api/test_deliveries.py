@@ -19,7 +19,7 @@ async def test_list_replay_and_enable(
     pool,
     redis,
     workspace,
-    receiver_factory: Callable[..., Awaitable[Any]],
+    receivers: Callable[..., Awaitable[Any]],
     worker_factory: Callable[..., Awaitable[Any]],
 ) -> None:
     healthy = {"now": False}
@@ -27,7 +27,7 @@ async def test_list_replay_and_enable(
     async def behaviour(got: Received, n: int) -> web.StreamResponse:
         return web.Response(status=204 if healthy["now"] else 500, text="down")
 
-    receiver = await receiver_factory(behaviour)
+    receiver = await receivers(behaviour)
     link = await make_link(pool, workspace.id)
     created = await native.post("/api/v1/webhooks", json={"url": receiver.url, "linkId": link.id})
     hook = created.json()["webhook"]

@@ -32,11 +32,11 @@ async def test_worker_process_delivers_to_registered_webhooks(
     pool,
     redis,
     workspace,
-    receiver_factory: Callable[..., Awaitable[Any]],
+    receivers: Callable[..., Awaitable[Any]],
     worker_process: Service,
 ) -> None:
-    standard_receiver = await receiver_factory()
-    linkly_receiver = await receiver_factory()
+    standard_receiver = await receivers()
+    linkly_receiver = await receivers()
     link = await make_link(pool, workspace.id)
     other_link = await make_link(pool, workspace.id)
     native_hook = await native.post("/api/v1/webhooks", json={"url": standard_receiver.url})

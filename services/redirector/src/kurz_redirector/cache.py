@@ -8,42 +8,28 @@ from __future__ import annotations
 import time
 from collections import OrderedDict
 
+import msgspec
 from kurz.models import EdgeLink
 
 
-class Entry:
+class Entry(msgspec.Struct, gc=False):
     """A resolved address. An unknown one has link_id 0. A link whose answer never
     changes (a plain redirect) keeps its ready response (status, destination, headers)
     and drops the EdgeLink, unless a link-preview crawler would get a card from it: most
-    cached links cost a few hundred bytes. Other links keep the effective EdgeLink."""
+    cached links cost a few hundred bytes. Other links keep the effective EdgeLink.
 
-    __slots__ = (
-        "counter", "deadline", "destination", "group_id", "headers", "link", "link_id",
-        "status", "workspace_id",
-    )  # fmt: skip
+    gc=False: no collector header, and a full collection does not walk every cached
+    entry (an entry never refers back to itself)."""
 
-    def __init__(
-        self,
-        deadline: float,
-        workspace_id: int = 0,
-        link_id: int = 0,
-        group_id: int | None = None,
-        *,
-        link: EdgeLink | None = None,
-        counter: str | None = None,
-        status: int = 0,
-        destination: str = "",
-        headers: tuple[tuple[bytes, bytes], ...] | None = None,
-    ) -> None:
-        self.deadline = deadline
-        self.workspace_id = workspace_id
-        self.link_id = link_id
-        self.group_id = group_id
-        self.link = link
-        self.counter = counter  # Redis key of the click-limit counter, for limited links
-        self.status = status
-        self.destination = destination
-        self.headers = headers
+    deadline: float
+    workspace_id: int = 0
+    link_id: int = 0
+    group_id: int | None = None
+    link: EdgeLink | None = None
+    counter: str | None = None  # Redis key of the click-limit counter, for limited links
+    status: int = 0
+    destination: str = ""
+    headers: tuple[tuple[bytes, bytes], ...] | None = None
 
     @classmethod
     def unknown(cls, deadline: float) -> Entry:

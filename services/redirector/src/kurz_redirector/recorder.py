@@ -38,8 +38,6 @@ return #ARGV - 1
 """
 
 _CHUNK = 2000  # events per script call
-import os
-_GATHER = os.environ.get('GATHER') == '1'
 # The name Redis knows the script by (EVALSHA), not a security measure.
 _SCRIPT_SHA = hashlib.sha1(_XADD_ALL.encode(), usedforsecurity=False).hexdigest().encode()
 _STREAM_KEY = keys.CLICK_STREAM.encode()
@@ -94,8 +92,9 @@ class EventRecorder:
     async def _write_loop(self) -> None:
         while True:
             await self._wake.wait()
-            if _GATHER:
-                await asyncio.sleep(0)
+            # One more turn of the loop first: requests read in that turn join the batch,
+            # which halves the writes under load for a few microseconds of latency.
+            await asyncio.sleep(0)
             self._wake.clear()
             self._idle.clear()
             self._busy = True

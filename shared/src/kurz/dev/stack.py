@@ -73,7 +73,13 @@ async def _dev_workspace(db_url: str, default_domain: str) -> dict[str, object]:
     return known
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def run_stack(settings: Settings) -> None:
+    # SIGTERM (from a supervisor or `timeout`) stops everything as Ctrl-C does.
+    signal.signal(signal.SIGTERM, _interrupt)
     STATE.mkdir(parents=True, exist_ok=True)
     with _local_databases(settings) as (db_url, redis_url):
         apply_migrations(db_url)

@@ -14,13 +14,12 @@ import msgspec
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import BaseRoute, Route
 
-from kurz_management import openapi
 from kurz_management.analytics import exporting, rollups
 from kurz_management.analytics.model import AnalyticsError, Count, Period, RawFilter, Selection
 from kurz_management.analytics.periods import parse_day, period
 from kurz_management.analytics.selection import select
-from kurz_management.native.endpoint import Call, Handler, NativeError, endpoint, json_response
-from kurz_management.native.schema import Error
+from kurz_management.native.endpoint import Call, Handler, NativeError, json_response
+from kurz_management.native.routing import native_route
 
 HOURLY_MAX_DAYS = 31
 
@@ -234,21 +233,16 @@ _OPERATIONS: list[tuple[str, Handler, Any, Any, str]] = [
 
 
 def _route(name: str, handler: Handler, query: Any, answer: Any, summary_text: str) -> Route:
-    path = f"/api/v1/analytics/{name}"
-    media = "text/csv" if name == "export" else "application/json"
-    openapi.register(
+    return native_route(
         "GET",
-        path,
-        "native",
-        None,
-        answer,
-        query_type=query,
-        errors={s: Error for s in (400, 401, 404, 429, 503)},
-        summary=summary_text,
-        security="bearer",
-        response_content_type=media,
+        f"/api/v1/analytics/{name}",
+        handler,
+        summary_text,
+        response=answer,
+        query=query,
+        errors=(400, 404),
+        media="text/csv" if name == "export" else "application/json",
     )
-    return Route(path, endpoint(handler), methods=["GET"])
 
 
 routes: list[BaseRoute] = [_route(*op) for op in _OPERATIONS]

@@ -2,28 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute
 
 from kurz_management import openapi
 from kurz_management.native import catalog, links
-from kurz_management.native.endpoint import Handler, endpoint
+from kurz_management.native.routing import FAMILY, SECURITY, native_route
 from kurz_management.native.schema import (
     BulkFailure,
     BulkRequest,
     BulkResponse,
-    Error,
     LinkCreate,
     LinkEnvelope,
     LinkList,
     LinkPatch,
     ListQuery,
 )
-
-FAMILY = "native"
-SECURITY = "bearer"
-_COMMON = (401, 429, 503)
 
 openapi.register_security(
     SECURITY, {"type": "http", "scheme": "bearer", "description": "Authorization: Bearer <API key>"}
@@ -40,38 +33,8 @@ openapi.describe_family(
 )
 
 
-def _route(
-    method: str,
-    path: str,
-    handler: Handler,
-    summary: str,
-    *,
-    request: Any = None,
-    response: Any = None,
-    query: Any = None,
-    errors: tuple[int, ...] = (),
-    status: int = 200,
-    failure: Any = Error,
-    also: dict[int, Any] | None = None,
-) -> Route:
-    codes = sorted({*_COMMON, *errors})
-    openapi.register(
-        method,
-        path,
-        FAMILY,
-        request,
-        response,
-        summary=summary,
-        query_type=query,
-        errors={c: (failure if c == 422 else Error) for c in codes} | (also or {}),
-        status=status,
-        security=SECURITY,
-    )
-    return Route(path, endpoint(handler), methods=[method])
-
-
 routes: list[BaseRoute] = [
-    _route(
+    native_route(
         "POST",
         "/api/v1/links",
         links.create_link,
@@ -81,7 +44,7 @@ routes: list[BaseRoute] = [
         errors=(400, 403, 409, 413, 422),
         status=201,
     ),
-    _route(
+    native_route(
         "GET",
         "/api/v1/links",
         links.list_links,
@@ -90,7 +53,7 @@ routes: list[BaseRoute] = [
         query=ListQuery,
         errors=(400, 422),
     ),
-    _route(
+    native_route(
         "POST",
         "/api/v1/links/bulk",
         links.bulk_links,
@@ -104,7 +67,7 @@ routes: list[BaseRoute] = [
         # unknown id answers that item's 404.
         also={200: BulkResponse, 404: BulkFailure},
     ),
-    _route(
+    native_route(
         "GET",
         "/api/v1/links/{link_id}",
         links.get_link,
@@ -112,7 +75,7 @@ routes: list[BaseRoute] = [
         response=LinkEnvelope,
         errors=(404,),
     ),
-    _route(
+    native_route(
         "PATCH",
         "/api/v1/links/{link_id}",
         links.update_link,
@@ -121,7 +84,7 @@ routes: list[BaseRoute] = [
         response=LinkEnvelope,
         errors=(400, 403, 404, 409, 413, 422),
     ),
-    _route(
+    native_route(
         "DELETE",
         "/api/v1/links/{link_id}",
         links.delete_link,
@@ -129,8 +92,8 @@ routes: list[BaseRoute] = [
         errors=(404,),
         status=204,
     ),
-    _route("GET", "/api/v1/tags", catalog.list_tags, "List tags", response=catalog.TagList),
-    _route(
+    native_route("GET", "/api/v1/tags", catalog.list_tags, "List tags", response=catalog.TagList),
+    native_route(
         "POST",
         "/api/v1/tags",
         catalog.create_tag,
@@ -140,14 +103,14 @@ routes: list[BaseRoute] = [
         errors=(400, 409, 413, 422),
         status=201,
     ),
-    _route(
+    native_route(
         "GET",
         "/api/v1/domains",
         catalog.list_domains,
         "List custom domains",
         response=catalog.DomainList,
     ),
-    _route(
+    native_route(
         "POST",
         "/api/v1/domains",
         catalog.add_domain,
@@ -157,7 +120,7 @@ routes: list[BaseRoute] = [
         errors=(400, 409, 413, 422),
         status=201,
     ),
-    _route(
+    native_route(
         "POST",
         "/api/v1/domains/{domain_id}/verify",
         catalog.verify_domain,

@@ -3,13 +3,9 @@ native/routes.py's list)."""
 
 from __future__ import annotations
 
-from typing import Any
+from starlette.routing import BaseRoute
 
-from starlette.routing import BaseRoute, Route
-
-from kurz_management import openapi
-from kurz_management.native.endpoint import Handler, endpoint
-from kurz_management.native.schema import Error
+from kurz_management.native.routing import native_route
 from kurz_management.webhooks import handlers
 from kurz_management.webhooks.schema import (
     DeliveryEnvelope,
@@ -24,43 +20,11 @@ from kurz_management.webhooks.schema import (
     WebhookList,
 )
 
-FAMILY = "native"
-SECURITY = "bearer"
-_COMMON = (401, 429, 503)
 _HOOK = "/api/v1/webhooks/{webhook_id}"
 
 
-def _route(
-    method: str,
-    path: str,
-    handler: Handler,
-    summary: str,
-    *,
-    request: Any = None,
-    response: Any = None,
-    query: Any = None,
-    errors: tuple[int, ...] = (),
-    status: int = 200,
-    description: str = "",
-) -> Route:
-    openapi.register(
-        method,
-        path,
-        FAMILY,
-        request,
-        response,
-        summary=summary,
-        description=description,
-        query_type=query,
-        errors=dict.fromkeys(sorted({*_COMMON, *errors}), Error),
-        status=status,
-        security=SECURITY,
-    )
-    return Route(path, endpoint(handler), methods=[method])
-
-
 routes: list[BaseRoute] = [
-    _route(
+    native_route(
         "POST",
         "/api/v1/webhooks",
         handlers.create_webhook,
@@ -74,17 +38,17 @@ routes: list[BaseRoute] = [
         "address is refused (422) unless KURZ_WEBHOOK_ALLOW_PRIVATE is set. Needs the "
         "webhooks plan entitlement (403).",
     ),
-    _route(
+    native_route(
         "GET",
         "/api/v1/webhooks",
         handlers.list_webhooks,
         "List the workspace's webhooks (workspace- and link-level)",
         response=WebhookList,
     ),
-    _route(
+    native_route(
         "GET", _HOOK, handlers.get_webhook, "Get a webhook", response=WebhookEnvelope, errors=(404,)
     ),
-    _route(
+    native_route(
         "DELETE",
         _HOOK,
         handlers.delete_webhook,
@@ -92,7 +56,7 @@ routes: list[BaseRoute] = [
         errors=(404,),
         status=204,
     ),
-    _route(
+    native_route(
         "GET",
         f"{_HOOK}/deliveries",
         handlers.list_deliveries,
@@ -101,7 +65,7 @@ routes: list[BaseRoute] = [
         query=DeliveryQuery,
         errors=(400, 404),
     ),
-    _route(
+    native_route(
         "POST",
         _HOOK + "/deliveries/{delivery_id}/replay",
         handlers.replay_delivery,
@@ -111,7 +75,7 @@ routes: list[BaseRoute] = [
         status=202,
         description="409 while the webhook's URL is disabled: enable it first.",
     ),
-    _route(
+    native_route(
         "POST",
         f"{_HOOK}/enable",
         handlers.enable_webhook,
@@ -119,7 +83,7 @@ routes: list[BaseRoute] = [
         response=EnableResult,
         errors=(403, 404),
     ),
-    _route(
+    native_route(
         "GET",
         "/api/v1/notifications",
         handlers.list_notifications,
