@@ -75,9 +75,20 @@ class Workspace:
         return {"Authorization": f"Bearer {self.key}"}
 
 
+async def new_workspace(pool: asyncpg.Pool[Any], prefix: str = "test", **extra: Any) -> Workspace:
+    """A workspace of its own, named `<prefix>-<random>`; `extra` as create_workspace takes
+    it (plan, time_zone, ...)."""
+    async with pool.acquire() as conn:
+        ws_id, key = await create_workspace(conn, f"{prefix}-{uuid.uuid4().hex[:8]}", **extra)
+    return Workspace(ws_id, key)
+
+
+async def plan_workspace(pool: asyncpg.Pool[Any], plan: str, **extra: Any) -> Workspace:
+    """A workspace of its own on `plan`."""
+    return await new_workspace(pool, plan, plan=plan, **extra)
+
+
 @pytest.fixture
 async def workspace(pool: asyncpg.Pool[Any]) -> Workspace:
     """A fresh workspace per test keeps tests apart without truncating tables."""
-    async with pool.acquire() as conn:
-        ws_id, key = await create_workspace(conn, f"test-{uuid.uuid4().hex[:8]}")
-    return Workspace(ws_id, key)
+    return await new_workspace(pool)

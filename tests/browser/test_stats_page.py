@@ -6,7 +6,7 @@ widths, with no Content-Security-Policy violation."""
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -14,8 +14,9 @@ from typing import Any
 import asyncpg
 import pytest
 from kurz.passwords import hash_password
-from playwright.async_api import Browser, Page, async_playwright
+from playwright.async_api import Browser, Page
 
+from tests.browser.conftest import CHROMIUM
 from tests.conftest import DEFAULT_DOMAIN
 from tests.integration.analytics.conftest import (
     IPHONE,
@@ -25,20 +26,10 @@ from tests.integration.analytics.conftest import (
     new_workspace,
     record,
 )
-from tests.support.services import Service, Stack, service_env
+from tests.support.services import Service, one_service, service_env
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-]
 PASSWORD = "correct horse"
 DESKTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 390, "height": 844}
@@ -49,20 +40,7 @@ def server(database_url: str, redis_url: str, tmp_root: Path) -> Iterator[Servic
     if not Path(CHROMIUM).exists():
         pytest.skip("Debian's chromium is not installed")
     env = service_env(database_url, redis_url, KURZ_DEFAULT_DOMAIN=DEFAULT_DOMAIN)
-    logs = tmp_root / "browser-logs"
-    logs.mkdir(exist_ok=True)
-    stack = Stack(env, logs)
-    svc = stack.add("management").start()
-    yield svc
-    stack.stop()
-
-
-@pytest.fixture(scope="module")
-async def browser() -> AsyncIterator[Browser]:
-    async with async_playwright() as p:
-        chromium = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        await chromium.close()
+    yield from one_service("management", env, tmp_root / "browser-logs")
 
 
 def _day(days_ago: int) -> date:

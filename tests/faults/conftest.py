@@ -8,7 +8,6 @@ is the default short domain, so links created in one test stay reachable in the 
 from __future__ import annotations
 
 import subprocess
-import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -22,9 +21,8 @@ import redis.asyncio as aioredis
 from kurz.db import create_pool
 from kurz.dev.servers import Postgres, Redis, _as_postgres_user, _pg_bindir, free_port
 from kurz.migrate import apply_migrations
-from kurz.workspaces import create_workspace
 
-from tests.conftest import Workspace
+from tests.conftest import Workspace, new_workspace
 from tests.support.services import Service, Stack, service_env
 from tests.support.tcpproxy import TcpProxy
 
@@ -88,13 +86,12 @@ async def fault_redis(fault_servers: FaultServers) -> AsyncIterator[aioredis.Red
 async def tenant(fault_pool: asyncpg.Pool[Any]) -> AsyncIterator[Workspace]:
     """A fresh workspace in the fault Postgres. At teardown its unsent webhook deliveries
     are retired, so no later test's worker sends them to a port reused by then."""
-    async with fault_pool.acquire() as conn:
-        ws_id, key = await create_workspace(conn, f"faults-{uuid.uuid4().hex[:8]}")
-    yield Workspace(ws_id, key)
+    tenant = await new_workspace(fault_pool, "faults")
+    yield tenant
     await fault_pool.execute(
         "UPDATE webhook_deliveries SET status = 'dead' WHERE workspace_id = $1 "
         "AND status = 'pending'",
-        ws_id,
+        tenant.id,
     )
 
 

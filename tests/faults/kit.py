@@ -18,9 +18,10 @@ import aiohttp
 import redis.asyncio as aioredis
 from aiohttp import web
 from kurz import keys
-from kurz.dev.servers import free_port
 from kurz.events import FIELD, ClickEvent, decode_event
 from prometheus_client.parser import text_string_to_metric_families
+
+from tests.support.local_http import serve_locally
 
 BROWSER = "Mozilla/5.0 (X11; Linux x86_64; rv:130.0) Gecko/20100101 Firefox/130.0"
 
@@ -154,10 +155,7 @@ class Receiver:
     async def start(self) -> Receiver:
         app = web.Application()
         app.router.add_post("/hook", self._handle)
-        self._runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=0.5)
-        await self._runner.setup()
-        self.port = free_port()
-        await web.TCPSite(self._runner, "127.0.0.1", self.port).start()
+        self._runner, self.port = await serve_locally(app)
         return self
 
     async def stop(self) -> None:

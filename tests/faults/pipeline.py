@@ -21,7 +21,7 @@ from redis.exceptions import ResponseError
 
 from tests.conftest import Workspace
 from tests.faults.conftest import FaultServers, ServiceFactory, add_redirector, api, create_links
-from tests.faults.kit import Load, Receiver, events_by_request, in_thread
+from tests.faults.kit import Load, Receiver, events_by_request, in_thread, wait_for
 from tests.support.services import Service
 from tests.support.tcpproxy import TcpProxy
 
@@ -133,3 +133,28 @@ async def delivery_states(pool: asyncpg.Pool[Any], workspace_id: int) -> Counter
         "SELECT status FROM webhook_deliveries WHERE workspace_id = $1", workspace_id
     )
     return Counter(r["status"] for r in rows)
+
+
+async def restart_and_catch_up(
+    pipe: Pipeline,
+    pool: asyncpg.Pool[Any],
+    workspace_id: int,
+    expected: dict[int, tuple[int, int]],
+    wanted: set[str],
+) -> None:
+    """Both consumers started again, Postgres fast again: wait until every click is
+    counted (`expected` totals), every webhook in `wanted` arrived, and every delivery
+    is recorded as succeeded."""
+    pipe.db_proxy.latency = 0.0
+    await asyncio.gather(in_thread(pipe.aggregator.start), in_thread(pipe.worker.start))
+
+    async def counted_exactly() -> bool:
+        return await totals(pool, pipe.link_ids) == expected
+
+    await wait_for(counted_exactly, 60, f"totals reach {expected}", 0.2)
+    await wait_for(lambda: set(pipe.receiver.ids) >= wanted, 60, "every webhook arrives", 0.2)
+
+    async def all_succeeded() -> bool:
+        return await delivery_states(pool, workspace_id) == {"succeeded": len(wanted)}
+
+    await wait_for(all_succeeded, 20, "every delivery recorded as succeeded", 0.2)

@@ -20,8 +20,8 @@ from tests.faults.kit import in_thread, wait_for
 from tests.faults.pipeline import (
     PER_ENDPOINT,
     Pipeline,
-    delivery_states,
     pending,
+    restart_and_catch_up,
     totals,
     visited_pipeline,
 )
@@ -70,20 +70,8 @@ async def test_sigkill_mid_batch_then_restart_counts_and_delivers_everything(
         wanted = pipe.webhook_ids()
         assert delivered < len(wanted)
 
-        pipe.db_proxy.latency = 0.0
         # New processes, new consumer names: the dead ones' entries are reclaimed.
-        await asyncio.gather(in_thread(pipe.aggregator.start), in_thread(pipe.worker.start))
-
-        async def counted_exactly() -> bool:
-            return await totals(fault_pool, pipe.link_ids) == expected
-
-        await wait_for(counted_exactly, 60, f"totals reach {expected}", 0.2)
-        await wait_for(lambda: set(pipe.receiver.ids) >= wanted, 60, "every webhook arrives", 0.2)
-
-        async def all_succeeded() -> bool:
-            return await delivery_states(fault_pool, tenant.id) == {"succeeded": len(wanted)}
-
-        await wait_for(all_succeeded, 20, "every delivery recorded as succeeded", 0.2)
+        await restart_and_catch_up(pipe, fault_pool, tenant.id, expected, wanted)
     finally:
         await pipe.receiver.stop()
     # Each click stored once, whatever was replayed.

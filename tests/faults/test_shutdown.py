@@ -22,8 +22,8 @@ from tests.faults.conftest import (
 from tests.faults.kit import Load, events_by_request, in_thread, wait_for
 from tests.faults.pipeline import (
     CONSUMER_ENV,
-    delivery_states,
     pending,
+    restart_and_catch_up,
     totals,
     visited_pipeline,
 )
@@ -103,19 +103,7 @@ async def test_sigterm_consumers_mid_batch_exit_0_and_restart_loses_nothing(
         wanted = pipe.webhook_ids()
         assert len(pipe.receiver.ids) < len(wanted)
 
-        pipe.db_proxy.latency = 0.0
-        await asyncio.gather(in_thread(pipe.aggregator.start), in_thread(pipe.worker.start))
-
-        async def counted_exactly() -> bool:
-            return await totals(fault_pool, pipe.link_ids) == expected
-
-        await wait_for(counted_exactly, 60, f"totals reach {expected}", 0.2)
-        await wait_for(lambda: set(pipe.receiver.ids) >= wanted, 60, "every webhook arrives", 0.2)
-
-        async def all_succeeded() -> bool:
-            return await delivery_states(fault_pool, tenant.id) == {"succeeded": len(wanted)}
-
-        await wait_for(all_succeeded, 20, "every delivery recorded as succeeded", 0.2)
+        await restart_and_catch_up(pipe, fault_pool, tenant.id, expected, wanted)
     finally:
         await pipe.receiver.stop()
     stored = await fault_pool.fetchval(

@@ -9,11 +9,10 @@ from typing import Any
 
 import asyncpg
 import redis.asyncio as aioredis
-from kurz.edge_cache import EdgeCache
-from kurz.edge_records import LINK_COLUMNS, edge_link_from_row
 from kurz.models import EdgeLink
 
 from tests.conftest import DEFAULT_DOMAIN
+from tests.integration.redirector.conftest import create_link
 
 
 def new_slug() -> str:
@@ -23,16 +22,5 @@ def new_slug() -> str:
 async def stored_link(
     pool: asyncpg.Pool[Any], redis: aioredis.Redis, workspace_id: int, **fields: Any
 ) -> EdgeLink:
-    fields.setdefault("url", "https://example.com/landing")
     fields.setdefault("slug", new_slug())
-    columns = ["workspace_id", "host", *fields]
-    values = [workspace_id, DEFAULT_DOMAIN, *fields.values()]
-    placeholders = ", ".join(f"${i}" for i in range(1, len(values) + 1))
-    link_id = await pool.fetchval(
-        f"INSERT INTO links ({', '.join(columns)}) VALUES ({placeholders}) RETURNING id", *values
-    )
-    row = await pool.fetchrow(f"SELECT {LINK_COLUMNS} FROM links l WHERE l.id = $1", link_id)
-    assert row is not None
-    link = edge_link_from_row(row)
-    await EdgeCache(redis).put_links([link])
-    return link
+    return await create_link(pool, redis, workspace_id, host=DEFAULT_DOMAIN, **fields)

@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -100,3 +101,35 @@ def service_env(database_url: str, redis_url: str, **extra: str) -> dict[str, st
         **extra,
     )
     return env
+
+
+def one_service(name: str, env: dict[str, str], logs: Path) -> Iterator[Service]:
+    """One service of a stack of its own, logging under `logs`, for a fixture to
+    `yield from`: started first, stopped at teardown."""
+    logs.mkdir(parents=True, exist_ok=True)
+    stack = Stack(env, logs)
+    yield stack.add(name).start()
+    stack.stop()
+
+
+def edge_addressed_stack(
+    database_url: str, redis_url: str, logs: Path, *more: str, **extra: str
+) -> Stack:
+    """Management, the redirector and then the services in `more`, all started; the
+    default short domain is the redirector's own address, so every short URL the API
+    answers is directly reachable. A service that fails to start stops the others."""
+    port = free_port()
+    logs.mkdir(parents=True, exist_ok=True)
+    env = service_env(database_url, redis_url, KURZ_DEFAULT_DOMAIN=f"127.0.0.1:{port}", **extra)
+    stack = Stack(env, logs)
+    try:
+        stack.add("management").start()
+        redirector = stack.add("redirector")
+        redirector.port = port
+        redirector.start()
+        for name in more:
+            stack.add(name).start()
+    except BaseException:
+        stack.stop()
+        raise
+    return stack

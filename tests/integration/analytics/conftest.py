@@ -15,13 +15,14 @@ import httpx
 import msgspec
 import pytest
 from kurz.events import ClickEvent, new_event_id
-from kurz.workspaces import create_workspace
 from kurz_aggregator.lookups import Lookups
 from kurz_aggregator.rows import to_row, utc_days
 from kurz_aggregator.writer import ensure_partitions, write_batch
 
 from tests.conftest import DEFAULT_DOMAIN, Workspace
-from tests.support.services import Service, Stack, service_env
+from tests.conftest import new_workspace as any_workspace
+from tests.support.rows import insert_row
+from tests.support.services import Service, one_service, service_env
 
 FIREFOX = "Mozilla/5.0 (X11; Linux x86_64; rv:130.0) Gecko/20100101 Firefox/130.0"
 IPHONE = (
@@ -41,12 +42,7 @@ def stats_server(database_url: str, redis_url: str, tmp_root: Path) -> Iterator[
         KURZ_PASSWORD_ATTEMPTS="3",
         KURZ_COOKIE_SECRET="analytics-test-secret",
     )
-    logs = tmp_root / "analytics-logs"
-    logs.mkdir(exist_ok=True)
-    stack = Stack(env, logs)
-    svc = stack.add("management").start()
-    yield svc
-    stack.stop()
+    yield from one_service("management", env, tmp_root / "analytics-logs")
 
 
 @pytest.fixture
@@ -56,21 +52,13 @@ async def http(stats_server: Service) -> AsyncIterator[httpx.AsyncClient]:
 
 
 async def new_workspace(pool: asyncpg.Pool[Any], **extra: Any) -> Workspace:
-    async with pool.acquire() as conn:
-        ws_id, key = await create_workspace(conn, f"stats-{uuid.uuid4().hex[:8]}", **extra)
-    return Workspace(ws_id, key)
+    return await any_workspace(pool, "stats", **extra)
 
 
 async def add_group(pool: asyncpg.Pool[Any], workspace_id: int, name: str, **cols: Any) -> int:
-    names = ", ".join(["workspace_id", "name", *cols])
-    params = ", ".join(f"${i}" for i in range(1, len(cols) + 3))
-    group_id: int = await pool.fetchval(
-        f"INSERT INTO link_groups ({names}) VALUES ({params}) RETURNING id",
-        workspace_id,
-        name,
-        *cols.values(),
+    return await insert_row(
+        pool, "link_groups", {"workspace_id": workspace_id, "name": name, **cols}
     )
-    return group_id
 
 
 async def add_link(
@@ -78,13 +66,8 @@ async def add_link(
 ) -> tuple[int, str]:
     slug = f"s{uuid.uuid4().hex[:10]}"
     values = {"host": DEFAULT_DOMAIN, "slug": slug, "url": "https://example.com/", **cols}
-    names = ", ".join(["workspace_id", "group_id", *values])
-    params = ", ".join(f"${i}" for i in range(1, len(values) + 3))
-    link_id: int = await pool.fetchval(
-        f"INSERT INTO links ({names}) VALUES ({params}) RETURNING id",
-        workspace_id,
-        group_id,
-        *values.values(),
+    link_id = await insert_row(
+        pool, "links", {"workspace_id": workspace_id, "group_id": group_id, **values}
     )
     return link_id, slug
 

@@ -17,33 +17,25 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
-from kurz.dev.servers import free_port
 
 from tests.conftest import Workspace
 from tests.integration.analytics.conftest import GOOGLEBOT, new_workspace
-from tests.support.services import Stack, service_env
+from tests.support.services import Stack, edge_addressed_stack
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
 def pipeline(database_url: str, redis_url: str, tmp_root: Path) -> Iterator[Stack]:
-    port = free_port()
-    env = service_env(
+    logs = tmp_root / "analytics-pipeline-logs"
+    stack = edge_addressed_stack(
         database_url,
         redis_url,
-        KURZ_DEFAULT_DOMAIN=f"127.0.0.1:{port}",
+        logs,
+        "aggregator",
         KURZ_COUNTRY_HEADER="CF-IPCountry",
         KURZ_API_RATE_LIMIT="100000",
     )
-    logs = tmp_root / "analytics-pipeline-logs"
-    logs.mkdir(exist_ok=True)
-    stack = Stack(env, logs)
-    stack.add("management").start()
-    redirector = stack.add("redirector")
-    redirector.port = port
-    redirector.start()
-    stack.add("aggregator").start()
     yield stack
     stack.stop()
 

@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from tests.conftest import DEFAULT_DOMAIN, Workspace
-from tests.support.services import Service, Stack, service_env
+from tests.support.services import Service, one_service, service_env
 
 RATE_LIMIT = 20  # seed 004's documented limit, requests per second per key
 
@@ -24,12 +24,7 @@ def linkly_server(database_url: str, redis_url: str, tmp_root: Path) -> Iterator
         KURZ_DEFAULT_DOMAIN=DEFAULT_DOMAIN,
         KURZ_API_RATE_LIMIT=str(RATE_LIMIT),
     )
-    logs = tmp_root / "linkly-logs"
-    logs.mkdir(exist_ok=True)
-    stack = Stack(env, logs)
-    svc = stack.add("management").start()
-    yield svc
-    stack.stop()
+    yield from one_service("management", env, tmp_root / "linkly-logs")
 
 
 @pytest.fixture

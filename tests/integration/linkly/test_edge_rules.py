@@ -11,10 +11,9 @@ from pathlib import Path
 
 import httpx
 import pytest
-from kurz.dev.servers import free_port
 
 from tests.conftest import Workspace
-from tests.support.services import Stack, service_env
+from tests.support.services import Stack, edge_addressed_stack
 
 COUNTRY_HEADER = "CF-IPCountry"
 IPHONE = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 Mobile"
@@ -26,20 +25,8 @@ LINUX = "Mozilla/5.0 (X11; Linux x86_64; rv:130.0) Gecko/20100101 Firefox/130.0"
 def edge_stack(database_url: str, redis_url: str, tmp_root: Path) -> Iterator[Stack]:
     """Management and redirector; the default short domain is the redirector's address,
     so every full_url the API answers is directly reachable."""
-    redirector_port = free_port()
-    env = service_env(
-        database_url,
-        redis_url,
-        KURZ_DEFAULT_DOMAIN=f"127.0.0.1:{redirector_port}",
-        KURZ_COUNTRY_HEADER=COUNTRY_HEADER,
-    )
     logs = tmp_root / "linkly-edge-logs"
-    logs.mkdir(exist_ok=True)
-    stack = Stack(env, logs)
-    stack.add("management").start()
-    redirector = stack.add("redirector")
-    redirector.port = redirector_port
-    redirector.start()
+    stack = edge_addressed_stack(database_url, redis_url, logs, KURZ_COUNTRY_HEADER=COUNTRY_HEADER)
     yield stack
     stack.stop()
 

@@ -19,6 +19,7 @@ from kurz.edge_records import LINK_COLUMNS, edge_link_from_row
 from kurz.events import ClickEvent, decode_event
 from kurz.models import EdgeLink
 
+from tests.support.rows import insert_row
 from tests.support.services import Service, Stack, service_env
 
 HOST = "kurz.test"
@@ -61,15 +62,9 @@ async def insert_link(
     """A link row in Postgres (fields as the links table names them); its edge record."""
     fields.setdefault("url", "https://example.com/landing")
     fields.setdefault("slug", new_slug())
-    columns = ["workspace_id", "host", *fields]
-    values = [workspace_id, host, *fields.values()]
-    placeholders = ", ".join(f"${i}" for i in range(1, len(values) + 1))
-    row = await pool.fetchrow(
-        f"INSERT INTO links ({', '.join(columns)}) VALUES ({placeholders}) RETURNING id",
-        *values,
-    )
-    assert row is not None
-    full = await pool.fetchrow(f"SELECT {LINK_COLUMNS} FROM links l WHERE l.id = $1", row["id"])
+    values = {"workspace_id": workspace_id, "host": host, **fields}
+    link_id = await insert_row(pool, "links", values)
+    full = await pool.fetchrow(f"SELECT {LINK_COLUMNS} FROM links l WHERE l.id = $1", link_id)
     assert full is not None
     return edge_link_from_row(full)
 
@@ -85,14 +80,7 @@ async def create_link(
 
 async def insert_group(pool: asyncpg.Pool[Any], workspace_id: int, **fields: Any) -> int:
     fields.setdefault("name", "group")
-    columns = ["workspace_id", *fields]
-    values = [workspace_id, *fields.values()]
-    placeholders = ", ".join(f"${i}" for i in range(1, len(values) + 1))
-    group_id: int = await pool.fetchval(
-        f"INSERT INTO link_groups ({', '.join(columns)}) VALUES ({placeholders}) RETURNING id",
-        *values,
-    )
-    return group_id
+    return await insert_row(pool, "link_groups", {"workspace_id": workspace_id, **fields})
 
 
 async def events_of(redis: aioredis.Redis, link_id: int) -> list[ClickEvent]:

@@ -9,8 +9,8 @@ import asyncpg
 import httpx
 import pytest
 
-from tests.conftest import Workspace
-from tests.integration.vivoldi.conftest import client_for, plan_workspace
+from tests.conftest import Workspace, plan_workspace
+from tests.integration.vivoldi.conftest import client_for
 from tests.support.services import Service
 
 HOOK = {"webhookEnableYn": "Y", "webhookCallbackUrl": "https://api.example.com/webhook"}

@@ -9,7 +9,8 @@ import asyncpg
 import pytest
 from kurz.plans import EVERYTHING, clicks_by_group_denial, entitlements
 
-from tests.integration.vivoldi.conftest import client_for, plan_workspace
+from tests.conftest import plan_workspace
+from tests.integration.vivoldi.conftest import client_for
 from tests.support.services import Service
 
 NOTIFY = {"pushNotifyYn": "Y", "mailNotifyYn": "Y"}

@@ -14,23 +14,19 @@ import asyncpg
 import httpx
 import pytest
 
-from tests.conftest import DEFAULT_DOMAIN
-from tests.integration.vivoldi.conftest import client_for, plan_workspace
+from tests.conftest import DEFAULT_DOMAIN, plan_workspace
+from tests.integration.vivoldi.conftest import client_for
 from tests.integration.vivoldi.test_groups import create as create_group
 from tests.integration.vivoldi.test_groups import ok
-from tests.support.services import Service, Stack, service_env
+from tests.support.services import Service, one_service, service_env
 
 EXPIRED = "https://example.com/event-expired"
 
 
 @pytest.fixture(scope="module")
 def edge(database_url: str, redis_url: str, tmp_root: Path) -> Iterator[Service]:
-    logs = tmp_root / "vivoldi-e2e"
-    logs.mkdir(exist_ok=True)
-    stack = Stack(service_env(database_url, redis_url, KURZ_DEFAULT_DOMAIN=DEFAULT_DOMAIN), logs)
-    svc = stack.add("redirector").start()
-    yield svc
-    stack.stop()
+    env = service_env(database_url, redis_url, KURZ_DEFAULT_DOMAIN=DEFAULT_DOMAIN)
+    yield from one_service("redirector", env, tmp_root / "vivoldi-e2e")
 
 
 async def visit(edge: Service, short_url: str) -> httpx.Response:

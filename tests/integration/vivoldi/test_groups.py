@@ -22,8 +22,8 @@ from kurz_management.vivoldi.operations import (
     VivoldiSecretAnswer,
 )
 
-from tests.conftest import Workspace
-from tests.integration.vivoldi.conftest import client_for, plan_workspace
+from tests.conftest import Workspace, plan_workspace
+from tests.integration.vivoldi.conftest import client_for
 from tests.support.services import Service
 
 SEED_000 = b"""{

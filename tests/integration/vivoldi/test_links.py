@@ -13,8 +13,8 @@ import httpx
 import pytest
 from kurz.passwords import verify_password
 
-from tests.conftest import DEFAULT_DOMAIN, Workspace
-from tests.integration.vivoldi.conftest import client_for, plan_workspace
+from tests.conftest import DEFAULT_DOMAIN, Workspace, plan_workspace
+from tests.integration.vivoldi.conftest import client_for
 from tests.integration.vivoldi.test_groups import create as create_group
 from tests.integration.vivoldi.test_groups import ok
 from tests.support.services import Service

@@ -12,8 +12,8 @@ import asyncpg
 import pytest
 from kurz.dev.servers import free_port
 
-from tests.conftest import DEFAULT_DOMAIN
-from tests.integration.vivoldi.conftest import client_for, plan_workspace
+from tests.conftest import DEFAULT_DOMAIN, plan_workspace
+from tests.integration.vivoldi.conftest import client_for
 from tests.support.services import Service, Stack, service_env
 
 

@@ -3,7 +3,6 @@ local receivers on 127.0.0.1 can be registered) and one with the SSRF guard on."
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -11,9 +10,8 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
-from kurz.workspaces import create_workspace
 
-from tests.conftest import DEFAULT_DOMAIN, Workspace
+from tests.conftest import DEFAULT_DOMAIN, Workspace, plan_workspace
 
 # The webhook kit's fixtures, shared: receivers, the in-process worker, and retiring
 # each test's unfinished deliveries.
@@ -22,18 +20,15 @@ from tests.integration.webhooks.conftest import (  # noqa: F401
     receivers,
     worker_factory,
 )
-from tests.support.services import Service, Stack, service_env
+from tests.support.services import Service, one_service, service_env
 
 SERVER_ENV = {"KURZ_DEFAULT_DOMAIN": DEFAULT_DOMAIN, "KURZ_API_RATE_LIMIT": "1000"}
 
 
 def _management(database_url: str, redis_url: str, logs: Path, **env: str) -> Iterator[Service]:
-    logs.mkdir(parents=True, exist_ok=True)
     # service_env allows private targets; a later value overrides it.
-    stack = Stack({**service_env(database_url, redis_url, **SERVER_ENV), **env}, logs)
-    service = stack.add("management").start()
-    yield service
-    stack.stop()
+    server_env = {**service_env(database_url, redis_url, **SERVER_ENV), **env}
+    yield from one_service("management", server_env, logs)
 
 
 @pytest.fixture(scope="session")
@@ -77,12 +72,6 @@ async def linkly(hooks_server: Service, workspace: Workspace) -> AsyncIterator[h
 @pytest.fixture
 async def other_workspace(pool: asyncpg.Pool[Any]) -> Workspace:
     return await plan_workspace(pool, "selfhosted")
-
-
-async def plan_workspace(pool: asyncpg.Pool[Any], plan: str) -> Workspace:
-    async with pool.acquire() as conn:
-        ws_id, key = await create_workspace(conn, f"{plan}-{uuid.uuid4().hex[:8]}", plan=plan)
-    return Workspace(ws_id, key)
 
 
 async def webhook_count(pool: asyncpg.Pool[Any], workspace_id: int) -> int:

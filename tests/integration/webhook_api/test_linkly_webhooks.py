@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import httpx
 
-from tests.conftest import Workspace
-from tests.integration.webhook_api.conftest import linkly_client, plan_workspace, webhook_count
+from tests.conftest import Workspace, plan_workspace
+from tests.integration.webhook_api.conftest import linkly_client, webhook_count
 from tests.integration.webhooks.conftest import make_link
 from tests.support.services import Service
 

@@ -9,8 +9,8 @@ import asyncpg
 import httpx
 import pytest
 
-from tests.conftest import Workspace
-from tests.integration.webhook_api.conftest import native_client, plan_workspace, webhook_count
+from tests.conftest import Workspace, plan_workspace
+from tests.integration.webhook_api.conftest import native_client, webhook_count
 from tests.integration.webhooks.conftest import make_link
 from tests.support.services import Service
 

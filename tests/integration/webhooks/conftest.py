@@ -15,10 +15,12 @@ import pytest
 import redis.asyncio as aioredis
 from aiohttp import web
 from kurz import keys
-from kurz.dev.servers import free_port
 from kurz.events import FIELD, ClickEvent, encode_event, new_event_id
 from kurz.settings import Settings, load_settings
 from kurz_webhooks.app import Worker
+
+from tests.support.local_http import serve_locally
+from tests.support.rows import insert_row
 
 Behaviour = Callable[["Received", int], Awaitable[web.StreamResponse]]
 
@@ -61,10 +63,7 @@ class Receiver:
     async def start(self) -> Receiver:
         app = web.Application()
         app.router.add_post(self.path, self._handle)
-        self._runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=0.5)
-        await self._runner.setup()
-        self.port = free_port()
-        await web.TCPSite(self._runner, "127.0.0.1", self.port).start()
+        self._runner, self.port = await serve_locally(app)
         return self
 
     async def stop(self) -> None:
@@ -164,15 +163,8 @@ async def make_link(
 
 
 async def make_group(pool: asyncpg.Pool[Any], workspace_id: int, **columns: Any) -> int:
-    columns = {"name": "Campaign", **columns}
-    names = ["workspace_id", *columns]
-    values = [workspace_id, *columns.values()]
-    placeholders = ", ".join(f"${i}" for i in range(1, len(values) + 1))
-    group_id: int = await pool.fetchval(
-        f"INSERT INTO link_groups ({', '.join(names)}) VALUES ({placeholders}) RETURNING id",
-        *values,
-    )
-    return group_id
+    values = {"workspace_id": workspace_id, "name": "Campaign", **columns}
+    return await insert_row(pool, "link_groups", values)
 
 
 def click(link: Link, **overrides: Any) -> ClickEvent:

@@ -10,29 +10,18 @@ from pathlib import Path
 import httpx
 import pytest
 import standardwebhooks
-from kurz.dev.servers import free_port
 
 from tests.integration.webhooks.conftest import wait_until, workspace_secret
-from tests.support.services import Stack, service_env
+from tests.support.services import edge_addressed_stack
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture
 def pipeline(database_url: str, redis_url: str, tmp_path: Path):
-    port = free_port()
-    stack = Stack(
-        service_env(database_url, redis_url, KURZ_DEFAULT_DOMAIN=f"127.0.0.1:{port}"), tmp_path
-    )
-    try:
-        stack.add("management").start()
-        redirector = stack.add("redirector")
-        redirector.port = port
-        redirector.start()
-        stack.add("webhook-worker").start()
-        yield stack
-    finally:
-        stack.stop()
+    stack = edge_addressed_stack(database_url, redis_url, tmp_path, "webhook-worker")
+    yield stack
+    stack.stop()
 
 
 async def test_a_visit_reaches_the_links_webhook(pipeline, pool, workspace, receivers):

@@ -37,6 +37,8 @@ class BatchedGets:
     async def _run(self) -> None:
         try:
             while self._keys:
+                # One more turn of the loop first: misses read in that turn join the MGET.
+                await asyncio.sleep(0)
                 keys, waiters = self._keys[:_CHUNK], self._waiters[:_CHUNK]
                 del self._keys[:_CHUNK], self._waiters[:_CHUNK]
                 await self._answer(keys, waiters)

@@ -29,11 +29,12 @@ from kurz_redirector.wire import Wire
 
 log = logging.getLogger(__name__)
 
+# One trim per batch, not one per entry: the same bound for less of Redis's time.
 _XADD_ALL = f"""
-local maxlen = ARGV[1]
 for i = 2, #ARGV do
-  redis.call('XADD', KEYS[1], 'MAXLEN', '~', maxlen, '*', '{FIELD.decode()}', ARGV[i])
+  redis.call('XADD', KEYS[1], '*', '{FIELD.decode()}', ARGV[i])
 end
+redis.call('XTRIM', KEYS[1], 'MAXLEN', '~', ARGV[1])
 return #ARGV - 1
 """
 

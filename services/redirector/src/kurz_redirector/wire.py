@@ -30,7 +30,7 @@ class Wire:
         last use) is replaced once; other failures raise (RedisError, OSError,
         TimeoutError) and leave the connection closed, to be made again next time."""
         connection = self._connection
-        command = hiredis.pack_command(args)
+        command = hiredis.pack_command(args)  # type: ignore[arg-type]  # its stub says 1-tuple
         for attempt in (1, 2):
             was_connected = connection.is_connected
             try:

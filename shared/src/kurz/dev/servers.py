@@ -134,18 +134,17 @@ class Postgres:
         self._create_database()
         return self
 
+    def _client_args(self) -> list[str]:
+        """How psql and createdb reach this server."""
+        return ["-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres"]
+
     def _create_database(self) -> None:
         deadline = time.monotonic() + 30
         while True:
             done = subprocess.run(
                 [
                     str(_pg_bindir() / "psql"),
-                    "-h",
-                    "127.0.0.1",
-                    "-p",
-                    str(self.port),
-                    "-U",
-                    "postgres",
+                    *self._client_args(),
                     "-d",
                     "postgres",
                     "-tAc",
@@ -161,16 +160,7 @@ class Postgres:
             time.sleep(0.1)
         if done.stdout.strip() != "1":
             subprocess.run(
-                [
-                    str(_pg_bindir() / "createdb"),
-                    "-h",
-                    "127.0.0.1",
-                    "-p",
-                    str(self.port),
-                    "-U",
-                    "postgres",
-                    "kurz",
-                ],
+                [str(_pg_bindir() / "createdb"), *self._client_args(), "kurz"],
                 check=True,
             )
 

@@ -13,6 +13,7 @@ import msgspec
 from kurz_management.analytics import sql
 from kurz_management.analytics.model import Period, Selection
 from kurz_management.analytics.periods import each_day
+from kurz_management.analytics.rollups import links_scope
 from kurz_management.analytics.selection import check_groups
 from kurz_management.analytics.spans import rows_over
 
@@ -80,13 +81,7 @@ async def link_days(
 ) -> list[LinkDay]:
     """Clicks per link and day, by day then link id. `fill` adds the days without clicks
     (for one link: a complete calendar); otherwise only days with clicks appear."""
-    key: Any
-    if sel.link_ids is not None:
-        scope, key = "l.id = ANY($1::bigint[])", list(sel.link_ids)
-    elif sel.group_id is not None:
-        scope, key = "l.group_id = $1", sel.group_id
-    else:
-        scope, key = "l.workspace_id = $1", sel.workspace_id
+    scope, key = links_scope(sel)
     rows = await sql.fetch(
         pool,
         f"""SELECT d.day, l.id AS link_id, l.host, l.slug, d.clicks, d.visitors

@@ -33,6 +33,15 @@ def _source(sel: Selection, grain: Grain) -> tuple[str, str, Any]:
     return f"workspace_{grain}", "workspace_id = $1", sel.workspace_id
 
 
+def links_scope(sel: Selection) -> tuple[str, Any]:
+    """(condition on $1 over `links l`, $1): the links the selection counts."""
+    if sel.link_ids is not None:
+        return "l.id = ANY($1::bigint[])", list(sel.link_ids)
+    if sel.group_id is not None:
+        return "l.group_id = $1", sel.group_id
+    return "l.workspace_id = $1", sel.workspace_id
+
+
 async def daily(pool: asyncpg.Pool[Any], sel: Selection, span: Period) -> list[Bucket]:
     """Every day of the period, days without clicks included."""
     table, cond, key = _source(sel, "daily")
@@ -156,13 +165,7 @@ async def by_utm(
 ) -> list[UtmTotals]:
     """Clicks by the UTM tags of the links clicked (kurz adds a link's utm_* to its
     destination, so a link's clicks are its campaign's)."""
-    key: Any
-    if sel.link_ids is not None:
-        scope, key = "l.id = ANY($1::bigint[])", list(sel.link_ids)
-    elif sel.group_id is not None:
-        scope, key = "l.group_id = $1", sel.group_id
-    else:
-        scope, key = "l.workspace_id = $1", sel.workspace_id
+    scope, key = links_scope(sel)
     rows = await sql.fetch(
         pool,
         f"""SELECT l.utm_source, l.utm_medium, l.utm_campaign,
