@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator
+from typing import Any
 
 import redis.asyncio as aioredis
 from kurz.db import create_pool
 from kurz.edge_cache import EdgeCache
 from kurz.logs import configure_logging
-from kurz.observability import serve_operator_path
+from kurz.observability import OPERATOR_PATHS, serve_operator_path
 from kurz.settings import Settings, load_settings
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -21,28 +22,18 @@ from kurz_management.context import AppContext
 from kurz_management.metrics import MetricsMiddleware
 
 
-def _operator_route(path: str) -> Route:
-    async def endpoint(request: Request) -> Response:
-        ctx: AppContext = request.app.state.ctx
+class _OperatorEndpoint:
+    """/healthz, /readyz and /metrics as a plain ASGI endpoint: Starlette hands the
+    request through untouched, so the shared answer is sent as it is."""
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        ctx: AppContext = scope["app"].state.ctx
 
         async def ready() -> None:
             await ctx.pool.fetchval("SELECT 1")
             await ctx.redis.ping()
 
-        sent: list[dict[str, object]] = []
-
-        async def capture(message: dict[str, object]) -> None:
-            sent.append(message)
-
-        await serve_operator_path(request.scope, capture, ready)
-        start, body = sent
-        return Response(
-            body["body"],  # type: ignore[arg-type]
-            status_code=start["status"],  # type: ignore[arg-type]
-            headers={k.decode(): v.decode() for k, v in start["headers"]},  # type: ignore[attr-defined]
-        )
-
-    return Route(path, endpoint, methods=["GET"])
+        await serve_operator_path(scope, send, ready)
 
 
 def _routes() -> list[BaseRoute]:
@@ -52,7 +43,8 @@ def _routes() -> list[BaseRoute]:
     from kurz_management.statspage import routes as statspage
     from kurz_management.vivoldi import routes as vivoldi
 
-    operator = [_operator_route(p) for p in ("/healthz", "/readyz", "/metrics")]
+    endpoint = _OperatorEndpoint()
+    operator = [Route(path, endpoint, methods=["GET"]) for path in sorted(OPERATOR_PATHS)]
     return [
         *operator,
         *openapi.routes,
