@@ -10,15 +10,7 @@ from kurz.events import decode_event
 
 from tests.conftest import Workspace
 from tests.support.services import Stack
-
-
-def _wait_for(predicate, timeout: float = 15.0):  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value or time.monotonic() > deadline:
-            return value
-        time.sleep(0.1)
+from tests.support.waiting import wait_for
 
 
 async def test_created_link_redirects_and_counts(stack: Stack, workspace: Workspace, redis) -> None:
@@ -56,7 +48,7 @@ async def test_created_link_redirects_and_counts(stack: Stack, workspace: Worksp
         def clicks() -> int:
             return int(client.get(f"/api/v1/links/{link['id']}").json()["link"]["clicks"])
 
-        assert _wait_for(lambda: clicks() == 1), f"clicks stayed at {clicks()}"
+        await wait_for(lambda: clicks() == 1, 15, "the click is counted")
 
         # A second visit by a bot is recorded but not counted.
         bot = httpx.get(short_url, follow_redirects=False, headers={"User-Agent": "Googlebot/2.1"})

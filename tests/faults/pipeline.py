@@ -21,9 +21,10 @@ from redis.exceptions import ResponseError
 
 from tests.conftest import Workspace
 from tests.faults.conftest import FaultServers, ServiceFactory, add_redirector, api, create_links
-from tests.faults.kit import Load, Receiver, events_by_request, in_thread, wait_for
+from tests.faults.kit import Load, Receiver, events_by_request, in_thread
 from tests.support.services import Service
 from tests.support.tcpproxy import TcpProxy
+from tests.support.waiting import wait_for
 
 PER_ENDPOINT = 4  # deliveries in flight to one endpoint
 

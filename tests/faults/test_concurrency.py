@@ -19,7 +19,8 @@ from tests.faults.conftest import (
     api,
     create_links,
 )
-from tests.faults.kit import Load, events_by_request, in_thread, wait_for
+from tests.faults.kit import Load, events_by_request, in_thread
+from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.slow
 

@@ -16,7 +16,7 @@ from kurz import keys
 
 from tests.conftest import Workspace
 from tests.faults.conftest import FaultServers, ServiceFactory
-from tests.faults.kit import in_thread, wait_for
+from tests.faults.kit import in_thread
 from tests.faults.pipeline import (
     PER_ENDPOINT,
     Pipeline,
@@ -25,6 +25,7 @@ from tests.faults.pipeline import (
     totals,
     visited_pipeline,
 )
+from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.slow
 

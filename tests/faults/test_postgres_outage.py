@@ -22,7 +22,8 @@ from tests.faults.conftest import (
     api,
     create_links,
 )
-from tests.faults.kit import BROWSER, in_thread, wait_for
+from tests.faults.kit import BROWSER, in_thread
+from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.slow
 

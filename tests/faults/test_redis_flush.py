@@ -28,8 +28,9 @@ from tests.faults.conftest import (
     api,
     create_links,
 )
-from tests.faults.kit import BROWSER, Receiver, in_thread, wait_for
+from tests.faults.kit import BROWSER, Receiver, in_thread
 from tests.support.services import Service, service_env
+from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.slow
 

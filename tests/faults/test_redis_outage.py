@@ -29,7 +29,8 @@ from tests.faults.conftest import (
     api,
     create_links,
 )
-from tests.faults.kit import Load, events_by_request, in_thread, metric, wait_for
+from tests.faults.kit import Load, events_by_request, in_thread, metric
+from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.slow
 

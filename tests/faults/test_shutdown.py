@@ -19,7 +19,7 @@ from tests.faults.conftest import (
     api,
     create_links,
 )
-from tests.faults.kit import Load, events_by_request, in_thread, wait_for
+from tests.faults.kit import Load, events_by_request, in_thread
 from tests.faults.pipeline import (
     CONSUMER_ENV,
     pending,
@@ -27,6 +27,7 @@ from tests.faults.pipeline import (
     totals,
     visited_pipeline,
 )
+from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.slow
 
