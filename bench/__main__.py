@@ -1,7 +1,8 @@
 """`make bench`: every benchmark, one table. Not part of `make test`.
 
 Writes bench/results/latest.md (the table) and bench/results/latest.json (raw numbers).
-Set KURZ_BENCH_SECONDS to change the length of each wrk run (default 8)."""
+KURZ_BENCH_SECONDS sets the length of each wrk run (default 6), KURZ_BENCH_ROUNDS the
+rounds of baseline and redirector runs whose median is reported (default 3)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ RESULTS = Path(__file__).parent / "results"
 
 # (module in bench/, title). A module offers run() -> dict; missing ones are skipped.
 OTHERS = (
+    ("instructions", "Instructions per redirect (callgrind, uvicorn, 1 worker)"),
     ("bulk_create", "Bulk link creation"),
     ("aggregate", "Aggregation into Postgres"),
     ("webhooks", "Webhook deliveries"),
@@ -27,14 +29,18 @@ OTHERS = (
 
 def _redirect_table(result: dict[str, Any]) -> list[str]:
     lines = [
-        "| scenario | server | workers | req/s | p50 ms | p99 ms | errors | ratio to baseline |",
-        "|---|---|---|---|---|---|---|---|",
+        "| scenario | server | workers | req/s | p50 ms | p99 ms | errors "
+        "| ratio to stock baseline (each round) | ratio to same-options baseline |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for r in result["rows"]:
         errors = r["errors"] + r["non_2xx_3xx"]  # a 404 or 503 is a failed redirect too
+        rounds = " ".join(f"{x:.2f}" for x in r.get("round_ratios", ()))
+        ratio = f"**{r['ratio']:.2f}** ({rounds})" if rounds else f"{r['ratio']:.2f}"
+        same = f"{r['ratio_same_options']:.2f}" if r["ratio_same_options"] else "-"
         lines.append(
             f"| {r['scenario']} | {r['server']} | {r['workers']} | {r['requests_per_s']:,.0f} "
-            f"| {r['p50_ms']:.2f} | {r['p99_ms']:.2f} | {errors} | {r['ratio']:.2f} |"
+            f"| {r['p50_ms']:.2f} | {r['p99_ms']:.2f} | {errors} | {ratio} | {same} |"
         )
     mem = result["memory"]
     lines += ["", "| memory | bytes per link |", "|---|---|"]
@@ -51,14 +57,20 @@ def _generic_table(result: dict[str, Any]) -> list[str]:
 
 
 def main() -> None:
-    seconds = int(os.environ.get("KURZ_BENCH_SECONDS", "8"))
+    seconds = int(os.environ.get("KURZ_BENCH_SECONDS", "6"))
+    rounds = int(os.environ.get("KURZ_BENCH_ROUNDS", "3"))
     started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     raw: dict[str, Any] = {"started": started, "machine": platform.node(), "cpus": os.cpu_count()}
     md = [f"# kurz benchmarks ({started}, {os.cpu_count()} CPUs)", ""]
     from bench import redirect
 
-    raw["redirect"] = redirect.run(seconds=seconds)
-    md += ["## Redirects (wrk -t1 -c64, loopback)", "", *_redirect_table(raw["redirect"]), ""]
+    raw["redirect"] = redirect.run(seconds=seconds, rounds=rounds)
+    md += [
+        f"## Redirects (wrk -t1 -c64, loopback; median of {rounds} rounds of {seconds} s)",
+        "",
+        *_redirect_table(raw["redirect"]),
+        "",
+    ]
     for module, title in OTHERS:
         try:
             mod = importlib.import_module(f"bench.{module}")

@@ -74,48 +74,8 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
         proc.wait()
 
 
-def _baseline_cmd(server: str, workers: int, port: int) -> list[str]:
-    if server == "granian":
-        return [
-            sys.executable,
-            "-m",
-            "granian",
-            "--interface",
-            "asgi",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--workers",
-            str(workers),
-            "--loop",
-            "uvloop",
-            "--no-access-log",
-            "bench.baseline_app:app",
-        ]
-    return [
-        sys.executable,
-        "-m",
-        "uvicorn",
-        "bench.baseline_app:app",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--workers",
-        str(workers),
-        "--loop",
-        "uvloop",
-        "--http",
-        "httptools",
-        "--no-access-log",
-        "--log-level",
-        "warning",
-    ]
-
-
-async def _create_links(db_url: str, redis_url: str, host: str) -> None:
-    """One hot link and ZIPF_LINKS others, in Postgres and in the edge cache."""
+async def _create_links(db_url: str, redis_url: str, host: str, others: int = ZIPF_LINKS) -> None:
+    """One hot link and `others` more, in Postgres and in the edge cache."""
     pool = await create_pool(db_url, max_size=2)
     client = aioredis.Redis.from_url(redis_url)
     try:
@@ -128,7 +88,7 @@ async def _create_links(db_url: str, redis_url: str, host: str) -> None:
                      SELECT 'z' || g FROM generate_series(1, $3::int) g) slugs""",
             ws,
             host,
-            ZIPF_LINKS,
+            others,
         )
         rows = await pool.fetch(f"SELECT {LINK_COLUMNS} FROM links l WHERE l.host = $1", host)
         cache = EdgeCache(client)
@@ -184,19 +144,122 @@ def _rss_per_link(env: dict[str, str], port: int, root: Path, sweep: Path) -> fl
     return round((after - before) * 1024 / ZIPF_LINKS, 1)
 
 
-def _row(scenario: str, server: str, workers: int, r: WrkResult, base: float) -> dict[str, Any]:
+def _stock_baseline_cmd(server: str, workers: int) -> list[str]:
+    """The baseline as the Python stack ships: the server's command line with its default
+    options (proxy headers, Server and Date headers on), access log off."""
+    if server == "granian":
+        return [
+            sys.executable, "-m", "granian", "--interface", "asgi", "--host", "127.0.0.1",
+            "--workers", str(workers), "--loop", "uvloop", "--no-access-log",
+        ]  # fmt: skip
+    return [
+        sys.executable, "-m", "uvicorn", "--host", "127.0.0.1", "--workers", str(workers),
+        "--loop", "uvloop", "--http", "httptools", "--no-access-log", "--log-level", "warning",
+    ]  # fmt: skip
+
+
+def _row(
+    scenario: str, server: str, workers: int, r: WrkResult, ratio: float, same: float
+) -> dict[str, Any]:
     return {
-        "scenario": scenario,
-        "server": server,
-        "workers": workers,
-        **asdict(r),
-        "ratio": round(r.requests_per_s / base, 3) if base else None,
-    }
+        "scenario": scenario, "server": server, "workers": workers, **asdict(r),
+        "ratio": ratio, "ratio_same_options": same,
+    }  # fmt: skip
+
+
+def _ratios(runs: list[WrkResult], bases: list[WrkResult]) -> list[float]:
+    return [r.requests_per_s / b.requests_per_s for r, b in zip(runs, bases, strict=True)]
+
+
+def _median_round(
+    scenario: str,
+    server: str,
+    workers: int,
+    runs: list[WrkResult],
+    stock: list[WrkResult],
+    same: list[WrkResult],
+) -> dict[str, Any]:
+    """The round whose ratio to its own (stock) baseline is the median: one noisy run on
+    a shared machine moves neither the figures shown nor the ratio."""
+    ratios, same_ratios = _ratios(runs, stock), _ratios(runs, same)
+    middle = sorted(range(len(runs)), key=ratios.__getitem__)[len(runs) // 2]
+    row = _row(
+        scenario, server, workers, runs[middle],
+        round(ratios[middle], 3), round(sorted(same_ratios)[len(runs) // 2], 3),
+    )  # fmt: skip
+    row["round_ratios"] = [round(r, 3) for r in ratios]
+    return row
+
+
+def _compare(
+    server: str,
+    workers: int,
+    env: dict[str, str],
+    ports: tuple[int, int, int],
+    root: Path,
+    *,
+    rounds: int,
+    seconds: int,
+    connections: int,
+    zipf: Path,
+) -> list[dict[str, Any]]:
+    """Rounds of both baselines, hot link and Zipf, back to back. The baselines stay up
+    (idle while others run); each round starts a fresh redirector, so the Zipf run always
+    begins with a cold cache, as the first visits to 100,000 links would.
+
+    Two baselines: the raw app under the server as it ships (the ceiling the targets are
+    set against), and the raw app served by kurz.serve, with the options the redirector
+    runs with (no proxy-header middleware, as kurz applies those headers itself; no
+    Server or Date header): the second ratio is the cost of kurz's own work alone."""
+    port, stock_port, same_port = ports
+    env = {**env, "KURZ_SERVER": server, "KURZ_WORKERS": str(workers)}
+    app = ["bench.baseline_app:app"]
+    stock_cmd = [*_stock_baseline_cmd(server, workers), "--port", str(stock_port), *app]
+    baselines = [
+        _start(stock_cmd, env, stock_port, root / "baseline.log"),
+        _start(
+            [sys.executable, "-m", "bench.baseline_app"], {**env, "KURZ_PORT": str(same_port)},
+            same_port, root / "baseline.log",
+        ),
+    ]  # fmt: skip
+    url = f"http://127.0.0.1:{port}/"
+    stock: list[WrkResult] = []
+    same: list[WrkResult] = []
+    hots: list[WrkResult] = []
+    mixed: list[WrkResult] = []
+    try:
+        for _ in range(rounds):
+            for results, base_port in ((stock, stock_port), (same, same_port)):
+                base_url = f"http://127.0.0.1:{base_port}/"
+                results.append(wrk(base_url, seconds=seconds, connections=connections))
+            redirector = _start(
+                [sys.executable, "-m", "kurz_redirector"], env, port, root / "redirector.log"
+            )
+            try:
+                wrk(url + "hot", seconds=1, connections=8)  # the hot link into the local cache
+                hots.append(wrk(url + "hot", seconds=seconds, connections=connections))
+                mixed.append(wrk(url, seconds=seconds, connections=connections, script=zipf))
+            finally:
+                _stop(redirector)
+    finally:
+        for baseline in baselines:
+            _stop(baseline)
+    middle = len(stock) // 2
+    median_stock = sorted(stock, key=lambda r: r.requests_per_s)[middle]
+    median_same = sorted(same, key=lambda r: r.requests_per_s)[middle]
+    same_ratio = round(sorted(_ratios(same, stock))[middle], 3)
+    return [
+        _row("baseline: raw ASGI, stock server", server, workers, median_stock, 1.0, 0.0),
+        _row("baseline: raw ASGI, kurz's options", server, workers, median_same, same_ratio, 1.0),
+        _median_round("hot link", server, workers, hots, stock, same),
+        _median_round("100k links, Zipf", server, workers, mixed, stock, same),
+    ]
 
 
 def run(
     *,
-    seconds: int = 8,
+    seconds: int = 6,
+    rounds: int = 3,
     servers: tuple[str, ...] = ("uvicorn", "granian"),
     workers: tuple[int, ...] = (1, 2),
     connections: int = 64,
@@ -207,7 +270,8 @@ def run(
         root = Path(tmp)
         with local_servers(root) as (pg, rd):
             apply_migrations(pg.url)
-            port = free_port()
+            ports = (free_port(), free_port(), free_port())  # redirector, two baselines
+            port = ports[0]
             host = f"127.0.0.1:{port}"
             asyncio.run(_create_links(pg.url, rd.url, host))
             memory["redis_bytes_per_link"] = round(
@@ -227,28 +291,17 @@ def run(
             zipf.write_text(_ZIPF_LUA % {"n": ZIPF_LINKS})
             sweep = root / "sweep.lua"
             sweep.write_text(_SWEEP_LUA % {"n": ZIPF_LINKS})
-            url = f"http://{host}/"
             for server in servers:
                 for n in workers:
-                    base_proc = _start(_baseline_cmd(server, n, port), env, port, root / "base.log")
-                    base = wrk(url, seconds=seconds, connections=connections)
-                    _stop(base_proc)
-                    rows.append(_row("baseline (raw ASGI)", server, n, base, base.requests_per_s))
-                    redir_env = {**env, "KURZ_SERVER": server, "KURZ_WORKERS": str(n)}
-                    proc = _start(
-                        [sys.executable, "-m", "kurz_redirector"],
-                        redir_env,
-                        port,
-                        root / "redirector.log",
-                    )
-                    wrk(url + "hot", seconds=1, connections=8)  # warm the local cache
-                    hot = wrk(url + "hot", seconds=seconds, connections=connections)
-                    rows.append(_row("hot link", server, n, hot, base.requests_per_s))
-                    mixed = wrk(url, seconds=seconds, connections=connections, script=zipf)
-                    rows.append(_row("100k links, Zipf", server, n, mixed, base.requests_per_s))
-                    _stop(proc)
+                    rows += _compare(
+                        server, n, env, ports, root,
+                        rounds=rounds, seconds=seconds, connections=connections, zipf=zipf,
+                    )  # fmt: skip
             memory["redirector_rss_bytes_per_link"] = _rss_per_link(env, port, root, sweep)
-    return {"rows": rows, "memory": memory, "seconds": seconds, "connections": connections}
+    return {
+        "rows": rows, "memory": memory, "seconds": seconds, "rounds": rounds,
+        "connections": connections,
+    }  # fmt: skip
 
 
 if __name__ == "__main__":

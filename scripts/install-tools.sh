@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what kurz's commands need and a fresh machine may lack: uv, and the Postgres,
-# Redis, wrk, kubectl and Chromium binaries from Debian packages. Idempotent.
+# Redis, kubectl and Chromium binaries from Debian packages (and, for `make bench`, wrk and
+# valgrind). Idempotent.
 set -euo pipefail
 
 if ! command -v uv >/dev/null 2>&1 && [ ! -x "$HOME/.local/bin/uv" ]; then
@@ -12,7 +13,10 @@ command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
 { command -v pg_ctl >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1; } || need+=(postgresql)
 command -v kubectl >/dev/null 2>&1 || need+=(kubectl)
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
-if [ "${KURZ_BENCH_TOOLS:-}" = 1 ]; then command -v wrk >/dev/null 2>&1 || need+=(wrk); fi
+if [ "${KURZ_BENCH_TOOLS:-}" = 1 ]; then
+    command -v wrk >/dev/null 2>&1 || need+=(wrk)
+    command -v valgrind >/dev/null 2>&1 || need+=(valgrind)
+fi
 
 if [ ${#need[@]} -gt 0 ]; then
     SUDO=""

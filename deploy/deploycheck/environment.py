@@ -11,14 +11,9 @@ from kurz.settings import ENVIRONMENT, load_settings
 from deploycheck import Manifest, Problem, describe
 from deploycheck.pods import EXIT_MARGIN, pod_specs
 
-# Variables kurz does not declare but its runtime reads; docs/operations.md lists them too.
-EXTRA_ENVIRONMENT = {
-    "FORWARDED_ALLOW_IPS": "uvicorn: addresses whose X-Forwarded-For/-Proto headers are trusted",
-}
-
 
 def known_names() -> set[str]:
-    return set(ENVIRONMENT) | set(EXTRA_ENVIRONMENT)
+    return set(ENVIRONMENT)
 
 
 def _data(obj: Manifest) -> dict[str, str]:

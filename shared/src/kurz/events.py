@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import os
 import random
 import time
 
@@ -67,19 +68,36 @@ def decode_event(data: bytes) -> ClickEvent:
     return _decoder.decode(data)
 
 
+def _new_process_tag() -> None:
+    global _tag
+    _tag = f"{random.getrandbits(40):010x}"
+
+
+_tag = ""
+_new_process_tag()
+# The random module reseeds itself in a forked child; the tag must change with it.
+os.register_at_fork(after_in_child=_new_process_tag)
 _last_ms = 0
+_time_hex = ""
 _seq = 0
+# Sequence numbers as text, made once: formatting one costs more than the rest of an id.
+_SEQ_HEX = tuple(f"{n:04x}" for n in range(1024))
 
 
 def new_event_id(now: float | None = None) -> str:
-    """A 26-character sortable id (48-bit ms time, then randomness), like a ULID in hex."""
-    global _last_ms, _seq
+    """A 26-character sortable id, like a ULID in hex: 12 hex digits of milliseconds, 4 of
+    sequence within the millisecond, 10 of a random tag of the process. Unique because
+    (time, sequence) is unique within a process and the tags tell processes apart; the
+    time part is formatted once per millisecond, so an id costs two concatenations."""
+    global _last_ms, _time_hex, _seq
     ms = int((time.time() if now is None else now) * 1000)
-    if ms == _last_ms:
+    if ms == _last_ms and _seq < 1023:
         _seq += 1
+    elif ms > _last_ms:
+        _last_ms, _time_hex, _seq = ms, f"{ms:012x}", 0
     else:
-        _last_ms, _seq = ms, 0
-    # The random module's generator (seeded from the OS, reseeded in a forked child) is
-    # unique enough here: time and sequence already order ids within a process. One
-    # number formatted once: 12 hex digits of time, 4 of sequence, 10 of randomness.
-    return f"{(ms << 56) | ((_seq & 0xFFFF) << 40) | random.getrandbits(40):026x}"
+        # An earlier time than the last id's (the clock stepped back, or the caller
+        # passes past moments), or over 1,024 ids in one millisecond: the sequence cannot
+        # vouch for uniqueness, so this id takes fresh randomness, as a ULID would.
+        return f"{ms:012x}{random.getrandbits(56):014x}"
+    return _time_hex + _SEQ_HEX[_seq] + _tag

@@ -42,6 +42,7 @@ def serve(app_path: str, settings: Settings, default_port: int, *, factory: bool
         port=port,
         workers=settings.server.workers,
         factory=factory,
+        interface="asgi3",  # an app may return its handler's coroutine from a plain call
         loop="uvloop",
         http="httptools",
         access_log=False,
@@ -50,4 +51,5 @@ def serve(app_path: str, settings: Settings, default_port: int, *, factory: bool
         lifespan="on",
         server_header=False,
         date_header=False,
+        proxy_headers=False,  # kurz.proxies applies them, the same way under either server
     )

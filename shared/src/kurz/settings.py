@@ -76,6 +76,8 @@ class ServerSettings(msgspec.Struct, frozen=True):
     port: int | None = None  # each service has its own default
     workers: int = 1
     server: str = "uvicorn"  # or "granian"
+    # Peers whose X-Forwarded-For/-Proto count (kurz.proxies); uvicorn's variable and rules.
+    forwarded_allow_ips: str = "127.0.0.1"
 
 
 class Settings(msgspec.Struct, frozen=True):
@@ -96,6 +98,7 @@ ENVIRONMENT: dict[str, tuple[str | None, str]] = {
     "KURZ_PORT": ("server", "port"),
     "KURZ_WORKERS": ("server", "workers"),
     "KURZ_SERVER": ("server", "server"),
+    "FORWARDED_ALLOW_IPS": ("server", "forwarded_allow_ips"),
     "DATABASE_URL": ("database", "url"),
     "DATABASE_REPLICA_URL": ("database", "replica_url"),
     "DATABASE_POOL_MIN": ("database", "pool_min"),

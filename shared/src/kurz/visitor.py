@@ -15,16 +15,16 @@ class VisitorIds:
         self._day = -1
         self._keyed = hashlib.blake2b(digest_size=16)
 
-    def _keyed_for(self, day: int) -> hashlib.blake2b:
-        """The day's keyed hash, ready to copy: keying blake2b costs more than copying it."""
-        if day != self._day:
-            key = hashlib.sha256(self._secret + b":" + str(day).encode()).digest()
-            self._keyed = hashlib.blake2b(key=key, digest_size=16)
-            self._day = day
+    def _rekey(self, day: int) -> hashlib.blake2b:
+        """The day's keyed hash, kept to be copied: keying blake2b costs more than copying."""
+        key = hashlib.sha256(self._secret + b":" + str(day).encode()).digest()
+        self._keyed = hashlib.blake2b(key=key, digest_size=16)
+        self._day = day
         return self._keyed
 
     def visitor_id(self, ip: str, user_agent: str, now: float) -> str:
         """32 hex characters, stable for one (ip, user agent) within a UTC day."""
-        digest = self._keyed_for(int(now // 86400)).copy()
-        digest.update(ip.encode() + b"\n" + user_agent.encode("utf-8", "replace"))
+        day = int(now // 86400)
+        digest = (self._keyed if day == self._day else self._rekey(day)).copy()
+        digest.update(f"{ip}\n{user_agent}".encode("utf-8", "replace"))
         return digest.hexdigest()

@@ -56,7 +56,7 @@ async def test_close_writes_what_is_pending(redis_url: str) -> None:
     stats = EdgeStats()
     recorder = EventRecorder(client, maxlen=1_000_000, buffer_limit=10, stats=stats)
     recorder.start()
-    tasks = [asyncio.create_task(recorder.record(b"pending-%d" % i)) for i in range(20)]
+    tasks = [recorder.record(b"pending-%d" % i) for i in range(20)]
     await asyncio.sleep(0)  # queued, maybe not yet written
     await recorder.close(grace=5)
     await asyncio.gather(*tasks)

@@ -11,6 +11,7 @@ from kurz.db import create_pool
 from kurz.edge_cache import EdgeCache
 from kurz.logs import configure_logging
 from kurz.observability import OPERATOR_PATHS, serve_operator_path
+from kurz.proxies import ProxyHeaders, TrustedProxies
 from kurz.settings import Settings, load_settings
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -87,6 +88,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
     return Starlette(
         routes=_routes(),
         lifespan=lifespan,
-        middleware=[Middleware(MetricsMiddleware)],
+        middleware=[
+            Middleware(ProxyHeaders, TrustedProxies(settings.server.forwarded_allow_ips)),
+            Middleware(MetricsMiddleware),
+        ],
         exception_handlers={404: _not_routed, 405: _not_routed},
     )

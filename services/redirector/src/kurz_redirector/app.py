@@ -9,6 +9,7 @@ import gc
 import logging
 import random
 import time
+from collections.abc import Awaitable
 from typing import Any
 
 import redis.asyncio as aioredis
@@ -26,6 +27,7 @@ from kurz.events import COUNTED_OUTCOMES, ClickEvent, Outcome, encode_event, new
 from kurz.logs import configure_logging
 from kurz.models import EdgeLink
 from kurz.observability import OPERATOR_PATHS, serve_operator_path
+from kurz.proxies import ProxyHeaders, TrustedProxies
 from kurz.settings import Settings, load_settings
 from kurz.urls import visitor_params
 from kurz.visitor import VisitorIds
@@ -62,6 +64,7 @@ class Redirector:
         self.countries = Countries(edge.geoip_mmdb)
         self.visitors = VisitorIds(edge.visitor_secret)
         self.cookies = PasswordCookies(edge.cookie_secret)
+        self.proxies = TrustedProxies(settings.server.forwarded_allow_ips)
         self.rng = random.Random()
         self.scheme = edge.public_scheme
         self._country_header = edge.country_header.lower().encode() if edge.country_header else None
@@ -73,9 +76,12 @@ class Redirector:
         self.resolver: Resolver
         self.recorder: EventRecorder
         self.limiter: ClickLimiter
-        self.side: SidePaths
+        self.side: ProxyHeaders  # the side paths, with the visitor's address applied
 
-    async def __call__(self, scope: Scope, receive: Any, send: Send) -> None:
+    def __call__(self, scope: Scope, receive: Any, send: Send) -> Awaitable[None]:
+        """An ASGI 3 app, though not a coroutine function: it hands the server the handler's
+        coroutine itself, so a visit runs in one coroutine, not two (kurz.serve tells
+        uvicorn the interface rather than letting it guess from the signature)."""
         if scope["type"] == "http":
             path: str = scope["path"]
             method: str = scope["method"]
@@ -85,13 +91,13 @@ class Redirector:
                 and len(path) > 1
                 and path not in OPERATOR_PATHS
             ):
-                await self.visit(scope, send)
-            elif path in OPERATOR_PATHS:
-                await serve_operator_path(scope, send, self._ready, draining=lambda: self.draining)
-            else:
-                await self.side(scope, receive, send)
-        elif scope["type"] == "lifespan":
-            await self._lifespan(receive, send)
+                return self.visit(scope, send)
+            if path in OPERATOR_PATHS:
+                return serve_operator_path(scope, send, self._ready, draining=lambda: self.draining)
+            return self.side(scope, receive, send)
+        if scope["type"] == "lifespan":
+            return self._lifespan(receive, send)
+        return _nothing()
 
     def prepare(self, link: EdgeLink, deadline: float, counter: str | None = None) -> Entry:
         """A cache entry; a link whose answer never changes gets its response ready-made
@@ -112,8 +118,8 @@ class Redirector:
         """GET/HEAD /{slug}: resolve, decide, record, answer. Longer than the house's
         usual function on purpose: on the hot path every call saved counts."""
         started = time.perf_counter()
-        host, user_agent, referrer, request_id, cookie, language, country = read_headers(
-            scope["headers"], self._country_header
+        host, user_agent, referrer, request_id, cookie, language, country, forwarded_for = (
+            read_headers(scope["headers"], self._country_header)
         )
         path: str = scope["path"]
         host_name = host.decode("latin-1").lower()
@@ -137,6 +143,8 @@ class Redirector:
         now = time.time()
         client = scope.get("client")
         ip = client[0] if client else ""
+        if forwarded_for:
+            ip = self.proxies.client(ip, forwarded_for.decode("latin-1"))
         if country:
             country_code = trusted_country(country)
         else:
@@ -259,7 +267,7 @@ class Redirector:
         checker = PasswordChecker(
             self.redis, settings.edge.password_attempts, settings.edge.password_window
         )
-        self.side = SidePaths(self, checker)
+        self.side = ProxyHeaders(SidePaths(self, checker), self.proxies)
         self._tasks.append(asyncio.create_task(self.resolver.listen(), name="invalidations"))
         # What startup made (modules, the GeoIP tables, pages) lives as long as the process:
         # out of the collector's sight, a full collection takes microseconds, not the
@@ -295,9 +303,11 @@ class Redirector:
                 return
 
 
+async def _nothing() -> None:
+    """Scope types the redirector does not speak (websocket) get no answer."""
+
+
 def create_app(settings: Settings | None = None) -> Redirector:
     settings = settings or load_settings()
     configure_logging(settings.log_level)
-    # Access logs would cost more than the redirect itself; the click stream is the record.
-    logging.getLogger("uvicorn.access").setLevel(logging.WARNING)
     return Redirector(settings)

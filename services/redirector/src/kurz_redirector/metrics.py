@@ -2,12 +2,14 @@
 
 prometheus_client's own Histogram takes a lock and walks its buckets on every
 observation; here a request costs one bisect and two additions, and the numbers are
-turned into metric families only when /metrics is scraped.
+turned into metric families only when /metrics is scraped (a histogram's count is the
+sum of its buckets, added up then).
 """
 
 from __future__ import annotations
 
 from bisect import bisect_left
+from collections import defaultdict
 from collections.abc import Iterator
 
 from prometheus_client import REGISTRY
@@ -15,11 +17,13 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Histo
 from prometheus_client.registry import Collector
 
 BUCKETS = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0)
+_ROW = len(BUCKETS) + 2
 
 
 class EdgeStats:
     def __init__(self) -> None:
-        self.latency: dict[str, list[float]] = {}  # outcome -> bucket counts + [count, sum]
+        # outcome -> counts per bucket (the last one +Inf), then the sum of seconds
+        self.latency: defaultdict[str, list[float]] = defaultdict(lambda: [0.0] * _ROW)
         self.cache_hits = 0
         self.cache_misses = 0
         self.events_published = 0
@@ -30,11 +34,8 @@ class EdgeStats:
         self.redis_up = 1  # last event write or invalidation subscription worked
 
     def observe(self, outcome: str, seconds: float) -> None:
-        row = self.latency.get(outcome)
-        if row is None:
-            row = self.latency[outcome] = [0.0] * (len(BUCKETS) + 3)
+        row = self.latency[outcome]
         row[bisect_left(BUCKETS, seconds)] += 1
-        row[-2] += 1
         row[-1] += seconds
 
 

@@ -66,6 +66,7 @@ class EventRecorder:
         self._backlog: deque[bytes] = deque()
         self._writer: asyncio.Task[None] | None = None
         self._loop: asyncio.AbstractEventLoop
+        self._done: asyncio.Future[None]  # already done: what a buffered event awaits
         self._healer: asyncio.Task[None] | None = None
         self._busy = False
         self._idle = asyncio.Event()
@@ -77,18 +78,22 @@ class EventRecorder:
     def start(self) -> None:
         # Kept: asking asyncio for the running loop on every event costs a getpid() call.
         self._loop = asyncio.get_running_loop()
+        self._done = self._loop.create_future()
+        self._done.set_result(None)
         self._writer = asyncio.create_task(self._write_loop(), name="click-event-writer")
 
-    async def record(self, event: bytes) -> None:
-        """Return once the event is in the stream, or buffered if Redis is away."""
+    def record(self, event: bytes) -> asyncio.Future[None]:
+        """Done once the event is in the stream, or at once (buffered) if Redis is away.
+        A plain method returning the request's future: no coroutine per event."""
         if self._healer is not None:
             self._hold([event])
-            return
+            return self._done
         waiter = self._loop.create_future()
+        if not self._batch:
+            self._wake.set()  # the writer takes every event appended until it runs
         self._batch.append(event)
         self._waiters.append(waiter)
-        self._wake.set()
-        await waiter
+        return waiter
 
     async def _write_loop(self) -> None:
         while True:
