@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -103,25 +102,19 @@ def run(requests: int = 10_000) -> dict[str, Any]:
             port = free_port()
             host = f"127.0.0.1:{port}"
             asyncio.run(redirect._create_links(pg.url, rd.url, host, others=0))
-            env = {
-                **os.environ,
-                "DATABASE_URL": pg.url, "REDIS_URL": rd.url, "KURZ_DEFAULT_DOMAIN": host,
-                "KURZ_LOG_LEVEL": "WARNING", "KURZ_PORT": str(port),
-                "PYTHONPATH": str(Path(__file__).parent.parent),
-            }  # fmt: skip
+            env = redirect.edge_env(pg.url, rd.url, port)
             stock_port, same_port = free_port(), free_port()
-            stock = [*redirect._stock_baseline_cmd("uvicorn", 1), "--port", str(stock_port)]
             counts = {
                 "baseline_stock_server": _count(
-                    [*stock, "bench.baseline_app:app"], env, stock_port, "/", root, requests
-                ),
-                "baseline_kurz_options": _count(
-                    [sys.executable, "-m", "bench.baseline_app"],
-                    {**env, "KURZ_PORT": str(same_port)},
-                    same_port,
+                    redirect.stock_baseline_cmd("uvicorn", 1, stock_port),
+                    env,
+                    stock_port,
                     "/",
                     root,
                     requests,
+                ),
+                "baseline_kurz_options": _count(
+                    *redirect.same_options_baseline(env, same_port), same_port, "/", root, requests
                 ),
                 "redirector_hot_link": _count(
                     [sys.executable, "-m", "kurz_redirector"], env, port, "/hot", root, requests

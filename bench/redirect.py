@@ -144,18 +144,45 @@ def _rss_per_link(env: dict[str, str], port: int, root: Path, sweep: Path) -> fl
     return round((after - before) * 1024 / ZIPF_LINKS, 1)
 
 
-def _stock_baseline_cmd(server: str, workers: int) -> list[str]:
+def edge_env(database_url: str, redis_url: str, port: int) -> dict[str, str]:
+    """The environment of the redirector (and the same-options baseline) in a benchmark:
+    production settings, serving 127.0.0.1:`port`, the default domain being that address."""
+    return {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "REDIS_URL": redis_url,
+        "KURZ_DEFAULT_DOMAIN": f"127.0.0.1:{port}",
+        "KURZ_LOG_LEVEL": "WARNING",
+        "KURZ_STREAM_MAXLEN": "200000",
+        "KURZ_PORT": str(port),
+        "PYTHONPATH": str(HERE.parent),
+    }
+
+
+def stock_baseline_cmd(server: str, workers: int, port: int) -> list[str]:
     """The baseline as the Python stack ships: the server's command line with its default
     options (proxy headers, Server and Date headers on), access log off."""
     if server == "granian":
-        return [
-            sys.executable, "-m", "granian", "--interface", "asgi", "--host", "127.0.0.1",
-            "--workers", str(workers), "--loop", "uvloop", "--no-access-log",
-        ]  # fmt: skip
+        options = ["--interface", "asgi", "--loop", "uvloop", "--no-access-log"]
+    else:
+        options = [
+            "--loop",
+            "uvloop",
+            "--http",
+            "httptools",
+            "--no-access-log",
+            "--log-level",
+            "warning",
+        ]
     return [
-        sys.executable, "-m", "uvicorn", "--host", "127.0.0.1", "--workers", str(workers),
-        "--loop", "uvloop", "--http", "httptools", "--no-access-log", "--log-level", "warning",
+        sys.executable, "-m", server, "--host", "127.0.0.1", "--port", str(port),
+        "--workers", str(workers), *options, "bench.baseline_app:app",
     ]  # fmt: skip
+
+
+def same_options_baseline(env: dict[str, str], port: int) -> tuple[list[str], dict[str, str]]:
+    """The baseline served by kurz.serve, as the redirector is: command and environment."""
+    return [sys.executable, "-m", "bench.baseline_app"], {**env, "KURZ_PORT": str(port)}
 
 
 def _row(
@@ -213,15 +240,12 @@ def _compare(
     Server or Date header): the second ratio is the cost of kurz's own work alone."""
     port, stock_port, same_port = ports
     env = {**env, "KURZ_SERVER": server, "KURZ_WORKERS": str(workers)}
-    app = ["bench.baseline_app:app"]
-    stock_cmd = [*_stock_baseline_cmd(server, workers), "--port", str(stock_port), *app]
     baselines = [
-        _start(stock_cmd, env, stock_port, root / "baseline.log"),
         _start(
-            [sys.executable, "-m", "bench.baseline_app"], {**env, "KURZ_PORT": str(same_port)},
-            same_port, root / "baseline.log",
+            stock_baseline_cmd(server, workers, stock_port), env, stock_port, root / "baseline.log"
         ),
-    ]  # fmt: skip
+        _start(*same_options_baseline(env, same_port), same_port, root / "baseline.log"),
+    ]
     url = f"http://127.0.0.1:{port}/"
     stock: list[WrkResult] = []
     same: list[WrkResult] = []
@@ -277,16 +301,7 @@ def run(
             memory["redis_bytes_per_link"] = round(
                 asyncio.run(_redis_bytes_per_link(rd.url, host)), 1
             )
-            env = {
-                **os.environ,
-                "DATABASE_URL": pg.url,
-                "REDIS_URL": rd.url,
-                "KURZ_DEFAULT_DOMAIN": host,
-                "KURZ_LOG_LEVEL": "WARNING",
-                "KURZ_STREAM_MAXLEN": "200000",
-                "KURZ_PORT": str(port),
-                "PYTHONPATH": str(HERE.parent),
-            }
+            env = edge_env(pg.url, rd.url, port)
             zipf = root / "zipf.lua"
             zipf.write_text(_ZIPF_LUA % {"n": ZIPF_LINKS})
             sweep = root / "sweep.lua"
