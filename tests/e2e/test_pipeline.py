@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 
 import httpx
-from kurz.events import decode_event
+from kurz.events import entry_events
 
 from tests.conftest import Workspace
 from tests.support.services import Stack
@@ -42,7 +42,7 @@ async def test_created_link_redirects_and_counts(stack: Stack, workspace: Worksp
 
         # The click event was durable in the stream before the response.
         entries = await redis.xrange("clicks")
-        events = [decode_event(fields[b"e"]) for _, fields in entries]
+        events = [e for _, fields in entries for e in entry_events(fields).events]
         assert any(e.link_id == link["id"] and e.counted for e in events)
 
         def clicks() -> int:

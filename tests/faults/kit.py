@@ -17,7 +17,7 @@ import aiohttp
 import redis.asyncio as aioredis
 from aiohttp import web
 from kurz import keys
-from kurz.events import FIELD, ClickEvent, decode_event
+from kurz.events import ClickEvent, entry_events
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.support.local_http import serve_locally
@@ -83,7 +83,7 @@ async def stream_events(redis: aioredis.Redis, stream: str = keys.CLICK_STREAM) 
         batch = await redis.xrange(stream, min=start, max="+", count=5000)
         if not batch:
             return events
-        events += [decode_event(fields[FIELD]) for _, fields in batch]
+        events += [e for _, fields in batch for e in entry_events(fields).events]
         last = batch[-1][0].decode()
         ms, seq = last.split("-")
         start = f"{ms}-{int(seq) + 1}"

@@ -1,4 +1,10 @@
-"""The click event: one msgpack-encoded Struct per entry of the `clicks` stream."""
+"""The click event, and how events sit in the `clicks` stream.
+
+An entry of the stream holds either one event (field `e`: the msgpack-encoded Struct) or,
+as the redirector writes them, a batch of events (field `b`: a msgpack array of encoded
+events): one entry per group commit costs Redis a third of the time an entry per event
+does. Consumers read both, so entries written before a rolling update still decode.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +12,7 @@ import enum
 import os
 import random
 import time
+from collections.abc import Mapping, Sequence
 
 import msgspec
 
@@ -55,9 +62,11 @@ class ClickEvent(msgspec.Struct, array_like=True, frozen=True):
 
 _encoder = msgspec.msgpack.Encoder()
 _decoder = msgspec.msgpack.Decoder(ClickEvent)
+_items_decoder = msgspec.msgpack.Decoder(list[msgspec.Raw])
 
-# The stream entry's single field.
+# The fields of a stream entry: one event, or a batch of them.
 FIELD = b"e"
+BATCH_FIELD = b"b"
 
 
 def encode_event(event: ClickEvent) -> bytes:
@@ -66,6 +75,54 @@ def encode_event(event: ClickEvent) -> bytes:
 
 def decode_event(data: bytes) -> ClickEvent:
     return _decoder.decode(data)
+
+
+def encode_batch(events: Sequence[bytes]) -> bytes:
+    """Encoded events as one msgpack array: its header, then the events as they are (no
+    event is encoded twice)."""
+    n = len(events)
+    if n < 16:
+        head = bytes((0x90 | n,))
+    elif n < 0x10000:
+        head = b"\xdc" + n.to_bytes(2, "big")
+    else:
+        head = b"\xdd" + n.to_bytes(4, "big")
+    return head + b"".join(events)
+
+
+def entry_items(fields: Mapping[bytes, bytes]) -> list[bytes] | None:
+    """The encoded events of a stream entry, undecoded; None if it holds no event field
+    or its batch is not a msgpack array."""
+    one = fields.get(FIELD)
+    if one is not None:
+        return [one]
+    batch = fields.get(BATCH_FIELD)
+    if batch is None:
+        return None
+    try:
+        return [bytes(item) for item in _items_decoder.decode(batch)]
+    except msgspec.DecodeError:
+        return None
+
+
+class EntryEvents(msgspec.Struct):
+    events: list[ClickEvent]
+    invalid: int  # items that are no click event (or the whole entry, counted once)
+
+
+def entry_events(fields: Mapping[bytes, bytes]) -> EntryEvents:
+    """The click events of a stream entry. A malformed item costs only itself: the other
+    events of its batch still count."""
+    items = entry_items(fields)
+    if items is None:
+        return EntryEvents([], 1)
+    events = []
+    for item in items:
+        try:
+            events.append(_decoder.decode(item))
+        except (msgspec.DecodeError, ValueError):  # ValueError: bytes that are not UTF-8
+            continue
+    return EntryEvents(events, len(items) - len(events))
 
 
 def _new_process_tag() -> None:

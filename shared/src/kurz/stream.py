@@ -39,6 +39,22 @@ def _entries(raw: Sequence[Any]) -> list[Entry]:
     return [Entry(entry_id, fields) for entry_id, fields in raw if fields is not None]
 
 
+class EntrySizes:
+    """Click events per stream entry, as lately seen: a redirector writes one entry per
+    group commit (one event when idle, hundreds under load), so a consumer asks for as
+    many entries as make about the batch of events it wants."""
+
+    def __init__(self) -> None:
+        self.per_entry = 1.0
+
+    def entries_for(self, events: int) -> int:
+        return max(1, int(events / self.per_entry))
+
+    def saw(self, entries: int, events: int) -> None:
+        if entries:
+            self.per_entry = max(1.0, events / entries)
+
+
 class ConsumerGroup:
     """One consumer of one consumer group on one stream. Methods map to one command each,
     except `reclaim`, which walks XAUTOCLAIM's cursor until it has `count` entries."""

@@ -14,7 +14,7 @@ import asyncpg
 import pytest
 import redis.asyncio as aioredis
 from kurz import keys
-from kurz.events import FIELD, ClickEvent, encode_event, new_event_id
+from kurz.events import BATCH_FIELD, FIELD, ClickEvent, encode_batch, encode_event, new_event_id
 from kurz.settings import AggregatorSettings
 from kurz_aggregator.worker import Aggregator
 
@@ -50,7 +50,13 @@ def click(workspace_id: int, link_id: int, **fields: Any) -> ClickEvent:
     return ClickEvent(**values)
 
 
-async def add(redis: aioredis.Redis, stream: str, events: Iterable[ClickEvent]) -> list[bytes]:
+async def add(
+    redis: aioredis.Redis, stream: str, events: Iterable[ClickEvent], *, batch: bool = False
+) -> list[bytes]:
+    """An entry per event, or with `batch` one entry holding them all (as the edge writes)."""
+    if batch:
+        encoded = encode_batch([encode_event(event) for event in events])
+        return [await redis.xadd(stream, {BATCH_FIELD: encoded})]
     async with redis.pipeline(transaction=False) as pipe:
         for event in events:
             pipe.xadd(stream, {FIELD: encode_event(event)})

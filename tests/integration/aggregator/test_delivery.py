@@ -12,7 +12,7 @@ import asyncpg
 import pytest
 import redis.asyncio as aioredis
 from kurz import keys
-from kurz.events import decode_event
+from kurz.events import FIELD, decode_event
 from kurz.stream import ConsumerGroup
 from kurz_aggregator import metrics, worker
 from kurz_aggregator.upkeep import click_partitions, run_upkeep
@@ -166,16 +166,21 @@ async def test_the_loop_retries_a_failed_batch_and_stops_when_asked(
     assert handled == 1
 
 
-async def test_an_entry_that_fails_alone_is_set_aside_and_the_rest_is_counted(
+@pytest.mark.parametrize("batch", [False, True], ids=["entry per event", "batch entry"])
+async def test_an_event_that_fails_alone_is_set_aside_and_the_rest_is_counted(
     pool: asyncpg.Pool[Any],
     redis: aioredis.Redis,
     stream: str,
     make_aggregator: AggregatorFactory,
     workspace: Workspace,
     monkeypatch: pytest.MonkeyPatch,
+    batch: bool,
 ) -> None:
+    """Whether the five events are five entries or one batch entry, only the bad one goes
+    to the dead-letter stream (alone, as a one-event entry)."""
     link = new_link_id()
-    await add(redis, stream, [click(workspace.id, link, visitor=f"v{i}") for i in range(5)])
+    events = [click(workspace.id, link, visitor=f"v{i}") for i in range(5)]
+    await add(redis, stream, events, batch=batch)
     real_to_row = worker.to_row
 
     def to_row_with_a_bug(event: Any, lookups: Any) -> Any:
@@ -198,7 +203,7 @@ async def test_an_entry_that_fails_alone_is_set_aside_and_the_rest_is_counted(
     assert await _clicks(pool, link) == (4, 4)
     assert await pending(redis, stream) == 0
     [(_, dead)] = await redis.xrange(f"{stream}:dead")
-    assert decode_event(dead[b"e"]).visitor == "v2"
+    assert decode_event(dead[FIELD]).visitor == "v2"
     assert b"a bug this one event meets" in dead[b"error"]
     assert dead[b"source"].startswith(stream.encode())
 

@@ -16,7 +16,7 @@ import redis.asyncio as aioredis
 from kurz import keys
 from kurz.edge_cache import EdgeCache
 from kurz.edge_records import LINK_COLUMNS, edge_link_from_row
-from kurz.events import ClickEvent, decode_event
+from kurz.events import ClickEvent, entry_events
 from kurz.models import EdgeLink
 
 from tests.support.rows import insert_row
@@ -86,7 +86,7 @@ async def insert_group(pool: asyncpg.Pool[Any], workspace_id: int, **fields: Any
 async def events_of(redis: aioredis.Redis, link_id: int) -> list[ClickEvent]:
     """Every event of a link in the click stream, oldest first."""
     entries = await redis.xrange(keys.CLICK_STREAM)
-    found = [decode_event(fields[b"e"]) for _, fields in entries]
+    found = [e for _, fields in entries for e in entry_events(fields).events]
     return [e for e in found if e.link_id == link_id]
 
 

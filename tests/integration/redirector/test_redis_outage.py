@@ -13,7 +13,7 @@ import redis.asyncio as aioredis
 from kurz import keys
 from kurz.dev.servers import Redis, free_port
 from kurz.edge_cache import EdgeCache
-from kurz.events import decode_event
+from kurz.events import entry_events
 from kurz.models import EdgeLink
 
 from tests.integration.redirector.conftest import HOST, new_slug, redirector_env
@@ -44,7 +44,8 @@ async def own_client(own_redis: Redis) -> AsyncIterator[aioredis.Redis]:
 
 
 async def _stream_events(client: aioredis.Redis) -> list[str]:
-    return [decode_event(f[b"e"]).id for _, f in await client.xrange(keys.CLICK_STREAM)]
+    entries = await client.xrange(keys.CLICK_STREAM)
+    return [e.id for _, f in entries for e in entry_events(f).events]
 
 
 def _metric(text: str, name: str) -> float:

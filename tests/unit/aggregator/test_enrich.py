@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 import asyncpg
 import msgspec
 import pytest
-from kurz.events import FIELD, ClickEvent, encode_event
+from kurz.events import BATCH_FIELD, FIELD, ClickEvent, encode_batch, encode_event
 from kurz.stream import Entry
 from kurz_aggregator.enrich import clean_text, parse_agent, referrer_host
 from kurz_aggregator.lookups import Lookups, WorkspaceFacts, time_zone
@@ -195,6 +195,24 @@ def test_decode_skips_what_cannot_be_stored_and_folds_repeated_ids() -> None:
     decoded = decode_entries(entries, oldest=1_000.0)
     assert decoded.events == [good]
     assert (decoded.invalid, decoded.stale) == (6, 1)  # 9-0: a string that is not UTF-8
+
+
+def test_decode_reads_a_batch_entry_event_by_event() -> None:
+    first, second = _event(id="b1"), _event(id="b2")
+    not_an_event = msgspec.msgpack.encode(7)
+    entries = [
+        Entry(b"1-0", {BATCH_FIELD: encode_batch([encode_event(first), encode_event(second)])}),
+        # A malformed item costs itself only: the rest of its batch counts.
+        Entry(
+            b"2-0", {BATCH_FIELD: encode_batch([not_an_event, encode_event(_event())])}
+        ),
+        Entry(b"3-0", {BATCH_FIELD: b"\x92\xc1\xc1"}),  # not msgpack: the entry counts once
+        Entry(b"4-0", {BATCH_FIELD: encode_batch([])}),
+        Entry(b"5-0", {FIELD: encode_event(first)}),  # the same event as a single entry
+    ]
+    decoded = decode_entries(entries)
+    assert decoded.events == [first, second, _event()]
+    assert (decoded.invalid, decoded.stale) == (2, 0)
 
 
 def _pg_error(sqlstate: str) -> asyncpg.PostgresError:

@@ -7,6 +7,7 @@ import subprocess
 import sys
 from typing import Any
 
+import msgspec
 import pytest
 from kurz import events
 from kurz.events import new_event_id
@@ -100,3 +101,19 @@ def test_event_ids_of_forked_processes_differ() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=os.environ
     ).stdout.split()
     assert parent[:16] == child[:16] and parent[16:] != child[16:]
+
+
+@pytest.mark.parametrize("count", [0, 1, 15, 16, 65_535, 65_536])
+def test_a_batch_of_encoded_events_is_one_msgpack_array_of_them(count: int) -> None:
+    """Each array header size msgpack has: fixarray, array 16, array 32."""
+    items = [msgspec.msgpack.encode(i % 300) for i in range(count)]
+    batch = events.encode_batch(items)
+    assert msgspec.msgpack.decode(batch) == [i % 300 for i in range(count)]
+    assert events.entry_items({events.BATCH_FIELD: batch}) == items
+
+
+def test_entry_items_of_entries_that_hold_no_events() -> None:
+    assert events.entry_items({b"other": b"x"}) is None
+    assert events.entry_items({events.BATCH_FIELD: b"\xc1"}) is None
+    assert events.entry_items({events.BATCH_FIELD: msgspec.msgpack.encode({"a": 1})}) is None
+    assert events.entry_items({events.FIELD: b"anything"}) == [b"anything"]

@@ -6,7 +6,7 @@ from prometheus_client import Counter, Gauge, Histogram
 
 BATCH_SIZE = Histogram(
     "kurz_aggregator_batch_size",
-    "Stream entries per committed batch",
+    "Click events per committed batch",
     buckets=(1, 10, 50, 100, 250, 500, 1000, 2000, 5000, 10000),
 )
 COMMIT_SECONDS = Histogram(
@@ -16,7 +16,7 @@ COMMIT_SECONDS = Histogram(
 )
 EVENTS = Counter(
     "kurz_aggregator_events_total",
-    "Stream entries handled, by result: new, duplicate (seen before), invalid or stale"
+    "Click events handled, by result: new, duplicate (seen before), invalid or stale"
     " (older than click retention; both skipped)",
     ["result"],
 )

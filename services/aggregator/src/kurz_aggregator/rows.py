@@ -18,8 +18,7 @@ from collections.abc import Iterable
 from datetime import UTC, date, datetime
 from typing import Any, NamedTuple
 
-import msgspec
-from kurz.events import FIELD, ClickEvent, decode_event
+from kurz.events import ClickEvent, entry_events
 from kurz.stream import Entry
 
 from kurz_aggregator.enrich import clean_text, parse_agent, referrer_host
@@ -37,7 +36,7 @@ Row = tuple[Any, ...]
 
 class Decoded(NamedTuple):
     events: list[ClickEvent]  # one per event id (a batch may carry an id twice)
-    invalid: int  # entries that are not click events: acknowledged and skipped
+    invalid: int  # entries or batch items that are not click events: acknowledged, skipped
     stale: int  # events older than raw-click retention: acknowledged and skipped
 
 
@@ -48,21 +47,15 @@ def decode_entries(entries: Iterable[Entry], oldest: float | None = None) -> Dec
     by_id: dict[str, ClickEvent] = {}
     invalid = stale = 0
     for entry in entries:
-        data = entry.fields.get(FIELD)
-        try:
-            if data is None:
-                raise msgspec.ValidationError("no event field")
-            event = decode_event(data)
-        except (msgspec.DecodeError, ValueError):  # ValueError: bytes that are not UTF-8
-            invalid += 1
-            continue
-        if not _storable(event):
-            invalid += 1
-            continue
-        if oldest is not None and event.at < oldest:
-            stale += 1
-            continue
-        by_id.setdefault(event.id, event)
+        found = entry_events(entry.fields)
+        invalid += found.invalid
+        for event in found.events:
+            if not _storable(event):
+                invalid += 1
+            elif oldest is not None and event.at < oldest:
+                stale += 1
+            else:
+                by_id.setdefault(event.id, event)
     return Decoded(list(by_id.values()), invalid, stale)
 
 

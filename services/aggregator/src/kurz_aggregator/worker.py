@@ -22,9 +22,9 @@ from typing import Any
 import asyncpg
 import redis.asyncio as aioredis
 from kurz import keys
-from kurz.events import ClickEvent
+from kurz.events import BATCH_FIELD, FIELD, ClickEvent, entry_items
 from kurz.settings import AggregatorSettings
-from kurz.stream import ConsumerGroup, Entry, consumer_name
+from kurz.stream import ConsumerGroup, Entry, EntrySizes, consumer_name
 from redis.exceptions import RedisError, ResponseError
 
 from kurz_aggregator import metrics
@@ -69,6 +69,7 @@ class Aggregator:
         self.settings = settings
         self.group = ConsumerGroup(redis, stream, keys.AGGREGATOR_GROUP, name)
         self.lookups = Lookups(settings.cache_ttl)
+        self._sizes = EntrySizes()
         self._stopping = False
         self._stopped = asyncio.Event()  # wakes a failure pause early on stop()
         self._own_pending = True  # first look at what this name held before a restart
@@ -128,25 +129,47 @@ class Aggregator:
         return 0
 
     async def _isolate(self, entries: list[Entry], first: Exception) -> int:
-        """Write the batch one entry at a time; an entry that fails alone, the same way,
-        goes to the dead-letter stream and is acknowledged."""
+        """Write the batch one entry at a time, and an entry holding several events that
+        fails alone one event at a time: what fails alone, the same way, goes to the
+        dead-letter stream, and the entry is acknowledged once the rest is written."""
         metrics.FAILURES.inc()
         self._partitions.clear()
         log.error("batch failed on its data; retrying entry by entry", extra={"error": repr(first)})
         for entry in entries:
             try:
                 await self.handle([entry])
+                continue
             except Exception as exc:
                 if not repeats(exc):
                     raise
-                await dead_letter(self.group.redis, self.group.stream, entry, exc)
-                await self.group.ack([entry.id])
-                metrics.DEAD_LETTERED.inc()
-                log.error(
-                    "entry moved to the dead-letter stream",
-                    extra={"entry": entry.id.decode(), "error": repr(exc)},
-                )
+                failed = exc
+            items = entry_items(entry.fields) if BATCH_FIELD in entry.fields else None
+            if items and len(items) > 1:
+                await self._isolate_events(entry, items)
+            else:
+                await self._dead_letter(entry, failed)
+            await self.group.ack([entry.id])
         return len(entries)
+
+    async def _isolate_events(self, entry: Entry, items: list[bytes]) -> None:
+        """The events of one batch entry, each alone. A crash midway leaves the entry
+        pending: the events written already are no-ops the next time."""
+        for item in items:
+            single = Entry(entry.id, {FIELD: item})
+            try:
+                await self.handle([single], acknowledge=False)
+            except Exception as exc:
+                if not repeats(exc):
+                    raise
+                await self._dead_letter(single, exc)
+
+    async def _dead_letter(self, entry: Entry, exc: Exception) -> None:
+        await dead_letter(self.group.redis, self.group.stream, entry, exc)
+        metrics.DEAD_LETTERED.inc()
+        log.error(
+            "entry moved to the dead-letter stream",
+            extra={"entry": entry.id.decode(), "error": repr(exc)},
+        )
 
     async def _ensure_group(self, burst: bool) -> None:
         while True:
@@ -160,8 +183,9 @@ class Aggregator:
                     return
                 await self._after_failure(exc)
 
-    async def handle(self, entries: list[Entry]) -> int:
-        """Write the entries' events in one transaction, then acknowledge them all."""
+    async def handle(self, entries: list[Entry], *, acknowledge: bool = True) -> int:
+        """Write the entries' events in one transaction, then acknowledge them all (unless
+        told not to: `_isolate_events` acknowledges a batch entry after its last event)."""
         decoded = decode_entries(entries, self._oldest())
         if decoded.events:
             started = time.perf_counter()
@@ -185,8 +209,11 @@ class Aggregator:
         if decoded.stale:
             metrics.EVENTS.labels("stale").inc(decoded.stale)
             log.warning("skipped events older than click retention", extra={"n": decoded.stale})
-        await self.group.ack([entry.id for entry in entries])
-        metrics.BATCH_SIZE.observe(len(entries))
+        if acknowledge:
+            await self.group.ack([entry.id for entry in entries])
+        events = len(decoded.events) + decoded.invalid + decoded.stale
+        self._sizes.saw(len(entries), events)
+        metrics.BATCH_SIZE.observe(events)
         return len(entries)
 
     async def _rows(self, events: list[ClickEvent]) -> list[Row]:
@@ -208,7 +235,7 @@ class Aggregator:
         return (today - timedelta(days=days)).timestamp()
 
     async def _take(self, burst: bool) -> list[Entry]:
-        size = self.settings.batch_size
+        size = self._sizes.entries_for(self.settings.batch_size)
         if self._own_pending:
             entries = await self.group.own_pending(size)
             if entries:

@@ -1,10 +1,10 @@
 """Click events into the Redis stream, durable before the response, in group commits.
 
 Requests append their encoded event and await their own future; one writer sends all
-events gathered since its previous write in a single round trip (a Lua script doing one
-XADD per event), then wakes those requests. While Redis is away, events wait in a
-bounded in-memory buffer and requests are answered at once; a background task writes
-the buffer back when Redis returns, and shutdown writes what it can.
+events gathered since its previous write in a single round trip, as one stream entry
+holding the batch (kurz.events), then wakes those requests. While Redis is away, events
+wait in a bounded in-memory buffer and requests are answered at once; a background task
+writes the buffer back when Redis returns, and shutdown writes what it can.
 
 The writer owns a connection (wire.py): a batch costs one packed command and one reply.
 An event whose batch failed after Redis ran it may be written twice; consumers are
@@ -15,32 +15,20 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import logging
 from collections import deque
 
 import redis.asyncio as aioredis
 from kurz import keys
-from kurz.events import FIELD
-from redis.exceptions import NoScriptError, RedisError
+from kurz.events import BATCH_FIELD, encode_batch
+from redis.exceptions import RedisError
 
 from kurz_redirector.metrics import EdgeStats
 from kurz_redirector.wire import Wire
 
 log = logging.getLogger(__name__)
 
-# One trim per batch, not one per entry: the same bound for less of Redis's time.
-_XADD_ALL = f"""
-for i = 2, #ARGV do
-  redis.call('XADD', KEYS[1], '*', '{FIELD.decode()}', ARGV[i])
-end
-redis.call('XTRIM', KEYS[1], 'MAXLEN', '~', ARGV[1])
-return #ARGV - 1
-"""
-
-_CHUNK = 2000  # events per script call
-# The name Redis knows the script by (EVALSHA), not a security measure.
-_SCRIPT_SHA = hashlib.sha1(_XADD_ALL.encode(), usedforsecurity=False).hexdigest().encode()
+_CHUNK = 500  # events per stream entry, at most: consumers read batches of entries
 _STREAM_KEY = keys.CLICK_STREAM.encode()
 
 
@@ -56,7 +44,8 @@ class EventRecorder:
         timeout: float = 2.0,
     ) -> None:
         self._wire = Wire(redis, timeout=timeout)
-        self._maxlen = b"%d" % maxlen
+        self._maxlen = maxlen  # in events; the stream is trimmed in entries
+        self._per_entry = 1.0  # events per entry lately: turns one bound into the other
         self._limit = buffer_limit
         self._stats = stats
         self._retry_interval = retry_interval
@@ -133,12 +122,13 @@ class EventRecorder:
         return True
 
     async def _add_all(self, events: list[bytes]) -> None:
-        """One EVALSHA, one reply; EVAL once if Redis does not know the script yet."""
-        args = (b"1", _STREAM_KEY, self._maxlen, *events)
-        try:
-            await self._wire.call(b"EVALSHA", _SCRIPT_SHA, *args)
-        except NoScriptError:
-            await self._wire.call(b"EVAL", _XADD_ALL, *args)
+        """One XADD of one entry holding the batch, trimming the stream (approximately,
+        in whole nodes, which is cheap) to about `maxlen` events."""
+        self._per_entry += (len(events) - self._per_entry) / 16
+        entries = max(1, int(self._maxlen / self._per_entry))
+        await self._wire.call(
+            b"XADD", _STREAM_KEY, b"MAXLEN", b"~", entries, b"*", BATCH_FIELD, encode_batch(events)
+        )
 
     def _hold(self, events: list[bytes]) -> None:
         room = self._limit - len(self._backlog)

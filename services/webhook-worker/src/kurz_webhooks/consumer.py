@@ -11,19 +11,18 @@ from collections.abc import Callable
 from typing import Any
 
 import asyncpg
-import msgspec
 import redis.asyncio as aioredis
 from kurz import keys
-from kurz.events import FIELD, ClickEvent, decode_event
+from kurz.events import ClickEvent, entry_events
 from kurz.settings import Settings
-from kurz.stream import ConsumerGroup, Entry, consumer_name
+from kurz.stream import ConsumerGroup, Entry, EntrySizes, consumer_name
 from redis.exceptions import RedisError, ResponseError
 
 from kurz_webhooks import metrics
 from kurz_webhooks.fanout import fan_out
 
 log = logging.getLogger(__name__)
-BATCH = 500
+BATCH = 500  # click events per fan-out, about
 BLOCK_MS = 500
 
 
@@ -42,6 +41,7 @@ class Consumer:
         self._on_committed = on_committed
         self._mail_configured = mail_configured
         self._group = ConsumerGroup(redis, keys.CLICK_STREAM, keys.WEBHOOK_GROUP, consumer_name())
+        self._sizes = EntrySizes()
         self._stopping = False
 
     def stop(self) -> None:
@@ -57,8 +57,10 @@ class Consumer:
             try:
                 if loop.time() - last_claim >= claim_every:
                     last_claim = loop.time()
-                    await self.process(await self._group.reclaim(claim_idle_ms, BATCH))
-                await self.process(await self._group.read(BATCH, block_ms=BLOCK_MS))
+                    count = self._sizes.entries_for(BATCH)
+                    await self.process(await self._group.reclaim(claim_idle_ms, count))
+                count = self._sizes.entries_for(BATCH)
+                await self.process(await self._group.read(count, block_ms=BLOCK_MS))
             except (RedisError, OSError) as exc:
                 if isinstance(exc, ResponseError) and str(exc).startswith("NOGROUP"):
                     # Redis lost the group (flushed, or restarted empty): make it again.
@@ -87,6 +89,7 @@ class Consumer:
         if not entries:
             return
         events = _decode(entries)
+        self._sizes.saw(len(entries), len(events))
         while True:
             try:
                 result = await fan_out(
@@ -109,12 +112,12 @@ class Consumer:
 
 
 def _decode(entries: list[Entry]) -> list[ClickEvent]:
-    events = []
+    events: list[ClickEvent] = []
     for entry in entries:
-        try:
-            events.append(decode_event(entry.fields[FIELD]))
-        except (KeyError, msgspec.DecodeError, msgspec.ValidationError):
-            # A malformed entry can never succeed: acknowledged with the batch, counted.
-            metrics.EVENTS.labels("malformed").inc()
+        found = entry_events(entry.fields)
+        events += found.events
+        if found.invalid:
+            # A malformed event can never succeed: acknowledged with the batch, counted.
+            metrics.EVENTS.labels("malformed").inc(found.invalid)
             log.warning("malformed stream entry", extra={"entry": entry.id.decode()})
     return events
