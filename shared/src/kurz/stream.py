@@ -42,17 +42,23 @@ def _entries(raw: Sequence[Any]) -> list[Entry]:
 class EntrySizes:
     """Click events per stream entry, as lately seen: a redirector writes one entry per
     group commit (one event when idle, hundreds under load), so a consumer asks for as
-    many entries as make about the batch of events it wants."""
+    many entries as make about the batch of events it wants, and the redirector trims the
+    stream to as many entries as hold about its bound in events.
 
-    def __init__(self) -> None:
+    `weight` is how far one observation moves the estimate: 1 takes the latest as it is
+    (a consumer's next read follows its last one); less smooths it (a trim bound that
+    does not swing with every batch)."""
+
+    def __init__(self, weight: float = 1.0) -> None:
         self.per_entry = 1.0
+        self._weight = weight
 
     def entries_for(self, events: int) -> int:
         return max(1, int(events / self.per_entry))
 
     def saw(self, entries: int, events: int) -> None:
         if entries:
-            self.per_entry = max(1.0, events / entries)
+            self.per_entry += (max(1.0, events / entries) - self.per_entry) * self._weight
 
 
 class ConsumerGroup:

@@ -22,7 +22,7 @@ from typing import Any
 import asyncpg
 import redis.asyncio as aioredis
 from kurz import keys
-from kurz.events import BATCH_FIELD, FIELD, ClickEvent, entry_items
+from kurz.events import FIELD, ClickEvent, entry_items
 from kurz.settings import AggregatorSettings
 from kurz.stream import ConsumerGroup, Entry, EntrySizes, consumer_name
 from redis.exceptions import RedisError, ResponseError
@@ -143,7 +143,7 @@ class Aggregator:
                 if not repeats(exc):
                     raise
                 failed = exc
-            items = entry_items(entry.fields) if BATCH_FIELD in entry.fields else None
+            items = entry_items(entry.fields)
             if items and len(items) > 1:
                 await self._isolate_events(entry, items)
             else:

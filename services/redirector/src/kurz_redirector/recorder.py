@@ -21,6 +21,7 @@ from collections import deque
 import redis.asyncio as aioredis
 from kurz import keys
 from kurz.events import BATCH_FIELD, encode_batch
+from kurz.stream import EntrySizes
 from redis.exceptions import RedisError
 
 from kurz_redirector.metrics import EdgeStats
@@ -45,7 +46,7 @@ class EventRecorder:
     ) -> None:
         self._wire = Wire(redis, timeout=timeout)
         self._maxlen = maxlen  # in events; the stream is trimmed in entries
-        self._per_entry = 1.0  # events per entry lately: turns one bound into the other
+        self._sizes = EntrySizes(weight=1 / 16)  # turns one bound into the other
         self._limit = buffer_limit
         self._stats = stats
         self._retry_interval = retry_interval
@@ -124,8 +125,8 @@ class EventRecorder:
     async def _add_all(self, events: list[bytes]) -> None:
         """One XADD of one entry holding the batch, trimming the stream (approximately,
         in whole nodes, which is cheap) to about `maxlen` events."""
-        self._per_entry += (len(events) - self._per_entry) / 16
-        entries = max(1, int(self._maxlen / self._per_entry))
+        self._sizes.saw(1, len(events))
+        entries = self._sizes.entries_for(self._maxlen)
         await self._wire.call(
             b"XADD", _STREAM_KEY, b"MAXLEN", b"~", entries, b"*", BATCH_FIELD, encode_batch(events)
         )
