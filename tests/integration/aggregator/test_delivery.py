@@ -208,6 +208,37 @@ async def test_an_event_that_fails_alone_is_set_aside_and_the_rest_is_counted(
     assert dead[b"source"].startswith(stream.encode())
 
 
+async def test_isolating_a_batch_entry_keeps_the_read_size_of_real_entries(
+    pool: asyncpg.Pool[Any],
+    redis: aioredis.Redis,
+    stream: str,
+    make_aggregator: AggregatorFactory,
+    workspace: Workspace,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Its events, tried one at a time, are not entries of the stream: the next read still
+    asks for entries of five events, not for as many entries as the batch has events."""
+    link = new_link_id()
+    for name in ("good", "v"):  # a batch entry that writes alone, then one with v2 in it
+        events = [click(workspace.id, link, visitor=f"{name}{i}") for i in range(5)]
+        await add(redis, stream, events, batch=True)
+    real_to_row = worker.to_row
+
+    def to_row_with_a_bug(event: Any, lookups: Any) -> Any:
+        if event.visitor == "v2":
+            raise ValueError("a bug this one event meets")
+        return real_to_row(event, lookups)
+
+    monkeypatch.setattr(worker, "to_row", to_row_with_a_bug)
+    aggregator = make_aggregator(block_ms=50)
+    await aggregator.group.ensure()
+    entries = await aggregator.group.read(10)
+    assert await aggregator._isolate(entries, ValueError("the batch failed")) == 2
+    assert aggregator._sizes.entries_for(500) == 100
+    assert await pending(redis, stream) == 0
+    assert await redis.xlen(f"{stream}:dead") == 1  # v2 alone
+
+
 async def test_an_outage_is_retried_not_set_aside(
     pool: asyncpg.Pool[Any],
     redis: aioredis.Redis,

@@ -209,10 +209,11 @@ class Aggregator:
         if decoded.stale:
             metrics.EVENTS.labels("stale").inc(decoded.stale)
             log.warning("skipped events older than click retention", extra={"n": decoded.stale})
+        events = len(decoded.events) + decoded.invalid + decoded.stale
         if acknowledge:
             await self.group.ack([entry.id for entry in entries])
-        events = len(decoded.events) + decoded.invalid + decoded.stale
-        self._sizes.saw(len(entries), events)
+            # Entries as read: the events of a batch entry tried one at a time are not.
+            self._sizes.saw(len(entries), events)
         metrics.BATCH_SIZE.observe(events)
         return len(entries)
 
