@@ -166,6 +166,18 @@ async def test_the_loop_retries_a_failed_batch_and_stops_when_asked(
     assert handled == 1
 
 
+def _a_bug_meets_visitor_v2(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Enrichment fails on the event of visitor v2, and on it alone, every time."""
+    real_to_row = worker.to_row
+
+    def to_row_with_a_bug(event: Any, lookups: Any) -> Any:
+        if event.visitor == "v2":
+            raise ValueError("a bug this one event meets")
+        return real_to_row(event, lookups)
+
+    monkeypatch.setattr(worker, "to_row", to_row_with_a_bug)
+
+
 @pytest.mark.parametrize("batch", [False, True], ids=["entry per event", "batch entry"])
 async def test_an_event_that_fails_alone_is_set_aside_and_the_rest_is_counted(
     pool: asyncpg.Pool[Any],
@@ -181,14 +193,7 @@ async def test_an_event_that_fails_alone_is_set_aside_and_the_rest_is_counted(
     link = new_link_id()
     events = [click(workspace.id, link, visitor=f"v{i}") for i in range(5)]
     await add(redis, stream, events, batch=batch)
-    real_to_row = worker.to_row
-
-    def to_row_with_a_bug(event: Any, lookups: Any) -> Any:
-        if event.visitor == "v2":
-            raise ValueError("a bug this one event meets")
-        return real_to_row(event, lookups)
-
-    monkeypatch.setattr(worker, "to_row", to_row_with_a_bug)
+    _a_bug_meets_visitor_v2(monkeypatch)
     aggregator = make_aggregator(block_ms=50)
     task = asyncio.create_task(aggregator.run())
     try:
@@ -222,14 +227,7 @@ async def test_isolating_a_batch_entry_keeps_the_read_size_of_real_entries(
     for name in ("good", "v"):  # a batch entry that writes alone, then one with v2 in it
         events = [click(workspace.id, link, visitor=f"{name}{i}") for i in range(5)]
         await add(redis, stream, events, batch=True)
-    real_to_row = worker.to_row
-
-    def to_row_with_a_bug(event: Any, lookups: Any) -> Any:
-        if event.visitor == "v2":
-            raise ValueError("a bug this one event meets")
-        return real_to_row(event, lookups)
-
-    monkeypatch.setattr(worker, "to_row", to_row_with_a_bug)
+    _a_bug_meets_visitor_v2(monkeypatch)
     aggregator = make_aggregator(block_ms=50)
     await aggregator.group.ensure()
     entries = await aggregator.group.read(10)
