@@ -86,9 +86,11 @@ def serving(port: int) -> bool:
 
 def test_each_worker_accepts_on_its_own_socket_and_gets_a_share(tmp_path: Path) -> None:
     port = free_port()
-    with supervisor(port, tmp_path / "log"):
+    log = tmp_path / "log"
+    with supervisor(port, log):
         wait_until(lambda: listening_sockets(port) == 2 and serving(port))
         shares = pids_answering(port)
+    assert f'"msg":"serving","host":"127.0.0.1","port":{port},"workers":2' in log.read_text()
     assert len(shares) == 2, shares
     # Spread by a hash of each connection's addresses: a share under 12 of 64 has odds
     # of about 1 in 30 million. Workers sharing one socket split the same burst about

@@ -114,6 +114,8 @@ def run_workers(config: uvicorn.Config, count: int) -> None:
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
     workers = [_Worker(config, sock) for sock in sockets]
+    host, port = sockets[0].getsockname()[:2]
+    log.info("serving", extra={"host": host, "port": port, "workers": count})
     try:
         started = _supervise(workers, stop)
     finally:
