@@ -87,7 +87,7 @@ def serving(port: int) -> bool:
 def test_each_worker_accepts_on_its_own_socket_and_gets_a_share(tmp_path: Path) -> None:
     port = free_port()
     log = tmp_path / "log"
-    with supervisor(port, log):
+    with supervisor(port, log, KURZ_LOG_LEVEL="INFO"):
         wait_until(lambda: listening_sockets(port) == 2 and serving(port))
         shares = pids_answering(port)
     assert f'"msg":"serving","host":"127.0.0.1","port":{port},"workers":2' in log.read_text()
