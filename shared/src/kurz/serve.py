@@ -32,6 +32,7 @@ def serve(app_path: str, settings: Settings, default_port: int, *, factory: bool
     from kurz.workers import exit_cleanly, run_workers
 
     options: dict[str, Any] = dict(
+        workers=1,  # kurz.workers runs several; and WEB_CONCURRENCY must not
         host=settings.server.host,
         port=port,
         factory=factory,
