@@ -179,7 +179,7 @@ def _supervise(workers: list[_Worker], stop: threading.Event, reload: threading.
 
 def _replace_all(workers: list[_Worker], stop: threading.Event) -> bool:
     """SIGHUP: each worker in turn gets a successor on its socket, and drains once the
-    successor serves (new code and settings, no connection refused)."""
+    successor serves (new code, no connection refused)."""
     for slot, worker in enumerate(workers):
         if stop.is_set():
             return True
