@@ -8,8 +8,17 @@ from typing import Any
 from kurz.settings import Settings
 
 
-def serve(app_path: str, settings: Settings, default_port: int, *, factory: bool = True) -> None:
-    """`app_path` is "module:callable"; with `factory` the callable builds the app."""
+def serve(
+    app_path: str,
+    settings: Settings,
+    default_port: int,
+    *,
+    factory: bool = True,
+    protocol: str | None = None,
+) -> None:
+    """`app_path` is "module:callable"; with `factory` the callable builds the app.
+    `protocol` ("module:Class") replaces uvicorn's httptools protocol with a subclass
+    of it (the redirector's answers its hot path itself); granian ignores it."""
     port = settings.server.port or default_port
     if settings.server.server == "granian":
         from granian import Granian
@@ -27,6 +36,7 @@ def serve(app_path: str, settings: Settings, default_port: int, *, factory: bool
         ).serve()
         return
     import uvicorn
+    from uvicorn.importer import import_from_string
 
     from kurz.logs import configure_logging
     from kurz.workers import exit_cleanly, run_workers
@@ -38,7 +48,7 @@ def serve(app_path: str, settings: Settings, default_port: int, *, factory: bool
         factory=factory,
         interface="asgi3",  # an app may return its handler's coroutine from a plain call
         loop="uvloop",
-        http="httptools",
+        http=import_from_string(protocol) if protocol else "httptools",
         access_log=False,
         log_level=settings.log_level.lower(),
         timeout_graceful_shutdown=int(settings.shutdown_grace),

@@ -65,3 +65,32 @@ async def test_close_writes_what_is_pending(redis_url: str) -> None:
     await asyncio.gather(*tasks)
     assert stats.events_published == 20 and stats.events_dropped == 0
     await client.aclose()
+
+
+async def test_callbacks_run_once_their_events_are_in_the_stream(redis_url: str) -> None:
+    """record_then, the protocol's way: no future, a callback after the commit; one that
+    fails stops neither the writer nor the callbacks of the same batch."""
+    client = aioredis.Redis.from_url(redis_url)
+    stats = EdgeStats()
+    recorder = EventRecorder(client, maxlen=1_000_000, buffer_limit=10, stats=stats)
+    recorder.start()
+    written_when_called: list[int] = []
+
+    def callback(i: int) -> None:
+        written_when_called.append(stats.events_published)
+        if i == 3:
+            raise RuntimeError("a request's own failure")
+
+    for i in range(10):
+        recorder.record_then(msgspec.msgpack.encode(i), lambda i=i: callback(i))
+    assert written_when_called == []  # nothing before the write
+    for _ in range(100):
+        if len(written_when_called) == 10:
+            break
+        await asyncio.sleep(0.02)
+    assert written_when_called == [10] * 10  # all ten, each after the batch was written
+    assert sum(len(entry_items(f) or ()) for _, f in await client.xrange(keys.CLICK_STREAM)) == 10
+    await recorder.record(msgspec.msgpack.encode("after"))  # the writer still writes
+    assert stats.events_published == 11
+    await recorder.close()
+    await client.aclose()

@@ -10,7 +10,7 @@ import logging
 import random
 import time
 from collections.abc import Awaitable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import redis.asyncio as aioredis
 from kurz.agents import classify
@@ -42,10 +42,13 @@ from kurz_redirector.limits import ClickLimiter
 from kurz_redirector.metrics import new_stats
 from kurz_redirector.passwords import PasswordChecker, PasswordCookies
 from kurz_redirector.recorder import EventRecorder
-from kurz_redirector.request import read_headers, trusted_country
+from kurz_redirector.request import RequestHeaders, read_headers, trusted_country
 from kurz_redirector.resolver import Resolver, Unavailable
 from kurz_redirector.respond import EMPTY_BODY, NOT_FOUND, UNAVAILABLE, Send, send_html
 from kurz_redirector.side import SidePaths
+
+if TYPE_CHECKING:
+    from kurz_redirector.protocol import PendingAnswer
 
 log = logging.getLogger(__name__)
 Scope = dict[str, Any]
@@ -53,6 +56,8 @@ _MAX_REQUEST_ID = 128
 _REDIS_CONNECTIONS = 64
 _NO_QUERY: tuple[tuple[tuple[str, str], ...], bool] = ((), False)
 _REDIRECT = Outcome.REDIRECT
+# user agent, bot, preview crawler, address, country, query parameters, QR marker
+Visitor = tuple[str, bool, bool, str, str | None, tuple[tuple[str, str], ...], bool]
 
 
 class Redirector:
@@ -84,13 +89,7 @@ class Redirector:
         uvicorn the interface rather than letting it guess from the signature)."""
         if scope["type"] == "http":
             path: str = scope["path"]
-            method: str = scope["method"]
-            if (
-                (method == "GET" or method == "HEAD")
-                and path.find("/", 1) < 0
-                and len(path) > 1
-                and path not in OPERATOR_PATHS
-            ):
+            if _is_visit(scope["method"], path):
                 return self.visit(scope, send)
             if path in OPERATOR_PATHS:
                 return serve_operator_path(scope, send, self._ready, draining=lambda: self.draining)
@@ -115,14 +114,12 @@ class Redirector:
         )  # fmt: skip
 
     async def visit(self, scope: Scope, send: Send) -> None:
-        """GET/HEAD /{slug}: resolve, decide, record, answer. Longer than the house's
-        usual function on purpose: on the hot path every call saved counts."""
+        """GET/HEAD /{slug}: resolve, decide, record, answer. Cached plain redirects are
+        usually answered before they get here, by visit_now (protocol.py)."""
         started = time.perf_counter()
-        host, user_agent, referrer, request_id, cookie, language, country, forwarded_for = (
-            read_headers(scope["headers"], self._country_header)
-        )
+        fields = read_headers(scope["headers"], self._country_header)
         path: str = scope["path"]
-        host_name = host.decode("latin-1").lower()
+        host_name = fields[0].decode("latin-1").lower()
         entry = self.cache.get(host_name + path)
         if entry is None:
             self.stats.cache_misses += 1
@@ -138,53 +135,110 @@ class Redirector:
             await send_html(send, 404, NOT_FOUND, head_only=method == "HEAD")
             self.stats.observe("not_found", time.perf_counter() - started)
             return
-        ua = user_agent.decode("latin-1")
-        bot, preview = classify(ua) if ua else (False, False)
         now = time.time()
-        client = scope.get("client")
-        ip = client[0] if client else ""
-        if forwarded_for:
-            ip = self.proxies.client(ip, forwarded_for.decode("latin-1"))
-        if country:
-            country_code = trusted_country(country)
-        else:
-            country_code = self.countries.of(ip) if ip else None
-        query_string: bytes = scope["query_string"]
-        query, qr = visitor_params(query_string) if query_string else _NO_QUERY
-        headers = entry.headers
+        visitor = self._visitor(fields, scope.get("client"), scope["query_string"])
+        ua, bot, preview, _, country_code, query, qr = visitor
         link = entry.link
-        decision: Decision | None = None
-        if headers is not None and not (preview and link is not None):
-            status, destination, rule, outcome = entry.status, entry.destination, None, _REDIRECT
-        else:
-            assert link is not None  # only plain redirects drop their EdgeLink
-            headers = None
-            facts = RequestFacts(
-                method, ua, bot, preview, country_code, language.decode("latin-1"), query, qr,
-                link.password_hash is not None
-                and self.cookies.valid(link, cookie.decode("latin-1"), now),
-            )  # fmt: skip
-            decision = await self._decide(link, facts, now, entry.counter)
-            if decision is None:
-                await send_html(send, 503, UNAVAILABLE, extra=[(b"retry-after", b"2")])
-                return
-            status, destination = decision.status, decision.destination
-            rule, outcome = decision.rule, decision.outcome
-        event_id = new_event_id(now)
-        event = ClickEvent(
-            event_id, now, entry.workspace_id, entry.link_id, entry.group_id, host_name,
-            path[1:], destination, rule, outcome, self.visitors.visitor_id(ip, ua, now),
-            country_code, referrer.decode("latin-1") or None, ua or None, qr, method,
-            request_id[:_MAX_REQUEST_ID].decode("latin-1") if request_id else event_id, bot,
-        )  # fmt: skip
-        await self.recorder.record(encode_event(event))
-        if headers is not None:
-            await send({"type": "http.response.start", "status": status, "headers": headers})
+        if entry.headers is not None and not (preview and link is not None):
+            event = self._event(entry, visitor, fields, now, host_name, path, method)
+            await self.recorder.record(event)
+            await send({"type": "http.response.start", "status": entry.status,
+                        "headers": entry.headers})  # fmt: skip
             await send(EMPTY_BODY)
-        else:
-            assert link is not None and decision is not None
-            await self._answer(scope, send, link, decision, host_name)
-        self.stats.observe(outcome, time.perf_counter() - started)
+            self.stats.observe(_REDIRECT, time.perf_counter() - started)
+            return
+        assert link is not None  # only plain redirects drop their EdgeLink
+        cookie = fields[4].decode("latin-1")
+        facts = RequestFacts(
+            method, ua, bot, preview, country_code, fields[5].decode("latin-1"), query, qr,
+            link.password_hash is not None and self.cookies.valid(link, cookie, now),
+        )  # fmt: skip
+        decision = await self._decide(link, facts, now, entry.counter)
+        if decision is None:
+            await send_html(send, 503, UNAVAILABLE, extra=[(b"retry-after", b"2")])
+            return
+        event = self._event(
+            entry, visitor, fields, now, host_name, path, method,
+            decision.destination, decision.rule, decision.outcome,
+        )  # fmt: skip
+        await self.recorder.record(event)
+        await self._answer(scope, send, link, decision, host_name)
+        self.stats.observe(decision.outcome, time.perf_counter() - started)
+
+    def visit_now(
+        self,
+        method: str,
+        path: str,
+        query_string: bytes,
+        headers: list[tuple[bytes, bytes]],
+        client: tuple[str, int] | None,
+        pending: PendingAnswer,
+    ) -> bool:
+        """The hot path without ASGI, for the HTTP protocol (protocol.py): a visit to a
+        cached plain redirect, recorded like any other; `pending` is called with its
+        entry once the event is in the stream. False, having done nothing, for any other
+        request (not a visit, not cached, not a plain redirect, a preview crawler's
+        card): that one goes the ASGI way."""
+        started = time.perf_counter()
+        if not _is_visit(method, path):
+            return False
+        fields = read_headers(headers, self._country_header)
+        host_name = fields[0].decode("latin-1").lower()
+        entry = self.cache.get(host_name + path)
+        if entry is None or entry.headers is None:
+            return False
+        visitor = self._visitor(fields, client, query_string)
+        if visitor[2] and entry.link is not None:  # a preview crawler gets the card
+            return False
+        self.stats.cache_hits += 1
+        self.stats.answered_in_protocol += 1
+        event = self._event(entry, visitor, fields, time.time(), host_name, path, method)
+        pending.entry, pending.started = entry, started
+        self.recorder.record_then(event, pending)
+        return True
+
+    def answered(self, started: float) -> None:
+        """visit_now's visit is answered: into the latency histogram."""
+        self.stats.observe(_REDIRECT, time.perf_counter() - started)
+
+    def _visitor(
+        self, fields: RequestHeaders, client: tuple[str, int] | None, query_string: bytes
+    ) -> Visitor:
+        """Who visits: user agent, bot and preview-crawler flags, address, country,
+        query parameters and the QR marker."""
+        ua = fields[1].decode("latin-1")
+        bot, preview = classify(ua) if ua else (False, False)
+        ip = client[0] if client else ""
+        if fields[7]:
+            ip = self.proxies.client(ip, fields[7].decode("latin-1"))
+        country = trusted_country(fields[6]) if fields[6] else self.countries.of(ip)
+        query, qr = visitor_params(query_string) if query_string else _NO_QUERY
+        return ua, bot, preview, ip, country, query, qr
+
+    def _event(
+        self,
+        entry: Entry,
+        visitor: Visitor,
+        fields: RequestHeaders,
+        now: float,
+        host_name: str,
+        path: str,
+        method: str,
+        destination: str | None = None,
+        rule: str | None = None,
+        outcome: str = _REDIRECT,
+    ) -> bytes:
+        """The visit's click event, encoded; a plain redirect's by default."""
+        ua, bot, _, ip, country, _, qr = visitor
+        request_id = fields[3]
+        event_id = new_event_id(now)
+        return encode_event(ClickEvent(
+            event_id, now, entry.workspace_id, entry.link_id, entry.group_id, host_name,
+            path[1:], entry.destination if destination is None else destination, rule,
+            outcome, self.visitors.visitor_id(ip, ua, now), country,
+            fields[2].decode("latin-1") or None, ua or None, qr, method,
+            request_id[:_MAX_REQUEST_ID].decode("latin-1") if request_id else event_id, bot,
+        ))  # fmt: skip
 
     async def _decide(
         self, link: EdgeLink, facts: RequestFacts, now: float, counter: str | None
@@ -301,6 +355,16 @@ class Redirector:
                 await self.shutdown()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
+
+
+def _is_visit(method: str, path: str) -> bool:
+    """GET or HEAD of /{slug}, and not an operator path."""
+    return (
+        (method == "GET" or method == "HEAD")
+        and path.find("/", 1) < 0
+        and len(path) > 1
+        and path not in OPERATOR_PATHS
+    )
 
 
 async def _nothing() -> None:

@@ -26,6 +26,7 @@ class EdgeStats:
         self.latency: defaultdict[str, list[float]] = defaultdict(lambda: [0.0] * _ROW)
         self.cache_hits = 0
         self.cache_misses = 0
+        self.answered_in_protocol = 0  # visits the HTTP protocol answered without ASGI
         self.events_published = 0
         self.event_writes = 0  # round trips that wrote events: batching shows as a ratio
         self.events_buffered = 0
@@ -62,6 +63,11 @@ class _StatsCollector(Collector):
         cache.add_metric(["hit"], s.cache_hits)
         cache.add_metric(["miss"], s.cache_misses)
         yield cache
+        yield CounterMetricFamily(
+            "kurz_visits_answered_in_protocol",
+            "Visits to cached plain redirects answered by the HTTP protocol, without ASGI",
+            s.answered_in_protocol,
+        )
         events = CounterMetricFamily("kurz_click_events", "Click events", labels=["state"])
         events.add_metric(["published"], s.events_published)
         events.add_metric(["buffered"], s.events_buffered)

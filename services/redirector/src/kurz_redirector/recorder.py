@@ -1,8 +1,9 @@
 """Click events into the Redis stream, durable before the response, in group commits.
 
-Requests append their encoded event and await their own future; one writer sends all
-events gathered since its previous write in a single round trip, as one stream entry
-holding the batch (kurz.events), then wakes those requests. While Redis is away, events
+Requests append their encoded event and await their own future (or leave a callback:
+the hot path inside the HTTP protocol has no task to wake); one writer sends all events
+gathered since its previous write in a single round trip, as one stream entry holding
+the batch (kurz.events), then wakes those requests. While Redis is away, events
 wait in a bounded in-memory buffer and requests are answered at once; a background task
 writes the buffer back when Redis returns, and shutdown writes what it can.
 
@@ -17,6 +18,7 @@ import asyncio
 import contextlib
 import logging
 from collections import deque
+from collections.abc import Callable
 
 import redis.asyncio as aioredis
 from kurz import keys
@@ -52,6 +54,7 @@ class EventRecorder:
         self._retry_interval = retry_interval
         self._batch: list[bytes] = []
         self._waiters: list[asyncio.Future[None]] = []
+        self._callbacks: list[Callable[[], None]] = []
         self._wake = asyncio.Event()
         self._backlog: deque[bytes] = deque()
         self._writer: asyncio.Task[None] | None = None
@@ -85,6 +88,18 @@ class EventRecorder:
         self._waiters.append(waiter)
         return waiter
 
+    def record_then(self, event: bytes, callback: Callable[[], None]) -> None:
+        """`record`, calling `callback` (from the writer, or here and now if Redis is
+        away) instead of completing a future."""
+        if self._healer is not None:
+            self._hold([event])
+            callback()
+            return
+        if not self._batch:
+            self._wake.set()
+        self._batch.append(event)
+        self._callbacks.append(callback)
+
     async def _write_loop(self) -> None:
         while True:
             await self._wake.wait()
@@ -95,14 +110,12 @@ class EventRecorder:
             self._idle.clear()
             self._busy = True
             while self._batch:
-                batch, waiters = self._batch, self._waiters
-                self._batch, self._waiters = [], []
+                batch, waiters, callbacks = self._batch, self._waiters, self._callbacks
+                self._batch, self._waiters, self._callbacks = [], [], []
                 if not await self._write(batch):
                     self._hold(batch)
                     self._start_healing()
-                for waiter in waiters:
-                    if not waiter.done():
-                        waiter.set_result(None)
+                _wake(waiters, callbacks)
             self._busy = False
             self._idle.set()
 
@@ -195,10 +208,8 @@ class EventRecorder:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._writer
         self._hold(self._batch)
-        for waiter in self._waiters:
-            if not waiter.done():
-                waiter.set_result(None)
-        self._batch, self._waiters = [], []
+        _wake(self._waiters, self._callbacks)
+        self._batch, self._waiters, self._callbacks = [], [], []
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._drain_until(deadline), max(deadline - loop.time(), 0.5))
         if self._backlog:
@@ -206,3 +217,14 @@ class EventRecorder:
             self._stats.events_dropped += len(self._backlog)
             self._backlog.clear()
         await self._wire.close()
+
+
+def _wake(waiters: list[asyncio.Future[None]], callbacks: list[Callable[[], None]]) -> None:
+    for waiter in waiters:
+        if not waiter.done():
+            waiter.set_result(None)
+    for callback in callbacks:
+        try:
+            callback()
+        except Exception:  # one request's failure must not stop the writer
+            log.exception("click event callback failed")
