@@ -237,7 +237,9 @@ def _compare(
     Two baselines: the raw app under the server as it ships (the ceiling the targets are
     set against), and the raw app served by kurz.serve, with the options the redirector
     runs with (no proxy-header middleware, as kurz applies those headers itself; no
-    Server or Date header): the second ratio is the cost of kurz's own work alone."""
+    Server or Date header): the second ratio sets kurz's own work against a raw app served
+    the same way. The redirector's hot visits skip ASGI under uvicorn (ADR 0008), so either
+    ratio can pass 1."""
     port, stock_port, same_port = ports
     env = {**env, "KURZ_SERVER": server, "KURZ_WORKERS": str(workers)}
     baselines = [
