@@ -14,6 +14,7 @@ import httpx
 import pytest
 import redis.asyncio as aioredis
 from kurz import keys
+from kurz.dev.servers import Redis, free_port
 from kurz.edge_cache import EdgeCache
 from kurz.edge_records import LINK_COLUMNS, edge_link_from_row
 from kurz.events import ClickEvent, entry_events
@@ -42,6 +43,31 @@ def redirector(database_url: str, redis_url: str, tmp_root: Path) -> Iterator[Se
     service = stack.add("redirector").start()
     yield service
     stack.stop()
+
+
+@pytest.fixture
+def own_redis(tmp_path: Path) -> Iterator[Redis]:
+    """A Redis of the test's own, for tests that stop it or pause its writes."""
+    server = Redis(tmp_path / "redis", free_port()).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def edge(own_redis: Redis, database_url: str, tmp_path: Path) -> Iterator[Service]:
+    """A redirector of the test's own, on `own_redis`."""
+    env = redirector_env(database_url, own_redis.url, KURZ_EDGE_CACHE_TTL="600",
+                         KURZ_EVENT_BUFFER="1000")  # fmt: skip
+    stack = Stack(env, tmp_path)
+    yield stack.add("redirector").start()
+    stack.stop()
+
+
+@pytest.fixture
+async def own_client(own_redis: Redis) -> AsyncIterator[aioredis.Redis]:
+    client = aioredis.Redis.from_url(own_redis.url)
+    yield client
+    await client.aclose()
 
 
 @pytest.fixture

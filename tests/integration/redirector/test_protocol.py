@@ -10,15 +10,13 @@ import asyncio
 import os
 import re
 import signal
-from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import asyncpg
 import msgspec
 import pytest
 import redis.asyncio as aioredis
-from kurz.dev.servers import Redis, free_port
 from kurz.models import EdgeLink
 
 from tests.conftest import Workspace
@@ -27,36 +25,13 @@ from tests.integration.redirector.conftest import (
     create_link,
     events_of,
     new_slug,
-    redirector_env,
 )
-from tests.support.services import Service, Stack
+from tests.support.services import Service
 
 # The protocol is uvicorn's, subclassed: under granian every visit takes the ASGI path.
 pytestmark = pytest.mark.skipif(
     os.environ.get("KURZ_TEST_SERVER") == "granian", reason="kurz's protocol runs under uvicorn"
 )
-
-
-@pytest.fixture
-def own_redis(tmp_path: Path) -> Iterator[Redis]:
-    """A Redis of the test's own, as these tests pause its writes."""
-    server = Redis(tmp_path / "redis", free_port()).start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def edge(own_redis: Redis, database_url: str, tmp_path: Path) -> Iterator[Service]:
-    stack = Stack(redirector_env(database_url, own_redis.url), tmp_path)
-    yield stack.add("redirector").start()
-    stack.stop()
-
-
-@pytest.fixture
-async def edge_redis(own_redis: Redis) -> AsyncIterator[aioredis.Redis]:
-    client = aioredis.Redis.from_url(own_redis.url)
-    yield client
-    await client.aclose()
 
 
 class Connection:
@@ -114,9 +89,35 @@ async def answered_in_protocol(port: int) -> float:
     return float(found.group(1))
 
 
-async def cached(port: int, link: EdgeLink) -> None:
-    """The link in the redirector's own cache: its first visit goes the ASGI way."""
-    assert (await exchange(port, get(f"/{link.slug}"))).startswith(b"HTTP/1.1 30")
+NewLink = Callable[..., Awaitable[EdgeLink]]
+
+
+def cached_links(
+    service: Service, pool: asyncpg.Pool[Any], redis: aioredis.Redis, workspace: Workspace
+) -> NewLink:
+    """Links created with `fields`, each already in `service`'s own cache: a first visit,
+    which goes the ASGI way, took it there."""
+
+    async def new(**fields: Any) -> EdgeLink:
+        link = await create_link(pool, redis, workspace.id, **fields)
+        assert (await exchange(service.port, get(f"/{link.slug}"))).startswith(b"HTTP/1.1 30")
+        return link
+
+    return new
+
+
+@pytest.fixture
+def cached_link(
+    redirector: Service, pool: asyncpg.Pool[Any], redis: aioredis.Redis, workspace: Workspace
+) -> NewLink:
+    return cached_links(redirector, pool, redis, workspace)
+
+
+@pytest.fixture
+def own_cached_link(
+    edge: Service, pool: asyncpg.Pool[Any], own_client: aioredis.Redis, workspace: Workspace
+) -> NewLink:
+    return cached_links(edge, pool, own_client, workspace)
 
 
 async def test_a_cached_redirect_is_answered_in_the_protocol_with_asgis_bytes_and_event(
@@ -149,13 +150,9 @@ async def test_a_cached_redirect_is_answered_in_the_protocol_with_asgis_bytes_an
 
 
 async def test_keep_alive_and_pipelined_requests_are_answered_in_order(
-    redirector: Service,
-    pool: asyncpg.Pool[Any],
-    redis: aioredis.Redis,
-    workspace: Workspace,
+    redirector: Service, cached_link: NewLink, redis: aioredis.Redis
 ) -> None:
-    link = await create_link(pool, redis, workspace.id, url="https://example.com/kept")
-    await cached(redirector.port, link)
+    link = await cached_link(url="https://example.com/kept")
     conn = await Connection.open(redirector.port)
     try:
         # A visit answered in the protocol, and behind it, while it waits for its
@@ -181,13 +178,9 @@ async def test_keep_alive_and_pipelined_requests_are_answered_in_order(
 
 
 async def test_http_1_0_gets_its_answer_and_the_connection_closed(
-    redirector: Service,
-    pool: asyncpg.Pool[Any],
-    redis: aioredis.Redis,
-    workspace: Workspace,
+    redirector: Service, cached_link: NewLink
 ) -> None:
-    link = await create_link(pool, redis, workspace.id)
-    await cached(redirector.port, link)
+    link = await cached_link()
     before = await answered_in_protocol(redirector.port)
     conn = await Connection.open(redirector.port)
     try:
@@ -201,13 +194,9 @@ async def test_http_1_0_gets_its_answer_and_the_connection_closed(
 
 
 async def test_a_get_with_a_body_is_answered_and_the_connection_stays_in_step(
-    redirector: Service,
-    pool: asyncpg.Pool[Any],
-    redis: aioredis.Redis,
-    workspace: Workspace,
+    redirector: Service, cached_link: NewLink
 ) -> None:
-    link = await create_link(pool, redis, workspace.id)
-    await cached(redirector.port, link)
+    link = await cached_link()
     conn = await Connection.open(redirector.port)
     try:
         conn.send(get(f"/{link.slug}", "Content-Length: 11")[:-2] + b"\r\nGET / HTTP/")
@@ -219,43 +208,43 @@ async def test_a_get_with_a_body_is_answered_and_the_connection_stays_in_step(
 
 
 async def test_a_preview_crawler_gets_the_card_of_a_cached_link(
-    redirector: Service,
-    pool: asyncpg.Pool[Any],
-    redis: aioredis.Redis,
-    workspace: Workspace,
+    redirector: Service, cached_link: NewLink
 ) -> None:
-    link = await create_link(pool, redis, workspace.id, og_title="A card for crawlers")
-    await cached(redirector.port, link)
+    link = await cached_link(og_title="A card for crawlers")
     card = await exchange(redirector.port, get(f"/{link.slug}", "User-Agent: Slackbot 1.0"))
     assert card.startswith(b"HTTP/1.1 200 ") and b"A card for crawlers" in card
 
 
-async def test_a_visitor_who_leaves_before_the_commit_is_still_counted(
-    edge: Service, edge_redis: aioredis.Redis, pool: asyncpg.Pool[Any], workspace: Workspace
-) -> None:
-    link = await create_link(pool, edge_redis, workspace.id)
-    await cached(edge.port, link)
-    await edge_redis.execute_command("CLIENT", "PAUSE", 800, "WRITE")
+async def visit_while_writes_pause(
+    edge: Service, redis: aioredis.Redis, link: EdgeLink, *, milliseconds: int
+) -> Connection:
+    """A visit whose event waits: Redis takes no writes for `milliseconds`. Returned once
+    the redirector has read it, its connection open."""
+    await redis.execute_command("CLIENT", "PAUSE", milliseconds, "WRITE")
     conn = await Connection.open(edge.port)
     conn.send(get(f"/{link.slug}"))
-    await asyncio.sleep(0.2)  # read by the redirector, its event waiting for Redis
+    await asyncio.sleep(0.25)
+    return conn
+
+
+async def test_a_visitor_who_leaves_before_the_commit_is_still_counted(
+    edge: Service, own_client: aioredis.Redis, own_cached_link: NewLink
+) -> None:
+    link = await own_cached_link()
+    conn = await visit_while_writes_pause(edge, own_client, link, milliseconds=800)
     conn.close()
     await asyncio.sleep(1.0)  # the pause is over, the event written, the answer dropped
     assert (await exchange(edge.port, get(f"/{link.slug}"))).startswith(b"HTTP/1.1 302 ")
-    assert len(await events_of(edge_redis, link.id)) == 3
+    assert len(await events_of(own_client, link.id)) == 3
     assert "Traceback" not in edge.log.read_text()
 
 
 async def test_shutdown_answers_a_waiting_visit_and_closes_its_connection(
-    edge: Service, edge_redis: aioredis.Redis, pool: asyncpg.Pool[Any], workspace: Workspace
+    edge: Service, own_client: aioredis.Redis, own_cached_link: NewLink
 ) -> None:
-    link = await create_link(pool, edge_redis, workspace.id)
-    await cached(edge.port, link)
-    await edge_redis.execute_command("CLIENT", "PAUSE", 1000, "WRITE")
-    conn = await Connection.open(edge.port)
+    link = await own_cached_link()
+    conn = await visit_while_writes_pause(edge, own_client, link, milliseconds=1000)
     try:
-        conn.send(get(f"/{link.slug}"))
-        await asyncio.sleep(0.3)
         assert edge.process is not None
         edge.process.send_signal(signal.SIGTERM)
         answer = await conn.response()  # once Redis takes the event
@@ -264,4 +253,4 @@ async def test_shutdown_answers_a_waiting_visit_and_closes_its_connection(
     finally:
         conn.close()
     assert await asyncio.to_thread(edge.process.wait, 30) == 0
-    assert len(await events_of(edge_redis, link.id)) == 2
+    assert len(await events_of(own_client, link.id)) == 2

@@ -4,11 +4,9 @@ stream once Redis is back; a restart in between loses nothing buffered."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import httpx
-import pytest
 import redis.asyncio as aioredis
 from kurz import keys
 from kurz.dev.servers import Redis, free_port
@@ -18,29 +16,6 @@ from kurz.models import EdgeLink
 
 from tests.integration.redirector.conftest import HOST, new_slug, redirector_env
 from tests.support.services import Service, Stack
-
-
-@pytest.fixture
-def own_redis(tmp_path: Path) -> Iterator[Redis]:
-    server = Redis(tmp_path / "redis", free_port()).start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def edge(own_redis: Redis, database_url: str, tmp_path: Path) -> Iterator[Service]:
-    env = redirector_env(database_url, own_redis.url, KURZ_EDGE_CACHE_TTL="600",
-                         KURZ_EVENT_BUFFER="1000")  # fmt: skip
-    stack = Stack(env, tmp_path)
-    yield stack.add("redirector").start()
-    stack.stop()
-
-
-@pytest.fixture
-async def own_client(own_redis: Redis) -> AsyncIterator[aioredis.Redis]:
-    client = aioredis.Redis.from_url(own_redis.url)
-    yield client
-    await client.aclose()
 
 
 async def _stream_events(client: aioredis.Redis) -> list[str]:
