@@ -17,6 +17,7 @@ import asyncpg
 import msgspec
 import pytest
 import redis.asyncio as aioredis
+from kurz.dev.servers import Redis
 from kurz.models import EdgeLink
 
 from tests.conftest import Workspace
@@ -27,6 +28,7 @@ from tests.integration.redirector.conftest import (
     new_slug,
 )
 from tests.support.services import Service
+from tests.support.waiting import wait_for
 
 # The protocol is uvicorn's, subclassed: under granian every visit takes the ASGI path.
 pytestmark = pytest.mark.skipif(
@@ -147,12 +149,20 @@ async def test_a_cached_redirect_is_answered_in_the_protocol_with_asgis_bytes_an
     assert msgspec.structs.replace(first, **same) == msgspec.structs.replace(second, **same)
     assert second.request_id == "same" and second.user_agent == "probe/1.0"
     assert second.referrer == "r" and second.outcome == "redirect" and second.counted
+    # HEAD, the same way: a twin link, so that its first HEAD is the cache miss.
+    twin = await create_link(pool, redis, workspace.id, url="https://example.com/ü?x=1",
+                             redirect_type=301, hide_referrer=True)  # fmt: skip
+    head = get(f"/{twin.slug}", method="HEAD")
+    assert await exchange(port, head) == await exchange(port, head)
+    assert await answered_in_protocol(port) == before + 2
+    assert [e.method for e in await events_of(redis, twin.id)] == ["HEAD", "HEAD"]
 
 
 async def test_keep_alive_and_pipelined_requests_are_answered_in_order(
     redirector: Service, cached_link: NewLink, redis: aioredis.Redis
 ) -> None:
     link = await cached_link(url="https://example.com/kept")
+    before = await answered_in_protocol(redirector.port)
     conn = await Connection.open(redirector.port)
     try:
         # A visit answered in the protocol, and behind it, while it waits for its
@@ -175,6 +185,7 @@ async def test_keep_alive_and_pipelined_requests_are_answered_in_order(
         conn.close()
     methods = [e.method for e in await events_of(redis, link.id)]
     assert methods == ["GET", "GET", "HEAD", "GET"]
+    assert await answered_in_protocol(redirector.port) == before + 1  # the rest queued
 
 
 async def test_http_1_0_gets_its_answer_and_the_connection_closed(
@@ -215,15 +226,50 @@ async def test_a_preview_crawler_gets_the_card_of_a_cached_link(
     assert card.startswith(b"HTTP/1.1 200 ") and b"A card for crawlers" in card
 
 
+async def test_while_redis_is_away_cached_visits_are_answered_in_order(
+    edge: Service, own_redis: Redis, own_cached_link: NewLink
+) -> None:
+    link = await own_cached_link()
+    own_redis.stop()
+    before = await answered_in_protocol(edge.port)
+    conn = await Connection.open(edge.port)
+    try:
+        for _ in range(2):  # the write that finds Redis away, then one buffered at once
+            conn.send(get(f"/{link.slug}"), get(f"/{link.slug}", method="HEAD"))
+            assert (await conn.response()).startswith(b"HTTP/1.1 302 ")
+            assert (await conn.response(head=True)).startswith(b"HTTP/1.1 302 ")
+        conn.send(get(f"/{link.slug}", "Connection: close"))
+        last = await conn.response()
+        assert b"\r\nconnection: close\r\n" in last and await conn.closed_by_server()
+    finally:
+        conn.close()
+    assert await answered_in_protocol(edge.port) >= before + 2
+    own_redis.start()  # empty: the five events can only come from the buffer
+    client = aioredis.Redis.from_url(own_redis.url)
+    try:
+
+        async def flushed() -> bool:
+            return len(await events_of(client, link.id)) == 5
+
+        await wait_for(flushed, 15, "the buffered events written")
+    finally:
+        await client.aclose()
+
+
 async def visit_while_writes_pause(
     edge: Service, redis: aioredis.Redis, link: EdgeLink, *, milliseconds: int
 ) -> Connection:
     """A visit whose event waits: Redis takes no writes for `milliseconds`. Returned once
-    the redirector has read it, its connection open."""
+    the protocol has taken it (it counts a visit before the commit), its connection open."""
+    before = await answered_in_protocol(edge.port)
     await redis.execute_command("CLIENT", "PAUSE", milliseconds, "WRITE")
     conn = await Connection.open(edge.port)
     conn.send(get(f"/{link.slug}"))
-    await asyncio.sleep(0.25)
+
+    async def taken() -> bool:
+        return await answered_in_protocol(edge.port) > before
+
+    await wait_for(taken, milliseconds / 2000, "the visit taken by the protocol")
     return conn
 
 
@@ -231,9 +277,14 @@ async def test_a_visitor_who_leaves_before_the_commit_is_still_counted(
     edge: Service, own_client: aioredis.Redis, own_cached_link: NewLink
 ) -> None:
     link = await own_cached_link()
-    conn = await visit_while_writes_pause(edge, own_client, link, milliseconds=800)
+    conn = await visit_while_writes_pause(edge, own_client, link, milliseconds=1500)
     conn.close()
-    await asyncio.sleep(1.0)  # the pause is over, the event written, the answer dropped
+    await own_client.execute_command("CLIENT", "UNPAUSE")
+
+    async def written() -> bool:
+        return len(await events_of(own_client, link.id)) == 2
+
+    await wait_for(written, 10, "the event of the visitor who left")
     assert (await exchange(edge.port, get(f"/{link.slug}"))).startswith(b"HTTP/1.1 302 ")
     assert len(await events_of(own_client, link.id)) == 3
     assert "Traceback" not in edge.log.read_text()
@@ -243,11 +294,13 @@ async def test_shutdown_answers_a_waiting_visit_and_closes_its_connection(
     edge: Service, own_client: aioredis.Redis, own_cached_link: NewLink
 ) -> None:
     link = await own_cached_link()
-    conn = await visit_while_writes_pause(edge, own_client, link, milliseconds=1000)
+    conn = await visit_while_writes_pause(edge, own_client, link, milliseconds=1800)
     try:
         assert edge.process is not None
         edge.process.send_signal(signal.SIGTERM)
-        answer = await conn.response()  # once Redis takes the event
+        await wait_for(lambda: "Shutting down" in edge.log.read_text(), 10, "shutdown begun")
+        await own_client.execute_command("CLIENT", "UNPAUSE")
+        answer = await conn.response()  # once Redis has taken the event
         assert answer.startswith(b"HTTP/1.1 302 ") and b"\r\nconnection: close\r\n" in answer
         assert await conn.closed_by_server()
     finally:

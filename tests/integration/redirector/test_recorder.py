@@ -94,3 +94,33 @@ async def test_callbacks_run_once_their_events_are_in_the_stream(redis_url: str)
     assert stats.events_published == 11
     await recorder.close()
     await client.aclose()
+
+
+async def test_callbacks_wait_for_the_next_loop_turn_while_redis_is_away_or_closed(
+    tmp_path: Path,
+) -> None:
+    """Never from inside record_then: its caller may be in the middle of parsing a
+    request. After close, an event is counted as dropped, and still answered."""
+    server = Redis(tmp_path / "redis", free_port()).start()
+    client = aioredis.Redis.from_url(server.url)
+    stats = EdgeStats()
+    recorder = EventRecorder(client, maxlen=1000, buffer_limit=10, stats=stats, timeout=0.5)
+    recorder.start()
+    calls: list[str] = []
+    server.stop()
+    recorder.record_then(b"first", lambda: calls.append("first"))
+    for _ in range(100):  # the write that finds Redis away answers it
+        if calls:
+            break
+        await asyncio.sleep(0.02)
+    assert calls == ["first"] and recorder.degraded
+    recorder.record_then(b"second", lambda: calls.append("second"))
+    assert calls == ["first"]  # not from inside the call
+    await asyncio.sleep(0)
+    assert calls == ["first", "second"] and stats.events_buffered == 2
+    await recorder.close(grace=0.5)
+    assert stats.events_dropped == 2  # Redis never came back
+    recorder.record_then(b"late", lambda: calls.append("late"))
+    await asyncio.sleep(0)
+    assert calls == ["first", "second", "late"] and stats.events_dropped == 3
+    await client.aclose()

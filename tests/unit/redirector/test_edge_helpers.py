@@ -14,6 +14,7 @@ from kurz.visitor import VisitorIds
 from kurz_redirector import pages, qr
 from kurz_redirector.cache import Entry, LinkCache
 from kurz_redirector.passwords import PasswordCookies, cookie_name, form_password
+from kurz_redirector.respond import header_url
 
 
 def test_merge_keeps_existing_parameters_and_fragment() -> None:
@@ -32,6 +33,21 @@ def test_any_visitor_query_gives_a_valid_url(raw: bytes) -> None:
     assert parts.scheme == "https" and parts.netloc == "e.example"
     assert all(c not in merged for c in " <>\"'")
     assert parse_qsl(parts.query)[0] == ("keep", "1")
+
+
+@pytest.mark.parametrize(
+    ("url", "header"),
+    [
+        ("https://e.example/a?b=1&c=%20#f", b"https://e.example/a?b=1&c=%20#f"),
+        ("https://e.example/ü", b"https://e.example/%C3%BC"),
+        ("https://e.example/a b", b"https://e.example/a%20b"),
+        ("https://e.example/\r\nset-cookie: x=1", b"https://e.example/%0D%0Aset-cookie:%20x=1"),
+        ("https://e.example/\x00\x7f\t", b"https://e.example/%00%7F%09"),
+    ],
+)
+def test_a_location_header_is_printable_ascii_whatever_the_url(url: str, header: bytes) -> None:
+    # The protocol writes it as it is (protocol.py): a CR or LF would split the response.
+    assert header_url(url) == header
 
 
 def test_qr_marker_is_taken_out_of_the_visitor_query() -> None:

@@ -15,6 +15,7 @@ shutdown) so an upgrade that breaks it fails there.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import httptools
@@ -22,6 +23,7 @@ from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 
 from kurz_redirector.cache import Entry
 
+log = logging.getLogger(__name__)
 _CLOSE = b"connection: close\r\n"
 
 
@@ -52,7 +54,11 @@ class PendingAnswer:
         self.started = 0.0
 
     def __call__(self) -> None:
-        self.protocol.answer(self)
+        try:
+            self.protocol.answer(self)
+        except Exception:
+            log.exception("answer failed")
+            self.protocol.transport.close()  # the visitor gets no half answer
 
 
 class EdgeProtocol(HttpToolsProtocol):
@@ -95,10 +101,17 @@ class EdgeProtocol(HttpToolsProtocol):
             return False
         keep_alive = parser.get_http_version() != "1.0" and parser.should_keep_alive()
         pending = PendingAnswer(self, keep_alive)
-        if not self.redirector.visit_now(
-            method.decode("ascii"), raw_path.decode("ascii"), parsed.query or b"",
-            self.headers, self.client, pending,
-        ):  # fmt: skip
+        try:
+            taken = self.redirector.visit_now(
+                method.decode("ascii"), raw_path.decode("ascii"), parsed.query or b"",
+                self.headers, self.client, pending,
+            )  # fmt: skip
+        except Exception:
+            # Raised inside a parser callback, it would become a 400 with no trace: log
+            # it, and let the ASGI path answer (its 500 if the fault is there too).
+            log.exception("visit in the protocol failed")
+            return False
+        if not taken:
             return False
         self.cycle = pending  # type: ignore[assignment]
         return True

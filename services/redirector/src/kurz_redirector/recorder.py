@@ -63,6 +63,8 @@ class EventRecorder:
         self._healer: asyncio.Task[None] | None = None
         self._busy = False
         self._idle = asyncio.Event()
+        self._stopped = False  # the writer is gone (close): events go to the backlog
+        self._closed = False  # and so is the backlog's last drain: events are dropped
 
     @property
     def degraded(self) -> bool:
@@ -78,7 +80,7 @@ class EventRecorder:
     def record(self, event: bytes) -> asyncio.Future[None]:
         """Done once the event is in the stream, or at once (buffered) if Redis is away.
         A plain method returning the request's future: no coroutine per event."""
-        if self._healer is not None:
+        if self._healer is not None or self._stopped:
             self._hold([event])
             return self._done
         waiter = self._loop.create_future()
@@ -89,11 +91,12 @@ class EventRecorder:
         return waiter
 
     def record_then(self, event: bytes, callback: Callable[[], None]) -> None:
-        """`record`, calling `callback` (from the writer, or here and now if Redis is
-        away) instead of completing a future."""
-        if self._healer is not None:
+        """`record`, calling `callback` instead of completing a future: from the writer,
+        or in the next turn of the loop if Redis is away (never from inside the caller,
+        which may be in the middle of parsing a request)."""
+        if self._healer is not None or self._stopped:
             self._hold([event])
-            callback()
+            self._loop.call_soon(callback)
             return
         if not self._batch:
             self._wake.set()
@@ -112,7 +115,16 @@ class EventRecorder:
             while self._batch:
                 batch, waiters, callbacks = self._batch, self._waiters, self._callbacks
                 self._batch, self._waiters, self._callbacks = [], [], []
-                if not await self._write(batch):
+                try:
+                    written = await self._write(batch)
+                except asyncio.CancelledError:
+                    # Stopped mid-write (close): maybe written, maybe not. Held for
+                    # close() to write again (consumers are idempotent on event id), and
+                    # the requests answered, as while Redis is away.
+                    self._hold(batch)
+                    _wake(waiters, callbacks)
+                    raise
+                if not written:
                     self._hold(batch)
                     self._start_healing()
                 _wake(waiters, callbacks)
@@ -145,7 +157,7 @@ class EventRecorder:
         )
 
     def _hold(self, events: list[bytes]) -> None:
-        room = self._limit - len(self._backlog)
+        room = self._limit - len(self._backlog) if not self._closed else 0
         kept = events[: max(room, 0)]
         self._backlog.extend(kept)
         self._stats.events_buffered += len(kept)
@@ -207,6 +219,7 @@ class EventRecorder:
             self._writer.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._writer
+        self._stopped = True
         self._hold(self._batch)
         _wake(self._waiters, self._callbacks)
         self._batch, self._waiters, self._callbacks = [], [], []
@@ -216,6 +229,7 @@ class EventRecorder:
             log.error("click events lost at shutdown", extra={"count": len(self._backlog)})
             self._stats.events_dropped += len(self._backlog)
             self._backlog.clear()
+        self._closed = True
         await self._wire.close()
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import quote
@@ -15,6 +16,7 @@ Send = Callable[[dict[str, Any]], Awaitable[None]]
 
 EMPTY_BODY: dict[str, Any] = {"type": "http.response.body", "body": b""}
 _SAFE_URL_CHARS = ":/?#[]@!$&'()*+,;=%~"
+_PRINTABLE = re.compile("[\x21-\x7e]*")
 # Browsers keep a permanent redirect forever; a short private lifetime keeps later
 # clicks countable and edits effective.
 _CACHE = {301: b"private, max-age=90", 308: b"private, max-age=90"}
@@ -23,11 +25,11 @@ _UNSAFE_SCHEMES = ("javascript:", "data:", "vbscript:", "file:")
 
 
 def header_url(url: str) -> bytes:
-    """A URL as a Location header value: non-ASCII characters percent-encoded."""
-    try:
+    """A URL as a Location header value: anything but printable ASCII (non-ASCII, spaces,
+    control characters, which could split the response) percent-encoded."""
+    if _PRINTABLE.fullmatch(url):
         return url.encode("ascii")
-    except UnicodeEncodeError:
-        return quote(url, safe=_SAFE_URL_CHARS).encode("ascii")
+    return quote(url, safe=_SAFE_URL_CHARS).encode("ascii")
 
 
 def safe_destination(url: str) -> bool:
