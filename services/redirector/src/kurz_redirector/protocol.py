@@ -93,7 +93,8 @@ class EdgeProtocol(HttpToolsProtocol):
         method = parser.get_method()
         if (method != b"GET" and method != b"HEAD") or self.redirector is None:
             return False
-        if parser.should_upgrade():
+        # A full write buffer: ASGI's send() waits for it to drain, this path would not.
+        if parser.should_upgrade() or self.flow.write_paused:
             return False
         parsed = httptools.parse_url(self.url)
         raw_path: bytes = parsed.path
