@@ -288,7 +288,12 @@ def _compare(
     return [
         _row("baseline: raw ASGI, stock server", server, workers, median_stock, 1.0, 0.0, stock),
         _row(
-            "baseline: raw ASGI, kurz's options", server, workers, median_same, same_ratio, 1.0,
+            "baseline: raw ASGI, kurz's options",
+            server,
+            workers,
+            median_same,
+            same_ratio,
+            1.0,
             same,
         ),  # fmt: skip
         _median_round("hot link", server, workers, hots, stock, same),
