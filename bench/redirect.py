@@ -295,7 +295,7 @@ def _compare(
             same_ratio,
             1.0,
             same,
-        ),  # fmt: skip
+        ),
         _median_round("hot link", server, workers, hots, stock, same),
         _median_round("100k links, Zipf", server, workers, mixed, stock, same),
     ]
