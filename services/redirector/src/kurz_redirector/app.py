@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import gc
 import logging
 import random
@@ -332,9 +331,7 @@ class Redirector:
     async def shutdown(self) -> None:
         self.draining = True
         for task in self._tasks:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            await stop_task(task)
         await self.limiter.close()
         await self.recorder.close(grace=min(self.settings.shutdown_grace, 10.0))
         await self.resolver.close()
@@ -355,6 +352,18 @@ class Redirector:
                 await self.shutdown()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
+
+
+async def stop_task(task: asyncio.Task[None], every: float = 0.5) -> None:
+    """Cancel `task` and wait for it to end, cancelling it again while it runs on. A
+    cancellation that lands while redis-py connects can come out as a ConnectionError,
+    which the invalidation listener takes for a lost connection and reconnects: awaited
+    once, such a task kept a shutdown from ever ending."""
+    while not task.done():
+        task.cancel()
+        await asyncio.wait({task}, timeout=every)
+    if not task.cancelled() and task.exception() is not None:
+        log.warning("task failed", extra={"task": task.get_name(), "error": repr(task.exception())})
 
 
 def _is_visit(method: str, path: str) -> bool:
