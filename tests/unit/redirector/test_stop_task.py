@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 
-from kurz_redirector.app import stop_task
+from kurz_redirector.tasks import stop_task
 
 
 async def test_a_task_that_swallows_its_cancellation_is_still_stopped() -> None:

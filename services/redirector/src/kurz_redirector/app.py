@@ -45,6 +45,7 @@ from kurz_redirector.request import RequestHeaders, read_headers, trusted_countr
 from kurz_redirector.resolver import Resolver, Unavailable
 from kurz_redirector.respond import EMPTY_BODY, NOT_FOUND, UNAVAILABLE, Send, send_html
 from kurz_redirector.side import SidePaths
+from kurz_redirector.tasks import stop_task
 
 if TYPE_CHECKING:
     from kurz_redirector.protocol import PendingAnswer
@@ -352,18 +353,6 @@ class Redirector:
                 await self.shutdown()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
-
-
-async def stop_task(task: asyncio.Task[None], every: float = 0.5) -> None:
-    """Cancel `task` and wait for it to end, cancelling it again while it runs on. A
-    cancellation that lands while redis-py connects can come out as a ConnectionError,
-    which the invalidation listener takes for a lost connection and reconnects: awaited
-    once, such a task kept a shutdown from ever ending."""
-    while not task.done():
-        task.cancel()
-        await asyncio.wait({task}, timeout=every)
-    if not task.cancelled() and task.exception() is not None:
-        log.warning("task failed", extra={"task": task.get_name(), "error": repr(task.exception())})
 
 
 def _is_visit(method: str, path: str) -> bool:

@@ -5,10 +5,11 @@ so Redis Cluster can route them)."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 
 import redis.asyncio as aioredis
 from redis.exceptions import NoScriptError, RedisError
+
+from kurz_redirector.tasks import stop_task
 
 # Let a visit through while the counter is below the limit; a counted visit takes its
 # slot in the same step, so with a limit of N exactly N get through however many race.
@@ -33,9 +34,7 @@ class ClickLimiter:
 
     async def close(self) -> None:
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await stop_task(self._task)
 
     async def admit(self, counter: str, limit: int, *, counted: bool) -> bool:
         """True if the visit may go through. Uncounted visits (bots, HEAD) only look.

@@ -12,6 +12,7 @@ from typing import Any
 
 from redis.exceptions import RedisError
 
+from kurz_redirector.tasks import stop_task
 from kurz_redirector.wire import Wire
 
 _CHUNK = 1000  # keys per MGET
@@ -65,8 +66,7 @@ class BatchedGets:
 
     async def close(self) -> None:
         if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
+            await stop_task(self._task)
         for waiter in self._waiters:
             waiter.cancel()
         self._keys, self._waiters = [], []
