@@ -80,13 +80,9 @@ class EventRecorder:
     def record(self, event: bytes) -> asyncio.Future[None]:
         """Done once the event is in the stream, or at once (buffered) if Redis is away.
         A plain method returning the request's future: no coroutine per event."""
-        if self._healer is not None or self._stopped:
-            self._hold([event])
+        if not self._join(event):
             return self._done
         waiter = self._loop.create_future()
-        if not self._batch:
-            self._wake.set()  # the writer takes every event appended until it runs
-        self._batch.append(event)
         self._waiters.append(waiter)
         return waiter
 
@@ -94,14 +90,21 @@ class EventRecorder:
         """`record`, calling `callback` instead of completing a future: from the writer,
         or in the next turn of the loop if Redis is away (never from inside the caller,
         which may be in the middle of parsing a request)."""
+        if self._join(event):
+            self._callbacks.append(callback)
+        else:
+            self._loop.call_soon(callback)
+
+    def _join(self, event: bytes) -> bool:
+        """The event into the batch the writer takes next (True), or into the backlog while
+        Redis is away or the writer is gone (False: its request is answered at once)."""
         if self._healer is not None or self._stopped:
             self._hold([event])
-            self._loop.call_soon(callback)
-            return
+            return False
         if not self._batch:
-            self._wake.set()
+            self._wake.set()  # the writer takes every event appended until it runs
         self._batch.append(event)
-        self._callbacks.append(callback)
+        return True
 
     async def _write_loop(self) -> None:
         while True:
