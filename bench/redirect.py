@@ -118,7 +118,7 @@ async def _redis_bytes_per_link(redis_url: str, host: str) -> float:
             for k, d in zip(keys[start : start + 5000], dumps[start : start + 5000], strict=True):
                 pipe.restore(k, 0, d)
             await pipe.execute()
-        return (before - after) / max(len(keys), 1)
+        return float(before - after) / max(len(keys), 1)
     finally:
         await client.aclose()
 

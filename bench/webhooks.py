@@ -165,7 +165,10 @@ async def _bench(
     redis = aioredis.Redis.from_url(redis_url)
     try:
         _wait_port(port, 30)
-        make = lambda: _click(link_id, workspace_id, "b")  # noqa: E731
+
+        def make() -> ClickEvent:
+            return _click(link_id, workspace_id, "b")
+
         steady: dict[str, float] = {}
         started = time.time()
         await _produce(redis, make, rate, seconds, steady)

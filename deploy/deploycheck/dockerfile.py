@@ -69,14 +69,19 @@ def _flag(command: dockerfile.Command, name: str) -> str | None:
     for flag in command.flags:
         key, _, value = flag.partition("=")
         if key == f"--{name}":
-            return value
+            return str(value)
     return None
 
 
 def final_stages(stages: list[Stage]) -> list[Stage]:
     """The build targets: stages no other stage builds on or copies from."""
     used = {s.base for s in stages}
-    used |= {_flag(c, "from") for s in stages for c in s.commands if c.cmd == "COPY"}
+    used |= {
+        source
+        for s in stages
+        for c in s.commands
+        if c.cmd == "COPY" and (source := _flag(c, "from")) is not None
+    }
     return [s for s in stages if s.name not in used and not s.name.isdigit()]
 
 

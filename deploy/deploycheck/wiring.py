@@ -274,7 +274,7 @@ def check_ingress(label: str, objects: list[Manifest]) -> list[Problem]:
     problems = []
     for ingress in _named(objects, "Ingress").values():
         for backend in _backends(ingress):
-            service = services.get(backend.get("name"))
+            service = services.get(str(backend.get("name")))
             port = backend.get("port", {})
             if service is None:
                 problems.append(

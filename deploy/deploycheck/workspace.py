@@ -41,6 +41,7 @@ def default_port(repo: Path, module: str) -> int | None:
                 and node.func.id == "serve"
                 and len(node.args) >= 3
                 and isinstance(node.args[2], ast.Constant)
+                and isinstance(node.args[2].value, int)
             ):
                 return int(node.args[2].value)
     return None

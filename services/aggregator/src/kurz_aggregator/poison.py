@@ -13,6 +13,7 @@ import redis.asyncio as aioredis
 from kurz import keys
 from kurz.stream import Entry
 from redis.exceptions import RedisError
+from redis.typing import EncodableT, FieldT
 
 DEAD_LETTER_MAXLEN = 100_000
 
@@ -31,7 +32,7 @@ def repeats(exc: BaseException) -> bool:
 
 async def dead_letter(redis: aioredis.Redis, stream: str, entry: Entry, exc: BaseException) -> None:
     """Keep the entry (its fields as they were, plus where it came from and why)."""
-    fields = dict(entry.fields)
+    fields: dict[FieldT, EncodableT] = {key: value for key, value in entry.fields.items()}
     fields[b"source"] = f"{stream} {entry.id.decode()}".encode()
     fields[b"error"] = repr(exc)[:1000].encode()
     target = keys.DEAD_CLICK_STREAM if stream == keys.CLICK_STREAM else f"{stream}:dead"

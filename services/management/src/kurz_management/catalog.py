@@ -137,5 +137,5 @@ async def _dns_proves(domain: DomainRecord) -> bool:
         answer = await dns.asyncresolver.resolve(domain.verify_record, "TXT", lifetime=DNS_TIMEOUT)
     except (dns.exception.DNSException, OSError):
         return False
-    texts = {b"".join(r.strings).decode(errors="replace") for r in answer}  # type: ignore[attr-defined]
+    texts = {b"".join(r.strings).decode(errors="replace") for r in answer}
     return domain.verify_token in texts

@@ -94,7 +94,7 @@ class BulkRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     true): one bad item and nothing is written. false: good items are written, bad
     ones reported in `errors`."""
 
-    links: list[BulkItem]  # type: ignore[valid-type]
+    links: list[BulkItem]
     atomic: bool = True
 
 
