@@ -25,6 +25,7 @@ import asyncpg
 from kurz.db import create_pool
 from kurz.dev.servers import local_servers
 from kurz.migrate import apply_migrations
+from kurz.plans import EVERYTHING
 from kurz.workspaces import create_workspace
 from kurz_management.analytics import groups, rollups
 from kurz_management.analytics.model import Period, Selection
@@ -100,24 +101,31 @@ async def _measure(pool: asyncpg.Pool[Any], ws: int, days: int, repeats: int) ->
     one_group = Selection(ws, group_id=group_id)
     queries: dict[str, Callable[[], Awaitable[Any]]] = {
         "clicks_by_group_v1_day_page": lambda: groups.group_page(
-            pool, ws, None, day, offset=0, limit=30
+            pool, ws, None, day, entitlements=EVERYTHING, offset=0, limit=30
         ),
         "clicks_by_group_v2_month_page": lambda: groups.group_page(
-            pool, ws, None, month, offset=0, limit=30
+            pool, ws, None, month, entitlements=EVERYTHING, offset=0, limit=30
         ),
         "all_groups_year_totals": lambda: groups.group_page(
-            pool, ws, None, year, offset=0, limit=100_000
+            pool, ws, None, year, entitlements=EVERYTHING, offset=0, limit=100_000
         ),
         "all_groups_unaligned_year_totals": lambda: groups.group_page(
             pool,
             ws,
             None,
             Period(year.start + timedelta(days=9), END - timedelta(days=11)),
+            entitlements=EVERYTHING,
             offset=0,
             limit=100_000,
         ),
         "five_groups_year": lambda: groups.group_page(
-            pool, ws, list(range(group_id, group_id + 5)), year, offset=0, limit=30
+            pool,
+            ws,
+            list(range(group_id, group_id + 5)),
+            year,
+            entitlements=EVERYTHING,
+            offset=0,
+            limit=30,
         ),
         "workspace_daily_year": lambda: rollups.daily(pool, whole, year),
         "group_daily_year": lambda: rollups.daily(pool, one_group, year),

@@ -180,6 +180,7 @@ class Postgres:
 class Redis:
     root: Path
     port: int
+    options: tuple[str, ...] = ()  # more redis-server arguments (a replica, a cluster node)
     process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -205,6 +206,7 @@ class Redis:
                 str(self.root),
                 "--logfile",
                 str(self.root / "redis.log"),
+                *self.options,
             ],
             stdout=subprocess.DEVNULL,
         )

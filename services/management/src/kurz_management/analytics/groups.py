@@ -9,12 +9,13 @@ from typing import Any
 
 import asyncpg
 import msgspec
+from kurz.plans import Entitlements
 
 from kurz_management.analytics import sql
 from kurz_management.analytics.model import Period, Selection
 from kurz_management.analytics.periods import each_day
 from kurz_management.analytics.rollups import links_scope
-from kurz_management.analytics.selection import check_groups
+from kurz_management.analytics.selection import check_groups, require_group_statistics
 from kurz_management.analytics.spans import rows_over
 
 
@@ -36,11 +37,14 @@ async def group_page(
     group_ids: Sequence[int] | None,
     span: Period,
     *,
+    entitlements: Entitlements,
     offset: int,
     limit: int,
 ) -> GroupPage:
     """The selected groups (None: all of the workspace's), by id, with their totals;
-    groups without clicks count zero. Every named group must be the workspace's."""
+    groups without clicks count zero. Every named group must be the workspace's, and
+    the plan must allow statistics by group for this selection."""
+    require_group_statistics(entitlements, group_ids)
     ids: list[int] | None = None
     if group_ids is not None:
         await check_groups(pool, workspace_id, group_ids)

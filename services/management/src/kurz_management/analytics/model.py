@@ -7,7 +7,9 @@ from typing import Literal
 
 import msgspec
 
-ErrorKind = Literal["invalid", "not_found"]
+ErrorKind = Literal["invalid", "not_found", "forbidden"]
+# The HTTP status of each refusal, for the families that answer with plain statuses.
+HTTP_STATUS: dict[ErrorKind, int] = {"invalid": 400, "not_found": 404, "forbidden": 403}
 Bots = Literal["include", "exclude", "only"]
 
 

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import asyncpg
+from kurz.plans import Entitlements, clicks_by_group_denial
 
 from kurz_management.analytics.model import AnalyticsError, Selection
 
@@ -20,14 +21,17 @@ async def select(
     workspace_id: int,
     time_zone: str,
     *,
+    entitlements: Entitlements,
     link_ids: Sequence[int] | None = None,
     group_id: int | None = None,
     tag: str | None = None,
 ) -> Selection:
-    """At most one of link_ids, group_id and tag narrows the selection."""
+    """At most one of link_ids, group_id and tag narrows the selection; a group's
+    statistics are the plan's to allow, whichever API asks."""
     if sum(x is not None for x in (link_ids, group_id, tag)) > 1:
         raise AnalyticsError("invalid", "filter by links, by a group or by a tag, not several")
     if group_id is not None:
+        require_group_statistics(entitlements, [group_id])
         await check_groups(pool, workspace_id, [group_id])
         return Selection(workspace_id, time_zone, group_id=group_id)
     if link_ids is not None:
@@ -37,6 +41,13 @@ async def select(
     if tag is not None:
         return Selection(workspace_id, time_zone, link_ids=await tagged(pool, workspace_id, tag))
     return Selection(workspace_id, time_zone)
+
+
+def require_group_statistics(entitlements: Entitlements, group_ids: Sequence[int] | None) -> None:
+    """The plan gate on statistics by group (None: every group of the workspace)."""
+    denial = clicks_by_group_denial(entitlements, group_ids)
+    if denial is not None:
+        raise AnalyticsError("forbidden", denial)
 
 
 async def check_links(

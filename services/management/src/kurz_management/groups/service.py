@@ -23,6 +23,7 @@ from kurz.plans import entitlements
 from kurz_management import webhook_targets
 from kurz_management.auth import Principal
 from kurz_management.context import AppContext
+from kurz_management.faults import DATABASE_UNAVAILABLE
 from kurz_management.groups import rules
 from kurz_management.groups.model import (
     GroupError,
@@ -32,7 +33,6 @@ from kurz_management.groups.model import (
     GroupWrite,
 )
 from kurz_management.links import store
-from kurz_management.links.guard import UNAVAILABLE_ERRORS
 
 log = logging.getLogger(__name__)
 
@@ -166,7 +166,7 @@ async def delete_group(ctx: AppContext, principal: Principal, group_id: int) -> 
                 await _quietly(ctx.cache.put_links(edge_link_from_row(r) for r in batch))
             await _quietly(ctx.cache.drop_group(group_id))
         finally:
-            with contextlib.suppress(*UNAVAILABLE_ERRORS):
+            with contextlib.suppress(*DATABASE_UNAVAILABLE):
                 await store.unlock_links(conn, locked)
 
 

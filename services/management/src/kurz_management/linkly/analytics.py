@@ -16,11 +16,13 @@ from datetime import date
 from typing import Literal, TypeVar
 
 import msgspec
+from kurz.plans import entitlements
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
 from kurz_management.analytics import exporting, raw, rollups
 from kurz_management.analytics.model import (
+    HTTP_STATUS,
     AnalyticsError,
     Bots,
     Count,
@@ -140,11 +142,15 @@ async def _context(
     tz = principal.time_zone
     try:
         span = period(parse_day(start, "start"), parse_day(end, "end"), tz, max_days=max_days)
-        sel = await select(ctx.pool, principal.workspace_id, tz, link_ids=_link_ids(link_id))
+        sel = await select(
+            ctx.pool,
+            principal.workspace_id,
+            tz,
+            entitlements=entitlements(principal.entitlements),
+            link_ids=_link_ids(link_id),
+        )
     except AnalyticsError as exc:
-        raise LinklyError(
-            404 if exc.kind == "not_found" else 400, exc.message, field=exc.field
-        ) from None
+        raise LinklyError(HTTP_STATUS[exc.kind], exc.message, field=exc.field) from None
     return principal, sel, span
 
 

@@ -3,22 +3,18 @@ workspace it names, then authentication and the per-key rate limit."""
 
 from __future__ import annotations
 
-import asyncio
-import logging
 from typing import Any
 from urllib.parse import parse_qsl
 
 import msgspec
-from redis.exceptions import RedisError
 from starlette.requests import Request
 
-from kurz_management.auth import Principal, authenticate
+from kurz_management.access import AccessRefused, admit, client_address
+from kurz_management.auth import Principal
 from kurz_management.context import AppContext
 from kurz_management.linkly.errors import LinklyError
-from kurz_management.ratelimit import RateLimit, hit
+from kurz_management.ratelimit import RateLimit
 
-log = logging.getLogger(__name__)
-_RATE_LIMIT_TIMEOUT = 1.0
 _FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
 
@@ -93,19 +89,13 @@ async def authorize(
     )
     if key is None:
         key = _key_of_items(payload.data)
-    if key is None:
-        raise LinklyError(401, "missing api_key (body or query) or X-API-KEY header")
-    principal = await authenticate(ctx.pool, key)
-    if principal is None:
-        raise LinklyError(401, "invalid or revoked API key")
-    limit = await _rate_limit(ctx, principal)
-    request.state.rate_limit = limit
-    if limit is not None and limit.exceeded:
-        raise LinklyError(
-            429,
-            f"rate limit of {limit.limit} requests per second exceeded",
-            headers=limit.headers(),
-        )
+    try:
+        access = await admit(ctx, key, client_address(request))
+    except AccessRefused as exc:
+        request.state.rate_limit = exc.limit  # the route wrapper sends its headers
+        raise LinklyError(exc.status, _REFUSALS.get(exc.reason) or exc.rate_message()) from None
+    request.state.rate_limit = access.limit
+    principal = access.principal
     named = [
         path_workspace,
         request.headers.get("x-workspace-id"),
@@ -116,15 +106,10 @@ async def authorize(
     return principal
 
 
-async def _rate_limit(ctx: AppContext, principal: Principal) -> RateLimit | None:
-    """The key's rate limit, or None when Redis does not answer: like the other
-    families, the limit fails open so writes still reach Postgres, the truth."""
-    try:
-        async with asyncio.timeout(_RATE_LIMIT_TIMEOUT):
-            return await hit(ctx.redis, str(principal.key_id), ctx.settings.api.rate_limit)
-    except (RedisError, OSError, TimeoutError) as exc:
-        log.warning("rate limiter unavailable, request let through: %r", exc)
-        return None
+_REFUSALS = {
+    "missing_key": "missing api_key (body or query) or X-API-KEY header",
+    "invalid_key": "invalid or revoked API key",
+}
 
 
 def _key_of_items(data: Any) -> str | None:

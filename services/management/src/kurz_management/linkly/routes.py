@@ -10,15 +10,16 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from kurz_management.context import AppContext, context
+from kurz_management.faults import (
+    BAD_VALUE_ERRORS,
+    BAD_VALUE_MESSAGE,
+    UNAVAILABLE_ERRORS,
+    UNAVAILABLE_MESSAGE,
+)
 from kurz_management.linkly import analytics, handlers, operations
 from kurz_management.linkly.errors import LinklyError, from_link_error
 from kurz_management.linkly.export import export_links
 from kurz_management.linkly.request import rate_limit_of
-from kurz_management.links.guard import (
-    BAD_VALUE_ERRORS,
-    BAD_VALUE_MESSAGE,
-    UNAVAILABLE_ERRORS,
-)
 from kurz_management.links.service import LinkError
 
 log = logging.getLogger(__name__)
@@ -39,9 +40,9 @@ def _endpoint(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
         except BAD_VALUE_ERRORS:
             response = LinklyError(400, BAD_VALUE_MESSAGE).response()
         except UNAVAILABLE_ERRORS as exc:
-            # Postgres away (e.g. while the key is checked): "try again", not a fault.
-            log.warning("linkly %s: database unavailable: %r", request.url.path, exc)
-            response = LinklyError(503, "the database is unavailable, try again later").response()
+            # Postgres or Redis away: "try again", not a fault.
+            log.warning("linkly %s: dependency unavailable: %r", request.url.path, exc)
+            response = LinklyError(503, UNAVAILABLE_MESSAGE).response()
         except Exception:
             # Still Linkly's envelope; the traceback goes to the log, not the client.
             log.exception("linkly %s %s failed", request.method, request.url.path)

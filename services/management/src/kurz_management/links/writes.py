@@ -18,8 +18,9 @@ from redis.exceptions import RedisError
 
 from kurz_management.auth import Principal
 from kurz_management.context import AppContext
+from kurz_management.faults import DATABASE_UNAVAILABLE
 from kurz_management.links import slugs, store, validate
-from kurz_management.links.guard import UNAVAILABLE_ERRORS, database_available
+from kurz_management.links.guard import database_available
 from kurz_management.links.model import NOT_WRITTEN, LinkError, LinkRecord
 from kurz_management.links.rows import record_of_row
 from kurz_management.links.validate import Change
@@ -96,7 +97,7 @@ async def apply(
                 )
                 await _refresh_edge(ctx, changes, records)
             finally:
-                with contextlib.suppress(*UNAVAILABLE_ERRORS):
+                with contextlib.suppress(*DATABASE_UNAVAILABLE):
                     await store.unlock_links(conn, locked)
     unwritten = validate_only or (atomic and not all(c.live for c in changes))
     return _results(ctx, changes, records, unwritten=unwritten)
@@ -232,5 +233,5 @@ async def delete_one(ctx: AppContext, principal: Principal, link_id: int) -> Non
                 address = (row["host"], row["slug"])
                 await _edge_write(ctx, lambda: ctx.cache.drop_links([address]))
             finally:
-                with contextlib.suppress(*UNAVAILABLE_ERRORS):
+                with contextlib.suppress(*DATABASE_UNAVAILABLE):
                     await store.unlock_links(conn, [link_id])

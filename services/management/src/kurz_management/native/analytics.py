@@ -11,11 +11,19 @@ from __future__ import annotations
 from typing import Any, Literal
 
 import msgspec
+from kurz.plans import entitlements
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import BaseRoute, Route
 
 from kurz_management.analytics import exporting, rollups
-from kurz_management.analytics.model import AnalyticsError, Count, Period, RawFilter, Selection
+from kurz_management.analytics.model import (
+    HTTP_STATUS,
+    AnalyticsError,
+    Count,
+    Period,
+    RawFilter,
+    Selection,
+)
 from kurz_management.analytics.periods import parse_day, period
 from kurz_management.analytics.selection import select
 from kurz_management.native.endpoint import Call, Handler, NativeError, json_response
@@ -117,12 +125,13 @@ async def _scope(
             call.ctx.pool,
             call.principal.workspace_id,
             tz,
+            entitlements=entitlements(call.principal.entitlements),
             link_ids=links,
             group_id=query.group_id,
             tag=query.tag,
         )
     except AnalyticsError as exc:
-        raise NativeError(404 if exc.kind == "not_found" else 400, exc.message) from None
+        raise NativeError(HTTP_STATUS[exc.kind], exc.message) from None
     return sel, span
 
 

@@ -3,21 +3,24 @@ decoding with a size limit, and every refusal as `{"error": "..."}` with its sta
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import msgspec
-from redis.exceptions import RedisError
 from starlette.requests import Request
 from starlette.responses import Response
 
-from kurz_management import ratelimit
-from kurz_management.auth import Principal, authenticate
+from kurz_management.access import AccessRefused, admit, client_address
+from kurz_management.auth import Principal
 from kurz_management.context import AppContext, context
-from kurz_management.links.guard import BAD_VALUE_ERRORS, BAD_VALUE_MESSAGE, UNAVAILABLE_ERRORS
+from kurz_management.faults import (
+    BAD_VALUE_ERRORS,
+    BAD_VALUE_MESSAGE,
+    UNAVAILABLE_ERRORS,
+    UNAVAILABLE_MESSAGE,
+)
 from kurz_management.links.service import LinkError
 from kurz_management.native.convert import body_field
 
@@ -32,7 +35,6 @@ STATUS_OF_KIND = {
     "unavailable": 503,
 }
 _encoder = msgspec.json.Encoder()
-RATE_LIMIT_TIMEOUT = 1.0
 
 
 class NativeError(Exception):
@@ -110,18 +112,15 @@ Handler = Callable[[Call], Awaitable[Response]]
 def endpoint(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
     async def run(request: Request) -> Response:
         ctx = context(request)
-        limit: ratelimit.RateLimit | None = None
+        headers: dict[str, str] = {}
         try:
-            principal = await authenticate(ctx.pool, bearer_key(request))
-            # A key's budget is shared by every family (they count by key id too);
-            # requests without a valid key count by client address.
-            ident = str(principal.key_id) if principal else f"ip:{_client(request)}"
-            limit = await _rate_limit(ctx, ident)
-            if limit is not None and limit.exceeded:
-                raise NativeError(429, f"rate limit exceeded: {limit.limit} requests per second")
-            if principal is None:
-                raise NativeError(401, "missing or invalid API key (Authorization: Bearer <key>)")
-            response = await handler(Call(request, ctx, principal))
+            access = await admit(ctx, bearer_key(request), client_address(request))
+            headers = access.headers()
+            response = await handler(Call(request, ctx, access.principal))
+        except AccessRefused as exc:
+            headers = exc.headers()
+            refused = exc.rate_message() if exc.reason == "rate_limited" else _NO_KEY
+            response = error_response(exc.status, refused)
         except NativeError as exc:
             response = error_response(exc.status, exc.message)
         except LinkError as exc:
@@ -129,28 +128,16 @@ def endpoint(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
         except BAD_VALUE_ERRORS:
             response = error_response(400, BAD_VALUE_MESSAGE)
         except UNAVAILABLE_ERRORS as exc:
-            log.warning("database unavailable: %r", exc)
-            response = error_response(503, "the database is unavailable, try again later")
+            log.warning("native %s: dependency unavailable: %r", request.url.path, exc)
+            response = error_response(503, UNAVAILABLE_MESSAGE)
         except Exception:
             log.exception("native %s %s failed", request.method, request.url.path)
             response = error_response(500, "internal error")
-        if limit is not None:
-            response.headers.update(limit.headers())
+        response.headers.update(headers)
         return response
 
     run.__name__ = f"native_{handler.__name__}"
     return run
 
 
-def _client(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
-
-
-async def _rate_limit(ctx: AppContext, ident: str) -> ratelimit.RateLimit | None:
-    """Fails open: Redis being away must not stop the API (Postgres is the truth)."""
-    try:
-        async with asyncio.timeout(RATE_LIMIT_TIMEOUT):
-            return await ratelimit.hit(ctx.redis, ident, ctx.settings.api.rate_limit)
-    except (RedisError, OSError, TimeoutError) as exc:
-        log.warning("rate limiter unavailable, request let through: %r", exc)
-        return None
+_NO_KEY = "missing or invalid API key (Authorization: Bearer <key>)"

@@ -8,18 +8,21 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-import asyncpg
 import msgspec
-import redis.exceptions
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from kurz_management import ratelimit
-from kurz_management.auth import Principal, authenticate
+from kurz_management.access import AccessRefused, admit, client_address
+from kurz_management.auth import Principal
 from kurz_management.context import AppContext, context
+from kurz_management.faults import (
+    BAD_VALUE_ERRORS,
+    BAD_VALUE_MESSAGE,
+    UNAVAILABLE_ERRORS,
+    UNAVAILABLE_MESSAGE,
+)
 from kurz_management.groups.model import GroupError
-from kurz_management.links.guard import BAD_VALUE_ERRORS, BAD_VALUE_MESSAGE
 from kurz_management.links.service import LinkError
 from kurz_management.vivoldi.envelope import Code, VivoldiError, answer, failure
 from kurz_management.vivoldi.fields import wire_name
@@ -35,14 +38,7 @@ _KIND_CODES: dict[str, Code] = {
     "forbidden": Code.PLAN,
     "unavailable": Code.UNAVAILABLE,
 }
-_UNAVAILABLE = (
-    OSError,
-    asyncpg.PostgresConnectionError,
-    asyncpg.InterfaceError,
-    asyncpg.TooManyConnectionsError,
-    redis.exceptions.ConnectionError,
-    redis.exceptions.TimeoutError,
-)
+_NO_KEY = "missing or invalid API key: send 'Authorization: APIKey <key>'"
 
 
 @dataclass(frozen=True)
@@ -104,40 +100,26 @@ async def _serve(request: Request, handler: Handler) -> Response:
     ctx = context(request)
     headers: dict[str, str] = {}
     try:
-        principal = await authenticate(ctx.pool, api_key(request.headers.get("authorization")))
-        if principal is None:
-            raise VivoldiError(
-                Code.UNAUTHORIZED, "missing or invalid API key: send 'Authorization: APIKey <key>'"
-            )
-        limit = await _rate_limit(ctx, principal)
-        headers = limit.headers() if limit else {}
-        if limit and limit.exceeded:
-            raise VivoldiError(
-                Code.RATE_LIMITED, f"rate limit of {limit.limit} requests per second exceeded"
-            )
-        return answer(await handler(Call(request, principal, ctx)), headers=headers)
+        key = api_key(request.headers.get("authorization"))
+        access = await admit(ctx, key, client_address(request))
+        headers = access.headers()
+        return answer(await handler(Call(request, access.principal, ctx)), headers=headers)
+    except AccessRefused as exc:
+        if exc.reason == "rate_limited":
+            return failure(VivoldiError(Code.RATE_LIMITED, exc.rate_message()), exc.headers())
+        return failure(VivoldiError(Code.UNAUTHORIZED, _NO_KEY), exc.headers())
     except VivoldiError as exc:
         return failure(exc, headers)
     except (GroupError, LinkError) as exc:
         return failure(from_domain(exc), headers)
     except BAD_VALUE_ERRORS:
         return failure(VivoldiError(Code.INVALID, BAD_VALUE_MESSAGE), headers)
-    except _UNAVAILABLE:
-        log.warning("vivoldi %s: dependency unavailable", request.url.path, exc_info=True)
-        return failure(VivoldiError(Code.UNAVAILABLE, "service unavailable, retry later"), headers)
+    except UNAVAILABLE_ERRORS as exc:
+        log.warning("vivoldi %s: dependency unavailable: %r", request.url.path, exc)
+        return failure(VivoldiError(Code.UNAVAILABLE, UNAVAILABLE_MESSAGE), headers)
     except Exception:
         log.exception("vivoldi %s failed", request.url.path)
         return failure(VivoldiError(Code.INTERNAL, "internal error"), headers)
-
-
-async def _rate_limit(ctx: AppContext, principal: Principal) -> ratelimit.RateLimit | None:
-    """The key's rate limit, or None when Redis does not answer: the limit fails open
-    so that writes still reach Postgres, the truth (the edge cache heals later)."""
-    try:
-        return await ratelimit.hit(ctx.redis, str(principal.key_id), ctx.settings.api.rate_limit)
-    except (OSError, redis.exceptions.ConnectionError, redis.exceptions.TimeoutError):
-        log.warning("rate limit skipped: Redis unavailable")
-        return None
 
 
 def from_domain(exc: GroupError | LinkError) -> VivoldiError:

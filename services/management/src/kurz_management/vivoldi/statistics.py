@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable
 from datetime import date
 
 import msgspec
-from kurz.plans import clicks_by_group_denial, entitlements
+from kurz.plans import entitlements
 
 from kurz_management import openapi
 from kurz_management.analytics import groups, rollups
@@ -86,6 +86,9 @@ class VivoldiHourClicks(msgspec.Struct):
     pernCnt: int
 
 
+_ANALYTICS_CODES = {"not_found": Code.NOT_FOUND, "invalid": Code.INVALID, "forbidden": Code.PLAN}
+
+
 def _statistics(handler: Handler) -> Handler:
     """The query layer's refusals in the envelope (not found: the family's 404)."""
 
@@ -93,8 +96,7 @@ def _statistics(handler: Handler) -> Handler:
         try:
             return await handler(call)
         except AnalyticsError as exc:
-            code = Code.NOT_FOUND if exc.kind == "not_found" else Code.INVALID
-            raise VivoldiError(code, exc.message) from None
+            raise VivoldiError(_ANALYTICS_CODES[exc.kind], exc.message) from None
 
     run.__name__ = handler.__name__
     return run
@@ -127,13 +129,14 @@ def _group_list(raw: str | None) -> list[int] | None:
 
 
 async def _by_group(call: Call, span: Period, raw_list: str | None, page: int) -> object:
-    group_ids = _group_list(raw_list)
-    denial = clicks_by_group_denial(entitlements(call.principal.entitlements), group_ids)
-    if denial is not None:
-        raise VivoldiError(Code.PLAN, denial)
-    offset = offset_of(page)
     found = await groups.group_page(
-        call.ctx.pool, call.principal.workspace_id, group_ids, span, offset=offset, limit=PAGE_SIZE
+        call.ctx.pool,
+        call.principal.workspace_id,
+        _group_list(raw_list),
+        span,
+        entitlements=entitlements(call.principal.entitlements),
+        offset=offset_of(page),
+        limit=PAGE_SIZE,
     )
     items = [VivoldiGroupClicks(g.group_id, g.name, g.clicks, g.visitors) for g in found.groups]
     return paged(items, page, found.total)
@@ -171,6 +174,7 @@ async def _selection(
         call.ctx.pool,
         call.principal.workspace_id,
         call.principal.time_zone,
+        entitlements=entitlements(call.principal.entitlements),
         link_ids=ids,
         group_id=group_id,
     )

@@ -1,0 +1,26 @@
+"""The management app in this process, on the suite's real Postgres and Redis, answered
+through httpx's ASGI transport: no server process where the process is not the point."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+
+import httpx
+from kurz.settings import load_settings
+from kurz_management.app import create_app
+
+from tests.support.services import service_env
+
+
+@contextlib.asynccontextmanager
+async def management_client(
+    database_url: str, redis_url: str, *, client: str = "127.0.0.1", **env: str
+) -> AsyncIterator[httpx.AsyncClient]:
+    """A client of a management app started (lifespan and all) for the block; requests
+    come from the address `client`."""
+    app = create_app(load_settings(service_env(database_url, redis_url, **env)))
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app, client=(client, 40000))
+        async with httpx.AsyncClient(transport=transport, base_url="http://kurz.test") as http:
+            yield http
