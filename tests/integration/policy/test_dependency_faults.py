@@ -105,7 +105,10 @@ async def refusing_redis(
     moved, _ = _cluster_node(root / "moved")
     nodes = [replica, slotless, owner, moved]
     try:
-        async with aioredis.Redis(port=owner.port) as first, aioredis.Redis(port=moved.port) as other:
+        async with (
+            aioredis.Redis(port=owner.port) as first,
+            aioredis.Redis(port=moved.port) as other,
+        ):
             await first.execute_command("CLUSTER ADDSLOTSRANGE", 0, 16383)
             await other.execute_command("CLUSTER MEET", "127.0.0.1", owner.port, owner_bus)
 
