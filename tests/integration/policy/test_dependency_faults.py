@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import subprocess
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +19,6 @@ import pytest
 import redis.asyncio as aioredis
 from kurz.db import create_pool
 from kurz.dev.servers import Postgres, Redis, _as_postgres_user, _pg_bindir, free_port
-from kurz.migrate import apply_migrations
 
 from tests.conftest import new_workspace
 from tests.support.families import FAMILIES, Family
@@ -27,15 +26,6 @@ from tests.support.inprocess import management_client
 from tests.support.waiting import wait_for
 
 RATE_HEADERS = {"x-ratelimit-limit", "x-ratelimit-remaining", "x-ratelimit-reset"}
-
-
-@pytest.fixture(scope="module")
-def own_postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Postgres]:
-    """A Postgres of this module's own: its tests shut it down."""
-    pg = Postgres(tmp_path_factory.mktemp("policy-pg"), free_port(), ephemeral=True).start()
-    apply_migrations(pg.url)
-    yield pg
-    pg.stop()
 
 
 def _pg_ctl(pg: Postgres, *args: str) -> None:

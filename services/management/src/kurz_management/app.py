@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from typing import Any
@@ -19,6 +20,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from kurz_management import edge_sync
 from kurz_management.context import AppContext
 from kurz_management.metrics import MetricsMiddleware
 
@@ -78,10 +80,13 @@ def create_app(settings: Settings | None = None) -> Starlette:
         redis = aioredis.Redis.from_url(
             settings.redis.url, socket_connect_timeout=2, socket_timeout=5
         )
-        app.state.ctx = AppContext(settings, pool, redis, EdgeCache(redis))
+        app.state.ctx = ctx = AppContext(settings, pool, redis, EdgeCache(redis))
+        healer = asyncio.create_task(edge_sync.run_healer(ctx), name="edge outbox healer")
         try:
             yield
         finally:
+            healer.cancel()
+            await asyncio.wait([healer], timeout=5)
             await redis.aclose()
             await pool.close()
 

@@ -1,7 +1,8 @@
 """The group use cases every API family shares: create, update, get, list, delete.
 
-Postgres first, then the edge cache: a group's settings live in ONE edge record, so an
-update is one cache write and one invalidation however many links the group holds.
+Postgres first (with the edge outbox), then the edge cache: a group's settings live in
+ONE edge record, so an update is one cache write and one invalidation however many links
+the group holds.
 """
 
 from __future__ import annotations
@@ -11,16 +12,15 @@ import base64
 import contextlib
 import logging
 import secrets
-from collections.abc import Awaitable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import asyncpg
-import redis.exceptions
 from kurz.edge_records import LINK_COLUMNS, edge_group_from_row, edge_link_from_row
 from kurz.passwords import hash_password
 from kurz.plans import entitlements
 
-from kurz_management import webhook_targets
+from kurz_management import edge_sync, webhook_targets
 from kurz_management.auth import Principal
 from kurz_management.context import AppContext
 from kurz_management.faults import DATABASE_UNAVAILABLE
@@ -40,7 +40,6 @@ _LINK_COUNT = (
     "(SELECT count(*) FROM links l WHERE l.group_id = g.id AND l.deleted_at IS NULL) AS link_count"
 )
 _UNGROUP_BATCH = 1000
-_EDGE_WRITE_TIMEOUT = 5.0
 _MEMBERS = """SELECT id FROM links
     WHERE group_id = $1 AND workspace_id = $2 AND deleted_at IS NULL"""
 
@@ -54,14 +53,19 @@ async def create_group(ctx: AppContext, principal: Principal, spec: GroupSpec) -
     merged.update(await _hashed(passwords), webhook_secret=secret)
     names = ", ".join(rules.COLUMNS)
     params = ", ".join(f"${i}" for i in range(2, len(rules.COLUMNS) + 2))
-    row = await ctx.pool.fetchrow(
-        f"""WITH g AS (INSERT INTO link_groups (workspace_id, {names}) VALUES ($1, {params})
-            RETURNING *) SELECT g.*, 0::bigint AS link_count FROM g""",
-        principal.workspace_id,
-        *(merged[c] for c in rules.COLUMNS),
-    )
-    assert row is not None
-    await _quietly(ctx.cache.put_group(edge_group_from_row(row)))
+    async with ctx.pool.acquire() as conn:
+        async with conn.transaction():
+            row = await conn.fetchrow(
+                f"""WITH g AS (INSERT INTO link_groups (workspace_id, {names})
+                    VALUES ($1, {params}) RETURNING *)
+                    SELECT g.*, 0::bigint AS link_count FROM g""",
+                principal.workspace_id,
+                *(merged[c] for c in rules.COLUMNS),
+            )
+            assert row is not None
+            outbox = await edge_sync.record(conn, groups=[row["id"]])
+        group = edge_group_from_row(row)
+        await edge_sync.settle(conn, outbox, lambda: ctx.cache.put_group(group))
     return GroupWrite(_record(row), secret)
 
 
@@ -71,7 +75,29 @@ async def update_group(
     cols, passwords = rules.changes(spec)
     await _check_webhook_target(ctx, cols)  # before the row lock: it resolves a name
     hashed = await _hashed(passwords)  # before the row lock: hashing takes milliseconds
-    async with ctx.pool.acquire() as conn, conn.transaction():
+    async with ctx.pool.acquire() as conn:
+        # Held until the edge write: two updates reach Redis in commit order.
+        await edge_sync.lock_group(conn, group_id)
+        try:
+            row, secret, outbox = await _update(conn, principal, group_id, cols, hashed)
+            group = edge_group_from_row(row)
+            await edge_sync.settle(conn, outbox, lambda: ctx.cache.put_group(group))
+        finally:
+            with contextlib.suppress(*DATABASE_UNAVAILABLE):
+                await edge_sync.unlock_group(conn, group_id)
+    return GroupWrite(_record(row), secret)
+
+
+async def _update(
+    conn: asyncpg.Connection[Any],
+    principal: Principal,
+    group_id: int,
+    cols: dict[str, Any],
+    hashed: Mapping[str, str | None],
+) -> tuple[asyncpg.Record, str | None, list[int]]:
+    """The update's transaction: the new row, a new webhook secret if one was made, and
+    the edge outbox rows."""
+    async with conn.transaction():
         current = await conn.fetchrow(
             "SELECT * FROM link_groups WHERE id = $1 AND workspace_id = $2 FOR UPDATE",
             group_id,
@@ -92,9 +118,8 @@ async def update_group(
             group_id,
             *(merged[c] for c in rules.COLUMNS),
         )
-    assert row is not None
-    await _quietly(ctx.cache.put_group(edge_group_from_row(row)))
-    return GroupWrite(_record(row), secret)
+        assert row is not None
+        return row, secret, await edge_sync.record(conn, groups=[group_id])
 
 
 async def _check_webhook_target(ctx: AppContext, cols: dict[str, Any]) -> None:
@@ -152,27 +177,33 @@ async def delete_group(ctx: AppContext, principal: Principal, group_id: int) -> 
     concurrent link write cannot leave an older record in Redis after this one."""
     async with ctx.pool.acquire() as conn:
         locked = [r["id"] for r in await conn.fetch(_MEMBERS, group_id, principal.workspace_id)]
+        await edge_sync.lock_group(conn, group_id)
         await store.lock_links(conn, locked)
         try:
-            links = await _ungroup(conn, principal, group_id)
+            links, outbox = await _ungroup(conn, principal, group_id)
             known = set(locked)
             late = [r["id"] for r in links if r["id"] not in known]
             await store.lock_links(conn, late)  # joined meanwhile: wait for their writer
             locked += late
-            # Links first: until the group record goes, a redirector applies the group,
-            # never a half state where a link still names a group that is gone.
-            for start in range(0, len(links), _UNGROUP_BATCH):
-                batch = links[start : start + _UNGROUP_BATCH]
-                await _quietly(ctx.cache.put_links(edge_link_from_row(r) for r in batch))
-            await _quietly(ctx.cache.drop_group(group_id))
+
+            async def write() -> None:
+                # Links first: until the group record goes, a redirector applies the
+                # group, never a half state where a link names a group that is gone.
+                for start in range(0, len(links), _UNGROUP_BATCH):
+                    batch = links[start : start + _UNGROUP_BATCH]
+                    await ctx.cache.put_links(edge_link_from_row(r) for r in batch)
+                await ctx.cache.drop_group(group_id)
+
+            await edge_sync.settle(conn, outbox, write)
         finally:
             with contextlib.suppress(*DATABASE_UNAVAILABLE):
                 await store.unlock_links(conn, locked)
+                await edge_sync.unlock_group(conn, group_id)
 
 
 async def _ungroup(
     conn: asyncpg.Connection[Any], principal: Principal, group_id: int
-) -> list[asyncpg.Record]:
+) -> tuple[list[asyncpg.Record], list[int]]:
     async with conn.transaction():
         found = await conn.fetchval(
             "SELECT id FROM link_groups WHERE id = $1 AND workspace_id = $2 FOR UPDATE",
@@ -188,7 +219,8 @@ async def _ungroup(
             group_id,
         )
         await conn.execute("DELETE FROM link_groups WHERE id = $1", group_id)
-    return links
+        outbox = await edge_sync.record(conn, links=[r["id"] for r in links], groups=[group_id])
+    return links, outbox
 
 
 def _record(row: Mapping[str, Any]) -> GroupRecord:
@@ -233,13 +265,3 @@ async def _hashed(passwords: Mapping[str, str | None]) -> dict[str, str | None]:
     for column, clear in passwords.items():
         out[column] = None if clear is None else await asyncio.to_thread(hash_password, clear)
     return out
-
-
-async def _quietly(write: Awaitable[None]) -> None:
-    """Edge-cache writes after a commit: a Redis failure is logged, not raised; the
-    committed row is the truth and the reconciler rewrites the record."""
-    try:
-        async with asyncio.timeout(_EDGE_WRITE_TIMEOUT):
-            await write
-    except (OSError, TimeoutError, redis.exceptions.RedisError) as exc:
-        log.warning("edge cache write failed; the reconciler will heal it", exc_info=exc)

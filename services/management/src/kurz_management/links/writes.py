@@ -1,5 +1,5 @@
 """Writing links: check everything, then Postgres (one transaction, multi-row
-statements), then the edge cache in one pipelined round trip."""
+statements, and the edge outbox), then the edge cache in one pipelined round trip."""
 
 from __future__ import annotations
 
@@ -13,9 +13,8 @@ from kurz.edge_records import edge_link_from_row
 from kurz.models import LinkSpec
 from kurz.passwords import hash_password
 from kurz.validation import MAX_ID
-from prometheus_client import Counter
-from redis.exceptions import RedisError
 
+from kurz_management import edge_sync
 from kurz_management.auth import Principal
 from kurz_management.context import AppContext
 from kurz_management.faults import DATABASE_UNAVAILABLE
@@ -26,12 +25,6 @@ from kurz_management.links.rows import record_of_row
 from kurz_management.links.validate import Change
 
 log = logging.getLogger(__name__)
-
-EDGE_WRITE_TIMEOUT = 2.0
-EDGE_WRITE_FAILURES = Counter(
-    "kurz_management_edge_write_failures_total",
-    "Edge cache writes that failed after a committed change (healed by a cache rebuild)",
-)
 
 
 class _Rollback(Exception):
@@ -92,10 +85,10 @@ async def apply(
         async with ctx.pool.acquire() as conn:
             await store.lock_links(conn, locked)
             try:
-                records = await _commit(
+                records, outbox = await _commit(
                     conn, ctx, principal, changes, atomic=atomic, validate_only=validate_only
                 )
-                await _refresh_edge(ctx, changes, records)
+                await _refresh_edge(ctx, conn, changes, records, outbox)
             finally:
                 with contextlib.suppress(*DATABASE_UNAVAILABLE):
                     await store.unlock_links(conn, locked)
@@ -122,7 +115,8 @@ async def _commit(
     *,
     atomic: bool,
     validate_only: bool,
-) -> dict[int, Any]:
+) -> tuple[dict[int, Any], list[int]]:
+    """The committed rows by link id, and the edge outbox rows written with them."""
     workspace_id = principal.workspace_id
     try:
         async with conn.transaction():
@@ -144,9 +138,12 @@ async def _commit(
             updated = [c.link_id for c in live if c.stored is not None and c.link_id]
             if updated:
                 records.update(await store.fetch_records(conn, updated))
-            return records
+            outbox = await edge_sync.record(
+                conn, links=[c.link_id for c in live if c.link_id], addresses=_vacated(live)
+            )
+            return records, outbox
     except _Rollback:
-        return {}
+        return {}, []
     except asyncpg.UniqueViolationError:
         # A concurrent writer took an address this batch moves a link to, after the
         # check: the transaction is gone, nothing was written.
@@ -178,24 +175,26 @@ async def _check(
     await slugs.assign(conn, changes)
 
 
-async def _refresh_edge(ctx: AppContext, changes: list[Change], records: dict[int, Any]) -> None:
-    """Write the committed rows to the edge. A failure is logged, not raised: Postgres
-    has the change, and a reconciler or `kurz cache rebuild` brings Redis up to it."""
+def _vacated(changes: list[Change]) -> list[tuple[str, str]]:
+    """Addresses the changes moved links away from (a new slug or domain)."""
+    return [c.old_address for c in changes if c.old_address and c.old_address != c.address]
+
+
+async def _refresh_edge(
+    ctx: AppContext,
+    conn: asyncpg.Connection[Any],
+    changes: list[Change],
+    records: dict[int, Any],
+    outbox: list[int],
+) -> None:
+    """Write the committed rows to the edge; if Redis fails, the outbox rows written
+    with them bring the edge to the truth later (edge_sync)."""
     written = [c for c in changes if c.live and c.link_id in records]
     if not written:
         return
     links = [edge_link_from_row(records[c.link_id]) for c in written if c.link_id]
-    gone = [c.old_address for c in written if c.old_address and c.old_address != c.address]
-    await _edge_write(ctx, lambda: ctx.cache.put_links(links, gone=gone))
-
-
-async def _edge_write(ctx: AppContext, write: Any) -> None:
-    try:
-        async with asyncio.timeout(EDGE_WRITE_TIMEOUT):
-            await write()
-    except (RedisError, OSError, TimeoutError) as exc:
-        EDGE_WRITE_FAILURES.inc()
-        log.warning("edge cache write failed, a rebuild will heal it: %r", exc)
+    gone = _vacated(written)
+    await edge_sync.settle(conn, outbox, lambda: ctx.cache.put_links(links, gone=gone))
 
 
 def _results(
@@ -220,18 +219,20 @@ async def delete_one(ctx: AppContext, principal: Principal, link_id: int) -> Non
         async with ctx.pool.acquire() as conn:
             await store.lock_links(conn, [link_id])
             try:
-                row = await conn.fetchrow(
-                    """UPDATE links SET deleted_at = now(), version = version + 1,
-                           updated_at = now()
-                       WHERE id = $1 AND workspace_id = $2 AND deleted_at IS NULL
-                       RETURNING host, slug""",
-                    link_id,
-                    principal.workspace_id,
-                )
-                if row is None:
-                    raise LinkError("not_found", f"no link {link_id} in this workspace")
+                async with conn.transaction():
+                    row = await conn.fetchrow(
+                        """UPDATE links SET deleted_at = now(), version = version + 1,
+                               updated_at = now()
+                           WHERE id = $1 AND workspace_id = $2 AND deleted_at IS NULL
+                           RETURNING host, slug""",
+                        link_id,
+                        principal.workspace_id,
+                    )
+                    if row is None:
+                        raise LinkError("not_found", f"no link {link_id} in this workspace")
+                    outbox = await edge_sync.record(conn, links=[link_id])
                 address = (row["host"], row["slug"])
-                await _edge_write(ctx, lambda: ctx.cache.drop_links([address]))
+                await edge_sync.settle(conn, outbox, lambda: ctx.cache.drop_links([address]))
             finally:
                 with contextlib.suppress(*DATABASE_UNAVAILABLE):
                     await store.unlock_links(conn, [link_id])
