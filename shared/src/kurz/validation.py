@@ -211,6 +211,20 @@ MAX_INT32 = 2**31 - 1
 MAX_ID = 2**63 - 1  # ids are Postgres bigints
 
 
+def is_id(value: int) -> bool:
+    """Whether `value` can be the id of a stored row (a positive bigint)."""
+    return 0 < value <= MAX_ID
+
+
+def parse_id(text: str) -> int | None:
+    """An id written in ASCII digits, or None: the one rule every API and page reads ids
+    by (`str.isdecimal` alone takes other scripts' digits and numbers past bigint)."""
+    if not (0 < len(text) <= 19 and text.isascii() and text.isdigit()):
+        return None
+    value = int(text)
+    return value if is_id(value) else None
+
+
 def check_spec(spec: LinkSpec, *, link_type: LinkType) -> LinkSpec:
     """The spec with every given field checked and put in canonical form; `link_type`
     is the type the link will have (the spec's, or the stored one on an update).

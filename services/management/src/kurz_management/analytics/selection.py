@@ -10,10 +10,9 @@ from typing import Any
 
 import asyncpg
 from kurz.plans import Entitlements, clicks_by_group_denial
+from kurz.validation import is_id
 
 from kurz_management.analytics.model import AnalyticsError, Selection
-
-_MAX_ID = 2**63 - 1
 
 
 async def select(
@@ -88,7 +87,7 @@ async def tagged(pool: asyncpg.Pool[Any], workspace_id: int, tag: str) -> tuple[
 async def _owned(
     pool: asyncpg.Pool[Any], table: str, workspace_id: int, ids: list[int]
 ) -> set[int]:
-    valid = [i for i in ids if 0 < i <= _MAX_ID]
+    valid = [i for i in ids if is_id(i)]
     if not valid:
         return set()
     rows = await pool.fetch(

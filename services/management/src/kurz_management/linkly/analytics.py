@@ -17,6 +17,7 @@ from typing import Literal, TypeVar
 
 import msgspec
 from kurz.plans import entitlements
+from kurz.validation import parse_id
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
@@ -120,12 +121,12 @@ def _query(request: Request, shape: type[Q]) -> Q:
 def _link_ids(raw_ids: str | None) -> list[int] | None:
     if raw_ids is None:
         return None
-    parts = [p.strip() for p in raw_ids.split(",") if p.strip()]
-    if not parts or not all(p.isdecimal() and len(p) <= 18 for p in parts):
+    ids = [parse_id(p.strip()) for p in raw_ids.split(",") if p.strip()]
+    if not ids or None in ids:
         raise LinklyError(
             400, f"link_id must be link ids separated by commas, got {raw_ids!r}", field="link_id"
         )
-    return [int(p) for p in parts]
+    return [i for i in ids if i is not None]
 
 
 async def _context(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from kurz.validation import parse_id
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -20,9 +21,10 @@ def json_response(value: object, status: int = 200) -> Response:
 
 def link_id_of(request: Request) -> int:
     raw = request.path_params["link_id"]
-    if not raw.isdecimal():
+    found = parse_id(raw)
+    if found is None:
         raise LinklyError(404, f"no link with id {raw} in this workspace", field="id")
-    return int(raw)
+    return found
 
 
 async def save_link(request: Request, ctx: AppContext) -> Response:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 
 import msgspec
+from kurz.validation import parse_id
 from kurz.webhooks.registry import Webhook
 from msgspec import UNSET, UnsetType
 from starlette.requests import Request
@@ -67,9 +68,10 @@ def _render(view: WebhookView, *, secret: bool = False, deleted: bool = False) -
 
 def _webhook_id(request: Request) -> int:
     raw = request.path_params["webhook_id"]
-    if not raw.isdecimal() or len(raw) > 18:
+    found = parse_id(raw)
+    if found is None:
         raise LinklyError(404, f"no webhook with id {raw} in this workspace", field="id")
-    return int(raw)
+    return found
 
 
 def _url_of(payload: Payload) -> str:

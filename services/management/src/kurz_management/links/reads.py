@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Any
 
-from kurz.validation import MAX_ID
+from kurz.validation import is_id
 
 from kurz_management.auth import Principal
 from kurz_management.context import AppContext
@@ -79,7 +79,7 @@ async def list_page(
 ) -> tuple[list[LinkRecord], int]:
     if any("\x00" in (text or "") for text in (query.search, query.domain)):
         raise LinkError("invalid", "search text contains a NUL character")
-    if any(i is not None and not 0 < i <= MAX_ID for i in (query.group_id, query.tag_id)):
+    if any(i is not None and not is_id(i) for i in (query.group_id, query.tag_id)):
         raise LinkError("invalid", "group and tag ids are positive 64-bit numbers")
     if query.offset < 0 or not 1 <= query.limit <= MAX_LIST_LIMIT:
         raise LinkError("invalid", f"offset must be >= 0 and limit from 1 to {MAX_LIST_LIMIT}")

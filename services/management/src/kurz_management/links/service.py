@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Collection
 
 from kurz.models import LinkSpec
-from kurz.validation import MAX_ID
+from kurz.validation import is_id
 
 from kurz_management.auth import Principal
 from kurz_management.context import AppContext
@@ -128,5 +128,5 @@ async def bulk_upsert(
 
 def _known_id(link_id: int) -> None:
     """An id no bigint can hold names no link (and must not reach the database)."""
-    if not 0 < link_id <= MAX_ID:
+    if not is_id(link_id):
         raise LinkError("not_found", f"no link {link_id} in this workspace")

@@ -12,7 +12,7 @@ import asyncpg
 from kurz.edge_records import edge_link_from_row
 from kurz.models import LinkSpec
 from kurz.passwords import hash_password
-from kurz.validation import MAX_ID
+from kurz.validation import is_id
 
 from kurz_management import edge_sync
 from kurz_management.auth import Principal
@@ -77,7 +77,7 @@ async def apply(
         return []
     await _hash_passwords(changes)
     for change in changes:
-        if change.link_id is not None and not 0 < change.link_id <= MAX_ID:
+        if change.link_id is not None and not is_id(change.link_id):
             change.fail("not_found", f"no link {change.link_id} in this workspace")
             change.link_id = None
     locked = [c.link_id for c in changes if c.link_id is not None]

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import msgspec
+from kurz.validation import parse_id
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -82,9 +83,10 @@ class Call:
 
     def path_id(self, name: str = "link_id") -> int:
         raw = self.request.path_params[name]
-        if not raw.isdecimal() or len(raw) > 18:
+        found = parse_id(raw)
+        if found is None:
             raise NativeError(404, f"no such id {raw!r}")
-        return int(raw)
+        return found
 
 
 async def read_body(request: Request, limit: int) -> bytes:

@@ -7,8 +7,6 @@ from msgspec import UNSET, UnsetType
 
 from kurz_management.vivoldi.fields import YN
 
-MAX_ID = 2**63 - 1
-
 
 class GroupSettings(msgspec.Struct, kw_only=True):
     memo: str | UnsetType | None = UNSET

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TypeVar
 
+from kurz.validation import is_id
 from msgspec import UNSET, UnsetType
 
 from kurz_management.groups import service
@@ -12,7 +13,6 @@ from kurz_management.vivoldi.endpoint import Call
 from kurz_management.vivoldi.envelope import Code, VivoldiError
 from kurz_management.vivoldi.fields import flag, format_time, parse_time, yn
 from kurz_management.vivoldi.group_schema import (
-    MAX_ID,
     GroupSettings,
     VivoldiGroup,
     VivoldiGroupCreate,
@@ -44,7 +44,7 @@ async def update(call: Call) -> str | None:
 
 async def list_v1(call: Call) -> list[VivoldiGroup]:
     query = call.query(VivoldiGroupListQuery)
-    if query.grpIdx is not None and not 1 <= query.grpIdx <= MAX_ID:
+    if query.grpIdx is not None and not is_id(query.grpIdx):
         return []  # a filter that no group can match
     page = await service.list_groups(
         call.ctx, call.principal, group_id=query.grpIdx, name_contains=query.nm
@@ -71,7 +71,7 @@ async def delete(call: Call) -> None:
 
 
 def _group_id(value: int) -> int:
-    if not 1 <= value <= MAX_ID:
+    if not is_id(value):
         raise VivoldiError(Code.NOT_FOUND, f"group {value} not found")
     return value
 

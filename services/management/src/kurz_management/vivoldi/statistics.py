@@ -18,6 +18,7 @@ from datetime import date
 
 import msgspec
 from kurz.plans import entitlements
+from kurz.validation import is_id, parse_id
 
 from kurz_management import openapi
 from kurz_management.analytics import groups, rollups
@@ -33,7 +34,6 @@ from kurz_management.vivoldi.operations import VivoldiError as ErrorBody
 from kurz_management.vivoldi.paging import PAGE_SIZE, Paged, offset_of, paged
 
 MONTH_DAYS = 31  # "a range of at most one month": the longest month, both ends included
-_MAX_ID = 2**63 - 1
 
 
 class VivoldiClicksByGroupQuery(msgspec.Struct):
@@ -119,12 +119,12 @@ def _group_list(raw: str | None) -> list[int] | None:
         return None
     ids = []
     for part in raw.split(","):
-        text = part.strip()
-        if not text.isdecimal() or not 0 < int(text) <= _MAX_ID:
+        found = parse_id(part.strip())
+        if found is None:
             raise VivoldiError(
                 Code.INVALID, f"grpIdxList must be group IDXs separated by commas, got {raw!r}"
             )
-        ids.append(int(text))
+        ids.append(found)
     return ids
 
 
@@ -168,7 +168,7 @@ async def _selection(
     if link_id is not None:
         host = host_of(domain) if domain else call.ctx.settings.edge.default_domain
         ids = [(await links.find_link(call.ctx, call.principal, host, link_id)).id]
-    if group_id is not None and not 0 < group_id <= _MAX_ID:
+    if group_id is not None and not is_id(group_id):
         raise VivoldiError(Code.NOT_FOUND, f"no group {group_id} in this workspace")
     return await select(
         call.ctx.pool,
