@@ -93,16 +93,23 @@ def test_plan_gates_apply_to_what_the_request_switches_on() -> None:
     rules.check({**stored, **cols}, cols, free)
 
 
-def test_web_urls() -> None:
-    assert rules.is_web_url("https://example.com/event-expired")
-    assert rules.is_web_url("http://127.0.0.1:8080/x?y=1")
+def test_web_urls_follow_the_link_destination_rule() -> None:
+    """A group's URLs are checked and normalised by the same rule as a link's URL."""
+    cols, _ = rules.changes(
+        GroupSpec(
+            expire_url="https://BÜCHER.example/ended", webhook_url="http://127.0.0.1:8080/x?y=1"
+        )
+    )
+    assert cols["expire_url"] == "https://xn--bcher-kva.example/ended"
+    assert cols["webhook_url"] == "http://127.0.0.1:8080/x?y=1"
     for bad in (
-        "",
         "https://",
         "//example.com",
         "ftp://example.com",
         "https://a b.c",
-        "https://" + "a" * 2050 + ".com",
+        "https://" + "a" * 4100 + ".com",
         "http://[::1",
     ):
-        assert not rules.is_web_url(bad), bad
+        with pytest.raises(GroupError) as caught:
+            rules.changes(GroupSpec(expire_url=bad))
+        assert caught.value.field == "expire_url", bad

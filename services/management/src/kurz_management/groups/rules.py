@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import urlsplit
 
 import msgspec
 from kurz.plans import Entitlements, group_settings_denial
+from kurz.validation import InvalidLink, normalize_web_url
 
 from kurz_management.groups.model import (
     WEBHOOK_FREQUENCIES,
@@ -22,7 +22,6 @@ from kurz_management.groups.model import (
 
 NAME_MAX = 200
 MEMO_MAX = 2000
-URL_MAX = 2048
 PASSWORD_MAX = 200
 INT4_MAX = 2**31 - 1
 
@@ -67,6 +66,7 @@ _PLAIN = (
     "webhook_frequency",
 )
 _OPTIONAL_TEXT = frozenset({"memo", "expire_url", "webhook_url"})
+_URLS = ("expire_url", "webhook_url")
 PASSWORDS = {"password": "password_hash", "stats_password": "stats_password_hash"}
 
 
@@ -85,6 +85,8 @@ def changes(spec: GroupSpec) -> tuple[dict[str, Any], dict[str, str | None]]:
                 value = None
         if field == "max_clicks" and value == 0:
             value = None  # 0 means unlimited
+        if field in _URLS and value is not None:
+            value = _web_url(value, field)
         cols[field] = value
     passwords: dict[str, str | None] = {}
     for field, column in PASSWORDS.items():
@@ -119,9 +121,6 @@ def _check_text(group: Mapping[str, Any]) -> None:
         raise GroupError("invalid", f"must be at most {NAME_MAX} characters", "name")
     if group["memo"] is not None and len(group["memo"]) > MEMO_MAX:
         raise GroupError("invalid", f"must be at most {MEMO_MAX} characters", "memo")
-    for field in ("expire_url", "webhook_url"):
-        if group[field] is not None and not is_web_url(group[field]):
-            raise GroupError("invalid", "must be an absolute http(s) URL", field)
 
 
 def _check_schedule(group: Mapping[str, Any]) -> None:
@@ -143,11 +142,9 @@ def _check_webhook(group: Mapping[str, Any]) -> None:
         raise GroupError("invalid", "is required when webhooks are enabled", "webhook_url")
 
 
-def is_web_url(value: str) -> bool:
-    if len(value) > URL_MAX or any(c.isspace() for c in value):
-        return False
+def _web_url(value: str, field: str) -> str:
+    """The same URL rule as a link's destination (kurz.validation), in the group's error."""
     try:
-        parts = urlsplit(value)
-    except ValueError:
-        return False
-    return parts.scheme in ("http", "https") and bool(parts.hostname)
+        return normalize_web_url(value, field)
+    except InvalidLink as exc:
+        raise GroupError("invalid", exc.message, field) from None
