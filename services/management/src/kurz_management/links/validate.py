@@ -3,13 +3,14 @@ workspace owns (domains, tags, groups), in a few queries for a whole batch."""
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field
 from typing import Any
 
 import asyncpg
 import msgspec
 from kurz.models import LinkSpec, LinkType
-from kurz.validation import InvalidLink, check_spec, normalize_host
+from kurz.validation import InvalidLink, check_spec, normalize_host, normalize_web_url
 
 from kurz_management import webhook_targets
 from kurz_management.auth import Principal
@@ -31,6 +32,7 @@ class Change:
     values: dict[str, Any] = field(default_factory=dict)  # the row after the change
     tag_ids: list[int] | None = None  # None: tags unchanged
     auto_slug: bool = False
+    webhook_refusal: str | None = None  # why a webhook URL it sets is refused (SSRF guard)
     error: LinkError | None = None
 
     @property
@@ -105,22 +107,36 @@ async def check_workspace(
     """Domains, tags and groups must be the workspace's own; raw HTML only on its own
     verified custom domain. One query per kind for the whole batch."""
     live = [c for c in changes if c.live]
-    await _check_webhook_targets(ctx, live)
+    for change in live:
+        if change.webhook_refusal is not None:
+            change.fail("invalid", change.webhook_refusal, "webhook_urls")
+    live = [c for c in live if c.live]
     await _check_domains(conn, ctx, principal, [c for c in live if c.live])
     await _check_owned(conn, principal, [c for c in live if c.live], "tags", "tag_ids")
     await _check_owned(conn, principal, [c for c in live if c.live], "link_groups", "group_id")
 
 
-async def _check_webhook_targets(ctx: AppContext, live: list[Change]) -> None:
-    """The SSRF guard on webhook URLs this write sets (all of the batch's at once)."""
-    given = [c for c in live if c.spec.webhook_urls]
+async def resolve_webhook_targets(ctx: AppContext, changes: list[Change]) -> None:
+    """The SSRF guard on the webhook URLs the changes set, all of the batch's at once.
+    It resolves host names (seconds, at worst), so it runs before the write takes any
+    lock or opens a transaction; a URL that is not even well formed is left to
+    `prepare`, which reports it."""
+    given = {c.index: _well_formed(c.spec.webhook_urls or []) for c in changes}
     refused = await webhook_targets.refusals(
-        (url for c in given for url in c.values["webhook_urls"]), ctx.settings.webhooks
+        (url for urls in given.values() for url in urls), ctx.settings.webhooks
     )
-    for change in given:
-        reason = next((refused[u] for u in change.values["webhook_urls"] if u in refused), None)
-        if reason is not None:
-            change.fail("invalid", reason, "webhook_urls")
+    for change in changes:
+        change.webhook_refusal = next(
+            (refused[u] for u in given[change.index] if u in refused), None
+        )
+
+
+def _well_formed(urls: list[str]) -> list[str]:
+    out = []
+    for url in urls:
+        with contextlib.suppress(InvalidLink):
+            out.append(normalize_web_url(url, "webhook_urls"))
+    return out
 
 
 async def _check_domains(

@@ -76,6 +76,7 @@ async def apply(
     if not changes:
         return []
     await _hash_passwords(changes)
+    await validate.resolve_webhook_targets(ctx, changes)  # DNS: before any lock or transaction
     for change in changes:
         if change.link_id is not None and not is_id(change.link_id):
             change.fail("not_found", f"no link {change.link_id} in this workspace")
