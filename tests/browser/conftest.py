@@ -1,14 +1,15 @@
 """Headless Chromium (the Debian package) driven by Playwright, a running redirector, and
-a local landing page to navigate to."""
+a local landing page to navigate to: another origin (another port) than the edge's."""
 
 from __future__ import annotations
 
 import threading
 from collections.abc import AsyncIterator, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 
 import pytest
-from playwright.async_api import Browser, async_playwright
+from playwright.async_api import Browser, BrowserContext, Page, Route, async_playwright
 
 from tests.integration.redirector.conftest import redirector  # noqa: F401  (fixture)
 
@@ -49,3 +50,66 @@ async def browser() -> AsyncIterator[Browser]:
         chromium = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield chromium
         await chromium.close()
+
+
+# Phone and desktop: the edge's pages must work and fit on both.
+VIEWPORTS: dict[str, dict[str, Any]] = {
+    "phone": {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True,
+              "device_scale_factor": 2},
+    "desktop": {"viewport": {"width": 1280, "height": 800}},
+}  # fmt: skip
+
+# Reports every Content-Security-Policy violation of every document to the test: the
+# event reaches script even when the console message is worded differently.
+_CSP_LISTENER = (
+    "document.addEventListener('securitypolicyviolation',function(e){"
+    "window.__kurzCsp(e.violatedDirective+' blocked '+e.blockedURI)});"
+)
+
+
+class Visitor:
+    """A browser tab at one viewport that keeps every problem a visitor could meet:
+    console errors (CSP violations among them), uncaught script errors, and CSP
+    violation reports."""
+
+    def __init__(self, context: BrowserContext, page: Page, viewport: str) -> None:
+        self.context = context
+        self.page = page
+        self.viewport = viewport
+        self.console_errors: list[str] = []
+        self.page_errors: list[str] = []
+        self.csp_reports: list[str] = []
+        self.outside: list[str] = []
+
+    def problems(self, *expected_statuses: int) -> list[str]:
+        """Everything that went wrong; a main document answered with one of
+        `expected_statuses` (a 404 page for an unknown slug) is the page working."""
+        allowed = tuple(f"status of {status} " for status in expected_statuses)
+        console = [
+            m
+            for m in self.console_errors
+            if not (m.startswith("Failed to load") and any(a in m for a in allowed))
+        ]
+        return console + self.page_errors + self.csp_reports
+
+
+@pytest.fixture(params=sorted(VIEWPORTS))
+async def visitor(request: pytest.FixtureRequest, browser: Browser) -> AsyncIterator[Visitor]:
+    """A fresh tab at a phone's or a desktop's viewport. Requests to https:// origins
+    (tracking scripts) are answered locally with an empty script: the suite runs
+    offline, and a refused request would itself be a console error."""
+    context = await browser.new_context(**VIEWPORTS[request.param])
+    page = await context.new_page()
+    seen = Visitor(context, page, request.param)
+
+    async def offline(route: Route) -> None:
+        seen.outside.append(route.request.url)
+        await route.fulfill(status=200, content_type="text/javascript", body="")
+
+    await context.route("https://**/*", offline)
+    await context.expose_binding("__kurzCsp", lambda _source, text: seen.csp_reports.append(text))
+    await context.add_init_script(_CSP_LISTENER)
+    page.on("console", lambda m: seen.console_errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: seen.page_errors.append(str(e)))
+    yield seen
+    await context.close()

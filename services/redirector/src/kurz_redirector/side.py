@@ -108,7 +108,7 @@ class SidePaths:
         query = scope["query_string"].decode("latin-1")
         target = scope["path"] + ("?" + query if query else "")
         if link.password_hash is None:
-            await _see_other(send, target)
+            await _go_on(send, target)
             return
         password = form_password(body) if body is not None else None
         if not password:
@@ -132,7 +132,7 @@ class SidePaths:
         cookie = self._edge.cookies.set_cookie_header(
             link, scope["path"], secure=self._edge.scheme == "https"
         )
-        await _see_other(send, target, [(b"set-cookie", cookie)])
+        await _go_on(send, target, [(b"set-cookie", cookie)])
 
 
 def _header(scope: Scope, name: bytes) -> str:
@@ -159,14 +159,11 @@ async def _read_body(receive: Any, limit: int) -> bytes | None:
             return b"".join(chunks)
 
 
-async def _see_other(
-    send: Send, location: str, extra: list[tuple[bytes, bytes]] | None = None
-) -> None:
-    headers = [
-        (b"location", header_url(location)),
-        (b"content-length", b"0"),
-        (b"cache-control", b"no-store"),
-        *(extra or []),
-    ]
-    await send({"type": "http.response.start", "status": 303, "headers": headers})
-    await send({"type": "http.response.body", "body": b""})
+async def _go_on(send: Send, target: str, extra: list[tuple[bytes, bytes]] | None = None) -> None:
+    """After the form: a page that navigates on to the link, not a 303. A redirect chain
+    that answers a form post is governed by the form's `form-action 'self'` all the way,
+    so a 303 back to the link, then its redirect to another origin, would be blocked by
+    the browser; a navigation from a page is not. Scripted, with a refresh for browsers
+    without scripts and a link as the last resort."""
+    onward = header_url(target).decode("ascii")  # the path percent-encoded, as a URL
+    await send_html(send, 200, pages.navigate(onward), extra=extra)
