@@ -15,7 +15,7 @@ LINK_COLUMNS = """
     l.enabled, l.starts_at, l.expires_at, l.expiry_url, l.password_hash, l.max_clicks,
     l.forward_params, l.block_bots, l.utm_source, l.utm_medium, l.utm_campaign, l.utm_term,
     l.utm_content, l.rules, l.cloaked, l.hide_referrer, l.meta_pixel_id, l.ga4_id, l.gtm_id,
-    l.head_tags, l.body_tags, l.og_title, l.title, l.description, l.image, l.qr_bypass,
+    l.head_tags, l.body_tags, l.og_title, l.description, l.image, l.qr_bypass,
     l.push_subscribe
 """
 
@@ -61,7 +61,8 @@ def edge_link_from_row(row: Mapping[str, Any]) -> EdgeLink:
         gtm_id=row["gtm_id"],
         head_tags=row["head_tags"],
         body_tags=row["body_tags"],
-        og_title=row["og_title"] or row["title"],
+        # Only the preview fields make a card: `title` names the link for its owner.
+        og_title=row["og_title"],
         og_description=row["description"],
         og_image=row["image"],
         qr_bypass=row["qr_bypass"],
