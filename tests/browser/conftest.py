@@ -14,17 +14,26 @@ from playwright.async_api import Browser, BrowserContext, Page, Route, async_pla
 from tests.integration.redirector.conftest import redirector  # noqa: F401  (fixture)
 
 CHROMIUM = "/usr/bin/chromium"
+BRAND_DOMAIN = "brand.test"
+LOGO = (
+    b'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32"><rect width="32" height="32"'
+    b' rx="8" fill="#0e9384"/><circle cx="16" cy="16" r="7" fill="#fff"/></svg>'
+)
 CHROMIUM_ARGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
     "--disable-component-update", "--no-first-run", "--disable-sync",
+    # Custom short domains of the tests' workspaces, served by the local redirector.
+    f"--host-resolver-rules=MAP *.{BRAND_DOMAIN} 127.0.0.1",
 ]  # fmt: skip
 
 
 class _Landing(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
-        body = b"<!doctype html><title>landed</title><p>landed</p>"
+        body, kind = b"<!doctype html><title>landed</title><p>landed</p>", "text/html"
+        if self.path.endswith(".svg"):
+            body, kind = LOGO, "image/svg+xml"
         self.send_response(200)
-        self.send_header("content-type", "text/html")
+        self.send_header("content-type", kind)
         self.send_header("content-length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
@@ -35,7 +44,7 @@ class _Landing(BaseHTTPRequestHandler):
 
 @pytest.fixture(scope="session")
 def landing() -> Iterator[str]:
-    """Base URL of a page that says "landed"."""
+    """Base URL of a page that says "landed" (and, under any *.svg path, serves a logo)."""
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Landing)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

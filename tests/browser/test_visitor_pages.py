@@ -14,6 +14,7 @@ from kurz.passwords import hash_password
 
 from tests.browser.conftest import Visitor
 from tests.conftest import Workspace
+from tests.integration.redirector.branding import brand, custom_domain
 from tests.integration.redirector.conftest import create_link, events_of, future, past
 from tests.support.services import Service
 
@@ -44,6 +45,7 @@ async def test_password_wrong_then_right_lands_on_the_destination(
     async with page.expect_navigation():
         await page.click("button")
     assert await page.locator(".err").inner_text() == "Wrong password."
+    await _shot(visitor, "password-wrong")
     await page.fill("input[name=password]", "open sesame")
     await page.click("button")
     await page.wait_for_url(f"{landing}/secret", timeout=10_000)
@@ -90,7 +92,6 @@ async def test_pixel_interstitial_loads_the_pixels_then_goes_on(
     )  # fmt: skip
     page = visitor.page
     await page.goto(f"http://{host}/{link.slug}", wait_until="commit")
-    await _shot(visitor, "pixels")
     await page.wait_for_url(f"{landing}/pixels", timeout=10_000)
     assert any(u.startswith("https://connect.facebook.net/") for u in visitor.outside)
     assert any("gtag/js?id=G-TEST1" in u for u in visitor.outside)
@@ -263,3 +264,42 @@ async def test_blocked_bot(
     assert response is not None and response.status == 403
     assert await visitor.page.locator("h1").inner_text() == "Access denied"
     assert visitor.problems(403) == []
+
+
+async def test_branded_pages_and_not_found_redirects(
+    visitor: Visitor, redirector: Service, landing: str, pool: asyncpg.Pool[Any],
+    redis: aioredis.Redis, workspace: Workspace,
+) -> None:  # fmt: skip
+    """A workspace's name, logo (on another origin) and accent colour on its pages; then
+    its custom domain's root, an unknown slug and an ended link each go to its URLs."""
+    domain = await custom_domain(pool, workspace.id, port=redirector.port)
+    await brand(pool, redis, workspace.id, brand_name="Acme <Outdoor> & Co",
+                logo_url=f"{landing}/logo.svg", accent_color="#0e9384")  # fmt: skip
+    locked = await create_link(pool, redis, workspace.id, host=domain, url=f"{landing}/in",
+                               password_hash=hash_password("pw-1"))  # fmt: skip
+    ended = await create_link(pool, redis, workspace.id, host=domain, expires_at=past())
+    page = visitor.page
+    for path, status, name in (
+        (f"/{locked.slug}", 200, "password"), (f"/{ended.slug}", 410, "expired"),
+        ("/no-such-link", 404, "not-found"),
+    ):  # fmt: skip
+        response = await page.goto(f"http://{domain}{path}")
+        assert response is not None and response.status == status
+        assert await page.locator(".brand span").inner_text() == "Acme <Outdoor> & Co"
+        logo = page.locator(".brand img")
+        assert await logo.evaluate("img => img.complete && img.naturalWidth > 0")
+        button_or_link = "button" if name == "password" else "h1"
+        assert await page.locator(button_or_link).count() == 1
+        await _shot(visitor, f"branded-{name}")
+    assert visitor.problems(404, 410) == []
+    color = await page.evaluate(
+        "getComputedStyle(document.documentElement).getPropertyValue('--accent')"
+    )
+    assert color.strip() == "#0e9384"
+    await brand(pool, redis, workspace.id, base_url_redirect=f"{landing}/home",
+                invalid_link_redirect=f"{landing}/unknown",
+                expired_link_redirect=f"{landing}/ended")  # fmt: skip
+    for path, landed in (("/", "home"), ("/no-such-link", "unknown"), (f"/{ended.slug}", "ended")):
+        await page.goto(f"http://{domain}{path}")
+        assert page.url == f"{landing}/{landed}"
+    assert visitor.problems(404, 410) == []
