@@ -8,6 +8,9 @@ from typing import Any
 import asyncpg
 import httpx
 import redis.asyncio as aioredis
+from kurz import keys
+from kurz.branding import decode_workspace
+from kurz.edge_cache import EdgeCache
 from kurz.passwords import hash_password
 
 from tests.conftest import Workspace
@@ -95,3 +98,26 @@ async def test_password_pages_carry_the_branding(
         assert "Acme" in answer.text and f'<img src="{LOGO}"' in answer.text, answer.status_code
         assert "--on-accent:#111" in answer.text  # dark text on a light accent
         assert_strict_csp(answer)
+
+
+async def test_postgres_on_a_miss_and_the_rebuild(
+    client: httpx.AsyncClient, pool: asyncpg.Pool[Any], redis: aioredis.Redis,
+    workspace: Workspace,
+) -> None:  # fmt: skip
+    """Redis without the workspace's record or its domain's owner: the edge reads
+    Postgres and refills Redis; `kurz cache rebuild` writes both as well."""
+    host = await custom_domain(pool, workspace.id)
+    await pool.execute("UPDATE workspaces SET brand_name = 'Straight from SQL' WHERE id = $1",
+                       workspace.id)  # fmt: skip
+    page = await client.get("/no-such-link", headers={"Host": host})
+    assert page.status_code == 404 and "Straight from SQL" in page.text
+    assert decode_workspace(await redis.get(keys.workspace(workspace.id))).brand_name == (
+        "Straight from SQL"
+    )
+    assert int(await redis.get(keys.host_workspace(host))) == workspace.id
+    await redis.delete(keys.workspace(workspace.id), keys.host_workspace(host))
+    await EdgeCache(redis).rebuild(pool)
+    assert decode_workspace(await redis.get(keys.workspace(workspace.id))).brand_name == (
+        "Straight from SQL"
+    )
+    assert int(await redis.get(keys.host_workspace(host))) == workspace.id
