@@ -7,15 +7,9 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Mapping
-from typing import Any
 
-from kurz.branding import (
-    SETTING_FIELDS,
-    WORKSPACE_COLUMNS,
-    EdgeWorkspace,
-    check_setting,
-    edge_workspace_from_row,
-)
+from kurz.branding import EdgeWorkspace
+from kurz.workspaces import update_edge_settings
 from redis.exceptions import RedisError
 
 from kurz_management.auth import Principal
@@ -25,7 +19,6 @@ from kurz_management.links.model import LinkError
 from kurz_management.links.writes import EDGE_WRITE_FAILURES, EDGE_WRITE_TIMEOUT
 
 log = logging.getLogger(__name__)
-_SELECT = f"SELECT w.name, {WORKSPACE_COLUMNS} FROM workspaces w WHERE w.id = $1"
 
 
 class WorkspaceSettings:
@@ -36,40 +29,24 @@ class WorkspaceSettings:
         self.edge = edge
 
 
-def _settings(row: Mapping[str, Any]) -> WorkspaceSettings:
-    return WorkspaceSettings(row["name"], edge_workspace_from_row(row))
-
-
 async def get_settings(ctx: AppContext, principal: Principal) -> WorkspaceSettings:
-    with database_available():
-        row = await ctx.pool.fetchrow(_SELECT, principal.workspace_id)
-    if row is None:  # the key's workspace was deleted since it authenticated
-        raise LinkError("not_found", "no such workspace")
-    return _settings(row)
+    return await update_settings(ctx, principal, {})
 
 
 async def update_settings(
     ctx: AppContext, principal: Principal, changes: Mapping[str, str | None]
 ) -> WorkspaceSettings:
-    """Set the given settings (None clears one), every one checked before any is
-    written. Raises kurz.validation.InvalidLink naming the setting at fault."""
-    checked = {name: check_setting(name, value) for name, value in changes.items()}
-    if not checked:
-        return await get_settings(ctx, principal)
-    assert set(checked) <= set(SETTING_FIELDS)
-    assignments = ", ".join(f"{name} = ${i}" for i, name in enumerate(checked, start=2))
+    """Set the given settings (None clears one; none given reads them), every one checked
+    before any is written. Raises kurz.validation.InvalidLink naming the setting at
+    fault."""
     with database_available():
-        row = await ctx.pool.fetchrow(
-            f"UPDATE workspaces w SET {assignments} WHERE w.id = $1 "
-            f"RETURNING w.name, {WORKSPACE_COLUMNS}",
-            principal.workspace_id,
-            *checked.values(),
-        )
-    if row is None:
+        found = await update_edge_settings(ctx.pool, principal.workspace_id, changes)
+    if found is None:  # the key's workspace was deleted since it authenticated
         raise LinkError("not_found", "no such workspace")
-    settings = _settings(row)
-    await _write_edge(ctx, settings.edge)
-    return settings
+    name, edge = found
+    if changes:
+        await _write_edge(ctx, edge)
+    return WorkspaceSettings(name, edge)
 
 
 async def _write_edge(ctx: AppContext, workspace: EdgeWorkspace) -> None:
