@@ -11,6 +11,7 @@ import asyncpg
 import pytest
 import redis.asyncio as aioredis
 from kurz.passwords import hash_password
+from playwright.async_api import Browser
 
 from tests.browser.conftest import Visitor
 from tests.conftest import Workspace
@@ -53,6 +54,26 @@ async def test_password_wrong_then_right_lands_on_the_destination(
     assert visitor.problems(403) == []
     outcomes = [e.outcome for e in await events_of(redis, link.id)]
     assert outcomes == ["password", "redirect"]
+
+
+async def test_password_without_scripts_lands_on_the_destination(
+    browser: Browser, redirector: Service, landing: str, pool: asyncpg.Pool[Any],
+    redis: aioredis.Redis, workspace: Workspace,
+) -> None:  # fmt: skip
+    """With scripts off, the page after the form goes on by its refresh."""
+    host = _edge(redirector)
+    link = await create_link(pool, redis, workspace.id, host=host, url=f"{landing}/no-script",
+                             password_hash=hash_password("pw-2"))  # fmt: skip
+    context = await browser.new_context(java_script_enabled=False)
+    page = await context.new_page()
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    await page.goto(f"http://{host}/{link.slug}")
+    await page.fill("input[name=password]", "pw-2")
+    await page.click("button")
+    await page.wait_for_url(f"{landing}/no-script", timeout=10_000)
+    assert errors == []
+    await context.close()
 
 
 async def _shot(visitor: Visitor, name: str) -> None:
