@@ -15,7 +15,7 @@ LINK_COLUMNS = """
     l.enabled, l.starts_at, l.expires_at, l.expiry_url, l.password_hash, l.max_clicks,
     l.forward_params, l.block_bots, l.utm_source, l.utm_medium, l.utm_campaign, l.utm_term,
     l.utm_content, l.rules, l.cloaked, l.hide_referrer, l.meta_pixel_id, l.ga4_id, l.gtm_id,
-    l.head_tags, l.body_tags, l.og_title, l.description, l.image, l.qr_bypass,
+    l.head_tags, l.body_tags, l.og_title, l.title, l.description, l.image, l.qr_bypass,
     l.push_subscribe
 """
 
