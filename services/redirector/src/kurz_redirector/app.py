@@ -270,11 +270,8 @@ class Redirector:
         """No link at this address: on to the domain's workspace's invalid-link URL if it
         set one, else the not-found page (in its branding on its own domain)."""
         brand = await self.sites.for_host(host)
-        if brand is not None and brand.invalid_link_redirect:
-            await send(respond.redirect_start(302, brand.invalid_link_redirect, no_referrer=False))
-            await send(EMPTY_BODY)
-            return
-        await send_html(send, 404, respond.not_found(brand), head_only=head_only)
+        elsewhere = brand.invalid_link_redirect if brand is not None else None
+        await respond.no_link(send, elsewhere, brand, head_only=head_only)
 
     async def _answer(
         self,

@@ -137,3 +137,15 @@ def page_for(
 def not_found(brand: EdgeWorkspace | None) -> pages.Html:
     """The page of an address with no link, in its domain's branding."""
     return NOT_FOUND if brand is None else pages.message(*_MESSAGES[Answer.DISABLED], brand=brand)
+
+
+async def no_link(
+    send: Send, elsewhere: str | None, brand: EdgeWorkspace | None, *, head_only: bool
+) -> None:
+    """An address with no link (an unknown slug, a domain's root): a 302 to where its
+    workspace sends such visitors if it said, else the not-found page."""
+    if elsewhere:
+        await send(redirect_start(302, elsewhere, no_referrer=False))
+        await send(EMPTY_BODY)
+    else:
+        await send_html(send, 404, not_found(brand), head_only=head_only)

@@ -13,14 +13,7 @@ from kurz.models import EdgeLink
 from kurz_redirector import pages, qr, respond
 from kurz_redirector.passwords import PasswordChecker, Throttled, form_password
 from kurz_redirector.resolver import Unavailable
-from kurz_redirector.respond import (
-    EMPTY_BODY,
-    NOT_FOUND,
-    UNAVAILABLE,
-    Send,
-    header_url,
-    send_html,
-)
+from kurz_redirector.respond import NOT_FOUND, UNAVAILABLE, Send, header_url, send_html
 
 if TYPE_CHECKING:
     from kurz_redirector.app import Redirector
@@ -82,11 +75,8 @@ class SidePaths:
     async def _root(self, scope: Scope, send: Send) -> None:
         """The domain itself: on to its workspace's base URL, else the not-found page."""
         brand = await self._edge.sites.for_host(_header(scope, b"host").lower())
-        if brand is not None and brand.base_url_redirect:
-            await send(respond.redirect_start(302, brand.base_url_redirect, no_referrer=False))
-            await send(EMPTY_BODY)
-            return
-        await send_html(send, 404, respond.not_found(brand), head_only=scope["method"] == "HEAD")
+        elsewhere = brand.base_url_redirect if brand is not None else None
+        await respond.no_link(send, elsewhere, brand, head_only=scope["method"] == "HEAD")
 
     async def _qr(self, scope: Scope, send: Send, slug: str) -> None:
         params = parse_qs(scope["query_string"].decode("latin-1"))
