@@ -9,7 +9,15 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
-from playwright.async_api import Browser, BrowserContext, Page, Route, async_playwright
+from playwright.async_api import (
+    Browser,
+    BrowserContext,
+    ConsoleMessage,
+    Page,
+    Response,
+    Route,
+    async_playwright,
+)
 
 from tests.integration.redirector.conftest import redirector  # noqa: F401  (fixture)
 
@@ -85,21 +93,35 @@ class Visitor:
         self.context = context
         self.page = page
         self.viewport = viewport
-        self.console_errors: list[str] = []
+        self.console_errors: list[tuple[str, str]] = []  # (text, where)
+        self.documents: set[str] = set()  # URLs the tab itself loaded as a page
         self.page_errors: list[str] = []
         self.csp_reports: list[str] = []
         self.outside: list[str] = []
 
     def problems(self, *expected_statuses: int) -> list[str]:
-        """Everything that went wrong; a main document answered with one of
-        `expected_statuses` (a 404 page for an unknown slug) is the page working."""
+        """Everything that went wrong. Chromium logs a page answered with an error status
+        as a failed load: for the page itself and one of `expected_statuses` (a 404 page
+        for an unknown slug), that is the page working."""
         allowed = tuple(f"status of {status} " for status in expected_statuses)
         console = [
-            m
-            for m in self.console_errors
-            if not (m.startswith("Failed to load") and any(a in m for a in allowed))
+            text
+            for text, where in self.console_errors
+            if not (
+                where in self.documents
+                and text.startswith("Failed to load resource")
+                and any(a in text for a in allowed)
+            )
         ]
         return console + self.page_errors + self.csp_reports
+
+    def _console(self, message: ConsoleMessage) -> None:
+        if message.type == "error":
+            self.console_errors.append((message.text, message.location.get("url", "")))
+
+    def _response(self, response: Response) -> None:
+        if response.request.resource_type == "document" and response.frame == self.page.main_frame:
+            self.documents.add(response.url)
 
 
 @pytest.fixture(params=sorted(VIEWPORTS))
@@ -118,7 +140,8 @@ async def visitor(request: pytest.FixtureRequest, browser: Browser) -> AsyncIter
     await context.route("https://**/*", offline)
     await context.expose_binding("__kurzCsp", lambda _source, text: seen.csp_reports.append(text))
     await context.add_init_script(_CSP_LISTENER)
-    page.on("console", lambda m: seen.console_errors.append(m.text) if m.type == "error" else None)
+    page.on("console", seen._console)
+    page.on("response", seen._response)
     page.on("pageerror", lambda e: seen.page_errors.append(str(e)))
     yield seen
     await context.close()
