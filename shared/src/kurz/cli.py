@@ -66,16 +66,17 @@ def cmd_workspace_brand(settings: Settings, args: argparse.Namespace) -> None:
                if getattr(args, name) is not None}  # fmt: skip
 
     async def work(conn: asyncpg.Connection[Any]) -> dict[str, Any]:
+        client = aioredis.Redis.from_url(settings.redis.url)
         try:
-            found = await update_edge_settings(conn, args.workspace_id, changes)
+            # The edge is written under the row's lock, as the API does.
+            async with conn.transaction():
+                found = await update_edge_settings(conn, args.workspace_id, changes)
+                if found is None:
+                    raise SystemExit(f"kurz: no workspace {args.workspace_id}")
+                await EdgeCache(client).put_workspace(found[1])
         except InvalidLink as exc:
             flag = (exc.field or "").replace("_", "-")
             raise SystemExit(f"kurz: --{flag}: {exc.message}") from None
-        if found is None:
-            raise SystemExit(f"kurz: no workspace {args.workspace_id}")
-        client = aioredis.Redis.from_url(settings.redis.url)
-        try:
-            await EdgeCache(client).put_workspace(found[1])
         finally:
             await client.aclose()
         return msgspec.structs.asdict(found[1])

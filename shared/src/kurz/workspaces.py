@@ -70,14 +70,15 @@ async def ensure_default_domain(conn: asyncpg.Connection[Any], host: str) -> Non
 
 
 async def update_edge_settings(
-    conn: asyncpg.Connection[Any] | asyncpg.Pool[Any],
+    conn: asyncpg.Connection[Any],
     workspace_id: int,
     changes: Mapping[str, str | None],
 ) -> tuple[str, EdgeWorkspace] | None:
     """Set a workspace's branding and not-found redirects (None clears one), every value
     checked before any is written (kurz.validation.InvalidLink names the one at fault).
     Its name and the edge's new record, or None when there is no such workspace. The
-    caller writes the record to the edge cache."""
+    caller writes the record to the edge cache before committing, so that concurrent
+    updates, waiting on the row's lock, reach the edge in their order."""
     checked = {name: check_setting(name, value) for name, value in changes.items()}
     assert set(checked) <= set(SETTING_FIELDS)
     if checked:

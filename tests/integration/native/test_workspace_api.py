@@ -105,3 +105,15 @@ async def test_the_key_decides_the_workspace(http: httpx.AsyncClient, workspace:
     answer = await http.patch("/api/v1/workspace", headers=workspace.bearer,
                               json={"branding": {"name": "Mine"}})  # fmt: skip
     assert answer.json()["workspace"]["id"] == workspace.id
+
+
+async def test_concurrent_updates_leave_postgres_and_edge_alike(
+    api: httpx.AsyncClient, workspace: Workspace, pool: asyncpg.Pool[Any], redis: aioredis.Redis
+) -> None:
+    names = [f"name {i}" for i in range(30)]
+    answers = await asyncio.gather(
+        *(api.patch("/api/v1/workspace", json={"branding": {"name": n}}) for n in names)
+    )
+    assert [a.status_code for a in answers] == [200] * len(names)
+    stored = await pool.fetchval("SELECT brand_name FROM workspaces WHERE id = $1", workspace.id)
+    assert decode_workspace(await redis.get(keys.workspace(workspace.id))).brand_name == stored

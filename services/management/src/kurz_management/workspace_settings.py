@@ -40,13 +40,15 @@ async def update_settings(
     before any is written. Raises kurz.validation.InvalidLink naming the setting at
     fault."""
     with database_available():
-        found = await update_edge_settings(ctx.pool, principal.workspace_id, changes)
+        # The edge is written before the commit, under the row's lock: concurrent
+        # updates reach Redis in the order they reach Postgres.
+        async with ctx.pool.acquire() as conn, conn.transaction():
+            found = await update_edge_settings(conn, principal.workspace_id, changes)
+            if found is not None and changes:
+                await _write_edge(ctx, found[1])
     if found is None:  # the key's workspace was deleted since it authenticated
         raise LinkError("not_found", "no such workspace")
-    name, edge = found
-    if changes:
-        await _write_edge(ctx, edge)
-    return WorkspaceSettings(name, edge)
+    return WorkspaceSettings(*found)
 
 
 async def _write_edge(ctx: AppContext, workspace: EdgeWorkspace) -> None:
