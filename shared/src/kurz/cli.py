@@ -53,6 +53,37 @@ def cmd_workspace_create(settings: Settings, args: argparse.Namespace) -> None:
     _print_json({"workspace_id": workspace_id, "api_key": key})
 
 
+def cmd_workspace_brand(settings: Settings, args: argparse.Namespace) -> None:
+    import redis.asyncio as aioredis
+
+    from kurz.branding import SETTING_FIELDS
+    from kurz.edge_cache import EdgeCache
+    from kurz.validation import InvalidLink
+    from kurz.workspaces import update_edge_settings
+
+    # An empty value clears the setting (kurz's own look or page again).
+    changes = {name: getattr(args, name) or None for name in SETTING_FIELDS
+               if getattr(args, name) is not None}  # fmt: skip
+
+    async def work(conn: asyncpg.Connection[Any]) -> dict[str, Any]:
+        client = aioredis.Redis.from_url(settings.redis.url)
+        try:
+            # The edge is written under the row's lock, as the API does.
+            async with conn.transaction():
+                found = await update_edge_settings(conn, args.workspace_id, changes)
+                if found is None:
+                    raise SystemExit(f"kurz: no workspace {args.workspace_id}")
+                await EdgeCache(client).put_workspace(found[1])
+        except InvalidLink as exc:
+            flag = (exc.field or "").replace("_", "-")
+            raise SystemExit(f"kurz: --{flag}: {exc.message}") from None
+        finally:
+            await client.aclose()
+        return msgspec.structs.asdict(found[1])
+
+    _print_json(asyncio.run(_with_conn(settings, work)))
+
+
 def cmd_key_create(settings: Settings, args: argparse.Namespace) -> None:
     from kurz.workspaces import create_key
 
@@ -104,6 +135,14 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--home-country")
     create.add_argument("--email")
     create.set_defaults(func=cmd_workspace_create)
+    brand = workspace.add_parser(
+        "brand", help="show or set a workspace's branding and not-found redirects"
+    )
+    brand.add_argument("workspace_id", type=int)
+    for name in ("brand-name", "logo-url", "accent-color", "base-url-redirect",
+                 "invalid-link-redirect", "expired-link-redirect"):  # fmt: skip
+        brand.add_argument(f"--{name}", metavar="VALUE", help="'' clears it")
+    brand.set_defaults(func=cmd_workspace_brand)
 
     key = sub.add_parser("key", help="manage API keys").add_subparsers(required=True)
     key_create = key.add_parser("create", help="create another API key for a workspace")

@@ -9,6 +9,7 @@ from typing import Protocol
 import msgspec
 
 from kurz import agents
+from kurz.branding import EdgeWorkspace
 from kurz.events import Outcome
 from kurz.models import EdgeLink, Rule
 from kurz.urls import merge_query
@@ -88,6 +89,21 @@ def ended(link: EdgeLink, answer: Answer, outcome: Outcome) -> Decision:
 def limit_reached(link: EdgeLink) -> Decision:
     """What a visitor gets once the link's click limit is used up."""
     return ended(link, Answer.LIMITED, Outcome.LIMITED)
+
+
+def fall_back(decision: Decision, workspace: EdgeWorkspace | None) -> Decision:
+    """Where the link's workspace sends the visitors kurz would show a status page: a link
+    past its end or its click limit (without an expiry URL of its own) to the workspace's
+    expired-link URL, a disabled one to its invalid-link URL; else the decision stands."""
+    if workspace is None:
+        return decision
+    if decision.answer in (Answer.EXPIRED, Answer.LIMITED):
+        url = workspace.expired_link_redirect
+    elif decision.answer == Answer.DISABLED:
+        url = workspace.invalid_link_redirect
+    else:
+        return decision
+    return Decision(Answer.REDIRECT, 302, decision.outcome, url) if url else decision
 
 
 def has_preview(link: EdgeLink) -> bool:

@@ -11,6 +11,12 @@ import asyncpg
 import redis.asyncio as aioredis
 
 from kurz import keys
+from kurz.branding import (
+    WORKSPACE_COLUMNS,
+    EdgeWorkspace,
+    edge_workspace_from_row,
+    encode_workspace,
+)
 from kurz.edge_records import (
     GROUP_COLUMNS,
     LINK_COLUMNS,
@@ -60,6 +66,12 @@ class EdgeCache:
         pipe.publish(keys.INVALIDATION_CHANNEL, keys.group_invalidation(group_id))
         await pipe.execute()
 
+    async def put_workspace(self, workspace: EdgeWorkspace) -> None:
+        pipe = self._redis.pipeline(transaction=False)
+        pipe.set(keys.workspace(workspace.id), encode_workspace(workspace))
+        pipe.publish(keys.INVALIDATION_CHANNEL, keys.workspace_invalidation(workspace.id))
+        await pipe.execute()
+
     async def rebuild(self, pool: asyncpg.Pool[Any], *, batch: int = 5000) -> int:
         """Rewrite every link and group record from Postgres; return the links written.
         Click-limit counters are rebuilt from stored clicks where Redis lost them."""
@@ -73,9 +85,22 @@ class EdgeCache:
             async for rows in _batches(conn, f"SELECT {GROUP_COLUMNS} FROM link_groups g", batch):
                 for row in rows:
                     await self.put_group(edge_group_from_row(row))
+            await self._rebuild_workspaces(conn)
             await self.restore_click_counters(conn)
         await self._redis.publish(keys.INVALIDATION_CHANNEL, keys.FLUSH_ALL)
         return written
+
+    async def _rebuild_workspaces(self, conn: asyncpg.Connection[Any]) -> None:
+        """Every workspace's record, and which workspace each verified custom domain is."""
+        pipe = self._redis.pipeline(transaction=False)
+        for row in await conn.fetch(f"SELECT {WORKSPACE_COLUMNS} FROM workspaces w"):
+            pipe.set(keys.workspace(row["id"]), encode_workspace(edge_workspace_from_row(row)))
+        domains = await conn.fetch(
+            "SELECT host, workspace_id FROM domains WHERE verified AND workspace_id IS NOT NULL"
+        )
+        for row in domains:
+            pipe.set(keys.host_workspace(row["host"]), row["workspace_id"])
+        await pipe.execute()
 
     async def restore_click_counters(self, conn: asyncpg.Connection[Any]) -> None:
         """Counters of limited links, SET NX from the visits Postgres has stored, so a lost

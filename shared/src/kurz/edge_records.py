@@ -61,7 +61,8 @@ def edge_link_from_row(row: Mapping[str, Any]) -> EdgeLink:
         gtm_id=row["gtm_id"],
         head_tags=row["head_tags"],
         body_tags=row["body_tags"],
-        og_title=row["og_title"] or row["title"],
+        # Only the preview fields make a card: `title` names the link for its owner.
+        og_title=row["og_title"],
         og_description=row["description"],
         og_image=row["image"],
         qr_bypass=row["qr_bypass"],

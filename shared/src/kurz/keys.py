@@ -27,6 +27,16 @@ def group(group_id: int) -> str:
     return f"{PREFIX}g:{group_id}"
 
 
+def workspace(workspace_id: int) -> str:
+    """Edge record of a workspace: its branding and not-found redirects."""
+    return f"{PREFIX}w:{workspace_id}"
+
+
+def host_workspace(host: str) -> str:
+    """The workspace a verified custom domain belongs to (its id, as text)."""
+    return f"{PREFIX}hw:{host}"
+
+
 def click_counter(link_id: int) -> str:
     """Clicks let through a link with a click limit (exact, atomic)."""
     return f"{PREFIX}n:{link_id}"
@@ -52,6 +62,10 @@ def link_invalidation(host: str, slug: str) -> str:
 
 def group_invalidation(group_id: int) -> str:
     return f"g {group_id}"
+
+
+def workspace_invalidation(workspace_id: int) -> str:
+    return f"w {workspace_id}"
 
 
 FLUSH_ALL = "*"

@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import asyncpg
 
 from kurz.apikeys import display_prefix, generate_key, hash_key
+from kurz.branding import (
+    SETTING_FIELDS,
+    WORKSPACE_COLUMNS,
+    EdgeWorkspace,
+    check_setting,
+    edge_workspace_from_row,
+)
 
 
 async def create_workspace(
@@ -59,3 +67,27 @@ async def ensure_default_domain(conn: asyncpg.Connection[Any], host: str) -> Non
            ON CONFLICT (host) DO NOTHING""",
         host,
     )
+
+
+async def update_edge_settings(
+    conn: asyncpg.Connection[Any],
+    workspace_id: int,
+    changes: Mapping[str, str | None],
+) -> tuple[str, EdgeWorkspace] | None:
+    """Set a workspace's branding and not-found redirects (None clears one), every value
+    checked before any is written (kurz.validation.InvalidLink names the one at fault).
+    Its name and the edge's new record, or None when there is no such workspace. The
+    caller writes the record to the edge cache before committing, so that concurrent
+    updates, waiting on the row's lock, reach the edge in their order."""
+    checked = {name: check_setting(name, value) for name, value in changes.items()}
+    assert set(checked) <= set(SETTING_FIELDS)
+    if checked:
+        assignments = ", ".join(f"{name} = ${i}" for i, name in enumerate(checked, start=2))
+        sql = (
+            f"UPDATE workspaces w SET {assignments} WHERE w.id = $1 "
+            f"RETURNING w.name, {WORKSPACE_COLUMNS}"
+        )
+    else:
+        sql = f"SELECT w.name, {WORKSPACE_COLUMNS} FROM workspaces w WHERE w.id = $1"
+    row = await conn.fetchrow(sql, workspace_id, *checked.values())
+    return None if row is None else (row["name"], edge_workspace_from_row(row))

@@ -98,7 +98,8 @@ async def test_every_seed_002_field_is_accepted_stored_and_returned(
     assert edge.password_hash and verify_password(edge.password_hash, "open sesame")
     assert dict(edge.utm)["utm_campaign"] == "spring"
     assert edge.meta_pixel_id == "123456789012345" and edge.ga4_id == "G-ABC123"
-    assert edge.expires_at is not None and edge.og_title == "Spring sale"
+    assert edge.expires_at is not None and edge.og_description == "Everything half price"
+    assert edge.og_title is None  # the title names the link for its owner: no card title
 
 
 async def test_defaults_domain_slug_and_types(

@@ -29,14 +29,14 @@ async def test_concurrent_updates_leave_postgres_and_edge_alike(
     link = await service.create_link(ctx, principal, LinkSpec(url="https://example.com/"))
     await asyncio.gather(
         *(
-            service.update_link(ctx, principal, link.id, LinkSpec(title=f"title {i}"))
+            service.update_link(ctx, principal, link.id, LinkSpec(description=f"text {i}"))
             for i in range(20)
         )
     )
-    row = await pool.fetchrow("SELECT title, version FROM links WHERE id = $1", link.id)
+    row = await pool.fetchrow("SELECT description, version FROM links WHERE id = $1", link.id)
     assert row["version"] == 21
     edge = decode_link(await redis.get(keys.link(link.host, link.slug)))
-    assert edge.og_title == row["title"]
+    assert edge.og_description == row["description"]
 
 
 async def test_concurrent_creates_of_one_slug_let_exactly_one_through(

@@ -217,7 +217,7 @@ async def test_preview_crawlers_get_open_graph_and_are_not_counted(
         pool,
         redis,
         workspace.id,
-        title="A <title>",
+        og_title="A <title>",
         description="Words & more",
         image="https://img.example/a.png",
     )

@@ -13,11 +13,13 @@ from typing import TYPE_CHECKING, Any
 
 import redis.asyncio as aioredis
 from kurz.agents import classify
+from kurz.branding import EdgeWorkspace
 from kurz.decision import (
     Answer,
     Decision,
     RequestFacts,
     decide,
+    fall_back,
     has_preview,
     is_static,
     limit_reached,
@@ -43,8 +45,9 @@ from kurz_redirector.passwords import PasswordChecker, PasswordCookies
 from kurz_redirector.recorder import EventRecorder
 from kurz_redirector.request import RequestHeaders, read_headers, trusted_country
 from kurz_redirector.resolver import Resolver, Unavailable
-from kurz_redirector.respond import EMPTY_BODY, NOT_FOUND, UNAVAILABLE, Send, send_html
+from kurz_redirector.respond import EMPTY_BODY, UNAVAILABLE, Send, send_html
 from kurz_redirector.side import SidePaths
+from kurz_redirector.sites import Sites
 from kurz_redirector.tasks import stop_task
 
 if TYPE_CHECKING:
@@ -82,6 +85,7 @@ class Redirector:
         self.recorder: EventRecorder
         self.limiter: ClickLimiter
         self.side: ProxyHeaders  # the side paths, with the visitor's address applied
+        self.sites: Sites
 
     def __call__(self, scope: Scope, receive: Any, send: Send) -> Awaitable[None]:
         """An ASGI 3 app, though not a coroutine function: it hands the server the handler's
@@ -132,7 +136,7 @@ class Redirector:
             self.stats.cache_hits += 1
         method: str = scope["method"]
         if not entry.link_id:
-            await send_html(send, 404, NOT_FOUND, head_only=method == "HEAD")
+            await self._unknown(send, host_name, head_only=method == "HEAD")
             self.stats.observe("not_found", time.perf_counter() - started)
             return
         now = time.time()
@@ -157,12 +161,16 @@ class Redirector:
         if decision is None:
             await send_html(send, 503, UNAVAILABLE, extra=[(b"retry-after", b"2")])
             return
+        brand = None
+        if decision.answer != Answer.REDIRECT:  # a page, or the workspace's redirect instead
+            brand = await self.sites.for_workspace(link.workspace_id)
+            decision = fall_back(decision, brand)
         event = self._event(
             entry, visitor, fields, now, host_name, path, method,
             decision.destination, decision.rule, decision.outcome,
         )  # fmt: skip
         await self.recorder.record(event)
-        await self._answer(scope, send, link, decision, host_name)
+        await self._answer(scope, send, link, decision, host_name, brand)
         self.stats.observe(decision.outcome, time.perf_counter() - started)
 
     def visit_now(
@@ -258,17 +266,27 @@ class Redirector:
             return None
         return decision if allowed else limit_reached(link)
 
+    async def _unknown(self, send: Send, host: str, *, head_only: bool) -> None:
+        """No link at this address: on to the domain's workspace's invalid-link URL if it
+        set one, else the not-found page (in its branding on its own domain)."""
+        brand = await self.sites.for_host(host)
+        elsewhere = brand.invalid_link_redirect if brand is not None else None
+        await respond.no_link(send, elsewhere, brand, head_only=head_only)
+
     async def _answer(
-        self, scope: Scope, send: Send, link: EdgeLink, decision: Decision, host: str
+        self,
+        scope: Scope,
+        send: Send,
+        link: EdgeLink,
+        decision: Decision,
+        host: str,
+        brand: EdgeWorkspace | None = None,
     ) -> None:
         head_only = scope["method"] == "HEAD"
         if decision.destination and not respond.safe_destination(decision.destination):
-            await send_html(
-                send,
-                403,
-                respond.page_for(Decision(Answer.BLOCKED, 403, decision.outcome), link, "", ""),
-                head_only=head_only,
-            )
+            blocked = Decision(Answer.BLOCKED, 403, decision.outcome)
+            page = respond.page_for(blocked, link, "", "", brand)
+            await send_html(send, 403, page, head_only=head_only)
             return
         if decision.answer == Answer.REDIRECT:
             await send(
@@ -282,7 +300,7 @@ class Redirector:
         query = scope["query_string"].decode("latin-1")
         short_url = f"{self.scheme}://{host}{path}"
         action = path + ("?" + query if query else "")
-        page = respond.page_for(decision, link, short_url, action)
+        page = respond.page_for(decision, link, short_url, action, brand)
         await send_html(send, decision.status, page, head_only=head_only)
 
     async def _ready(self) -> None:
@@ -309,6 +327,8 @@ class Redirector:
             self.cache, self.redis, database_url, self.prepare,
             pool_max=settings.database.pool_max, stats=self.stats,
         )  # fmt: skip
+        self.sites = Sites(self.redis, self.resolver.database_pool, settings.edge.cache_ttl)
+        self.resolver.listeners.append(self.sites.invalidate)
         self.recorder = EventRecorder(
             self.redis,
             maxlen=settings.redis.stream_maxlen,

@@ -11,11 +11,11 @@ import base64
 import hashlib
 from html import escape
 
-_STYLE = (
-    "body{font:16px/1.5 system-ui,sans-serif;max-width:32rem;margin:12vh auto;padding:0 1rem;"
-    "color:#222}h1{font-size:1.4rem}input,button{font:inherit;padding:.4rem .6rem}"
-    ".err{color:#b00}iframe{position:fixed;inset:0;width:100%;height:100%;border:0}"
-)
+from kurz.branding import EdgeWorkspace
+
+from kurz_redirector import look
+
+_STYLE = look.STYLE
 
 _NAVIGATE_JS = "location.replace(document.getElementById('k').dataset.to);"
 _SCHEME_JS = "location.href=document.getElementById('k').dataset.to;"
@@ -81,21 +81,38 @@ class Html:
 
 
 def _layout(
-    title: str, body: str, *, head: str = "", script: str = "", no_referrer: bool = False
+    title: str,
+    body: str,
+    *,
+    head: str = "",
+    script: str = "",
+    no_referrer: bool = False,
+    brand: EdgeWorkspace | None = None,
+    card: bool = True,
 ) -> str:
+    """The page: `body` in a card under the workspace's name and logo (`card=False` for
+    a page that is all frame). The CSP of a branded page comes from branded()."""
     referrer = '<meta name="referrer" content="no-referrer">' if no_referrer else ""
     script_tag = f"<script>{script}</script>" if script else ""
+    if card:
+        body = f'<div class="card">{look.header(brand)}{body}</div>'
     return (
         '<!doctype html><html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width,initial-scale=1">'
-        f"{referrer}<title>{escape(title)}</title>{head}<style>{_STYLE}</style></head>"
-        f"<body>{body}{script_tag}</body></html>"
+        '<meta name="robots" content="noindex"><link rel="icon" href="data:,">'
+        f"{referrer}<title>{escape(title)}</title>{head}<style>{_STYLE}</style>"
+        f"{look.head(brand)}</head><body>{body}{script_tag}</body></html>"
     )
 
 
-def message(title: str, text: str) -> Html:
+def branded(csp: str, brand: EdgeWorkspace | None) -> str:
+    return look.branded_csp(csp, brand)
+
+
+def message(title: str, text: str, *, brand: EdgeWorkspace | None = None) -> Html:
     """Plain status pages: not found, not active yet, expired, blocked, and so on."""
-    return Html(_layout(title, f"<h1>{escape(title)}</h1><p>{escape(text)}</p>"), _BASE_CSP)
+    body = f'<h1>{escape(title)}</h1><p class="muted">{escape(text)}</p>'
+    return Html(_layout(title, body, brand=brand), branded(_BASE_CSP, brand))
 
 
 def _onward(to: str, label: str) -> str:
@@ -106,28 +123,31 @@ def _refresh(to: str) -> str:
     return f'<noscript><meta http-equiv="refresh" content="0;url={escape(to)}"></noscript>'
 
 
-def navigate(to: str, *, no_referrer: bool = False) -> Html:
+def navigate(to: str, *, no_referrer: bool = False, brand: EdgeWorkspace | None = None) -> Html:
     body = (
         f'<main id="k" data-to="{escape(to)}"><p>Redirecting…</p>{_onward(to, "Continue")}</main>'
     )
     return Html(
         _layout(
-            "Redirecting", body, head=_refresh(to), script=_NAVIGATE_JS, no_referrer=no_referrer
+            "Redirecting", body, head=_refresh(to), script=_NAVIGATE_JS, no_referrer=no_referrer,
+            brand=brand,
         ),
-        _NAVIGATE_CSP,
-    )
+        branded(_NAVIGATE_CSP, brand),
+    )  # fmt: skip
 
 
-def scheme(to: str) -> Html:
+def scheme(to: str, *, brand: EdgeWorkspace | None = None) -> Html:
     """mailto:, tel: and sms: links: browsers handle a scripted navigation (and a tap on
     the link) far more reliably than a Location header with such a scheme."""
     body = f'<main id="k" data-to="{escape(to)}"><h1>Opening…</h1>{_onward(to, to)}</main>'
-    return Html(_layout("Opening", body, script=_SCHEME_JS), _SCHEME_CSP)
+    return Html(
+        _layout("Opening", body, script=_SCHEME_JS, brand=brand), branded(_SCHEME_CSP, brand)
+    )
 
 
 def frame(to: str, title: str | None) -> Html:
     body = f'<iframe src="{escape(to)}" title="{escape(title or "")}"></iframe>'
-    return Html(_layout(title or "", body), _FRAME_CSP)
+    return Html(_layout(title or "", body, card=False), _FRAME_CSP)
 
 
 def pixels(
@@ -139,6 +159,7 @@ def pixels(
     head_tags: str | None,
     body_tags: str | None,
     no_referrer: bool = False,
+    brand: EdgeWorkspace | None = None,
 ) -> Html:
     attrs = "".join(
         f' data-{name}="{escape(value)}"'
@@ -157,9 +178,10 @@ def pixels(
     )
     head = _refresh(to) + (head_tags or "")
     csp = _RAW_TAGS_CSP if head_tags or body_tags else _PIXELS_CSP
-    return Html(
-        _layout("Redirecting", body, head=head, script=_PIXELS_JS, no_referrer=no_referrer), csp
+    page = _layout(
+        "Redirecting", body, head=head, script=_PIXELS_JS, no_referrer=no_referrer, brand=brand
     )
+    return Html(page, branded(csp, brand))
 
 
 def push(to: str) -> Html:
@@ -197,12 +219,14 @@ def preview(short_url: str, title: str | None, description: str | None, image: s
     return Html(_layout(title or short_url, body, head=head), _BASE_CSP)
 
 
-def password_form(action: str, *, error: str | None = None) -> Html:
-    note = f'<p class="err">{escape(error)}</p>' if error else ""
+def password_form(
+    action: str, *, error: str | None = None, brand: EdgeWorkspace | None = None
+) -> Html:
+    note = f'<p class="err" role="alert">{escape(error)}</p>' if error else ""
     body = (
-        "<h1>This link is protected</h1>"
+        '<h1>This link is protected</h1><p class="muted">Enter the password you were given.</p>'
         f'<form method="post" action="{escape(action)}">{note}'
-        '<p><label>Password <input type="password" name="password" required autofocus '
-        'autocomplete="current-password"></label></p><p><button>Continue</button></p></form>'
+        '<label>Password <input type="password" name="password" required autofocus '
+        'autocomplete="current-password"></label><button>Continue</button></form>'
     )
-    return Html(_layout("Password required", body), _BASE_CSP)
+    return Html(_layout("Password required", body, brand=brand), branded(_BASE_CSP, brand))

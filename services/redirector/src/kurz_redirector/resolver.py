@@ -65,6 +65,8 @@ class Resolver:
         self._pool_lock = asyncio.Lock()
         self._pool_failed_at = float("-inf")
         self._loading: dict[str, asyncio.Future[Entry]] = {}
+        # Told every invalidation message after the link cache, and "*" on a resubscribe.
+        self.listeners: list[Callable[[str], None]] = []
 
     async def resolve(self, host: str, slug: str) -> Entry:
         """A cache miss: load once even if many requests for the same address arrive."""
@@ -158,6 +160,14 @@ class Resolver:
         with contextlib.suppress(RedisError):
             await self._redis.set(key, value, nx=True)
 
+    def _tell(self, message: str) -> None:
+        for listener in self.listeners:
+            listener(message)
+
+    async def database_pool(self) -> asyncpg.Pool[Any]:
+        """The read-only pool, for the other edge records read on a miss (workspaces)."""
+        return await self._get_pool()
+
     async def _get_pool(self) -> asyncpg.Pool[Any]:
         """The pool, made on first need: a redirector whose links all sit in Redis never
         connects to Postgres. After a failed attempt, fail fast for a moment."""
@@ -194,12 +204,15 @@ class Resolver:
             try:
                 await pubsub.subscribe(channel)
                 self.cache.clear()
+                self._tell(keys.FLUSH_ALL)
                 self.stats.redis_up = 1
                 delay = 0.1
                 async for message in pubsub.listen():
                     data = message.get("data")
                     if isinstance(data, bytes):
-                        self.cache.invalidate(data.decode("utf-8", "replace"))
+                        text = data.decode("utf-8", "replace")
+                        self.cache.invalidate(text)
+                        self._tell(text)
             except (RedisError, OSError):
                 self.stats.redis_up = 0
                 log.warning("invalidation channel lost; reconnecting")

@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import quote
 
+from kurz.branding import EdgeWorkspace
 from kurz.decision import Answer, Decision
 from kurz.models import EdgeLink
 
@@ -95,14 +96,21 @@ NOT_FOUND = pages.message("Not found", "There is no link at this address.")
 UNAVAILABLE = pages.message("Temporarily unavailable", "Please try again in a moment.")
 
 
-def page_for(decision: Decision, link: EdgeLink, short_url: str, form_action: str) -> pages.Html:
-    """The HTML page of a decision that is not a plain redirect."""
+def page_for(
+    decision: Decision,
+    link: EdgeLink,
+    short_url: str,
+    form_action: str,
+    brand: EdgeWorkspace | None = None,
+) -> pages.Html:
+    """The HTML page of a decision that is not a plain redirect, in the link's
+    workspace's branding."""
     answer, to = decision.answer, decision.destination
     no_referrer = link.hide_referrer
     if answer == Answer.NAVIGATE:
-        return pages.navigate(to, no_referrer=no_referrer)
+        return pages.navigate(to, no_referrer=no_referrer, brand=brand)
     if answer == Answer.SCHEME:
-        return pages.scheme(to)
+        return pages.scheme(to, brand=brand)
     if answer == Answer.FRAME:
         return pages.frame(to, link.og_title)
     if answer == Answer.PIXELS:
@@ -114,12 +122,30 @@ def page_for(decision: Decision, link: EdgeLink, short_url: str, form_action: st
             head_tags=link.head_tags,
             body_tags=link.body_tags,
             no_referrer=no_referrer,
+            brand=brand,
         )
     if answer == Answer.PUSH:
         return pages.push(to)
     if answer == Answer.PREVIEW:
         return pages.preview(short_url, link.og_title, link.og_description, link.og_image)
     if answer == Answer.PASSWORD:
-        return pages.password_form(form_action)
+        return pages.password_form(form_action, brand=brand)
     title, text = _MESSAGES[answer]
-    return pages.message(title, text)
+    return pages.message(title, text, brand=brand)
+
+
+def not_found(brand: EdgeWorkspace | None) -> pages.Html:
+    """The page of an address with no link, in its domain's branding."""
+    return NOT_FOUND if brand is None else pages.message(*_MESSAGES[Answer.DISABLED], brand=brand)
+
+
+async def no_link(
+    send: Send, elsewhere: str | None, brand: EdgeWorkspace | None, *, head_only: bool
+) -> None:
+    """An address with no link (an unknown slug, a domain's root): a 302 to where its
+    workspace sends such visitors if it said, else the not-found page."""
+    if elsewhere:
+        await send(redirect_start(302, elsewhere, no_referrer=False))
+        await send(EMPTY_BODY)
+    else:
+        await send_html(send, 404, not_found(brand), head_only=head_only)

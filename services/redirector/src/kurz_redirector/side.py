@@ -7,9 +7,10 @@ import time
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
 
+from kurz.branding import EdgeWorkspace
 from kurz.models import EdgeLink
 
-from kurz_redirector import pages, qr
+from kurz_redirector import pages, qr, respond
 from kurz_redirector.passwords import PasswordChecker, Throttled, form_password
 from kurz_redirector.resolver import Unavailable
 from kurz_redirector.respond import NOT_FOUND, UNAVAILABLE, Send, header_url, send_html
@@ -36,6 +37,8 @@ class SidePaths:
             len(segments) == 2 and segments[1] == "qr" and segments[0] and method in ("GET", "HEAD")
         ):
             await self._qr(scope, send, segments[0])
+        elif path == "/" and method in ("GET", "HEAD"):
+            await self._root(scope, send)
         elif len(segments) == 1 and segments[0]:
             await send_html(
                 send,
@@ -68,6 +71,12 @@ class SidePaths:
             await send_html(send, 404, NOT_FOUND, head_only=scope["method"] == "HEAD")
             return None
         return link
+
+    async def _root(self, scope: Scope, send: Send) -> None:
+        """The domain itself: on to its workspace's base URL, else the not-found page."""
+        brand = await self._edge.sites.for_host(_header(scope, b"host").lower())
+        elsewhere = brand.base_url_redirect if brand is not None else None
+        await respond.no_link(send, elsewhere, brand, head_only=scope["method"] == "HEAD")
 
     async def _qr(self, scope: Scope, send: Send, slug: str) -> None:
         params = parse_qs(scope["query_string"].decode("latin-1"))
@@ -107,12 +116,13 @@ class SidePaths:
             return
         query = scope["query_string"].decode("latin-1")
         target = scope["path"] + ("?" + query if query else "")
+        brand = await self._edge.sites.for_workspace(link.workspace_id)
         if link.password_hash is None:
-            await _see_other(send, target)
+            await _go_on(send, target, brand)
             return
         password = form_password(body) if body is not None else None
         if not password:
-            page = pages.password_form(target, error="Enter the password.")
+            page = pages.password_form(target, error="Enter the password.", brand=brand)
             await send_html(send, 400, page)
             return
         client = scope.get("client")
@@ -123,16 +133,19 @@ class SidePaths:
             ok = await self._checker.check(link, visitor, password)
         except Throttled:
             window = str(self._edge.settings.edge.password_window).encode()
-            page = pages.message("Too many attempts", "Please wait a few minutes and try again.")
+            page = pages.message(
+                "Too many attempts", "Please wait a few minutes and try again.", brand=brand
+            )
             await send_html(send, 429, page, extra=[(b"retry-after", window)])
             return
         if not ok:
-            await send_html(send, 403, pages.password_form(target, error="Wrong password."))
+            page = pages.password_form(target, error="Wrong password.", brand=brand)
+            await send_html(send, 403, page)
             return
         cookie = self._edge.cookies.set_cookie_header(
             link, scope["path"], secure=self._edge.scheme == "https"
         )
-        await _see_other(send, target, [(b"set-cookie", cookie)])
+        await _go_on(send, target, brand, [(b"set-cookie", cookie)])
 
 
 def _header(scope: Scope, name: bytes) -> str:
@@ -159,14 +172,16 @@ async def _read_body(receive: Any, limit: int) -> bytes | None:
             return b"".join(chunks)
 
 
-async def _see_other(
-    send: Send, location: str, extra: list[tuple[bytes, bytes]] | None = None
+async def _go_on(
+    send: Send,
+    target: str,
+    brand: EdgeWorkspace | None,
+    extra: list[tuple[bytes, bytes]] | None = None,
 ) -> None:
-    headers = [
-        (b"location", header_url(location)),
-        (b"content-length", b"0"),
-        (b"cache-control", b"no-store"),
-        *(extra or []),
-    ]
-    await send({"type": "http.response.start", "status": 303, "headers": headers})
-    await send({"type": "http.response.body", "body": b""})
+    """After the form: a page that navigates on to the link, not a 303. A redirect chain
+    that answers a form post is governed by the form's `form-action 'self'` all the way,
+    so a 303 back to the link, then its redirect to another origin, would be blocked by
+    the browser; a navigation from a page is not. Scripted, with a refresh for browsers
+    without scripts and a link as the last resort."""
+    onward = header_url(target).decode("ascii")  # the path percent-encoded, as a URL
+    await send_html(send, 200, pages.navigate(onward, brand=brand), extra=extra)

@@ -130,6 +130,28 @@ routes: list[BaseRoute] = [
     ),
 ]
 
+from kurz_management.native import workspace  # noqa: E402
+
+routes += [
+    native_route(
+        "GET",
+        "/api/v1/workspace",
+        workspace.get_workspace,
+        "Get the key's workspace: its branding and not-found redirects",
+        response=workspace.WorkspaceEnvelope,
+    ),
+    native_route(
+        "PATCH",
+        "/api/v1/workspace",
+        workspace.update_workspace,
+        "Change the workspace's branding and not-found redirects: given fields change, "
+        "null clears, absent fields stay",
+        request=workspace.WorkspacePatch,
+        response=workspace.WorkspaceEnvelope,
+        errors=(400, 413, 422),
+    ),
+]
+
 from kurz_management.native import analytics  # noqa: E402
 
 routes += analytics.routes
