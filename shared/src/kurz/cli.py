@@ -59,7 +59,7 @@ def cmd_workspace_brand(settings: Settings, args: argparse.Namespace) -> None:
     from kurz.branding import SETTING_FIELDS
     from kurz.edge_cache import EdgeCache
     from kurz.validation import InvalidLink
-    from kurz.workspaces import update_edge_settings
+    from kurz.workspaces import save_edge_settings
 
     # An empty value clears the setting (kurz's own look or page again).
     changes = {name: getattr(args, name) or None for name in SETTING_FIELDS
@@ -68,12 +68,10 @@ def cmd_workspace_brand(settings: Settings, args: argparse.Namespace) -> None:
     async def work(conn: asyncpg.Connection[Any]) -> dict[str, Any]:
         client = aioredis.Redis.from_url(settings.redis.url)
         try:
-            # The edge is written under the row's lock, as the API does.
-            async with conn.transaction():
-                found = await update_edge_settings(conn, args.workspace_id, changes)
-                if found is None:
-                    raise SystemExit(f"kurz: no workspace {args.workspace_id}")
-                await EdgeCache(client).put_workspace(found[1])
+            # The same write as the API's: Postgres and its edge outbox row, then Redis.
+            found = await save_edge_settings(conn, EdgeCache(client), args.workspace_id, changes)
+            if found is None:
+                raise SystemExit(f"kurz: no workspace {args.workspace_id}")
         except InvalidLink as exc:
             flag = (exc.field or "").replace("_", "-")
             raise SystemExit(f"kurz: --{flag}: {exc.message}") from None

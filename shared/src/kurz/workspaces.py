@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import asyncpg
 
+from kurz import edge_outbox
 from kurz.apikeys import display_prefix, generate_key, hash_key
 from kurz.branding import (
     SETTING_FIELDS,
@@ -15,6 +16,9 @@ from kurz.branding import (
     check_setting,
     edge_workspace_from_row,
 )
+
+if TYPE_CHECKING:
+    from kurz.edge_cache import EdgeCache
 
 
 async def create_workspace(
@@ -69,6 +73,27 @@ async def ensure_default_domain(conn: asyncpg.Connection[Any], host: str) -> Non
     )
 
 
+async def save_edge_settings(
+    conn: asyncpg.Connection[Any],
+    cache: EdgeCache,
+    workspace_id: int,
+    changes: Mapping[str, str | None],
+) -> tuple[str, EdgeWorkspace] | None:
+    """`update_edge_settings` committed with its edge outbox row, then brought to the
+    edge cache (a Redis failure is left to the outbox healer). The workspace's lock is
+    held until the edge write, so concurrent updates reach Redis in commit order."""
+    if not changes:
+        return await update_edge_settings(conn, workspace_id, changes)
+    async with edge_outbox.locked(conn, "workspace", [workspace_id]):
+        async with conn.transaction():
+            found = await update_edge_settings(conn, workspace_id, changes)
+            outbox = await edge_outbox.record(conn, workspaces=[workspace_id]) if found else []
+        if found is not None:
+            record = found[1]
+            await edge_outbox.settle(conn, outbox, lambda: cache.put_workspace(record))
+    return found
+
+
 async def update_edge_settings(
     conn: asyncpg.Connection[Any],
     workspace_id: int,
@@ -76,9 +101,7 @@ async def update_edge_settings(
 ) -> tuple[str, EdgeWorkspace] | None:
     """Set a workspace's branding and not-found redirects (None clears one), every value
     checked before any is written (kurz.validation.InvalidLink names the one at fault).
-    Its name and the edge's new record, or None when there is no such workspace. The
-    caller writes the record to the edge cache before committing, so that concurrent
-    updates, waiting on the row's lock, reach the edge in their order."""
+    Its name and the edge's new record, or None when there is no such workspace."""
     checked = {name: check_setting(name, value) for name, value in changes.items()}
     assert set(checked) <= set(SETTING_FIELDS)
     if checked:

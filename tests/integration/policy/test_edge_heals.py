@@ -1,6 +1,7 @@
 """Writes made while Redis is away reach the edge by themselves once it returns: every
-change committed to Postgres (created, changed, moved to a new slug, deleted links, and
-a group's settings) is in the edge cache within seconds, with no command run."""
+change committed to Postgres (created, changed, moved to a new slug, deleted links, a
+group's settings and a workspace's branding) is in the edge cache within seconds, with
+no command run."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import httpx
 import pytest
 import redis.asyncio as aioredis
 from kurz import keys
+from kurz.branding import decode_workspace
 from kurz.db import create_pool
 from kurz.dev.servers import Postgres, Redis, free_port
 from kurz.models import decode_group, decode_link
@@ -74,6 +76,9 @@ async def test_writes_during_a_redis_outage_reach_the_edge_by_themselves(
                 "/api/link-group/v1/update", headers=apikey,
                 json={"grpIdx": group_id, "acesMaxCnt": 7},
             ),
+            http.patch(
+                "/api/v1/workspace", headers=bearer, json={"branding": {"name": "Healed"}}
+            ),
         ]  # fmt: skip
         for write in writes:
             answer = await write
@@ -89,8 +94,9 @@ async def test_writes_during_a_redis_outage_reach_the_edge_by_themselves(
                     keys.link(DEFAULT_DOMAIN, changed), keys.link(DEFAULT_DOMAIN, moved),
                     keys.link(DEFAULT_DOMAIN, moved + "2"), keys.link(DEFAULT_DOMAIN, deleted),
                     keys.link(DEFAULT_DOMAIN, created), keys.group(group_id),
+                    keys.workspace(tenant.id),
                 )  # fmt: skip
-                now_changed, old_moved, new_moved, now_deleted, now_created, group = raw
+                now_changed, old_moved, new_moved, now_deleted, now_created, group, site = raw
                 return (
                     now_changed is not None
                     and decode_link(now_changed).url == "https://example.com/changed"
@@ -100,6 +106,8 @@ async def test_writes_during_a_redis_outage_reach_the_edge_by_themselves(
                     and now_created is not None
                     and group is not None
                     and decode_group(group).max_clicks == 7
+                    and site is not None
+                    and decode_workspace(site).brand_name == "Healed"
                 )
 
             await wait_for(healed, 5, "every change made while Redis was away, at the edge")

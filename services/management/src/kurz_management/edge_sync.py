@@ -1,22 +1,21 @@
-"""Bringing committed writes to the edge cache, for certain.
+"""The edge outbox's healer: it applies, from the current truth, what writers committed
+but could not bring to the edge cache (kurz.edge_outbox has the write side).
 
-A write records what the edge must learn in its own transaction (`record`: links,
-addresses a link left, groups: an outbox row each). Right after the commit the writer
-applies the records it has in hand (`settle`) and deletes those rows. If Redis is away,
-the rows stay, and the healer (`heal_once`, run in a loop by `run_healer`) re-reads the
-current truth for them from Postgres, writes it to Redis under the same per-link and
-per-group locks the writers hold, and deletes them: a Redis outage during writes heals
-by itself within seconds of Redis returning. `kurz cache rebuild` stays for disasters."""
+Rows older than a second are taken in order; the healer holds the same per-link,
+per-group and per-workspace locks as the writers while it re-reads Postgres and writes
+Redis, then deletes the rows. A Redis outage during writes heals by itself within
+seconds of Redis returning; `kurz cache rebuild` stays for disasters."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 import asyncpg
+from kurz import edge_outbox
+from kurz.branding import WORKSPACE_COLUMNS, edge_workspace_from_row
 from kurz.edge_records import GROUP_COLUMNS, LINK_COLUMNS, edge_group_from_row, edge_link_from_row
 from prometheus_client import Counter, Gauge
 
@@ -26,83 +25,28 @@ from kurz_management.links import store
 
 log = logging.getLogger(__name__)
 
-WRITE_TIMEOUT = 2.0  # seconds a writer waits for Redis before leaving it to the healer
 # The healer leaves rows this young to their writer, which is most likely applying them
-# (and if not, the locks below keep the two in order).
+# (and if not, the locks keep the two in order).
 GRACE_SECONDS = 1.0
 HEAL_INTERVAL = 1.0
 HEAL_BATCH = 1000
 
-EDGE_WRITE_FAILURES = Counter(
-    "kurz_management_edge_write_failures_total",
-    "Edge cache writes that failed after a committed change (the healer applies them)",
-)
 BACKLOG = Gauge("kurz_edge_outbox_backlog", "Committed changes not yet applied to the edge cache")
 OLDEST = Gauge(
     "kurz_edge_outbox_oldest_seconds", "Age of the oldest change not yet applied to the edge"
 )
 HEALED = Counter("kurz_edge_outbox_healed_total", "Outbox rows the healer applied")
-_REDIS_FAULTS: tuple[type[BaseException], ...] = (*REDIS_UNAVAILABLE, OSError, TimeoutError)
-
-# Per-group advisory locks, like the links layer's per-link ones: a group's writer holds
-# its lock from before the commit until its edge write, and so does the healer.
-_GROUP_LOCK_CLASS = 1_801_001
-
-
-async def record(
-    conn: asyncpg.Connection[Any],
-    *,
-    links: Iterable[int] = (),
-    addresses: Iterable[tuple[str, str]] = (),
-    groups: Iterable[int] = (),
-) -> list[int]:
-    """Inside the writer's transaction: what the edge must learn; the rows' ids."""
-    link_ids, places, group_ids = list(links), list(addresses), list(groups)
-    if not (link_ids or places or group_ids):
-        return []
-    rows = await conn.fetch(
-        """INSERT INTO edge_outbox (link_id, host, slug, group_id)
-           SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::bigint[])
-           RETURNING id""",
-        [*link_ids, *([None] * (len(places) + len(group_ids)))],
-        [*([None] * len(link_ids)), *(h for h, _ in places), *([None] * len(group_ids))],
-        [*([None] * len(link_ids)), *(s for _, s in places), *([None] * len(group_ids))],
-        [*([None] * (len(link_ids) + len(places))), *group_ids],
-    )
-    return [r["id"] for r in rows]
-
-
-async def settle(
-    conn: asyncpg.Connection[Any], outbox_ids: list[int], write: Callable[[], Awaitable[None]]
-) -> None:
-    """After the commit, on the writer's connection: apply the change with the rows in
-    hand, then forget the outbox rows. A Redis failure is counted and logged, never
-    raised: the healer applies the change."""
-    try:
-        async with asyncio.timeout(WRITE_TIMEOUT):
-            await write()
-    except _REDIS_FAULTS as exc:
-        EDGE_WRITE_FAILURES.inc()
-        log.warning("edge cache write failed; the outbox healer will apply it: %r", exc)
-        return
-    if outbox_ids:
-        with contextlib.suppress(*DATABASE_UNAVAILABLE):  # the healer re-applies: harmless
-            await conn.execute("DELETE FROM edge_outbox WHERE id = ANY($1)", outbox_ids)
-
-
-async def lock_group(conn: asyncpg.Connection[Any], group_id: int) -> None:
-    await conn.execute("SELECT pg_advisory_lock($1, $2)", _GROUP_LOCK_CLASS, group_id % 2**31)
-
-
-async def unlock_group(conn: asyncpg.Connection[Any], group_id: int) -> None:
-    await conn.execute("SELECT pg_advisory_unlock($1, $2)", _GROUP_LOCK_CLASS, group_id % 2**31)
+_FAULTS: tuple[type[BaseException], ...] = (
+    *REDIS_UNAVAILABLE,
+    *DATABASE_UNAVAILABLE,
+)
 
 
 async def heal_once(ctx: AppContext) -> int:
     """Apply the outbox rows their writers left behind; how many were applied."""
     async with ctx.pool.acquire() as conn:
         pending = await conn.fetch(
-            """SELECT id, link_id, host, slug, group_id FROM edge_outbox
+            """SELECT id, link_id, host, slug, group_id, workspace_id FROM edge_outbox
                WHERE created_at < now() - make_interval(secs => $1)
                ORDER BY id LIMIT $2""",
             GRACE_SECONDS,
@@ -110,33 +54,45 @@ async def heal_once(ctx: AppContext) -> int:
         )
         if not pending:
             return 0
-        link_ids = sorted({r["link_id"] for r in pending if r["link_id"] is not None})
-        group_ids = sorted({r["group_id"] for r in pending if r["group_id"] is not None})
+        # One kind of lock at a time, each taken in one order, as the writers take them:
+        # the healer never waits for a lock while it holds another kind.
+        link_rows = [r for r in pending if r["link_id"] is not None or r["host"] is not None]
+        link_ids = _named(link_rows, "link_id")
         await store.lock_links(conn, link_ids)
-        for group_id in group_ids:
-            await lock_group(conn, group_id)
         try:
-            await _apply(ctx, conn, pending, link_ids, group_ids)
-            await conn.execute(
-                "DELETE FROM edge_outbox WHERE id = ANY($1)", [r["id"] for r in pending]
-            )
+            await _apply_links(ctx, conn, link_rows, link_ids)
+            await _forget(conn, link_rows)
         finally:
             with contextlib.suppress(*DATABASE_UNAVAILABLE):
-                for group_id in group_ids:
-                    await unlock_group(conn, group_id)
                 await store.unlock_links(conn, link_ids)
+        group_rows = [r for r in pending if r["group_id"] is not None]
+        async with edge_outbox.locked(conn, "group", _named(group_rows, "group_id")):
+            await _apply_groups(ctx, conn, _named(group_rows, "group_id"))
+            await _forget(conn, group_rows)
+        workspace_rows = [r for r in pending if r["workspace_id"] is not None]
+        async with edge_outbox.locked(conn, "workspace", _named(workspace_rows, "workspace_id")):
+            await _apply_workspaces(ctx, conn, _named(workspace_rows, "workspace_id"))
+            await _forget(conn, workspace_rows)
     HEALED.inc(len(pending))
     return len(pending)
 
 
-async def _apply(
+def _named(pending: list[asyncpg.Record], column: str) -> list[int]:
+    return sorted({r[column] for r in pending if r[column] is not None})
+
+
+async def _forget(conn: asyncpg.Connection[Any], applied: list[asyncpg.Record]) -> None:
+    if applied:
+        await conn.execute("DELETE FROM edge_outbox WHERE id = ANY($1)", [r["id"] for r in applied])
+
+
+async def _apply_links(
     ctx: AppContext,
     conn: asyncpg.Connection[Any],
     pending: list[asyncpg.Record],
     link_ids: list[int],
-    group_ids: list[int],
 ) -> None:
-    """Writes the current truth of every named link, address and group to Redis."""
+    """Writes the current truth of every named link and left address to Redis."""
     rows = await conn.fetch(
         f"SELECT {LINK_COLUMNS}, l.deleted_at FROM links l WHERE l.id = ANY($1)", link_ids
     )
@@ -155,14 +111,30 @@ async def _apply(
     )
     live += holders
     gone = vacated - {(r["host"], r["slug"]) for r in holders}
+    if live or gone:
+        await ctx.cache.put_links((edge_link_from_row(r) for r in live), gone=gone)
+
+
+async def _apply_groups(
+    ctx: AppContext, conn: asyncpg.Connection[Any], group_ids: list[int]
+) -> None:
     groups = await conn.fetch(
         f"SELECT {GROUP_COLUMNS} FROM link_groups g WHERE g.id = ANY($1)", group_ids
     )
-    await ctx.cache.put_links((edge_link_from_row(r) for r in live), gone=gone)
     for group in groups:
         await ctx.cache.put_group(edge_group_from_row(group))
     for group_id in set(group_ids) - {g["id"] for g in groups}:
         await ctx.cache.drop_group(group_id)
+
+
+async def _apply_workspaces(
+    ctx: AppContext, conn: asyncpg.Connection[Any], workspace_ids: list[int]
+) -> None:
+    rows = await conn.fetch(
+        f"SELECT {WORKSPACE_COLUMNS} FROM workspaces w WHERE w.id = ANY($1)", workspace_ids
+    )
+    for row in rows:
+        await ctx.cache.put_workspace(edge_workspace_from_row(row))
 
 
 async def measure_backlog(ctx: AppContext) -> None:
@@ -183,7 +155,7 @@ async def run_healer(ctx: AppContext, interval: float = HEAL_INTERVAL) -> None:
             while await heal_once(ctx) == HEAL_BATCH:
                 pass
             await measure_backlog(ctx)
-        except (*_REDIS_FAULTS, *DATABASE_UNAVAILABLE) as exc:
+        except _FAULTS as exc:
             log.warning("edge outbox not applied yet (retrying): %r", exc)
         except Exception:
             log.exception("edge outbox healer failed (retrying)")

@@ -16,11 +16,12 @@ from collections.abc import Mapping
 from typing import Any
 
 import asyncpg
+from kurz import edge_outbox
 from kurz.edge_records import LINK_COLUMNS, edge_group_from_row, edge_link_from_row
 from kurz.passwords import hash_password
 from kurz.plans import entitlements
 
-from kurz_management import edge_sync, webhook_targets
+from kurz_management import webhook_targets
 from kurz_management.auth import Principal
 from kurz_management.context import AppContext
 from kurz_management.faults import DATABASE_UNAVAILABLE
@@ -63,9 +64,9 @@ async def create_group(ctx: AppContext, principal: Principal, spec: GroupSpec) -
                 *(merged[c] for c in rules.COLUMNS),
             )
             assert row is not None
-            outbox = await edge_sync.record(conn, groups=[row["id"]])
+            outbox = await edge_outbox.record(conn, groups=[row["id"]])
         group = edge_group_from_row(row)
-        await edge_sync.settle(conn, outbox, lambda: ctx.cache.put_group(group))
+        await edge_outbox.settle(conn, outbox, lambda: ctx.cache.put_group(group))
     return GroupWrite(_record(row), secret)
 
 
@@ -75,16 +76,11 @@ async def update_group(
     cols, passwords = rules.changes(spec)
     await _check_webhook_target(ctx, cols)  # before the row lock: it resolves a name
     hashed = await _hashed(passwords)  # before the row lock: hashing takes milliseconds
-    async with ctx.pool.acquire() as conn:
-        # Held until the edge write: two updates reach Redis in commit order.
-        await edge_sync.lock_group(conn, group_id)
-        try:
-            row, secret, outbox = await _update(conn, principal, group_id, cols, hashed)
-            group = edge_group_from_row(row)
-            await edge_sync.settle(conn, outbox, lambda: ctx.cache.put_group(group))
-        finally:
-            with contextlib.suppress(*DATABASE_UNAVAILABLE):
-                await edge_sync.unlock_group(conn, group_id)
+    # The group's lock, held until the edge write: two updates reach Redis in commit order.
+    async with ctx.pool.acquire() as conn, edge_outbox.locked(conn, "group", [group_id]):
+        row, secret, outbox = await _update(conn, principal, group_id, cols, hashed)
+        group = edge_group_from_row(row)
+        await edge_outbox.settle(conn, outbox, lambda: ctx.cache.put_group(group))
     return GroupWrite(_record(row), secret)
 
 
@@ -119,7 +115,7 @@ async def _update(
             *(merged[c] for c in rules.COLUMNS),
         )
         assert row is not None
-        return row, secret, await edge_sync.record(conn, groups=[group_id])
+        return row, secret, await edge_outbox.record(conn, groups=[group_id])
 
 
 async def _check_webhook_target(ctx: AppContext, cols: dict[str, Any]) -> None:
@@ -177,8 +173,8 @@ async def delete_group(ctx: AppContext, principal: Principal, group_id: int) -> 
     concurrent link write cannot leave an older record in Redis after this one."""
     async with ctx.pool.acquire() as conn:
         locked = [r["id"] for r in await conn.fetch(_MEMBERS, group_id, principal.workspace_id)]
-        await edge_sync.lock_group(conn, group_id)
         await store.lock_links(conn, locked)
+        await edge_outbox.lock(conn, "group", [group_id])
         try:
             links, outbox = await _ungroup(conn, principal, group_id)
             known = set(locked)
@@ -194,11 +190,11 @@ async def delete_group(ctx: AppContext, principal: Principal, group_id: int) -> 
                     await ctx.cache.put_links(edge_link_from_row(r) for r in batch)
                 await ctx.cache.drop_group(group_id)
 
-            await edge_sync.settle(conn, outbox, write)
+            await edge_outbox.settle(conn, outbox, write)
         finally:
             with contextlib.suppress(*DATABASE_UNAVAILABLE):
+                await edge_outbox.unlock(conn, "group", [group_id])
                 await store.unlock_links(conn, locked)
-                await edge_sync.unlock_group(conn, group_id)
 
 
 async def _ungroup(
@@ -219,7 +215,7 @@ async def _ungroup(
             group_id,
         )
         await conn.execute("DELETE FROM link_groups WHERE id = $1", group_id)
-        outbox = await edge_sync.record(conn, links=[r["id"] for r in links], groups=[group_id])
+        outbox = await edge_outbox.record(conn, links=[r["id"] for r in links], groups=[group_id])
     return links, outbox
 
 

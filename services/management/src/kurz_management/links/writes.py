@@ -9,12 +9,12 @@ import logging
 from typing import Any
 
 import asyncpg
+from kurz import edge_outbox
 from kurz.edge_records import edge_link_from_row
 from kurz.models import LinkSpec
 from kurz.passwords import hash_password
 from kurz.validation import is_id
 
-from kurz_management import edge_sync
 from kurz_management.auth import Principal
 from kurz_management.context import AppContext
 from kurz_management.faults import DATABASE_UNAVAILABLE
@@ -139,7 +139,7 @@ async def _commit(
             updated = [c.link_id for c in live if c.stored is not None and c.link_id]
             if updated:
                 records.update(await store.fetch_records(conn, updated))
-            outbox = await edge_sync.record(
+            outbox = await edge_outbox.record(
                 conn, links=[c.link_id for c in live if c.link_id], addresses=_vacated(live)
             )
             return records, outbox
@@ -195,7 +195,7 @@ async def _refresh_edge(
         return
     links = [edge_link_from_row(records[c.link_id]) for c in written if c.link_id]
     gone = _vacated(written)
-    await edge_sync.settle(conn, outbox, lambda: ctx.cache.put_links(links, gone=gone))
+    await edge_outbox.settle(conn, outbox, lambda: ctx.cache.put_links(links, gone=gone))
 
 
 def _results(
@@ -231,9 +231,9 @@ async def delete_one(ctx: AppContext, principal: Principal, link_id: int) -> Non
                     )
                     if row is None:
                         raise LinkError("not_found", f"no link {link_id} in this workspace")
-                    outbox = await edge_sync.record(conn, links=[link_id])
+                    outbox = await edge_outbox.record(conn, links=[link_id])
                 address = (row["host"], row["slug"])
-                await edge_sync.settle(conn, outbox, lambda: ctx.cache.drop_links([address]))
+                await edge_outbox.settle(conn, outbox, lambda: ctx.cache.drop_links([address]))
             finally:
                 with contextlib.suppress(*DATABASE_UNAVAILABLE):
                     await store.unlock_links(conn, [link_id])
