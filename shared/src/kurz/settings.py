@@ -17,7 +17,10 @@ class DatabaseSettings(msgspec.Struct, frozen=True):
 
 class RedisSettings(msgspec.Struct, frozen=True):
     url: str = "redis://127.0.0.1:6379/0"
-    stream_maxlen: int = 1_000_000  # approximate trim length of the click stream
+    # The click stream is trimmed only below what every consumer group acknowledged
+    # (kurz.stream_watch); past these, kurz alerts and consumers report not ready.
+    stream_high_water_bytes: int = 1_073_741_824
+    stream_behind_seconds: float = 300.0  # oldest unacknowledged entry older than this
 
 
 class EdgeSettings(msgspec.Struct, frozen=True):
@@ -104,7 +107,8 @@ ENVIRONMENT: dict[str, tuple[str | None, str]] = {
     "DATABASE_POOL_MIN": ("database", "pool_min"),
     "DATABASE_POOL_MAX": ("database", "pool_max"),
     "REDIS_URL": ("redis", "url"),
-    "KURZ_STREAM_MAXLEN": ("redis", "stream_maxlen"),
+    "KURZ_STREAM_HIGH_WATER": ("redis", "stream_high_water_bytes"),
+    "KURZ_STREAM_BEHIND_SECONDS": ("redis", "stream_behind_seconds"),
     "KURZ_DEFAULT_DOMAIN": ("edge", "default_domain"),
     "KURZ_PUBLIC_SCHEME": ("edge", "public_scheme"),
     "KURZ_COUNTRY_HEADER": ("edge", "country_header"),

@@ -29,7 +29,7 @@ async def test_concurrent_events_share_round_trips_and_are_written_on_return(
 ) -> None:
     client = aioredis.Redis.from_url(redis_url)
     stats = EdgeStats()
-    recorder = EventRecorder(client, maxlen=1_000_000, buffer_limit=10, stats=stats)
+    recorder = EventRecorder(client, buffer_limit=10, stats=stats)
     recorder.start()
     marker = f"recorder-test-{id(recorder)}"
     checks = asyncio.Semaphore(50)
@@ -57,7 +57,7 @@ async def test_concurrent_events_share_round_trips_and_are_written_on_return(
 async def test_close_writes_what_is_pending(redis_url: str) -> None:
     client = aioredis.Redis.from_url(redis_url)
     stats = EdgeStats()
-    recorder = EventRecorder(client, maxlen=1_000_000, buffer_limit=10, stats=stats)
+    recorder = EventRecorder(client, buffer_limit=10, stats=stats)
     recorder.start()
     tasks = [recorder.record(msgspec.msgpack.encode(i)) for i in range(20)]
     await asyncio.sleep(0)  # queued, maybe not yet written
@@ -72,7 +72,7 @@ async def test_callbacks_run_once_their_events_are_in_the_stream(redis_url: str)
     fails stops neither the writer nor the callbacks of the same batch."""
     client = aioredis.Redis.from_url(redis_url)
     stats = EdgeStats()
-    recorder = EventRecorder(client, maxlen=1_000_000, buffer_limit=10, stats=stats)
+    recorder = EventRecorder(client, buffer_limit=10, stats=stats)
     recorder.start()
     written_when_called: list[int] = []
 
@@ -104,7 +104,7 @@ async def test_callbacks_wait_for_the_next_loop_turn_while_redis_is_away_or_clos
     server = Redis(tmp_path / "redis", free_port()).start()
     client = aioredis.Redis.from_url(server.url)
     stats = EdgeStats()
-    recorder = EventRecorder(client, maxlen=1000, buffer_limit=10, stats=stats, timeout=0.5)
+    recorder = EventRecorder(client, buffer_limit=10, stats=stats, timeout=0.5)
     recorder.start()
     calls: list[str] = []
     server.stop()

@@ -311,7 +311,6 @@ class Redirector:
         )  # fmt: skip
         self.recorder = EventRecorder(
             self.redis,
-            maxlen=settings.redis.stream_maxlen,
             buffer_limit=settings.edge.event_buffer,
             stats=self.stats,
         )

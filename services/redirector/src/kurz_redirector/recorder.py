@@ -23,7 +23,6 @@ from collections.abc import Callable
 import redis.asyncio as aioredis
 from kurz import keys
 from kurz.events import BATCH_FIELD, encode_batch
-from kurz.stream import EntrySizes
 from redis.exceptions import RedisError
 
 from kurz_redirector.metrics import EdgeStats
@@ -40,15 +39,12 @@ class EventRecorder:
         self,
         redis: aioredis.Redis,
         *,
-        maxlen: int,
         buffer_limit: int,
         stats: EdgeStats,
         retry_interval: float = 0.5,
         timeout: float = 2.0,
     ) -> None:
         self._wire = Wire(redis, timeout=timeout)
-        self._maxlen = maxlen  # in events; the stream is trimmed in entries
-        self._sizes = EntrySizes(weight=1 / 16)  # turns one bound into the other
         self._limit = buffer_limit
         self._stats = stats
         self._retry_interval = retry_interval
@@ -151,13 +147,9 @@ class EventRecorder:
         return True
 
     async def _add_all(self, events: list[bytes]) -> None:
-        """One XADD of one entry holding the batch, trimming the stream (approximately,
-        in whole nodes, which is cheap) to about `maxlen` events."""
-        self._sizes.saw(1, len(events))
-        entries = self._sizes.entries_for(self._maxlen)
-        await self._wire.call(
-            b"XADD", _STREAM_KEY, b"MAXLEN", b"~", entries, b"*", BATCH_FIELD, encode_batch(events)
-        )
+        """One XADD of one entry holding the batch. No trimming here: the consumers trim
+        the stream below what every group acknowledged (kurz.stream_watch)."""
+        await self._wire.call(b"XADD", _STREAM_KEY, b"*", BATCH_FIELD, encode_batch(events))
 
     def _hold(self, events: list[bytes]) -> None:
         room = self._limit - len(self._backlog) if not self._closed else 0
