@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Mapping
+from pathlib import Path
 
 import msgspec
 
@@ -30,7 +32,10 @@ class EdgeSettings(msgspec.Struct, frozen=True):
     geoip_mmdb: str | None = None
     cache_size: int = 200_000  # links held in the redirector's process
     cache_ttl: float = 60.0  # safety net behind pub/sub invalidation
-    event_buffer: int = 100_000  # events held in memory while Redis is away
+    # The write-ahead spool of click events while Redis is away (local disk, fsynced
+    # before the answer): its directory (a volume of its own) and its bound in bytes.
+    spool_dir: str = str(Path(tempfile.gettempdir()) / "kurz-edge-spool")
+    spool_bytes: int = 256 * 1024 * 1024
     cookie_secret: str = "dev-only-change-me"
     visitor_secret: str = "dev-only-change-me"
     password_attempts: int = 5  # wrong answers per visitor and link per window
@@ -115,7 +120,8 @@ ENVIRONMENT: dict[str, tuple[str | None, str]] = {
     "KURZ_GEOIP_MMDB": ("edge", "geoip_mmdb"),
     "KURZ_EDGE_CACHE_SIZE": ("edge", "cache_size"),
     "KURZ_EDGE_CACHE_TTL": ("edge", "cache_ttl"),
-    "KURZ_EVENT_BUFFER": ("edge", "event_buffer"),
+    "KURZ_EDGE_SPOOL_DIR": ("edge", "spool_dir"),
+    "KURZ_EDGE_SPOOL_BYTES": ("edge", "spool_bytes"),
     "KURZ_COOKIE_SECRET": ("edge", "cookie_secret"),
     "KURZ_VISITOR_SECRET": ("edge", "visitor_secret"),
     "KURZ_PASSWORD_ATTEMPTS": ("edge", "password_attempts"),

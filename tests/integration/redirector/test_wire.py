@@ -17,6 +17,7 @@ from kurz_redirector.app import Redirector
 from kurz_redirector.lookups import BatchedGets
 from kurz_redirector.metrics import EdgeStats
 from kurz_redirector.recorder import EventRecorder
+from kurz_redirector.spool import Spool
 from kurz_redirector.wire import Wire
 from redis.exceptions import RedisError, ResponseError
 
@@ -83,12 +84,12 @@ async def test_ready_once_started_whatever_redis_says() -> None:
     await edge._ready()  # no Redis is asked: an outage does not make the edge unready
 
 
-async def test_the_edge_never_trims_the_stream(server: Redis) -> None:
+async def test_the_edge_never_trims_the_stream(server: Redis, tmp_path: Path) -> None:
     """Only the consumers trim, below what every group acknowledged (kurz.stream_watch):
     whatever the edge writes stays until then, however much it is."""
     client = aioredis.Redis.from_url(server.url)
     await client.delete(keys.CLICK_STREAM)
-    recorder = EventRecorder(client, buffer_limit=10, stats=EdgeStats())
+    recorder = EventRecorder(client, spool=Spool(tmp_path / "spool", 1 << 20), stats=EdgeStats())
     recorder.start()
     for i in range(1000):  # one at a time: an entry each
         await recorder.record(msgspec.msgpack.encode(i))

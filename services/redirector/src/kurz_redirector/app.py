@@ -9,6 +9,7 @@ import logging
 import random
 import time
 from collections.abc import Awaitable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import redis.asyncio as aioredis
@@ -45,6 +46,7 @@ from kurz_redirector.request import RequestHeaders, read_headers, trusted_countr
 from kurz_redirector.resolver import Resolver, Unavailable
 from kurz_redirector.respond import EMPTY_BODY, NOT_FOUND, UNAVAILABLE, Send, send_html
 from kurz_redirector.side import SidePaths
+from kurz_redirector.spool import Spool
 from kurz_redirector.tasks import stop_task
 
 if TYPE_CHECKING:
@@ -311,7 +313,7 @@ class Redirector:
         )  # fmt: skip
         self.recorder = EventRecorder(
             self.redis,
-            buffer_limit=settings.edge.event_buffer,
+            spool=Spool(Path(settings.edge.spool_dir), settings.edge.spool_bytes),
             stats=self.stats,
         )
         self.recorder.start()
