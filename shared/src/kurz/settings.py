@@ -86,6 +86,11 @@ class ServerSettings(msgspec.Struct, frozen=True):
     server: str = "uvicorn"  # or "granian"
     # Peers whose X-Forwarded-For/-Proto count (kurz.proxies); uvicorn's variable and rules.
     forwarded_allow_ips: str = "127.0.0.1"
+    # HTTP limits under uvicorn (kurz.http_guard): one client cannot stall the others.
+    max_header_bytes: int = 16_384  # request line and headers, else 431
+    max_url_bytes: int = 8_192  # request target, else 414
+    head_timeout: float = 10.0  # seconds for a request head to arrive whole, else 408
+    max_connections: int = 10_000  # per process, below its descriptor limit
 
 
 class Settings(msgspec.Struct, frozen=True):
@@ -107,6 +112,10 @@ ENVIRONMENT: dict[str, tuple[str | None, str]] = {
     "KURZ_WORKERS": ("server", "workers"),
     "KURZ_SERVER": ("server", "server"),
     "FORWARDED_ALLOW_IPS": ("server", "forwarded_allow_ips"),
+    "KURZ_HTTP_MAX_HEADER_BYTES": ("server", "max_header_bytes"),
+    "KURZ_HTTP_MAX_URL_BYTES": ("server", "max_url_bytes"),
+    "KURZ_HTTP_HEAD_TIMEOUT": ("server", "head_timeout"),
+    "KURZ_HTTP_MAX_CONNECTIONS": ("server", "max_connections"),
     "DATABASE_URL": ("database", "url"),
     "DATABASE_REPLICA_URL": ("database", "replica_url"),
     "DATABASE_POOL_MIN": ("database", "pool_min"),
