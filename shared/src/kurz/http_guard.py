@@ -178,10 +178,6 @@ class GuardedProtocol(HttpToolsProtocol):
         if len(self.url) > self._max_url:
             self._reject(414)
 
-    def on_header(self, name: bytes, value: bytes) -> None:
-        if not self._rejected:
-            super().on_header(name, value)
-
     def head_accepted(self) -> bool:
         """At the end of a head: False if it was refused (its answer is sent)."""
         self._in_head = False
