@@ -36,7 +36,7 @@ from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError, RedisError
 
 from kurz_redirector import respond
-from kurz_redirector.cache import Entry, LinkCache
+from kurz_redirector.cache import Counters, Entry, LinkCache
 from kurz_redirector.geo import Countries
 from kurz_redirector.limits import ClickLimiter
 from kurz_redirector.metrics import new_stats
@@ -100,11 +100,11 @@ class Redirector:
             return self._lifespan(receive, send)
         return _nothing()
 
-    def prepare(self, link: EdgeLink, deadline: float, counter: str | None = None) -> Entry:
+    def prepare(self, link: EdgeLink, deadline: float, counters: Counters | None = None) -> Entry:
         """A cache entry; a link whose answer never changes gets its response ready-made
         and, unless a link-preview crawler would get a card from it, no EdgeLink."""
         if not is_static(link):
-            return Entry.of_link(link, deadline, counter)
+            return Entry.of_link(link, deadline, counters)
         decision = decide(link, RequestFacts(), 0.0, self.rng)
         headers = respond.redirect_headers(
             decision.status, decision.destination, no_referrer=link.hide_referrer
@@ -155,7 +155,7 @@ class Redirector:
             method, ua, bot, preview, country_code, fields[5].decode("latin-1"), query, qr,
             link.password_hash is not None and self.cookies.valid(link, cookie, now),
         )  # fmt: skip
-        decision = await self._decide(link, facts, now, entry.counter)
+        decision = await self._decide(link, facts, now, entry.counters)
         if decision is None:
             await send_html(send, 503, UNAVAILABLE, extra=[(b"retry-after", b"2")])
             return
@@ -243,17 +243,17 @@ class Redirector:
         ))  # fmt: skip
 
     async def _decide(
-        self, link: EdgeLink, facts: RequestFacts, now: float, counter: str | None
+        self, link: EdgeLink, facts: RequestFacts, now: float, counters: Counters | None
     ) -> Decision | None:
         """decide(), then a slot of the click limit for a visit that would go through.
         None when the limit cannot be checked."""
         decision = decide(link, facts, now, self.rng)
         if not (decision.limited and decision.outcome in COUNTED_OUTCOMES):
             return decision
-        assert counter is not None and link.max_clicks is not None
+        assert counters is not None
         counted = facts.method == "GET" and not facts.bot
         try:
-            allowed = await self.limiter.admit(counter, link.max_clicks, counted=counted)
+            allowed = await self.limiter.admit(counters, counted=counted)
         except RedisError as exc:
             # Exactness needs the shared counter; without it, refuse rather than overshoot.
             log.warning("click limit unavailable", extra={"link_id": link.id, "error": str(exc)})
