@@ -24,7 +24,7 @@ from kurz.decision import (
     limit_reached,
 )
 from kurz.events import COUNTED_OUTCOMES, ClickEvent, Outcome, encode_event, new_event_id
-from kurz.logs import configure_logging
+from kurz.logs import Sparse, configure_logging
 from kurz.models import EdgeLink
 from kurz.observability import OPERATOR_PATHS, serve_operator_path
 from kurz.proxies import ProxyHeaders, TrustedProxies
@@ -72,6 +72,7 @@ class Redirector:
         self.visitors = VisitorIds(edge.visitor_secret)
         self.cookies = PasswordCookies(edge.cookie_secret)
         self.proxies = TrustedProxies(settings.server.forwarded_allow_ips)
+        self._limit_log = Sparse()  # a Redis outage would log every limited visit
         self.rng = random.Random()
         self.scheme = edge.public_scheme
         self._country_header = edge.country_header.lower().encode() if edge.country_header else None
@@ -256,7 +257,11 @@ class Redirector:
             allowed = await self.limiter.admit(counters, counted=counted)
         except RedisError as exc:
             # Exactness needs the shared counter; without it, refuse rather than overshoot.
-            log.warning("click limit unavailable", extra={"link_id": link.id, "error": str(exc)})
+            if (skipped := self._limit_log.due()) is not None:  # one line per interval
+                log.warning(
+                    "click limit unavailable",
+                    extra={"link_id": link.id, "error": str(exc), "skipped": skipped},
+                )
             return None
         return decision if allowed else limit_reached(link)
 

@@ -29,6 +29,7 @@ from typing import TypeVar
 import redis.asyncio as aioredis
 from kurz import keys
 from kurz.events import BATCH_FIELD, encode_batch
+from kurz.logs import Sparse
 from redis.exceptions import RedisError
 
 from kurz_redirector.metrics import EdgeStats
@@ -40,7 +41,6 @@ log = logging.getLogger(__name__)
 _CHUNK = 500  # events per stream entry, at most: consumers read batches of entries
 _STREAM_KEY = keys.CLICK_STREAM.encode()
 _REDIS_ERRORS = (RedisError, OSError, TimeoutError)
-_DROP_LOG_INTERVAL = 10.0  # seconds between two log lines about dropped events
 T = TypeVar("T")
 
 
@@ -69,7 +69,7 @@ class EventRecorder:
         self._done: asyncio.Future[None]  # already done: what a late event awaits
         self._stopped = False  # close() has begun: events go to the spool
         self._closed = False  # and the spool is released: events are dropped
-        self._next_drop_log = 0.0
+        self._drop_log = Sparse()
 
     @property
     def degraded(self) -> bool:
@@ -191,9 +191,7 @@ class EventRecorder:
 
     def _drop(self, count: int) -> None:
         self._stats.events_dropped += count
-        now = self._loop.time()
-        if now >= self._next_drop_log:  # one line per interval, not one per visit
-            self._next_drop_log = now + _DROP_LOG_INTERVAL
+        if self._drop_log.due() is not None:  # one line per interval, not one per visit
             log.error(
                 "click events dropped: the spool is full or unusable",
                 extra={"dropped_total": self._stats.events_dropped},
