@@ -153,7 +153,7 @@ def edge_env(database_url: str, redis_url: str, port: int) -> dict[str, str]:
         "REDIS_URL": redis_url,
         "KURZ_DEFAULT_DOMAIN": f"127.0.0.1:{port}",
         "KURZ_LOG_LEVEL": "WARNING",
-        "KURZ_STREAM_MAXLEN": "200000",
+        "KURZ_STREAM_HIGH_WATER": "1073741824",
         "KURZ_PORT": str(port),
         "PYTHONPATH": str(HERE.parent),
     }

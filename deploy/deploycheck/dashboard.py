@@ -19,6 +19,8 @@ REQUIRED_METRICS = {
     "kurz_click_events_total": "counter",
     "kurz_click_event_buffer": "gauge",
     "kurz_stream_lag": "gauge",
+    "kurz_stream_bytes": "gauge",
+    "kurz_stream_oldest_unacked_seconds": "gauge",
     "kurz_aggregator_batch_size": "histogram",
     "kurz_aggregator_commit_seconds": "histogram",
     "kurz_webhook_deliveries_total": "counter",

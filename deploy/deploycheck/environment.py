@@ -115,6 +115,14 @@ def check_environment(label: str, objects: list[Manifest]) -> list[Problem]:
             where = f"{label} {describe(obj)} container {container.get('name')}"
             env = resolve_env(objects, container, where, problems)
             problems += check_names(where, env)
+            if "*" in env.get("FORWARDED_ALLOW_IPS", "").split(","):
+                problems.append(
+                    Problem(
+                        where,
+                        "FORWARDED_ALLOW_IPS trusts every peer: name the ingress controller's "
+                        "addresses or network instead",
+                    )
+                )
             if obj.get("kind") == "Deployment":
                 problems += _grace(where, obj, container, env)
                 if "KURZ_AGGREGATOR_CONSUMER" in env and obj["spec"].get("replicas", 1) != 1:

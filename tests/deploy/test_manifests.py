@@ -3,6 +3,7 @@ problem it exists for when fed a deliberately broken manifest."""
 
 from __future__ import annotations
 
+import copy
 import os
 import subprocess
 import sys
@@ -247,6 +248,16 @@ def test_missing_deployment_and_consumer_name_are_reported(
     found = messages(check, objects, stages)
     assert "no Deployment kurz-webhook-worker for Dockerfile target webhook-worker" in found
     assert "sets KURZ_AGGREGATOR_CONSUMER" in found
+
+
+def test_trusting_every_peer_for_forwarded_addresses_is_reported(
+    check: ModuleType, rendered: dict[str, Objects], stages: list[Any]
+) -> None:
+    objects = copy.deepcopy(rendered["base"])
+    container(objects, "kurz-redirector")["env"].append(
+        {"name": "FORWARDED_ALLOW_IPS", "value": "10.0.0.1,*"}
+    )
+    assert "FORWARDED_ALLOW_IPS trusts every peer" in messages(check, objects, stages)
 
 
 def _overlay(tmp_path: Path, patch: str) -> Path:

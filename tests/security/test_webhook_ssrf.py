@@ -51,7 +51,8 @@ async def test_registration_refuses_names_resolving_inside(
 
 LITERAL_TARGETS = ["http://127.0.0.1:9/hook", "http://[::1]/hook", "http://169.254.169.254/",
                    "http://10.0.0.1/x", "http://localhost:8080/hook", "http://0x7f000001/hook",
-                   "http://2130706433/hook"]  # fmt: skip
+                   "http://2130706433/hook", "http://localhost./hook",
+                   "http://does-not-resolve.invalid/hook"]  # fmt: skip
 
 
 @pytest.mark.parametrize("target", LITERAL_TARGETS)

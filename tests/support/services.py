@@ -78,7 +78,11 @@ class Stack:
     services: dict[str, Service] = field(default_factory=dict)
 
     def add(self, name: str, **extra_env: str) -> Service:
-        svc = Service(name, free_port(), {**self.env, **extra_env}, self.logs / f"{name}.log")
+        port = free_port()
+        env = {**self.env, **extra_env}
+        if name == "redirector":  # a spool of its own, kept across its restarts
+            env.setdefault("KURZ_EDGE_SPOOL_DIR", str(self.logs / f"spool-{port}"))
+        svc = Service(name, port, env, self.logs / f"{name}.log")
         self.services[name] = svc
         return svc
 

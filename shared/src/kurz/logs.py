@@ -29,6 +29,29 @@ class JsonFormatter(logging.Formatter):
         return _encoder.encode(entry).decode()
 
 
+class Sparse:
+    """For a line that an outage would repeat on every request: at most one per
+    `interval` seconds, each telling how many were left out since the last.
+
+        if (skipped := sparse.due()) is not None:
+            log.warning("click limit unavailable", extra={"skipped": skipped})
+    """
+
+    def __init__(self, interval: float = 10.0) -> None:
+        self.interval = interval
+        self._next = 0.0
+        self._skipped = 0
+
+    def due(self) -> int | None:
+        now = time.monotonic()
+        if now < self._next:
+            self._skipped += 1
+            return None
+        self._next = now + self.interval
+        skipped, self._skipped = self._skipped, 0
+        return skipped
+
+
 def configure_logging(level: str = "INFO") -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter())

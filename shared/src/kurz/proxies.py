@@ -7,7 +7,11 @@ redirect path at the cost of one dictionary lookup when no proxy header is prese
 uvicorn's, read from the same variable, FORWARDED_ALLOW_IPS: a comma-separated list of
 addresses, networks (CIDR) and literals, or "*" for every peer. From a trusted peer the
 client is the right-most X-Forwarded-For entry that is not itself a trusted proxy (the
-left-most when every peer is trusted, or every entry is).
+left-most when every entry is). Unlike uvicorn, "*" trusts the peer for one hop only:
+the client is the right-most entry, the address the peer itself saw, since with every
+address trusted the entries to its left are whatever the visitor chose to send (a
+visitor rotating them would otherwise be a new visitor on every request, past password
+throttling). Manifests name the ingress instead (docs/operations.md).
 """
 
 from __future__ import annotations
@@ -62,10 +66,9 @@ class TrustedProxies:
         if not forwarded_for or not self.trusts(peer):
             return peer
         hosts = [host.strip() for host in forwarded_for.split(",")]
-        if not self.everyone:
-            for host in reversed(hosts):
-                if host and not self.trusts(host):
-                    return host
+        for host in reversed(hosts):
+            if host and (self.everyone or not self.trusts(host)):
+                return host
         return hosts[0] or peer
 
 

@@ -17,8 +17,9 @@ def serve(
     protocol: str | None = None,
 ) -> None:
     """`app_path` is "module:callable"; with `factory` the callable builds the app.
-    `protocol` ("module:Class") replaces uvicorn's httptools protocol with a subclass
-    of it (the redirector's answers its hot path itself); granian ignores it."""
+    `protocol` ("module:Class") replaces kurz's guarded httptools protocol
+    (kurz.http_guard) with a subclass of it (the redirector's answers its hot path
+    itself); granian ignores it."""
     port = settings.server.port or default_port
     if settings.server.server == "granian":
         from granian import Granian
@@ -48,7 +49,7 @@ def serve(
         factory=factory,
         interface="asgi3",  # an app may return its handler's coroutine from a plain call
         loop="uvloop",
-        http=import_from_string(protocol) if protocol else "httptools",
+        http=import_from_string(protocol or "kurz.http_guard:GuardedProtocol"),
         access_log=False,
         log_level=settings.log_level.lower(),
         timeout_graceful_shutdown=int(settings.shutdown_grace),

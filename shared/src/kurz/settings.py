@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Mapping
+from pathlib import Path
 
 import msgspec
 
@@ -17,7 +19,10 @@ class DatabaseSettings(msgspec.Struct, frozen=True):
 
 class RedisSettings(msgspec.Struct, frozen=True):
     url: str = "redis://127.0.0.1:6379/0"
-    stream_maxlen: int = 1_000_000  # approximate trim length of the click stream
+    # The click stream is trimmed only below what every consumer group acknowledged
+    # (kurz.stream_watch); past these, kurz alerts and consumers report not ready.
+    stream_high_water_bytes: int = 1_073_741_824
+    stream_behind_seconds: float = 300.0  # oldest unacknowledged entry older than this
 
 
 class EdgeSettings(msgspec.Struct, frozen=True):
@@ -27,7 +32,10 @@ class EdgeSettings(msgspec.Struct, frozen=True):
     geoip_mmdb: str | None = None
     cache_size: int = 200_000  # links held in the redirector's process
     cache_ttl: float = 60.0  # safety net behind pub/sub invalidation
-    event_buffer: int = 100_000  # events held in memory while Redis is away
+    # The write-ahead spool of click events while Redis is away (local disk, fsynced
+    # before the answer): its directory (a volume of its own) and its bound in bytes.
+    spool_dir: str = str(Path(tempfile.gettempdir()) / "kurz-edge-spool")
+    spool_bytes: int = 256 * 1024 * 1024
     cookie_secret: str = "dev-only-change-me"
     visitor_secret: str = "dev-only-change-me"
     password_attempts: int = 5  # wrong answers per visitor and link per window
@@ -78,6 +86,11 @@ class ServerSettings(msgspec.Struct, frozen=True):
     server: str = "uvicorn"  # or "granian"
     # Peers whose X-Forwarded-For/-Proto count (kurz.proxies); uvicorn's variable and rules.
     forwarded_allow_ips: str = "127.0.0.1"
+    # HTTP limits under uvicorn (kurz.http_guard): one client cannot stall the others.
+    max_header_bytes: int = 16_384  # request line and headers, else 431
+    max_url_bytes: int = 8_192  # request target, else 414
+    head_timeout: float = 10.0  # seconds for a request head to arrive whole, else 408
+    max_connections: int = 10_000  # per process, below its descriptor limit
 
 
 class Settings(msgspec.Struct, frozen=True):
@@ -99,19 +112,25 @@ ENVIRONMENT: dict[str, tuple[str | None, str]] = {
     "KURZ_WORKERS": ("server", "workers"),
     "KURZ_SERVER": ("server", "server"),
     "FORWARDED_ALLOW_IPS": ("server", "forwarded_allow_ips"),
+    "KURZ_HTTP_MAX_HEADER_BYTES": ("server", "max_header_bytes"),
+    "KURZ_HTTP_MAX_URL_BYTES": ("server", "max_url_bytes"),
+    "KURZ_HTTP_HEAD_TIMEOUT": ("server", "head_timeout"),
+    "KURZ_HTTP_MAX_CONNECTIONS": ("server", "max_connections"),
     "DATABASE_URL": ("database", "url"),
     "DATABASE_REPLICA_URL": ("database", "replica_url"),
     "DATABASE_POOL_MIN": ("database", "pool_min"),
     "DATABASE_POOL_MAX": ("database", "pool_max"),
     "REDIS_URL": ("redis", "url"),
-    "KURZ_STREAM_MAXLEN": ("redis", "stream_maxlen"),
+    "KURZ_STREAM_HIGH_WATER": ("redis", "stream_high_water_bytes"),
+    "KURZ_STREAM_BEHIND_SECONDS": ("redis", "stream_behind_seconds"),
     "KURZ_DEFAULT_DOMAIN": ("edge", "default_domain"),
     "KURZ_PUBLIC_SCHEME": ("edge", "public_scheme"),
     "KURZ_COUNTRY_HEADER": ("edge", "country_header"),
     "KURZ_GEOIP_MMDB": ("edge", "geoip_mmdb"),
     "KURZ_EDGE_CACHE_SIZE": ("edge", "cache_size"),
     "KURZ_EDGE_CACHE_TTL": ("edge", "cache_ttl"),
-    "KURZ_EVENT_BUFFER": ("edge", "event_buffer"),
+    "KURZ_EDGE_SPOOL_DIR": ("edge", "spool_dir"),
+    "KURZ_EDGE_SPOOL_BYTES": ("edge", "spool_bytes"),
     "KURZ_COOKIE_SECRET": ("edge", "cookie_secret"),
     "KURZ_VISITOR_SECRET": ("edge", "visitor_secret"),
     "KURZ_PASSWORD_ATTEMPTS": ("edge", "password_attempts"),

@@ -150,6 +150,11 @@ async def test_errors_and_isolation(
     error(await get(http, seeded, "/clicks", bots="maybe"), 400)
     error(await get(http, seeded, "/clicks", link_id="abc"), 400)
     error(await get(http, seeded, "/clicks/export", format="xml"), 400)
+    # A filter the database refuses: a clear 400 before the first byte, in both formats.
+    for fmt in ("csv", "json"):
+        assert "NUL" in error(
+            await get(http, seeded, "/clicks/export", format=fmt, browser="\x00", **RANGE), 400
+        )
     other = await new_workspace(pool)
     theirs = await http.get(
         f"/api/v1/workspace/{other.id}/clicks",

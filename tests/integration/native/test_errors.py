@@ -182,6 +182,16 @@ async def test_unknown_ids_and_routes_are_404(api: httpx.AsyncClient) -> None:
         assert r.status_code in (400, 422) and "error" in r.json()
 
 
+async def test_a_method_the_path_does_not_take_is_405_with_allow(api: httpx.AsyncClient) -> None:
+    answer = await api.put("/api/v1/links")
+    assert_error(answer, 405)
+    assert set(answer.headers["allow"].split(", ")) >= {"GET", "POST"}
+    # A path with a route per method: every one of them is named.
+    page = await api.put("/stats/g/1")
+    assert page.status_code == 405
+    assert set(page.headers["allow"].split(", ")) == {"GET", "HEAD", "POST"}
+
+
 async def test_body_over_the_limit_is_413_and_writes_nothing(
     api: httpx.AsyncClient, workspace: Workspace, pool: asyncpg.Pool[Any]
 ) -> None:

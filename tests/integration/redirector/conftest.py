@@ -56,8 +56,7 @@ def own_redis(tmp_path: Path) -> Iterator[Redis]:
 @pytest.fixture
 def edge(own_redis: Redis, database_url: str, tmp_path: Path) -> Iterator[Service]:
     """A redirector of the test's own, on `own_redis`."""
-    env = redirector_env(database_url, own_redis.url, KURZ_EDGE_CACHE_TTL="600",
-                         KURZ_EVENT_BUFFER="1000")  # fmt: skip
+    env = redirector_env(database_url, own_redis.url, KURZ_EDGE_CACHE_TTL="600")
     stack = Stack(env, tmp_path)
     yield stack.add("redirector").start()
     stack.stop()

@@ -34,6 +34,12 @@ def untrusting_redirector(database_url: str, redis_url: str, tmp_root: Path) -> 
 
 
 @pytest.fixture(scope="module")
+def trusting_everyone(database_url: str, redis_url: str, tmp_root: Path) -> Iterator[Service]:
+    env = redirector_env(database_url, redis_url, FORWARDED_ALLOW_IPS="*")
+    yield from one_service("redirector", env, tmp_root / "trusting-everyone")
+
+
+@pytest.fixture(scope="module")
 def granian_redirector(database_url: str, redis_url: str, tmp_root: Path) -> Iterator[Service]:
     env = redirector_env(database_url, redis_url, KURZ_SERVER="granian")
     yield from one_service("redirector", env, tmp_root / "granian-redirector")
@@ -103,6 +109,55 @@ async def test_password_attempts_are_counted_per_forwarded_address(
 
     assert [await attempt("198.51.100.7", f"guess{i}") for i in range(4)] == [403, 403, 403, 429]
     assert await attempt("198.51.100.8", "right") == 200  # the page that goes on
+
+
+async def test_a_rotated_forwarded_address_from_an_untrusted_peer_is_still_throttled(
+    untrusting_redirector: Service,
+    pool: asyncpg.Pool[Any],
+    redis: aioredis.Redis,
+    workspace: Workspace,
+) -> None:
+    """A guesser who sends a new X-Forwarded-For with every try is still one visitor: its
+    peer is no trusted proxy, so the header is not believed."""
+    link = await create_link(pool, redis, workspace.id, password_hash=hash_password("right"))
+    async with await _client(untrusting_redirector) as client:
+        statuses = [
+            (
+                await client.post(
+                    f"/{link.slug}",
+                    data={"password": f"guess{i}"},
+                    headers={"X-Forwarded-For": f"203.0.113.{i}"},
+                )
+            ).status_code
+            for i in range(6)
+        ]
+        right = await client.post(
+            f"/{link.slug}", data={"password": "right"}, headers={"X-Forwarded-For": "203.0.113.99"}
+        )
+    assert statuses == [403, 403, 403, 429, 429, 429]
+    assert right.status_code == 429  # still throttled, even with the right password
+
+
+async def test_trusting_everyone_believes_one_hop_only(
+    trusting_everyone: Service, pool: asyncpg.Pool[Any], redis: aioredis.Redis,
+    workspace: Workspace,
+) -> None:  # fmt: skip
+    """With "*", a proxy's X-Forwarded-For counts, but only the address it saw (the
+    right-most entry): what the visitor wrote to its left, rotated on every try, does
+    not make it a new visitor."""
+    link = await create_link(pool, redis, workspace.id, password_hash=hash_password("right"))
+    async with await _client(trusting_everyone) as client:
+        statuses = [
+            (
+                await client.post(
+                    f"/{link.slug}",
+                    data={"password": f"guess{i}"},
+                    headers={"X-Forwarded-For": f"203.0.113.{i}, 198.51.100.7"},
+                )
+            ).status_code
+            for i in range(5)
+        ]
+    assert statuses == [403, 403, 403, 429, 429]
 
 
 async def test_granian_serves_the_same_redirects_and_addresses(

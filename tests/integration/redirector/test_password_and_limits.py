@@ -157,4 +157,33 @@ async def test_a_group_limit_counts_each_link_under_the_group(
         statuses = [(await client.get(f"/{link.slug}")).status_code for _ in range(3)]
         assert statuses == [302, 302, 410]  # the group's limit wins over the link's 50
         assert int(await redis.get(keys.group_click_counter(group_id, link.id))) == 2
-        assert await redis.get(keys.click_counter(link.id)) is None
+    # The link's own limit counts its clicks too, under the group's; the other has none.
+    assert int(await redis.get(keys.click_counter(first.id))) == 2
+    assert await redis.get(keys.click_counter(second.id)) is None
+
+
+async def test_a_links_own_limit_holds_when_its_group_lifts_its_limit(
+    client: httpx.AsyncClient,
+    pool: asyncpg.Pool[Any],
+    redis: aioredis.Redis,
+    workspace: Workspace,
+) -> None:
+    group_id = await insert_group(pool, workspace.id, max_clicks=2)
+    edge = EdgeCache(redis)
+    await edge.put_group(edge_group_from_row(await pool.fetchrow(SELECT_GROUP, group_id)))
+    link = await create_link(pool, redis, workspace.id, group_id=group_id, max_clicks=3)
+    statuses = [(await client.get(f"/{link.slug}")).status_code for _ in range(3)]
+    assert statuses == [302, 302, 410]  # the group's 2
+    await pool.execute("UPDATE link_groups SET max_clicks = NULL WHERE id = $1", group_id)
+    await edge.put_group(edge_group_from_row(await pool.fetchrow(SELECT_GROUP, group_id)))
+
+    async def visit() -> int:
+        return (await client.get(f"/{link.slug}")).status_code
+
+    for _ in range(100):  # the invalidation reaches the redirector
+        if (status := await visit()) == 302:
+            break
+        await asyncio.sleep(0.05)
+    assert status == 302  # the third of the link's own 3
+    assert [await visit() for _ in range(3)] == [410, 410, 410]
+    assert int(await redis.get(keys.click_counter(link.id))) == 3

@@ -4,7 +4,7 @@ are not click events, which the shared stream's consumers must never see)."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import msgspec
@@ -15,6 +15,7 @@ from kurz.dev.servers import Redis, free_port
 from kurz.events import BATCH_FIELD, entry_items
 from kurz_redirector.metrics import EdgeStats
 from kurz_redirector.recorder import EventRecorder
+from kurz_redirector.spool import Spool
 
 
 @pytest.fixture
@@ -25,11 +26,11 @@ def redis_url(tmp_path: Path) -> Iterator[str]:
 
 
 async def test_concurrent_events_share_round_trips_and_are_written_on_return(
-    redis_url: str,
+    redis_url: str, tmp_path: Path
 ) -> None:
     client = aioredis.Redis.from_url(redis_url)
     stats = EdgeStats()
-    recorder = EventRecorder(client, maxlen=1_000_000, buffer_limit=10, stats=stats)
+    recorder = EventRecorder(client, spool=Spool(tmp_path / "spool", 1 << 20), stats=stats)
     recorder.start()
     marker = f"recorder-test-{id(recorder)}"
     checks = asyncio.Semaphore(50)
@@ -54,10 +55,10 @@ async def test_concurrent_events_share_round_trips_and_are_written_on_return(
     await client.aclose()
 
 
-async def test_close_writes_what_is_pending(redis_url: str) -> None:
+async def test_close_writes_what_is_pending(redis_url: str, tmp_path: Path) -> None:
     client = aioredis.Redis.from_url(redis_url)
     stats = EdgeStats()
-    recorder = EventRecorder(client, maxlen=1_000_000, buffer_limit=10, stats=stats)
+    recorder = EventRecorder(client, spool=Spool(tmp_path / "spool", 1 << 20), stats=stats)
     recorder.start()
     tasks = [recorder.record(msgspec.msgpack.encode(i)) for i in range(20)]
     await asyncio.sleep(0)  # queued, maybe not yet written
@@ -67,12 +68,14 @@ async def test_close_writes_what_is_pending(redis_url: str) -> None:
     await client.aclose()
 
 
-async def test_callbacks_run_once_their_events_are_in_the_stream(redis_url: str) -> None:
+async def test_callbacks_run_once_their_events_are_in_the_stream(
+    redis_url: str, tmp_path: Path
+) -> None:
     """record_then, the protocol's way: no future, a callback after the commit; one that
     fails stops neither the writer nor the callbacks of the same batch."""
     client = aioredis.Redis.from_url(redis_url)
     stats = EdgeStats()
-    recorder = EventRecorder(client, maxlen=1_000_000, buffer_limit=10, stats=stats)
+    recorder = EventRecorder(client, spool=Spool(tmp_path / "spool", 1 << 20), stats=stats)
     recorder.start()
     written_when_called: list[int] = []
 
@@ -96,31 +99,61 @@ async def test_callbacks_run_once_their_events_are_in_the_stream(redis_url: str)
     await client.aclose()
 
 
-async def test_callbacks_wait_for_the_next_loop_turn_while_redis_is_away_or_closed(
+def _event(text: str) -> bytes:
+    return msgspec.msgpack.encode(text)
+
+
+async def _until(predicate: Callable[[], bool]) -> None:
+    for _ in range(200):
+        if predicate():
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError("never came true")
+
+
+async def test_while_redis_is_away_answers_wait_for_the_spool_then_replay(
     tmp_path: Path,
 ) -> None:
-    """Never from inside record_then: its caller may be in the middle of parsing a
-    request. After close, an event is counted as dropped, and still answered."""
+    """Redis away: an event is answered once fsynced in the spool, never from inside
+    record_then; what close() could not replay stays on disk, and the next recorder on
+    the spool replays it at start. After close, an event is counted as dropped."""
     server = Redis(tmp_path / "redis", free_port()).start()
     client = aioredis.Redis.from_url(server.url)
     stats = EdgeStats()
-    recorder = EventRecorder(client, maxlen=1000, buffer_limit=10, stats=stats, timeout=0.5)
+    spool_dir = tmp_path / "spool"
+    recorder = EventRecorder(client, spool=Spool(spool_dir, 1 << 20), stats=stats, timeout=0.5)
     recorder.start()
     calls: list[str] = []
     server.stop()
-    recorder.record_then(b"first", lambda: calls.append("first"))
-    for _ in range(100):  # the write that finds Redis away answers it
-        if calls:
-            break
-        await asyncio.sleep(0.02)
-    assert calls == ["first"] and recorder.degraded
-    recorder.record_then(b"second", lambda: calls.append("second"))
+    recorder.record_then(_event("first"), lambda: calls.append("first"))
+    await _until(lambda: calls == ["first"])  # the write that finds Redis away spools it
+    assert recorder.degraded and stats.events_buffered == 1
+    recorder.record_then(_event("second"), lambda: calls.append("second"))
     assert calls == ["first"]  # not from inside the call
-    await asyncio.sleep(0)
-    assert calls == ["first", "second"] and stats.events_buffered == 2
+    await recorder.record(_event("third"))  # done: on disk
+    assert calls == ["first", "second"] and stats.events_buffered == 3
     await recorder.close(grace=0.5)
-    assert stats.events_dropped == 2  # Redis never came back
-    recorder.record_then(b"late", lambda: calls.append("late"))
+    assert stats.events_dropped == 0  # Redis never came back: kept on disk
+    recorder.record_then(_event("late"), lambda: calls.append("late"))
     await asyncio.sleep(0)
-    assert calls == ["first", "second", "late"] and stats.events_dropped == 3
+    assert calls == ["first", "second", "late"] and stats.events_dropped == 1
     await client.aclose()
+
+    server.start()
+    client = aioredis.Redis.from_url(server.url)
+    again = EventRecorder(client, spool=Spool(spool_dir, 1 << 20), stats=EdgeStats())
+    again.start()
+
+    async def replayed() -> list[bytes]:
+        entries = await client.xrange(keys.CLICK_STREAM)
+        return [item for _, f in entries for item in entry_items(f) or ()]
+
+    for _ in range(100):
+        if len(await replayed()) == 3:
+            break
+        await asyncio.sleep(0.05)
+    assert sorted(await replayed()) == sorted(_event(w) for w in ("first", "second", "third"))
+    await again.close()
+    assert list(spool_dir.glob("*.wal")) == []  # replayed segments are removed
+    await client.aclose()
+    server.stop()

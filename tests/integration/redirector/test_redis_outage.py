@@ -1,5 +1,5 @@
-"""A Redis outage: cached links keep redirecting, events wait in memory and reach the
-stream once Redis is back; a restart in between loses nothing buffered."""
+"""A Redis outage: cached links keep redirecting, events wait in the edge's spool on disk
+and reach the stream once Redis is back; a restart in between loses nothing spooled."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from kurz.dev.servers import Redis, free_port
 from kurz.edge_cache import EdgeCache
 from kurz.events import entry_events
 from kurz.models import EdgeLink
+from kurz.passwords import hash_password
 
 from tests.integration.redirector.conftest import HOST, new_slug, redirector_env
 from tests.support.services import Service, Stack
@@ -54,7 +55,7 @@ async def test_outage_buffers_events_then_flushes_them(
         assert _metric(metrics, 'kurz_click_events_total{state="buffered"}') == 20
         assert _metric(metrics, "kurz_click_event_buffer") == 20
         assert _metric(metrics, "kurz_redis_up") == 0
-        own_redis.start()  # same port, empty: the events must come from the buffer
+        own_redis.start()  # same port, empty: the events must come from the spool
         fresh = aioredis.Redis.from_url(own_redis.url)
         try:
             for _ in range(100):
@@ -74,11 +75,12 @@ async def test_outage_buffers_events_then_flushes_them(
             await fresh.aclose()
 
 
-async def test_buffer_bound_drops_are_counted_and_shutdown_flushes(
+async def test_spool_bound_drops_are_counted_and_shutdown_flushes(
     own_redis: Redis, database_url: str, tmp_path: Path
 ) -> None:
+    # Room for a few events (each about 300 bytes on disk), not for eight.
     env = redirector_env(database_url, own_redis.url, KURZ_EDGE_CACHE_TTL="600",
-                         KURZ_EVENT_BUFFER="5")  # fmt: skip
+                         KURZ_EDGE_SPOOL_BYTES="1500")  # fmt: skip
     stack = Stack(env, tmp_path)
     edge = stack.add("redirector").start()
     client = aioredis.Redis.from_url(own_redis.url)
@@ -93,17 +95,55 @@ async def test_buffer_bound_drops_are_counted_and_shutdown_flushes(
             for _ in range(8):
                 assert (await http.get(f"/{link.slug}")).status_code == 302
             metrics = (await http.get("/metrics")).text
-            assert _metric(metrics, 'kurz_click_events_total{state="dropped"}') == 3
+            dropped = _metric(metrics, 'kurz_click_events_total{state="dropped"}')
+            spooled = _metric(metrics, 'kurz_click_events_total{state="buffered"}')
+            assert dropped > 0 and spooled > 0 and dropped + spooled == 8
             own_redis.start()
-            # Stop at once: shutdown writes the buffer before the process exits.
+            # Stop at once: shutdown writes the spool before the process exits.
             edge.stop()
     finally:
         stack.stop()
+    log = (tmp_path / "redirector.log").read_text()
+    assert log.count("click events dropped") == 1  # one line, not one per visit
     fresh = aioredis.Redis.from_url(own_redis.url)
     try:
-        assert len(await _stream_events(fresh)) == 5
+        assert len(await _stream_events(fresh)) == spooled
     finally:
         await fresh.aclose()
+
+
+async def test_the_password_form_answers_503_while_redis_is_away(
+    edge: Service, own_redis: Redis, own_client: aioredis.Redis
+) -> None:
+    """Attempts are counted in Redis: without it none can be checked, and the visitor
+    is told to retry soon (503), not that it guessed too often (429)."""
+    link = EdgeLink(id=10**9 + 3, workspace_id=1, url="https://example.com/p", host=HOST,
+                    slug=new_slug(), password_hash=hash_password("right"))  # fmt: skip
+    await EdgeCache(own_client).put_links([link])
+    async with httpx.AsyncClient(base_url=edge.url, headers={"Host": HOST}, timeout=10) as http:
+        assert (await http.get(f"/{link.slug}")).status_code == 200  # the form, cached now
+        await own_client.aclose()
+        own_redis.stop()
+        answer = await http.post(f"/{link.slug}", data={"password": "right"})
+    assert answer.status_code == 503
+    assert answer.headers["retry-after"] == "2"
+    assert answer.headers["content-type"].startswith("text/html")
+
+
+async def test_limited_visits_in_an_outage_log_one_line_not_one_each(
+    edge: Service, own_redis: Redis, own_client: aioredis.Redis, tmp_path: Path
+) -> None:
+    link = EdgeLink(id=10**9 + 4, workspace_id=1, url="https://example.com/l", host=HOST,
+                    slug=new_slug(), max_clicks=1000)  # fmt: skip
+    await EdgeCache(own_client).put_links([link])
+    async with httpx.AsyncClient(base_url=edge.url, headers={"Host": HOST}, timeout=10) as http:
+        assert (await http.get(f"/{link.slug}")).status_code == 302
+        await own_client.aclose()
+        own_redis.stop()
+        statuses = [(await http.get(f"/{link.slug}")).status_code for _ in range(20)]
+    assert statuses == [503] * 20  # no shared counter, no exact limit: refused
+    log = (tmp_path / "redirector.log").read_text()
+    assert log.count("click limit unavailable") == 1
 
 
 async def test_postgres_away_links_in_redis_still_redirect(

@@ -12,6 +12,7 @@ from tests.support.services import Service
 REFUSED = [
     ("http://127.0.0.1:8080/hook", "loopback"),
     ("http://localhost/hook", "127.0.0.1"),  # a name is judged by what it resolves to
+    ("http://localhost./hook", "localhost."),  # the same rule on every registration path
     ("http://[::1]/hook", "loopback"),
     ("http://10.1.2.3/hook", "private"),
     ("http://192.168.0.10/hook", "private"),
@@ -32,7 +33,7 @@ async def test_native_refuses_private_targets(
     assert await webhook_count(pool, workspace.id) == 0
 
 
-@pytest.mark.parametrize(("url", "reason"), REFUSED[:4])
+@pytest.mark.parametrize(("url", "reason"), REFUSED[:5])
 async def test_linkly_refuses_private_targets(
     guarded_server: Service, pool, workspace: Workspace, url: str, reason: str
 ) -> None:

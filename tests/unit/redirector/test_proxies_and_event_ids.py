@@ -26,7 +26,9 @@ INGRESS = "10.0.0.5"
         # visitor's own words.
         ("10.0.0.0/8", INGRESS, "1.1.1.1, 203.0.113.7, 10.1.2.3", "203.0.113.7"),
         ("10.0.0.0/8, 127.0.0.1", INGRESS, "10.1.1.1, 10.2.2.2", "10.1.1.1"),  # all trusted
-        ("*", INGRESS, "203.0.113.7, 198.51.100.1", "203.0.113.7"),  # everyone: left-most
+        # Everyone trusted: one hop only, what the peer saw; never the visitor's own words.
+        ("*", INGRESS, "203.0.113.7, 198.51.100.1", "198.51.100.1"),
+        ("*", INGRESS, "203.0.113.7, ", "203.0.113.7"),
         ("::1, fd00::/8", "fd00::1", "2001:db8::7", "2001:db8::7"),
         ("127.0.0.1", "127.0.0.1", " 203.0.113.7 ,", "203.0.113.7"),  # blanks are skipped
         ("not-an-address, 127.0.0.1", "not-an-address", "203.0.113.7", "203.0.113.7"),

@@ -79,8 +79,9 @@ class AggregatorApp:
         for i in range(concurrency):
             name = base if concurrency == 1 else f"{base}-{i}"
             worker = Aggregator(
-                pool, redis, settings.aggregator, consumer=name, housekeeping=i == 0
-            )
+                pool, redis, settings.aggregator, consumer=name, housekeeping=i == 0,
+                stream_limits=settings.redis,
+            )  # fmt: skip
             task = asyncio.create_task(worker.run(), name=f"aggregator-{i}")
             task.add_done_callback(_report_exit)
             self.workers.append((worker, task))
@@ -104,6 +105,7 @@ class AggregatorApp:
         assert self._pool is not None and self._redis is not None
         await self._pool.fetchval("SELECT 1")
         await self._redis.ping()
+        self.workers[0][0].behind.check()
 
     def _draining(self) -> bool:
         return any(worker.stopping for worker, _ in self.workers)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from prometheus_client import Counter, Gauge, Histogram
+from prometheus_client import Counter, Histogram
 
 BATCH_SIZE = Histogram(
     "kurz_aggregator_batch_size",
@@ -26,12 +26,6 @@ RECLAIMED = Counter(
 )
 FAILURES = Counter(
     "kurz_aggregator_batch_failures_total", "Batches that failed and will be retried"
-)
-STREAM_LAG = Gauge(
-    "kurz_stream_lag", "Entries not yet delivered to the consumer group", ["stream", "group"]
-)
-STREAM_PENDING = Gauge(
-    "kurz_stream_pending", "Entries delivered and not yet acknowledged", ["stream", "group"]
 )
 PARTITIONS_DROPPED = Counter(
     "kurz_aggregator_partitions_dropped_total", "Day partitions of raw clicks dropped"

@@ -23,8 +23,9 @@ import asyncpg
 import redis.asyncio as aioredis
 from kurz import keys
 from kurz.events import FIELD, ClickEvent, entry_items
-from kurz.settings import AggregatorSettings
+from kurz.settings import AggregatorSettings, RedisSettings
 from kurz.stream import ConsumerGroup, Entry, EntrySizes, consumer_name
+from kurz.stream_watch import Behind, watch
 from redis.exceptions import RedisError, ResponseError
 
 from kurz_aggregator import metrics
@@ -61,9 +62,10 @@ class Aggregator:
         consumer: str | None = None,
         stream: str = keys.CLICK_STREAM,
         housekeeping: bool = True,
+        stream_limits: RedisSettings | None = None,
     ) -> None:
-        """`housekeeping`: this loop also runs upkeep and reports lag (one loop per
-        process is enough)."""
+        """`housekeeping`: this loop also runs upkeep, reports the group's lag and trims
+        the stream (one loop per process is enough)."""
         name = consumer or settings.consumer or consumer_name()
         self.pool = pool
         self.settings = settings
@@ -79,6 +81,11 @@ class Aggregator:
         self._next_upkeep = 0.0
         self._failures = 0
         self._housekeeping = housekeeping
+        limits = stream_limits or RedisSettings()
+        self._high_water = limits.stream_high_water_bytes
+        self.behind = Behind(
+            stream, keys.AGGREGATOR_GROUP, limits.stream_behind_seconds, self._high_water
+        )
 
     def stop(self) -> None:
         """Stop taking batches; the one in flight still commits and is acknowledged."""
@@ -276,14 +283,14 @@ class Aggregator:
             log.warning("upkeep failed", extra={"error": repr(exc)})
 
     async def update_lag(self) -> None:
-        """Lag and pending entries of every consumer group on the stream (the webhook
-        worker's too: one place to watch the whole stream)."""
-        stream = self.group.stream
-        for info in await self.group.redis.xinfo_groups(stream):
-            name = info["name"].decode() if isinstance(info["name"], bytes) else info["name"]
-            if info.get("lag") is not None:
-                metrics.STREAM_LAG.labels(stream, name).set(info["lag"])
-            metrics.STREAM_PENDING.labels(stream, name).set(info["pending"])
+        """This group's lag, pending entries and oldest unacknowledged age; the stream
+        trimmed below what every group acknowledged (kurz.stream_watch)."""
+        health = await watch(
+            self.group.redis, self.group.stream, self.group.group,
+            high_water_bytes=self._high_water,
+        )  # fmt: skip
+        if health is not None:
+            self.behind.saw(health)
 
     async def upkeep(self) -> None:
         async with self.pool.acquire() as conn:

@@ -18,7 +18,7 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute, Match, Route
 
 from kurz_management import edge_sync
 from kurz_management.context import AppContext
@@ -59,10 +59,20 @@ def _routes() -> list[BaseRoute]:
 
 
 async def _not_routed(request: Request, exc: Exception) -> Response:
-    """Unknown paths and methods answer JSON like the APIs, not Starlette's plain text."""
+    """Unknown paths and methods answer JSON like the APIs, not Starlette's plain text;
+    a 405 names in `Allow` every method some route of the path takes (Starlette's own
+    names only the first route's, and a path may have a route per method)."""
     status = getattr(exc, "status_code", 404)
-    message = "no such endpoint" if status == 404 else f"method {request.method} not allowed"
-    return JSONResponse({"error": message}, status_code=status)
+    if status != 405:
+        return JSONResponse({"error": "no such endpoint"}, status_code=status)
+    allowed: set[str] = set()
+    for route in request.app.router.routes:
+        match, _ = route.matches(request.scope)
+        if match == Match.PARTIAL and isinstance(route, Route) and route.methods:
+            allowed |= route.methods
+    headers = {"Allow": ", ".join(sorted(allowed))} if allowed else None
+    message = f"method {request.method} not allowed"
+    return JSONResponse({"error": message}, status_code=405, headers=headers)
 
 
 def create_app(settings: Settings | None = None) -> Starlette:

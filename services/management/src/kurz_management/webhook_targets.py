@@ -1,7 +1,8 @@
-"""Webhook URLs given on links and groups are registrations too: the SSRF guard checks
-them (every address a name resolves to must be public) unless the install allows private
-targets. A name that does not resolve (yet) is let through: it reaches nothing, and
-delivery checks every name again, so one whose answer changes later is refused there."""
+"""Webhook URLs given on links and groups are registrations too, judged by the one rule
+every registration path uses (kurz.webhooks.ssrf.check_url): a well-formed http(s) URL
+whose host resolves, and only to public addresses, unless the install allows private
+targets. Delivery checks every name again, so one whose answer changes later is refused
+there too."""
 
 from __future__ import annotations
 
@@ -9,13 +10,7 @@ import asyncio
 from collections.abc import Iterable
 
 from kurz.settings import WebhookSettings
-from kurz.webhooks.ssrf import (
-    UnsafeTarget,
-    check_addresses,
-    ip_literal,
-    parse_target,
-    system_resolver,
-)
+from kurz.webhooks.ssrf import UnsafeTarget, check_url, system_resolver
 
 RESOLVE_TIMEOUT = 5.0
 
@@ -29,22 +24,17 @@ async def refusals(urls: Iterable[str], settings: WebhookSettings) -> dict[str, 
     return {url: reason for url, reason in zip(unique, reasons, strict=True) if reason}
 
 
+async def _resolve(host: str, port: int) -> list[str]:
+    try:
+        async with asyncio.timeout(RESOLVE_TIMEOUT):
+            return await system_resolver(host, port)
+    except TimeoutError as exc:
+        raise OSError(f"no answer within {RESOLVE_TIMEOUT:g} s") from exc
+
+
 async def _refusal(url: str) -> str | None:
     try:
-        host, port = parse_target(url)
-        literal = ip_literal(host)
-        if literal is not None:
-            addresses = [literal]
-        else:
-            async with asyncio.timeout(RESOLVE_TIMEOUT):
-                addresses = await system_resolver(host, port)
-
-        async def resolved(host: str, port: int) -> list[str]:
-            return addresses
-
-        await check_addresses(host, port, resolver=resolved)
+        await check_url(url, resolver=_resolve)
     except UnsafeTarget as exc:
         return str(exc)
-    except (OSError, TimeoutError):
-        return None
     return None

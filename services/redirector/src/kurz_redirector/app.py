@@ -9,6 +9,7 @@ import logging
 import random
 import time
 from collections.abc import Awaitable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import redis.asyncio as aioredis
@@ -25,7 +26,7 @@ from kurz.decision import (
     limit_reached,
 )
 from kurz.events import COUNTED_OUTCOMES, ClickEvent, Outcome, encode_event, new_event_id
-from kurz.logs import configure_logging
+from kurz.logs import Sparse, configure_logging
 from kurz.models import EdgeLink
 from kurz.observability import OPERATOR_PATHS, serve_operator_path
 from kurz.proxies import ProxyHeaders, TrustedProxies
@@ -37,7 +38,7 @@ from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError, RedisError
 
 from kurz_redirector import respond
-from kurz_redirector.cache import Entry, LinkCache
+from kurz_redirector.cache import Counters, Entry, LinkCache
 from kurz_redirector.geo import Countries
 from kurz_redirector.limits import ClickLimiter
 from kurz_redirector.metrics import new_stats
@@ -48,6 +49,7 @@ from kurz_redirector.resolver import Resolver, Unavailable
 from kurz_redirector.respond import EMPTY_BODY, UNAVAILABLE, Send, send_html
 from kurz_redirector.side import SidePaths
 from kurz_redirector.sites import Sites
+from kurz_redirector.spool import Spool
 from kurz_redirector.tasks import stop_task
 
 if TYPE_CHECKING:
@@ -73,6 +75,7 @@ class Redirector:
         self.visitors = VisitorIds(edge.visitor_secret)
         self.cookies = PasswordCookies(edge.cookie_secret)
         self.proxies = TrustedProxies(settings.server.forwarded_allow_ips)
+        self._limit_log = Sparse()  # a Redis outage would log every limited visit
         self.rng = random.Random()
         self.scheme = edge.public_scheme
         self._country_header = edge.country_header.lower().encode() if edge.country_header else None
@@ -102,11 +105,11 @@ class Redirector:
             return self._lifespan(receive, send)
         return _nothing()
 
-    def prepare(self, link: EdgeLink, deadline: float, counter: str | None = None) -> Entry:
+    def prepare(self, link: EdgeLink, deadline: float, counters: Counters | None = None) -> Entry:
         """A cache entry; a link whose answer never changes gets its response ready-made
         and, unless a link-preview crawler would get a card from it, no EdgeLink."""
         if not is_static(link):
-            return Entry.of_link(link, deadline, counter)
+            return Entry.of_link(link, deadline, counters)
         decision = decide(link, RequestFacts(), 0.0, self.rng)
         headers = respond.redirect_headers(
             decision.status, decision.destination, no_referrer=link.hide_referrer
@@ -157,7 +160,7 @@ class Redirector:
             method, ua, bot, preview, country_code, fields[5].decode("latin-1"), query, qr,
             link.password_hash is not None and self.cookies.valid(link, cookie, now),
         )  # fmt: skip
-        decision = await self._decide(link, facts, now, entry.counter)
+        decision = await self._decide(link, facts, now, entry.counters)
         if decision is None:
             await send_html(send, 503, UNAVAILABLE, extra=[(b"retry-after", b"2")])
             return
@@ -249,20 +252,24 @@ class Redirector:
         ))  # fmt: skip
 
     async def _decide(
-        self, link: EdgeLink, facts: RequestFacts, now: float, counter: str | None
+        self, link: EdgeLink, facts: RequestFacts, now: float, counters: Counters | None
     ) -> Decision | None:
         """decide(), then a slot of the click limit for a visit that would go through.
         None when the limit cannot be checked."""
         decision = decide(link, facts, now, self.rng)
         if not (decision.limited and decision.outcome in COUNTED_OUTCOMES):
             return decision
-        assert counter is not None and link.max_clicks is not None
+        assert counters is not None
         counted = facts.method == "GET" and not facts.bot
         try:
-            allowed = await self.limiter.admit(counter, link.max_clicks, counted=counted)
+            allowed = await self.limiter.admit(counters, counted=counted)
         except RedisError as exc:
             # Exactness needs the shared counter; without it, refuse rather than overshoot.
-            log.warning("click limit unavailable", extra={"link_id": link.id, "error": str(exc)})
+            if (skipped := self._limit_log.due()) is not None:  # one line per interval
+                log.warning(
+                    "click limit unavailable",
+                    extra={"link_id": link.id, "error": str(exc), "skipped": skipped},
+                )
             return None
         return decision if allowed else limit_reached(link)
 
@@ -331,8 +338,7 @@ class Redirector:
         self.resolver.listeners.append(self.sites.invalidate)
         self.recorder = EventRecorder(
             self.redis,
-            maxlen=settings.redis.stream_maxlen,
-            buffer_limit=settings.edge.event_buffer,
+            spool=Spool(Path(settings.edge.spool_dir), settings.edge.spool_bytes),
             stats=self.stats,
         )
         self.recorder.start()

@@ -11,6 +11,8 @@ from collections import OrderedDict
 import msgspec
 from kurz.models import EdgeLink
 
+Counters = tuple[tuple[str, int], ...]  # (Redis key, limit) of each limit a visit must pass
+
 
 class Entry(msgspec.Struct, gc=False):
     """A resolved address. An unknown one has link_id 0. A link whose answer never
@@ -26,7 +28,7 @@ class Entry(msgspec.Struct, gc=False):
     link_id: int = 0
     group_id: int | None = None
     link: EdgeLink | None = None
-    counter: str | None = None  # Redis key of the click-limit counter, for limited links
+    counters: Counters | None = None  # click limits of a limited link, with their keys
     status: int = 0
     destination: str = ""
     headers: tuple[tuple[bytes, bytes], ...] | None = None
@@ -36,8 +38,10 @@ class Entry(msgspec.Struct, gc=False):
         return cls(deadline)
 
     @classmethod
-    def of_link(cls, link: EdgeLink, deadline: float, counter: str | None = None) -> Entry:
-        return cls(deadline, link.workspace_id, link.id, link.group_id, link=link, counter=counter)
+    def of_link(cls, link: EdgeLink, deadline: float, counters: Counters | None = None) -> Entry:
+        return cls(
+            deadline, link.workspace_id, link.id, link.group_id, link=link, counters=counters
+        )
 
 
 class LinkCache:

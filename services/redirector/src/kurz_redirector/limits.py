@@ -9,6 +9,7 @@ import asyncio
 import redis.asyncio as aioredis
 from redis.exceptions import NoScriptError, RedisError
 
+from kurz_redirector.cache import Counters
 from kurz_redirector.tasks import stop_task
 
 # Let a visit through while the counter is below the limit; a counted visit takes its
@@ -17,6 +18,12 @@ _TAKE = """
 local used = tonumber(redis.call('GET', KEYS[1]) or '0')
 if used >= tonumber(ARGV[1]) then return 0 end
 if ARGV[2] == '1' then redis.call('INCR', KEYS[1]) end
+return 1
+"""
+
+
+_GIVE_BACK = """
+for _, key in ipairs(KEYS) do redis.call('DECR', key) end
 return 1
 """
 
@@ -36,13 +43,25 @@ class ClickLimiter:
         if self._task is not None:
             await stop_task(self._task)
 
-    async def admit(self, counter: str, limit: int, *, counted: bool) -> bool:
-        """True if the visit may go through. Uncounted visits (bots, HEAD) only look.
-        Raises RedisError when Redis is away: the caller must not guess."""
-        future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
-        self._pending.append((counter, limit, int(counted), future))
+    async def admit(self, counters: Counters, *, counted: bool) -> bool:
+        """True if the visit may go through every one of `counters` (the link's own limit
+        and its group's): it takes a slot of each. Uncounted visits (bots, HEAD) only
+        look. Raises RedisError when Redis is away: the caller must not guess."""
+        loop = asyncio.get_running_loop()
+        futures: list[asyncio.Future[bool]] = []
+        for key, limit in counters:
+            futures.append(loop.create_future())
+            self._pending.append((key, limit, int(counted), futures[-1]))
         self._wake.set()
-        return await future
+        allowed = await asyncio.gather(*futures)
+        if all(allowed):
+            return True
+        if counted and any(allowed):
+            # One limit said no: give back the slots the others took. Meanwhile a racing
+            # visitor may have been refused for them: fewer get through, never more.
+            taken = [key for (key, _), ok in zip(counters, allowed, strict=True) if ok]
+            await self._redis.eval(_GIVE_BACK, len(taken), *taken)
+        return False
 
     async def _run(self) -> None:
         while True:

@@ -77,7 +77,9 @@ class _StatsCollector(Collector):
             "kurz_click_event_writes", "Round trips that wrote click events", s.event_writes
         )
         yield GaugeMetricFamily(
-            "kurz_click_event_buffer", "Events held in memory while Redis is away", s.buffer_size
+            "kurz_click_event_buffer",
+            "Events in the on-disk spool, not yet replayed",
+            s.buffer_size,
         )
         yield GaugeMetricFamily(
             "kurz_redis_up", "1 while the redirector's Redis exchanges succeed, else 0", s.redis_up

@@ -71,6 +71,10 @@ class Throttled(Exception):
     pass
 
 
+class CountUnavailable(Exception):
+    """Redis, which counts the attempts, does not answer: no attempt can be checked."""
+
+
 class PasswordChecker:
     def __init__(self, redis: aioredis.Redis, attempts: int, window: int) -> None:
         self._redis = redis
@@ -79,7 +83,8 @@ class PasswordChecker:
 
     async def check(self, link: EdgeLink, visitor: str, password: str) -> bool:
         """Count the attempt first (so concurrent guesses cannot slip past the limit),
-        then verify; a correct answer clears the count. Raises Throttled."""
+        then verify; a correct answer clears the count. Raises Throttled, or
+        CountUnavailable while Redis is away."""
         key = keys.password_attempts(link.id, visitor)
         try:
             pipe = self._redis.pipeline(transaction=True)
@@ -88,7 +93,7 @@ class PasswordChecker:
             count, _ = await pipe.execute()
         except RedisError as exc:
             # Without the counter there is no throttle: refuse rather than allow guessing.
-            raise Throttled from exc
+            raise CountUnavailable from exc
         if count > self._attempts:
             raise Throttled
         assert link.password_hash is not None

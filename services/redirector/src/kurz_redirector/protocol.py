@@ -19,7 +19,8 @@ import logging
 from typing import Any
 
 import httptools
-from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
+from kurz.http_guard import GuardedProtocol
+from uvicorn.protocols.http.httptools_impl import STATUS_LINE
 
 from kurz_redirector.cache import Entry
 
@@ -61,8 +62,9 @@ class PendingAnswer:
             self.protocol.transport.close()  # the visitor gets no half answer
 
 
-class EdgeProtocol(HttpToolsProtocol):
-    """uvicorn's HttpToolsProtocol, answering cached plain redirects itself."""
+class EdgeProtocol(GuardedProtocol):
+    """uvicorn's HttpToolsProtocol within kurz's limits (kurz.http_guard), answering
+    cached plain redirects itself."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -73,11 +75,14 @@ class EdgeProtocol(HttpToolsProtocol):
 
     def on_message_begin(self) -> None:
         # uvicorn builds the ASGI scope here; it is built only for what goes the ASGI way.
+        self.head_begins()
         self.url = b""
         self.expect_100_continue = False
         self.headers = []
 
     def on_headers_complete(self) -> None:
+        if not self.head_accepted():  # too large, or too many pipelined: answered
+            return
         if (self.cycle is None or self.cycle.response_complete) and self._answer_now():
             return
         url, headers, expect = self.url, self.headers, self.expect_100_continue

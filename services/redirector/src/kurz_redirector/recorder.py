@@ -3,13 +3,19 @@
 Requests append their encoded event and await their own future (or leave a callback:
 the hot path inside the HTTP protocol has no task to wake); one writer sends all events
 gathered since its previous write in a single round trip, as one stream entry holding
-the batch (kurz.events), then wakes those requests. While Redis is away, events
-wait in a bounded in-memory buffer and requests are answered at once; a background task
-writes the buffer back when Redis returns, and shutdown writes what it can.
+the batch (kurz.events), then wakes those requests.
+
+While Redis is away, events go to the edge's write-ahead spool on local disk instead
+(spool.py), in group commits too: one append and one fsync for every event gathered
+since the previous one, and only then are those requests answered. So an answered
+visit's event is in Redis or on disk, whatever happens to the process next. A healer
+replays the spool into the stream once Redis answers again, and at start-up replays what
+a process that died left behind. Past the spool's bound an event is counted as dropped
+(alerted) and its visit still answered.
 
 The writer owns a connection (wire.py): a batch costs one packed command and one reply.
-An event whose batch failed after Redis ran it may be written twice; consumers are
-idempotent on event id.
+An event whose batch failed after Redis ran it may be written twice, and a spool segment
+whose replay was cut short is replayed again: consumers are idempotent on event id.
 """
 
 from __future__ import annotations
@@ -17,22 +23,25 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections import deque
 from collections.abc import Callable
+from typing import TypeVar
 
 import redis.asyncio as aioredis
 from kurz import keys
 from kurz.events import BATCH_FIELD, encode_batch
-from kurz.stream import EntrySizes
+from kurz.logs import Sparse
 from redis.exceptions import RedisError
 
 from kurz_redirector.metrics import EdgeStats
+from kurz_redirector.spool import Spool
 from kurz_redirector.wire import Wire
 
 log = logging.getLogger(__name__)
 
 _CHUNK = 500  # events per stream entry, at most: consumers read batches of entries
 _STREAM_KEY = keys.CLICK_STREAM.encode()
+_REDIS_ERRORS = (RedisError, OSError, TimeoutError)
+T = TypeVar("T")
 
 
 class EventRecorder:
@@ -40,208 +49,280 @@ class EventRecorder:
         self,
         redis: aioredis.Redis,
         *,
-        maxlen: int,
-        buffer_limit: int,
+        spool: Spool,
         stats: EdgeStats,
         retry_interval: float = 0.5,
         timeout: float = 2.0,
     ) -> None:
         self._wire = Wire(redis, timeout=timeout)
-        self._maxlen = maxlen  # in events; the stream is trimmed in entries
-        self._sizes = EntrySizes(weight=1 / 16)  # turns one bound into the other
-        self._limit = buffer_limit
+        self._spool = spool
         self._stats = stats
         self._retry_interval = retry_interval
-        self._batch: list[bytes] = []
-        self._waiters: list[asyncio.Future[None]] = []
-        self._callbacks: list[Callable[[], None]] = []
-        self._wake = asyncio.Event()
-        self._backlog: deque[bytes] = deque()
+        self._to_redis = _Batch()
+        self._to_disk = _Batch()
+        self._disk_lock = asyncio.Lock()  # one spool operation at a time, in a thread
+        self._spooling = False  # Redis is away: new events go to the spool
         self._writer: asyncio.Task[None] | None = None
-        self._loop: asyncio.AbstractEventLoop
-        self._done: asyncio.Future[None]  # already done: what a buffered event awaits
+        self._spooler: asyncio.Task[None] | None = None
         self._healer: asyncio.Task[None] | None = None
-        self._busy = False
-        self._idle = asyncio.Event()
-        self._stopped = False  # the writer is gone (close): events go to the backlog
-        self._closed = False  # and so is the backlog's last drain: events are dropped
+        self._loop: asyncio.AbstractEventLoop
+        self._done: asyncio.Future[None]  # already done: what a late event awaits
+        self._stopped = False  # close() has begun: events go to the spool
+        self._closed = False  # and the spool is released: events are dropped
+        self._drop_log = Sparse()
 
     @property
     def degraded(self) -> bool:
-        return self._healer is not None
+        return self._spooling
 
     def start(self) -> None:
+        """Start the writers, and replay what a process that died left in the spool."""
         # Kept: asking asyncio for the running loop on every event costs a getpid() call.
         self._loop = asyncio.get_running_loop()
         self._done = self._loop.create_future()
         self._done.set_result(None)
         self._writer = asyncio.create_task(self._write_loop(), name="click-event-writer")
+        self._spooler = asyncio.create_task(self._spool_loop(), name="click-event-spooler")
+        adopted = self._spool.adopt()
+        self._stats.buffer_size = self._spool.events
+        if adopted:
+            log.warning("replaying click events left in the spool", extra={"count": adopted})
+            self._start_healing()
 
     def record(self, event: bytes) -> asyncio.Future[None]:
-        """Done once the event is in the stream, or at once (buffered) if Redis is away.
+        """Done once the event is in the stream, or in the spool while Redis is away.
         A plain method returning the request's future: no coroutine per event."""
-        if not self._join(event):
+        if self._closed:
+            self._drop(1)
             return self._done
         waiter = self._loop.create_future()
-        self._waiters.append(waiter)
+        batch = self._to_disk if self._spooling or self._stopped else self._to_redis
+        if not batch.events:
+            batch.wake.set()  # its writer takes every event appended until it runs
+        batch.events.append(event)
+        batch.waiters.append(waiter)
         return waiter
 
     def record_then(self, event: bytes, callback: Callable[[], None]) -> None:
-        """`record`, calling `callback` instead of completing a future: from the writer,
-        or in the next turn of the loop if Redis is away (never from inside the caller,
-        which may be in the middle of parsing a request)."""
-        if self._join(event):
-            self._callbacks.append(callback)
-        else:
+        """`record`, calling `callback` instead of completing a future: from a writer
+        once the event is stored (never from inside the caller, which may be in the
+        middle of parsing a request)."""
+        if self._closed:
+            self._drop(1)
             self._loop.call_soon(callback)
-
-    def _join(self, event: bytes) -> bool:
-        """The event into the batch the writer takes next (True), or into the backlog while
-        Redis is away or the writer is gone (False: its request is answered at once)."""
-        if self._healer is not None or self._stopped:
-            self._hold([event])
-            return False
-        if not self._batch:
-            self._wake.set()  # the writer takes every event appended until it runs
-        self._batch.append(event)
-        return True
+            return
+        batch = self._to_disk if self._spooling or self._stopped else self._to_redis
+        if not batch.events:
+            batch.wake.set()
+        batch.events.append(event)
+        batch.waiters.append(callback)
 
     async def _write_loop(self) -> None:
+        batch = self._to_redis
         while True:
-            await self._wake.wait()
+            await batch.wake.wait()
             # One more turn of the loop first: requests read in that turn join the batch,
             # which halves the writes under load for a few microseconds of latency.
             await asyncio.sleep(0)
-            self._wake.clear()
-            self._idle.clear()
-            self._busy = True
-            while self._batch:
-                batch, waiters, callbacks = self._batch, self._waiters, self._callbacks
-                self._batch, self._waiters, self._callbacks = [], [], []
+            batch.wake.clear()
+            batch.idle.clear()
+            while batch.events:
+                events, waiters = batch.take()
                 try:
-                    written = await self._write(batch)
+                    written = await self._write(events)
                 except asyncio.CancelledError:
-                    # Stopped mid-write (close): maybe written, maybe not. Held for
-                    # close() to write again (consumers are idempotent on event id), and
-                    # the requests answered, as while Redis is away.
-                    self._hold(batch)
-                    _wake(waiters, callbacks)
+                    # Stopped mid-write (close): maybe written, maybe not. To the spool
+                    # (consumers are idempotent on event id), answered once there.
+                    self._to_disk.join(events, waiters)
                     raise
-                if not written:
-                    self._hold(batch)
+                if written:
+                    _wake(waiters)
+                else:
+                    self._spooling = True
+                    self._to_disk.join(events, waiters)
                     self._start_healing()
-                _wake(waiters, callbacks)
-            self._busy = False
-            self._idle.set()
+            batch.idle.set()
 
     async def _write(self, events: list[bytes]) -> bool:
         start = 0
         try:
             for start in range(0, len(events), _CHUNK):
                 self._stats.event_writes += 1
-                await self._add_all(events[start : start + _CHUNK])
-        except (RedisError, OSError, TimeoutError) as exc:
+                await self._add(events[start : start + _CHUNK])
+        except _REDIS_ERRORS as exc:
             self._stats.redis_up = 0
             # A failure mid-way may leave earlier chunks written: keep only the rest.
             del events[:start]
-            log.warning("click stream unavailable; buffering events", extra={"error": repr(exc)})
+            log.warning("click stream unavailable; spooling events", extra={"error": repr(exc)})
             return False
         self._stats.events_published += len(events)
         self._stats.redis_up = 1
         return True
 
-    async def _add_all(self, events: list[bytes]) -> None:
-        """One XADD of one entry holding the batch, trimming the stream (approximately,
-        in whole nodes, which is cheap) to about `maxlen` events."""
-        self._sizes.saw(1, len(events))
-        entries = self._sizes.entries_for(self._maxlen)
-        await self._wire.call(
-            b"XADD", _STREAM_KEY, b"MAXLEN", b"~", entries, b"*", BATCH_FIELD, encode_batch(events)
-        )
+    async def _add(self, events: list[bytes]) -> None:
+        """One XADD of one entry holding the batch. No trimming here: the consumers trim
+        the stream below what every group acknowledged (kurz.stream_watch)."""
+        await self._wire.call(b"XADD", _STREAM_KEY, b"*", BATCH_FIELD, encode_batch(events))
 
-    def _hold(self, events: list[bytes]) -> None:
-        room = self._limit - len(self._backlog) if not self._closed else 0
-        kept = events[: max(room, 0)]
-        self._backlog.extend(kept)
-        self._stats.events_buffered += len(kept)
-        self._stats.events_dropped += len(events) - len(kept)
-        self._stats.buffer_size = len(self._backlog)
+    async def _spool_loop(self) -> None:
+        batch = self._to_disk
+        while True:
+            await batch.wake.wait()
+            batch.wake.clear()
+            batch.idle.clear()
+            while batch.events:
+                events, waiters = batch.take()
+                await self._to_spool(events)
+                _wake(waiters)
+            batch.idle.set()
+
+    async def _to_spool(self, events: list[bytes]) -> None:
+        """Append and fsync, in a thread; what does not fit (or a disk that fails) is
+        counted as dropped."""
+        try:
+            kept = await self._on_disk(self._spool.append, events)
+        except OSError as exc:
+            log.error("click event spool failed", extra={"error": repr(exc)})
+            kept = 0
+        self._stats.events_buffered += kept
+        self._stats.buffer_size = self._spool.events
+        if kept < len(events):
+            self._drop(len(events) - kept)
+
+    def _drop(self, count: int) -> None:
+        self._stats.events_dropped += count
+        if self._drop_log.due() is not None:  # one line per interval, not one per visit
+            log.error(
+                "click events dropped: the spool is full or unusable",
+                extra={"dropped_total": self._stats.events_dropped},
+            )
 
     def _start_healing(self) -> None:
-        if self._healer is None:
+        if self._healer is None and not self._stopped:
             self._healer = asyncio.create_task(self._heal(), name="click-event-healer")
 
     async def _heal(self) -> None:
-        """Write the buffer back once Redis answers; new events join it until then."""
+        """Once Redis answers: new events go there again, and the spool is replayed."""
         try:
-            while self._backlog:
-                await asyncio.sleep(self._retry_interval)
-                await self._drain_backlog()
+            pause = self._spooling
+            while True:
+                if pause:
+                    await asyncio.sleep(self._retry_interval)
+                pause = True
+                if not await self._replay():
+                    continue
+                if not self._spooling and self._spool.empty:
+                    return
         finally:
             self._healer = None
 
-    async def _drain_backlog(self) -> bool:
-        while self._backlog:
-            chunk = [self._backlog.popleft() for _ in range(min(_CHUNK, len(self._backlog)))]
-            try:
-                written = await self._write(chunk)
-            except asyncio.CancelledError:
-                # Maybe written, maybe not: keep it (consumers are idempotent on event id).
-                self._backlog.extendleft(reversed(chunk))
-                raise
-            if not written:
-                self._backlog.extendleft(reversed(chunk))
-                self._stats.buffer_size = len(self._backlog)
+    async def _replay(self) -> bool:
+        """Every event in the spool into the stream, segment by segment, each removed
+        once written; False if Redis failed on the way (what is left stays on disk)."""
+        try:
+            await self._wire.call(b"PING")
+        except _REDIS_ERRORS:
+            return False
+        self._spooling = False  # new events go to Redis again
+        await self._to_disk.idle.wait()  # those already on their way to disk land first
+        await self._on_disk(self._spool.seal)
+        for path in self._spool.sealed():
+            events = await self._on_disk(self._spool.read, path)
+            if not await self._write(events):
+                self._spooling = True
                 return False
-            self._stats.buffer_size = len(self._backlog)
+            await self._on_disk(self._spool.remove, path)
+            self._stats.buffer_size = self._spool.events
         return True
 
-    async def _drain_until(self, deadline: float) -> None:
-        """Shutdown's last chance: retry until the buffer is written or time runs out, as
-        Redis may come back within the grace period."""
+    async def _on_disk(self, work: Callable[..., T], *args: object) -> T:
+        """One spool operation at a time, in a thread. A cancelled caller still waits for
+        the thread to finish, so the next operation never overlaps it."""
+        async with self._disk_lock:
+            running = asyncio.ensure_future(asyncio.to_thread(work, *args))
+            try:
+                return await asyncio.shield(running)
+            except asyncio.CancelledError:
+                await asyncio.wait([running])
+                raise
+
+    async def close(self, grace: float = 5.0) -> None:
+        """Write what is pending; replay the spool within `grace` seconds. What Redis did
+        not take stays in the spool for the next start."""
         loop = asyncio.get_running_loop()
-        while not await self._drain_backlog():
+        deadline = loop.time() + grace
+        self._stopped = True  # new events go to the spool from now on
+        for batch in (self._to_redis, self._to_disk):
+            if batch.events:
+                batch.idle.clear()  # its writer sets it again once they are stored
+                batch.wake.set()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(batch.idle.wait(), max(deadline - loop.time(), 0.5))
+        for task in (self._healer, self._writer):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._to_disk.idle.wait(), max(deadline - loop.time(), 0.5))
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._replay_until(deadline), max(deadline - loop.time(), 0.5))
+        if self._spooler is not None:
+            self._spooler.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._spooler
+        events, waiters = self._to_disk.take()
+        if events:
+            self._spool.append(events)  # the last few, at once: the loop is ending
+        _wake(waiters)
+        left = self._spool.events
+        if left:
+            log.error("click events left in the spool for the next start", extra={"count": left})
+        self._closed = True
+        self._spool.close()
+        await self._wire.close()
+
+    async def _replay_until(self, deadline: float) -> None:
+        """Shutdown's last chance: Redis may come back within the grace period."""
+        loop = asyncio.get_running_loop()
+        while not await self._replay() or not self._spool.empty:
             if loop.time() + self._retry_interval >= deadline:
                 return
             await asyncio.sleep(self._retry_interval)
 
-    async def close(self, grace: float = 5.0) -> None:
-        """Flush what is pending and buffered, within `grace` seconds; count what is left."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + grace
-        if self._batch or self._busy:
-            self._idle.clear()
-            self._wake.set()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._idle.wait(), grace)
-        if self._healer is not None:
-            self._healer.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._healer
-        if self._writer is not None:
-            self._writer.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._writer
-        self._stopped = True
-        self._hold(self._batch)
-        _wake(self._waiters, self._callbacks)
-        self._batch, self._waiters, self._callbacks = [], [], []
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._drain_until(deadline), max(deadline - loop.time(), 0.5))
-        if self._backlog:
-            log.error("click events lost at shutdown", extra={"count": len(self._backlog)})
-            self._stats.events_dropped += len(self._backlog)
-            self._backlog.clear()
-        self._closed = True
-        await self._wire.close()
+
+Waiter = asyncio.Future[None] | Callable[[], None]
 
 
-def _wake(waiters: list[asyncio.Future[None]], callbacks: list[Callable[[], None]]) -> None:
+class _Batch:
+    """Events waiting for one writer, with what to wake once they are stored."""
+
+    def __init__(self) -> None:
+        self.events: list[bytes] = []
+        self.waiters: list[Waiter] = []
+        self.wake = asyncio.Event()
+        self.idle = asyncio.Event()
+        self.idle.set()
+
+    def join(self, events: list[bytes], waiters: list[Waiter]) -> None:
+        if events or waiters:
+            self.wake.set()
+        self.events += events
+        self.waiters += waiters
+
+    def take(self) -> tuple[list[bytes], list[Waiter]]:
+        taken = self.events, self.waiters
+        self.events, self.waiters = [], []
+        return taken
+
+
+def _wake(waiters: list[Waiter]) -> None:
     for waiter in waiters:
-        if not waiter.done():
-            waiter.set_result(None)
-    for callback in callbacks:
+        if isinstance(waiter, asyncio.Future):
+            if not waiter.done():
+                waiter.set_result(None)
+            continue
         try:
-            callback()
+            waiter()
         except Exception:  # one request's failure must not stop the writer
             log.exception("click event callback failed")

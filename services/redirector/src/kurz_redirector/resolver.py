@@ -28,7 +28,7 @@ from kurz.models import (
 )
 from redis.exceptions import RedisError
 
-from kurz_redirector.cache import Entry, LinkCache
+from kurz_redirector.cache import Counters, Entry, LinkCache
 from kurz_redirector.lookups import BatchedGets
 from kurz_redirector.metrics import EdgeStats
 from kurz_redirector.wire import Wire
@@ -49,7 +49,7 @@ class Resolver:
         cache: LinkCache,
         redis: aioredis.Redis,
         database_url: str,
-        prepare: Callable[[EdgeLink, float, str | None], Entry],
+        prepare: Callable[[EdgeLink, float, Counters | None], Entry],
         *,
         pool_max: int = 4,
         stats: EdgeStats | None = None,
@@ -99,7 +99,7 @@ class Resolver:
         if link is None:
             return Entry.unknown(self.cache.deadline())
         effective = effective_link(link, group)
-        return self._prepare(effective, self.cache.deadline(), _counter_key(link, group))
+        return self._prepare(effective, self.cache.deadline(), _counters(link, group))
 
     async def full_link(self, host: str, slug: str) -> EdgeLink | None:
         """The effective EdgeLink, also for a plain redirect whose cache entry dropped it;
@@ -223,11 +223,14 @@ class Resolver:
             delay = min(delay * 2, 2.0)
 
 
-def _counter_key(link: EdgeLink, group: EdgeGroup | None) -> str | None:
-    """Where the link's click-limit counter lives: its own, or its group-scoped one when
-    the limit comes from the group (each link of the group gets the group's limit)."""
-    if group is not None and group.max_clicks is not None:
-        return keys.group_click_counter(group.id, link.id)
+def _counters(link: EdgeLink, group: EdgeGroup | None) -> Counters | None:
+    """The click limits a visit must pass, each with its counter: the link's own, always
+    counted whatever its group does (lifting the group's limit later must not let the
+    link past its own), and its group's (each link of the group gets the group's limit,
+    counted per link)."""
+    found: list[tuple[str, int]] = []
     if link.max_clicks is not None:
-        return keys.click_counter(link.id)
-    return None
+        found.append((keys.click_counter(link.id), link.max_clicks))
+    if group is not None and group.max_clicks is not None:
+        found.append((keys.group_click_counter(group.id, link.id), group.max_clicks))
+    return tuple(found) or None

@@ -11,7 +11,7 @@ from kurz.branding import EdgeWorkspace
 from kurz.models import EdgeLink
 
 from kurz_redirector import pages, qr, respond
-from kurz_redirector.passwords import PasswordChecker, Throttled, form_password
+from kurz_redirector.passwords import CountUnavailable, PasswordChecker, Throttled, form_password
 from kurz_redirector.resolver import Unavailable
 from kurz_redirector.respond import NOT_FOUND, UNAVAILABLE, Send, header_url, send_html
 
@@ -131,6 +131,9 @@ class SidePaths:
         visitor = self._edge.visitors.visitor_id(client[0] if client else "", "", time.time())
         try:
             ok = await self._checker.check(link, visitor, password)
+        except CountUnavailable:  # an outage, not the visitor's doing: retry soon
+            await send_html(send, 503, UNAVAILABLE, extra=[(b"retry-after", b"2")])
+            return
         except Throttled:
             window = str(self._edge.settings.edge.password_window).encode()
             page = pages.message(

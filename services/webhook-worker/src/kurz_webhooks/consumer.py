@@ -16,6 +16,7 @@ from kurz import keys
 from kurz.events import ClickEvent, entry_events
 from kurz.settings import Settings
 from kurz.stream import ConsumerGroup, Entry, EntrySizes, consumer_name
+from kurz.stream_watch import Behind, watch
 from redis.exceptions import RedisError, ResponseError
 
 from kurz_webhooks import metrics
@@ -24,6 +25,7 @@ from kurz_webhooks.fanout import fan_out
 log = logging.getLogger(__name__)
 BATCH = 500  # click events per fan-out, about
 BLOCK_MS = 500
+WATCH_INTERVAL = 2.0  # seconds between exports of the group's lag (and stream trims)
 
 
 class Consumer:
@@ -43,6 +45,11 @@ class Consumer:
         self._group = ConsumerGroup(redis, keys.CLICK_STREAM, keys.WEBHOOK_GROUP, consumer_name())
         self._sizes = EntrySizes()
         self._stopping = False
+        limits = settings.redis
+        self.behind = Behind(
+            keys.CLICK_STREAM, keys.WEBHOOK_GROUP, limits.stream_behind_seconds,
+            limits.stream_high_water_bytes,
+        )  # fmt: skip
 
     def stop(self) -> None:
         self._stopping = True
@@ -51,10 +58,13 @@ class Consumer:
         await self._until_ready(self._group.ensure)
         claim_idle_ms = self._settings.webhooks.claim_idle_ms
         claim_every = claim_idle_ms / 3000  # seconds between looks for abandoned entries
-        last_claim = 0.0
+        last_claim = last_watch = 0.0
         loop = asyncio.get_running_loop()
         while not self._stopping:
             try:
+                if loop.time() - last_watch >= WATCH_INTERVAL:
+                    last_watch = loop.time()
+                    await self.watch()
                 if loop.time() - last_claim >= claim_every:
                     last_claim = loop.time()
                     count = self._sizes.entries_for(BATCH)
@@ -73,6 +83,15 @@ class Consumer:
                 # A bug must not stop the worker: the batch stays pending and is reclaimed.
                 log.exception("batch failed; left pending")
                 await asyncio.sleep(1)
+
+    async def watch(self) -> None:
+        """Export this group's lag and age; trim what every group acknowledged."""
+        health = await watch(
+            self._group.redis, self._group.stream, self._group.group,
+            high_water_bytes=self._settings.redis.stream_high_water_bytes,
+        )  # fmt: skip
+        if health is not None:
+            self.behind.saw(health)
 
     async def _until_ready(self, step: Callable[[], Any]) -> None:
         while not self._stopping:

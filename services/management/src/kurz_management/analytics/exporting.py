@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Any, TypeVar
 
 import asyncpg
 import msgspec
@@ -16,13 +16,37 @@ from kurz_management.analytics.model import Period, RawFilter, Selection
 MEDIA_TYPES = {"json": "application/json", "csv": "text/csv; charset=utf-8"}
 COLUMNS: tuple[str, ...] = raw.RawClick.__struct_fields__
 _encoder = msgspec.json.Encoder()
+T = TypeVar("T")
 
 
-def chunks(
+async def chunks(
     pool: asyncpg.Pool[Any], sel: Selection, flt: RawFilter, span: Period, fmt: str
 ) -> AsyncIterator[bytes]:
-    clicks = raw.export(pool, sel, flt, span)
+    """The export's body, its first batch already read: a filter the database refuses,
+    or a database that does not answer, fails here, before the response's first byte."""
+    clicks = await primed(raw.export(pool, sel, flt, span))
     return _json(clicks) if fmt == "json" else _csv(clicks)
+
+
+async def primed(batches: AsyncIterator[T]) -> AsyncIterator[T]:
+    """`batches` with its first item read now (what a streamed answer does before it
+    sends its status), the rest as it comes."""
+    try:
+        first = await anext(batches)
+    except StopAsyncIteration:
+        return _empty()
+    return _after(first, batches)
+
+
+async def _after(first: T, rest: AsyncIterator[T]) -> AsyncIterator[T]:
+    yield first
+    async for item in rest:
+        yield item
+
+
+async def _empty() -> AsyncIterator[Any]:
+    return
+    yield
 
 
 async def _json(batches: AsyncIterator[list[raw.RawClick]]) -> AsyncIterator[bytes]:

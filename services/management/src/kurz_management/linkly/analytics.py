@@ -230,7 +230,7 @@ async def export(request: Request, ctx: AppContext) -> Response:
     flt = RawFilter(q.country, q.platform, q.browser, q.bots)
     name = f"clicks-{principal.workspace_id}-{span.start}-{span.end}.{q.format}"
     return StreamingResponse(
-        exporting.chunks(ctx.pool, sel, flt, span, q.format),
+        await exporting.chunks(ctx.pool, sel, flt, span, q.format),
         media_type=exporting.MEDIA_TYPES[q.format],
         headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )

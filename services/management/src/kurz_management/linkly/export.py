@@ -6,11 +6,12 @@ links the workspace has; each batch is encoded and sent before the next is read.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
-from kurz_management.auth import Principal
+from kurz_management.analytics.exporting import primed
 from kurz_management.context import AppContext
 from kurz_management.linkly.errors import LinklyError
 from kurz_management.linkly.render import csv_header, csv_rows, encode, to_linkly
@@ -28,19 +29,22 @@ async def export_links(request: Request, ctx: AppContext) -> Response:
     fmt = (request.query_params.get("format") or "json").lower()
     if fmt not in _MEDIA:
         raise LinklyError(400, "format must be json or csv", field="format")
-    chunks = _json_chunks(ctx, principal) if fmt == "json" else _csv_chunks(ctx, principal)
+    # The first batch read now: a database that does not answer gets its 503 before
+    # the response starts, not a 200 with a broken body.
+    batches = await primed(service.iter_links(ctx, principal, batch=BATCH))
+    chunks = _json_chunks(ctx, batches) if fmt == "json" else _csv_chunks(ctx, batches)
     disposition = f'attachment; filename="links-{principal.workspace_id}.{fmt}"'
     return StreamingResponse(
         chunks, media_type=_MEDIA[fmt], headers={"Content-Disposition": disposition}
     )
 
 
-async def _json_chunks(ctx: AppContext, principal: Principal) -> AsyncIterator[bytes]:
+async def _json_chunks(ctx: AppContext, batches: AsyncIterator[Any]) -> AsyncIterator[bytes]:
     """One JSON array, written a batch at a time."""
     domain = ctx.settings.edge.default_domain
     yield b"["
     first = True
-    async for records in service.iter_links(ctx, principal, batch=BATCH):
+    async for records in batches:
         if not records:
             continue
         items = encode([to_linkly(r, domain) for r in records])[1:-1]
@@ -49,9 +53,9 @@ async def _json_chunks(ctx: AppContext, principal: Principal) -> AsyncIterator[b
     yield b"]"
 
 
-async def _csv_chunks(ctx: AppContext, principal: Principal) -> AsyncIterator[bytes]:
+async def _csv_chunks(ctx: AppContext, batches: AsyncIterator[Any]) -> AsyncIterator[bytes]:
     """A header row, then one row per link; `rules` as its JSON array."""
     domain = ctx.settings.edge.default_domain
     yield csv_header().encode()
-    async for records in service.iter_links(ctx, principal, batch=BATCH):
+    async for records in batches:
         yield csv_rows(to_linkly(r, domain) for r in records).encode()

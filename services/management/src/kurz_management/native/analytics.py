@@ -212,7 +212,7 @@ async def export(call: Call) -> Response:
     flt = RawFilter(bots=query.bots)
     name = f"clicks-{sel.workspace_id}-{span.start}-{span.end}.{query.format}"
     return StreamingResponse(
-        exporting.chunks(call.ctx.pool, sel, flt, span, query.format),
+        await exporting.chunks(call.ctx.pool, sel, flt, span, query.format),
         media_type=exporting.MEDIA_TYPES[query.format],
         headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )

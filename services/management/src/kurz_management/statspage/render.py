@@ -67,6 +67,14 @@ def login_page(group: PageGroup, *, error: str | None = None, wait: int = 0) -> 
     return _layout(f"{group.name}: statistics", body, wide=False)
 
 
+def unavailable_page() -> str:
+    body = """<main class="login"><div class="card login-card">
+<h1>Statistics unavailable</h1><p class="muted">The statistics cannot be read right now.
+Please try again in a moment.</p>
+</div></main>"""
+    return _layout("Unavailable", body, wide=False)
+
+
 def not_found_page() -> str:
     body = """<main class="login"><div class="card login-card">
 <h1>No statistics here</h1><p class="muted">This statistics page does not exist.</p>

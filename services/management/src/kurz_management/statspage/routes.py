@@ -5,18 +5,22 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from importlib import resources
 
+from kurz.logs import Sparse
 from kurz.passwords import verify_password
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from kurz_management.context import context
+from kurz_management.faults import UNAVAILABLE_ERRORS
 from kurz_management.statspage import render, session, throttle
 from kurz_management.statspage.data import RANGES, PageGroup, load_group, load_stats
 
 log = logging.getLogger(__name__)
+Handler = Callable[[Request], Awaitable[Response]]
 
 MAX_FORM_BYTES = 8192
 # Only this package's own files; scripts and styles from anywhere else are refused.
@@ -125,8 +129,32 @@ async def static(request: Request) -> Response:
     )
 
 
+# What Postgres (via asyncpg) and Redis raise while down or restarting.
+_DEPENDENCY_ERRORS = UNAVAILABLE_ERRORS  # Redis errors included
+_outage_log = Sparse()
+
+
+def _outage_safe(handler: Handler) -> Handler:
+    """A dependency that does not answer gets the visitor a page saying so, 503 with
+    Retry-After, instead of a server error; logged once per interval, not per visit."""
+
+    async def answer(request: Request) -> Response:
+        try:
+            return await handler(request)
+        except _DEPENDENCY_ERRORS as exc:
+            if (skipped := _outage_log.due()) is not None:
+                log.warning(
+                    "statistics page unavailable", extra={"error": repr(exc), "skipped": skipped}
+                )
+            response = _html(render.unavailable_page(), 503)
+            response.headers["Retry-After"] = "5"
+            return response
+
+    return answer
+
+
 routes: list[BaseRoute] = [
-    Route("/stats/g/{group_id}", page, methods=["GET", "HEAD"]),
-    Route("/stats/g/{group_id}", login, methods=["POST"]),
+    Route("/stats/g/{group_id}", _outage_safe(page), methods=["GET", "HEAD"]),
+    Route("/stats/g/{group_id}", _outage_safe(login), methods=["POST"]),
     Route("/stats/static/{name}", static, methods=["GET", "HEAD"]),
 ]
