@@ -84,12 +84,12 @@ async def test_find_link_by_address_normalizes_and_scopes(
 
 
 async def test_clears_and_their_refusals(ctx: AppContext, principal: Principal) -> None:
+    # A public address: the webhook rule wants a target that resolves (here, no DNS).
+    hook = "https://93.184.215.14/h"
     link = await service.create_link(
         ctx,
         principal,
-        LinkSpec(
-            url="https://e.example/", title="t", password="pw", webhook_urls=["https://h.example/"]
-        ),
+        LinkSpec(url="https://e.example/", title="t", password="pw", webhook_urls=[hook]),
     )
     assert link.has_password
     cleared = await service.update_link(
