@@ -9,7 +9,7 @@ from typing import Any
 import redis.asyncio as aioredis
 from kurz.db import create_pool
 from kurz.edge_cache import EdgeCache
-from kurz.logs import configure_logging
+from kurz.logs import log_as
 from kurz.observability import OPERATOR_PATHS, serve_operator_path
 from kurz.proxies import ProxyHeaders, TrustedProxies
 from kurz.settings import Settings, load_settings
@@ -65,7 +65,7 @@ async def _not_routed(request: Request, exc: Exception) -> Response:
 
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or load_settings()
-    configure_logging(settings.log_level)
+    log_as("management", settings)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

@@ -180,6 +180,7 @@ class Postgres:
 class Redis:
     root: Path
     port: int
+    persistent: bool = False  # an append-only file in `root`, so data outlives a restart
     process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -200,7 +201,7 @@ class Redis:
                 "--save",
                 "",
                 "--appendonly",
-                "no",
+                "yes" if self.persistent else "no",
                 "--dir",
                 str(self.root),
                 "--logfile",
