@@ -47,6 +47,8 @@ def read_rows(text: str, fmt: str) -> list[Row]:
 
 def detect(text: str) -> str:
     stripped = text.lstrip()
+    if not stripped:
+        raise UnreadableFile("the file is empty")
     if stripped.startswith(("{", "[")):
         try:
             doc = json.loads(stripped)
