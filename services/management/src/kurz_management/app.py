@@ -38,7 +38,7 @@ class _OperatorEndpoint:
 
 
 def _routes() -> list[BaseRoute]:
-    from kurz_management import openapi
+    from kurz_management import apidocs, openapi
     from kurz_management.linkly import routes as linkly
     from kurz_management.native import routes as native
     from kurz_management.statspage import routes as statspage
@@ -49,6 +49,7 @@ def _routes() -> list[BaseRoute]:
     return [
         *operator,
         *openapi.routes,
+        *apidocs.routes,
         *native.routes,
         *vivoldi.routes,
         *linkly.routes,

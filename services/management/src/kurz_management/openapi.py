@@ -6,8 +6,9 @@ A family declares each operation once, next to its routes:
                      response_type=LinkEnvelope, errors={400: Error, 422: Error},
                      summary="Create a link")
 
-Schemas come from `msgspec.json.schema_components`, never written by hand. `/docs`
-renders the document with a page served from this package (no outside network).
+Schemas come from `msgspec.json.schema_components`, never written by hand; every field
+carries a description (from `Meta(description=...)`, or the struct's docstring). `/docs`
+(kurz_management.apidocs) renders the document with Swagger UI served from this package.
 """
 
 from __future__ import annotations
@@ -16,12 +17,11 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from http import HTTPStatus
-from importlib import resources
 from typing import Any
 
 import msgspec
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 
 REF_TEMPLATE = "#/components/schemas/{name}"
@@ -201,12 +201,4 @@ async def _openapi_json(request: Request) -> Response:
     return Response(body, media_type="application/json")
 
 
-async def _docs(request: Request) -> Response:
-    page = resources.files("kurz_management").joinpath("static/docs.html").read_text("utf-8")
-    return HTMLResponse(page)
-
-
-routes = [
-    Route("/openapi.json", _openapi_json, methods=["GET"]),
-    Route("/docs", _docs, methods=["GET"]),
-]
+routes = [Route("/openapi.json", _openapi_json, methods=["GET"])]
