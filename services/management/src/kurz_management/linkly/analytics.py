@@ -1,4 +1,4 @@
-"""Linkly's click analytics over kurz's statistics (reference/README.md, Linkly):
+"""Linkly's click analytics over kurz's statistics:
 
 - `GET /api/v1/workspace/{ws}/clicks`: a time series, by day or by hour;
 - `GET /api/v1/workspace/{ws}/clicks/counters/{counter}`: clicks by one dimension;

@@ -1,7 +1,7 @@
 """Linkly's error envelope: `{"error": "..."}`, plus `field` or per-item `errors`.
 
 Linkly's public documentation does not show its error body; this shape is kurz's choice
-(see docs/linkly.md), the same top-level key the Brevr family uses.
+(see docs/linkly.md), the same top-level key the native family uses.
 """
 
 from __future__ import annotations

@@ -29,7 +29,7 @@ def register() -> None:
     openapi.register_security("linkly_key", {"type": "apiKey", "in": "header", "name": "X-API-KEY"})
     openapi.describe_family(
         FAMILY,
-        "Linkly-compatible link API (seed 004). Key and workspace by X-API-KEY / "
+        "Linkly-compatible link API. Key and workspace by X-API-KEY / "
         "X-WORKSPACE-ID headers, or api_key / workspace_id in the query or body.",
     )
     openapi.register(

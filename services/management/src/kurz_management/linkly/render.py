@@ -1,4 +1,4 @@
-"""kurz's LinkRecord rendered as Linkly's link object (seed 004's example response,
+"""kurz's LinkRecord rendered as Linkly's link object (Linkly's documented example response,
 plus the documented extra fields), as JSON and as CSV rows."""
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ class LinklyRule(msgspec.Struct, omit_defaults=True):
 
 
 class LinklyLink(msgspec.Struct):
-    """Field order and names follow seed 004's example; every field is always present.
+    """Field order and names follow Linkly's documented example; every field is always present.
     Fields kurz has no concept of (alias, linkify_words, replacements, referer_mode,
     custom_referer, click_fraud_mode) are always null."""
 

@@ -46,7 +46,7 @@ class LinklyLinkIn(msgspec.Struct, kw_only=True):
     """One link as Linkly clients send it (form fields or a JSON object)."""
 
     id: int | None = None
-    link_id: int | None = None  # seed 004's update prose names the id this way
+    link_id: int | None = None  # Linkly's update documentation names the id this way
     workspace_id: int | None = None
     api_key: str | None = None
     url: str | None = None

@@ -1,4 +1,4 @@
-"""Native analytics (Brevr's analytics family, reference/README.md): summary, timeseries,
+"""Native analytics: summary, timeseries,
 geo, devices, referrers, utm and a streamed export, each filterable by one link, one
 group or one tag and by a date range (local days in the workspace's time zone).
 

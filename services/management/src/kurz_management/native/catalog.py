@@ -16,7 +16,7 @@ class TagCreate(msgspec.Struct, forbid_unknown_fields=True):
 
 
 class TagOut(msgspec.Struct):
-    id: str  # a string, as tagIds are in seed 002
+    id: str  # a string, as tagIds are in link bodies
     name: str
 
 

@@ -1,4 +1,4 @@
-"""The native (Brevr-shaped) API's request and response bodies, as msgspec types.
+"""The native API's request and response bodies, as msgspec types.
 
 Request bodies are strict: an unknown field is refused (400), so a misspelt field never
 passes silently. POST treats null like an absent field; PATCH treats null as "clear this
@@ -27,7 +27,7 @@ REDIRECT_CODES: dict[str, int] = {
 REDIRECT_NAMES = {code: name for name, code in REDIRECT_CODES.items()}
 LinkTypeName = Literal["URL", "MAILTO", "TEL", "SMS"]
 
-# camelCase body field → (type, LinkSpec field). Seed 002's fields first, then kurz's.
+# camelCase body field → (type, LinkSpec field).
 LINK_FIELDS: dict[str, tuple[Any, str]] = {
     "url": (str, "url"),
     "domain": (str, "domain"),

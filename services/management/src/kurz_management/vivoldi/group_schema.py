@@ -1,4 +1,4 @@
-"""Vivoldi link-group request and response shapes (seeds 000 and 001), key for key."""
+"""Vivoldi link-group request and response shapes, key for key."""
 
 from __future__ import annotations
 

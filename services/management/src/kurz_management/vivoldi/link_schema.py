@@ -1,4 +1,4 @@
-"""Vivoldi link request and response shapes (reference/README.md, Vivoldi section)."""
+"""Vivoldi link request and response shapes."""
 
 from __future__ import annotations
 

@@ -89,7 +89,7 @@ def _code_table() -> str:
         f"| {int(c)} | {200 if c is Code.OK else int(c)} | {m} |" for c, m in CODE_MEANINGS.items()
     )
     return (
-        "Vivoldi-compatible API (seeds 000, 001, 003). `Authorization: APIKey <key>` "
+        "Vivoldi-compatible API. `Authorization: APIKey <key>` "
         '(Bearer accepted). Every answer is `{"code", "message", "result"}`; '
         "`code` 0 is success. Error codes (each travels with the same HTTP status):\n\n"
         "| code | HTTP | meaning |\n|---|---|---|\n" + rows
@@ -115,7 +115,7 @@ def register() -> None:
         VivoldiGroupCreate,
         VivoldiGroupCreatedAnswer,
         errors=bad | _errors(Code.PLAN),
-        summary="Create a link group (seed 000)",
+        summary="Create a link group",
         security=KEY,
     )
     openapi.register(
@@ -125,7 +125,7 @@ def register() -> None:
         VivoldiGroupUpdate,
         VivoldiSecretAnswer,
         errors=bad | _errors(Code.PLAN, Code.NOT_FOUND),
-        summary="Update a link group (seed 001)",
+        summary="Update a link group",
         description="`result` is the webhook secret when this update generated "
         "one, else null. Fields left out keep their value.",
         security=KEY,

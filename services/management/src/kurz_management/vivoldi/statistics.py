@@ -1,4 +1,4 @@
-"""Vivoldi's statistics endpoints (seed 003 and reference/README.md), over the rollups.
+"""Vivoldi's statistics endpoints, over the rollups.
 
 - `GET /api/link/v1/clicks-by-group?ymd=&grpIdxList=&pages=`: one day, 30 groups a page.
 - `GET /api/link/v2/clicks-by-group?startYmd=&endYmd=&grpIdxList=&pages=`: a range of at
@@ -227,7 +227,7 @@ _OPERATIONS: list[
         VivoldiClicksByGroupQuery,
         VivoldiGroupClicksAnswer,
         (Code.INVALID, Code.PLAN, Code.NOT_FOUND),
-        "Clicks by group on one day, 30 groups a page (seed 003)",
+        "Clicks by group on one day, 30 groups a page",
     ),
     (
         "/api/link/v2/clicks-by-group",
