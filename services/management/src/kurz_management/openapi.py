@@ -13,7 +13,9 @@ carries a description (from `Meta(description=...)`, or the struct's docstring).
 
 from __future__ import annotations
 
+import inspect
 import re
+import textwrap
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from http import HTTPStatus
@@ -26,6 +28,7 @@ from starlette.routing import Route
 
 REF_TEMPLATE = "#/components/schemas/{name}"
 _PATH_PARAM = re.compile(r"{([^}:]+)(?::[^}]+)?}")
+_FIELD_ENTRY = re.compile(r"^(\w+): (.*)$")
 
 
 @dataclass(frozen=True)
@@ -101,12 +104,49 @@ def operations() -> list[Operation]:
     return sorted(_operations.values(), key=lambda op: (op.family, op.path, op.method))
 
 
+def fields_doc(summary: str, fields: Mapping[str, str]) -> str:
+    """A struct docstring whose `Fields:` section describes each field in the document."""
+    lines = [summary, "", "Fields:"] + [f"    {name}: {text}" for name, text in fields.items()]
+    return "\n".join(lines)
+
+
+def _describe_fields(components: dict[str, Any]) -> None:
+    """Moves each struct docstring's `Fields:` section onto its properties."""
+    for schema in components.values():
+        doc = inspect.cleandoc(schema.get("description", ""))
+        head, found, section = ("\n" + doc).partition("\nFields:\n")
+        if not found:
+            continue
+        if head.strip():
+            schema["description"] = head.strip()
+        else:
+            schema.pop("description", None)
+        properties = schema.get("properties", {})
+        for name, text in _field_entries(section).items():
+            if name in properties:
+                properties[name]["description"] = text
+
+
+def _field_entries(section: str) -> dict[str, str]:
+    entries: dict[str, str] = {}
+    current = None
+    for line in textwrap.dedent(section).splitlines():
+        entry = _FIELD_ENTRY.match(line)
+        if entry:
+            current = entry.group(1)
+            entries[current] = entry.group(2).strip()
+        elif current and line.strip():
+            entries[current] += " " + line.strip()
+    return entries
+
+
 def document(*, title: str = "kurz", version: str = "1") -> dict[str, Any]:
     ops = operations()
     types = {t for op in ops for t in _types_of(op)}
     schemas_of, components = msgspec.json.schema_components(
         sorted(types, key=_type_name), ref_template=REF_TEMPLATE
     )
+    _describe_fields(components)
     schema = dict(zip(sorted(types, key=_type_name), schemas_of, strict=True))
     paths: dict[str, dict[str, Any]] = {}
     for op in ops:
@@ -176,9 +216,10 @@ def _parameters(op: Operation, components: dict[str, Any]) -> list[dict[str, Any
         struct = components[_type_name(op.query_type)]
         required = set(struct.get("required", []))
         for name, prop in struct.get("properties", {}).items():
-            params.append(
-                {"name": name, "in": "query", "required": name in required, "schema": prop}
-            )
+            param = {"name": name, "in": "query", "required": name in required, "schema": prop}
+            if "description" in prop:
+                param["description"] = prop["description"]
+            params.append(param)
     return params
 
 
