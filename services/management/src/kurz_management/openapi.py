@@ -22,6 +22,7 @@ from http import HTTPStatus
 from typing import Any
 
 import msgspec
+import msgspec.inspect
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -110,21 +111,49 @@ def fields_doc(summary: str, fields: Mapping[str, str]) -> str:
     return "\n".join(lines)
 
 
-def _describe_fields(components: dict[str, Any]) -> None:
-    """Moves each struct docstring's `Fields:` section onto its properties."""
-    for schema in components.values():
-        doc = inspect.cleandoc(schema.get("description", ""))
-        head, found, section = ("\n" + doc).partition("\nFields:\n")
-        if not found:
-            continue
-        if head.strip():
-            schema["description"] = head.strip()
+def _describe_fields(components: dict[str, Any], types: Iterable[Any]) -> None:
+    """Moves each struct docstring's `Fields:` section (its bases' too) onto its
+    properties, and out of the struct's own description."""
+    classes = _struct_classes(types)
+    for name, schema in components.items():
+        head = _fields_section(schema.get("description", ""))[0]
+        if head:
+            schema["description"] = head
         else:
             schema.pop("description", None)
         properties = schema.get("properties", {})
-        for name, text in _field_entries(section).items():
-            if name in properties:
-                properties[name]["description"] = text
+        for cls in reversed(getattr(classes.get(name), "__mro__", ())):
+            own = cls.__dict__.get("__doc__")
+            for field_name, text in _fields_section(own or "")[1].items():
+                if field_name in properties:
+                    properties[field_name]["description"] = text
+
+
+def _fields_section(doc: str) -> tuple[str, dict[str, str]]:
+    head, _, section = ("\n" + inspect.cleandoc(doc)).partition("\nFields:\n")
+    return head.strip(), _field_entries(section)
+
+
+def _struct_classes(types: Iterable[Any]) -> dict[str, type]:
+    """Every Struct class reachable from `types`, by the name its schema has."""
+    found: dict[str, type] = {}
+
+    def walk(info: Any) -> None:
+        if isinstance(info, msgspec.inspect.StructType):
+            if info.cls.__name__ in found:
+                return
+            found[info.cls.__name__] = info.cls
+            for f in info.fields:
+                walk(f.type)
+        for attr in ("item_type", "key_type", "value_type", "type"):
+            if hasattr(info, attr) and not isinstance(info, msgspec.inspect.StructType):
+                walk(getattr(info, attr))
+        for inner in getattr(info, "types", ()) + getattr(info, "item_types", ()):
+            walk(inner)
+
+    for info in msgspec.inspect.multi_type_info(list(types)):
+        walk(info)
+    return found
 
 
 def _field_entries(section: str) -> dict[str, str]:
@@ -146,7 +175,7 @@ def document(*, title: str = "kurz", version: str = "1") -> dict[str, Any]:
     schemas_of, components = msgspec.json.schema_components(
         sorted(types, key=_type_name), ref_template=REF_TEMPLATE
     )
-    _describe_fields(components)
+    _describe_fields(components, types)
     schema = dict(zip(sorted(types, key=_type_name), schemas_of, strict=True))
     paths: dict[str, dict[str, Any]] = {}
     for op in ops:
