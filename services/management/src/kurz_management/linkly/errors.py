@@ -24,12 +24,24 @@ _STATUS_BY_KIND = {
 
 
 class LinklyItemError(msgspec.Struct, omit_defaults=True):
+    """Fields:
+    index: Position of the item in the batch, from 0.
+    error: What is wrong.
+    field: The field at fault, when there is one.
+    """
+
     index: int
     error: str
     field: str | None = None
 
 
 class LinklyErrorBody(msgspec.Struct, omit_defaults=True):
+    """Fields:
+    error: What went wrong.
+    field: The field at fault, when there is one.
+    errors: A refused batch's bad items.
+    """
+
     error: str
     field: str | None = None
     errors: list[LinklyItemError] = []

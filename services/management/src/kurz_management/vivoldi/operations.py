@@ -31,7 +31,13 @@ KEY = "vivoldi_key"
 
 class VivoldiError(msgspec.Struct):
     """Every refusal: a non-zero `code` (the table in the family description), a
-    message saying what to fix, and `result` null."""
+    message saying what to fix, and `result` null.
+
+    Fields:
+        code: The HTTP status of the failure (400, 401, 403, 404, 405, 409, 413, 429, 500, 503).
+        message: What went wrong and what to fix.
+        result: Always null.
+    """
 
     code: int
     message: str
