@@ -190,3 +190,11 @@ def test_dev_env_file_is_found_from_a_subfolder(tmp_path: Path, database_url: st
     assert done.returncode == 0, done.stderr
     printed = kurz("env", cwd=tmp_path / "deep/er")
     assert printed.stdout.startswith("export DATABASE_URL=") and database_url in printed.stdout
+
+
+def test_kurz_run_with_an_unreachable_database_is_one_line(tmp_path: Path, redis_url: str) -> None:
+    dead = f"postgresql://postgres@127.0.0.1:{free_port()}/kurz"
+    done = kurz("run", cwd=tmp_path, DATABASE_URL=dead, REDIS_URL=redis_url)
+    assert done.returncode == 1
+    assert one_line(done).startswith(f"kurz: cannot reach Postgres at {dead}")
+    assert not (tmp_path / ".local/dev/env").exists()

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import asyncpg
 
+from kurz import cliutil
 from kurz.dev.servers import Postgres, Redis, _wait_port, free_port
 from kurz.devenv import RELATIVE as ENV_FILE
 from kurz.devenv import exports, write_env
@@ -78,6 +79,13 @@ async def _dev_workspace(db_url: str, default_domain: str) -> dict[str, object]:
     return known
 
 
+async def _reachable(db_url: str, redis_url: str) -> None:
+    async with cliutil.postgres(db_url):
+        pass
+    client = await cliutil.redis_client(redis_url)
+    await client.aclose()
+
+
 def _port(service: str, default: int) -> int:
     return int(os.environ.get(f"KURZ_DEV_{service.upper().replace('-', '_')}_PORT", default))
 
@@ -91,6 +99,7 @@ def run_stack(settings: Settings) -> None:
     signal.signal(signal.SIGTERM, _interrupt)
     STATE.mkdir(parents=True, exist_ok=True)
     with _local_databases(settings) as (db_url, redis_url):
+        asyncio.run(_reachable(db_url, redis_url))  # one clear line if not
         apply_migrations(db_url)
         domain = settings.edge.default_domain
         workspace = asyncio.run(_dev_workspace(db_url, domain))
