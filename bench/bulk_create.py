@@ -1,6 +1,6 @@
 """Bulk link creation through the native API, end to end over HTTP.
 
-Targets (issue 5): 1000 links in one request in under 1 s, and 100,000 links through
+Targets: 1000 links in one request in under 1 s, and 100,000 links through
 successive requests at 5,000 links/s or more.
 
 `run()` starts its own throwaway Postgres, Redis and management server; give

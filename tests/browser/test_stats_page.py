@@ -128,7 +128,8 @@ async def test_login_chart_and_wrong_password(
     group_id, expected = group
     page, problems = await _open(browser, DESKTOP)
     await page.goto(f"{server.url}/stats/g/{group_id}")
-    assert await page.locator("h1").inner_text() == "Autumn <campaign> & friends"
+    assert await page.locator("h1").inner_text() == "Protected statistics"
+    assert "campaign" not in await page.content()  # nothing of the group before the password
     await page.fill("#password", "not it")
     await page.click("button[type=submit]")
     assert "Wrong password" in await page.locator("#login-error").inner_text()
@@ -147,6 +148,7 @@ async def test_login_chart_and_wrong_password(
         assert bar["attr"] == pytest.approx(bar["value"] * chart["plot"] / chart["max"], abs=0.01)
     tallest = max(chart["bars"], key=lambda b: b["value"])
     assert tallest["height"] > 50
+    assert await page.locator("#group-name").inner_text() == "Autumn <campaign> & friends"
     assert await page.locator("#total-clicks").inner_text() == "10"
     assert await page.locator("#total-visitors").inner_text() == "9"
     assert await page.locator("#links tbody tr").count() == 2
@@ -180,3 +182,29 @@ async def test_login_chart_and_wrong_password(
     assert len((await _chart(dark))["bars"]) == 30
     await dark.screenshot(path=str(shots / "stats-dark.png"), full_page=True)
     assert dark_problems == []
+
+
+async def test_a_year_and_a_chosen_range(
+    browser: Browser, server: Service, group: tuple[int, dict[str, tuple[int, int]]]
+) -> None:
+    group_id, expected = group
+    page, problems = await _open(browser, DESKTOP)
+    await page.goto(f"{server.url}/stats/g/{group_id}")
+    await page.fill("#password", PASSWORD)
+    await page.click("button[type=submit]")
+    await page.click("text=365 days")
+    year = await _chart(page)
+    assert len(year["bars"]) == 365
+    assert {b["day"]: b["value"] for b in year["bars"] if b["value"]} == {
+        day: clicks for day, (clicks, _) in expected.items()
+    }
+    assert await page.locator('.ranges a[aria-current="page"]').inner_text() == "365 days"
+
+    await page.fill("input[name=start]", _day(6).isoformat())
+    await page.fill("input[name=end]", _day(3).isoformat())
+    await page.click(".range button")
+    chosen = await _chart(page)
+    assert [b["day"] for b in chosen["bars"]] == [_day(d).isoformat() for d in (6, 5, 4, 3)]
+    assert await page.locator("#total-clicks").inner_text() == "6"
+    assert await page.locator('.ranges a[aria-current="page"]').count() == 0
+    assert problems == []

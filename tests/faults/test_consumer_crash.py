@@ -1,7 +1,7 @@
 """The aggregator and the webhook worker die by SIGKILL in the middle of their work and
 come back as new processes: every click is counted exactly once, every webhook arrives.
 
-Webhooks are at-least-once (DESIGN.md): a delivery the dead worker had sent, or had seen
+Webhooks are at-least-once: a delivery the dead worker had sent, or had seen
 succeed without recording it yet, is sent again under the same `webhook-id`. So the
 receiver may see an id twice, but only for those: at most the deliveries in flight at
 the kill plus the successes of one unflushed recording interval, never more than twice."""

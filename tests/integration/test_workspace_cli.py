@@ -40,7 +40,7 @@ async def test_brand_sets_shows_clears_and_refuses(
     assert json.loads(cleared.stdout)["accent_color"] == "#0e9384"  # untouched
     bad = kurz(database_url, redis_url, "workspace", "brand", ws, "--accent-color", "red",
                "--brand-name", "Not written")  # fmt: skip
-    assert bad.returncode != 0 and "--accent-color" in bad.stderr and "#rrggbb" in bad.stderr
+    assert bad.returncode == 2 and "--accent-color" in bad.stderr and "#rrggbb" in bad.stderr
     assert (
         await pool.fetchval("SELECT brand_name FROM workspaces WHERE id = $1", workspace.id) is None
     )

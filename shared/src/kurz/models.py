@@ -28,7 +28,15 @@ REDIRECT_TYPES: frozenset[int] = frozenset({200, 301, 302, 307, 308})
 
 
 class Rule(msgspec.Struct, frozen=True, omit_defaults=True):
-    """A routing rule in Linkly's shape, the one every API family maps to."""
+    """A routing rule in Linkly's shape, the one every API family maps to.
+
+    Fields:
+        what: country, platform, language, or rotator.
+        url: Where a matching visit goes.
+        matches: The country (ISO alpha-2), platform (ios, android, windows, linux, mac) or language
+            tag to match.
+        percentage: rotator only: the share of visits, 0 to 100.
+    """
 
     what: RuleKind
     url: str

@@ -12,6 +12,9 @@ from typing import Any
 
 import msgspec
 
+# The plans a workspace can be on (the rows of the `plans` table), cheapest first.
+PLAN_CODES = ("free", "personal", "premium", "business", "enterprise", "selfhosted")
+
 
 class Entitlements(msgspec.Struct, frozen=True):
     """One plan's entitlements. The defaults are the most restrictive values, so a plan

@@ -39,7 +39,7 @@ def serve(
     import uvicorn
     from uvicorn.importer import import_from_string
 
-    from kurz.logs import configure_logging
+    from kurz.logs import log_as, service_of
     from kurz.workers import exit_cleanly, run_workers
 
     options: dict[str, Any] = dict(
@@ -50,7 +50,8 @@ def serve(
         interface="asgi3",  # an app may return its handler's coroutine from a plain call
         loop="uvloop",
         http=import_from_string(protocol or "kurz.http_guard:GuardedProtocol"),
-        access_log=False,
+        access_log=settings.access_log,
+        log_config=None,  # kurz.logs formats every line, uvicorn's own included
         log_level=settings.log_level.lower(),
         timeout_graceful_shutdown=int(settings.shutdown_grace),
         lifespan="on",
@@ -60,8 +61,9 @@ def serve(
     )
     if settings.server.workers > 1:  # a socket per worker: see kurz.workers
         config = uvicorn.Config(app_path, **options)
-        configure_logging(settings.log_level)  # the supervisor's own lines
+        log_as(service_of(app_path), settings)  # the supervisor's own lines
         run_workers(config, settings.server.workers)
         return
+    log_as(service_of(app_path), settings)
     signal.signal(signal.SIGTERM, exit_cleanly)
     uvicorn.run(app_path, **options)

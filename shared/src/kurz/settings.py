@@ -6,6 +6,7 @@ import os
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Literal
 
 import msgspec
 
@@ -102,6 +103,8 @@ class Settings(msgspec.Struct, frozen=True):
     webhooks: WebhookSettings = WebhookSettings()
     aggregator: AggregatorSettings = AggregatorSettings()
     log_level: str = "INFO"
+    log_format: Literal["json", "console"] = "json"  # console: readable lines, for `kurz run`
+    access_log: bool = False  # uvicorn's line per HTTP request
     shutdown_grace: float = 20.0
 
 
@@ -162,6 +165,8 @@ ENVIRONMENT: dict[str, tuple[str | None, str]] = {
     "KURZ_AGGREGATOR_MAINTENANCE_INTERVAL": ("aggregator", "maintenance_interval"),
     "KURZ_AGGREGATOR_CACHE_TTL": ("aggregator", "cache_ttl"),
     "KURZ_LOG_LEVEL": (None, "log_level"),
+    "KURZ_LOG_FORMAT": (None, "log_format"),
+    "KURZ_ACCESS_LOG": (None, "access_log"),
     "KURZ_SHUTDOWN_GRACE": (None, "shutdown_grace"),
 }
 

@@ -109,16 +109,64 @@ async def test_wrong_passwords_are_refused_then_throttled(
     assert (await login(http, other, "open sesame")).status_code == 303
 
 
-async def test_pages_that_do_not_exist(http: httpx.AsyncClient, pool: asyncpg.Pool[Any]) -> None:
+async def test_a_missing_group_answers_like_a_protected_one(
+    http: httpx.AsyncClient, pool: asyncpg.Pool[Any]
+) -> None:
+    """Addresses are sequential: neither a group's name nor whether it exists may show
+    before the password, or campaign names could be read off one by one."""
+    _, group = await protected_group(pool, name="Secret campaign")
     ws = await new_workspace(pool)
     open_group = await add_group(pool, ws.id, "No password")
-    for path in (f"/stats/g/{open_group}", "/stats/g/999999999999", "/stats/g/abc"):
-        r = await http.get(path)
-        assert r.status_code == 404 and "No statistics here" in r.text
-    assert (await login(http, open_group, "x")).status_code == 404
+    real = await http.get(f"/stats/g/{group}")
+    assert "Secret campaign" not in real.text
+    for other in (open_group, 999999999999):
+        missing = await http.get(f"/stats/g/{other}")
+        assert missing.status_code == real.status_code == 200
+        assert missing.text.replace(str(other), "ID") == real.text.replace(str(group), "ID")
+        assert missing.headers["content-security-policy"] == real.headers["content-security-policy"]
+        refused = await login(http, other, "open sesame")
+        wrong = await login(http, group, "not it")
+        assert refused.status_code == wrong.status_code == 401
+        assert refused.text.replace(str(other), "ID") == wrong.text.replace(str(group), "ID")
+    assert (await http.get("/stats/g/abc")).status_code == 200
     assert (await http.get("/stats/static/../routes.py")).status_code == 404
     css = await http.get("/stats/static/stats.css")
     assert css.status_code == 200 and css.headers["content-type"].startswith("text/css")
+
+
+async def test_days_and_ranges_are_honoured_and_bounded(
+    http: httpx.AsyncClient, pool: asyncpg.Pool[Any]
+) -> None:
+    ws, group = await protected_group(pool)
+    link, _ = await add_link(pool, ws, group, title="Old post")
+    long_ago = (datetime.now(UTC) - timedelta(days=200)).date()
+    await record(pool, [click(ws, link, group, f"{long_ago.isoformat()}T12:00:00+00:00", "a")])
+    await login(http, group, "open sesame")
+
+    async def days_shown(**params: str) -> tuple[int, str]:
+        page = await http.get(f"/stats/g/{group}", params=params)
+        assert page.status_code == 200, page.text
+        clicks = re.search(r'id="total-clicks" data-value="(\d+)"', page.text)
+        assert clicks is not None
+        return len(re.findall(r"<tr data-day=", page.text)), clicks.group(1)
+
+    assert await days_shown(days="365") == (365, "1")
+    assert await days_shown(days="90") == (90, "0")
+    start, end = long_ago - timedelta(days=2), long_ago + timedelta(days=7)
+    assert await days_shown(start=start.isoformat(), end=end.isoformat()) == (10, "1")
+    later = (long_ago + timedelta(days=1)).isoformat()
+    assert await days_shown(start=later, end=end.isoformat()) == (7, "0")
+    for params in (
+        {"days": "0"},
+        {"days": "367"},
+        {"days": "abc"},
+        {"start": "2020-01-01", "end": "2021-06-01"},
+        {"start": end.isoformat(), "end": start.isoformat()},
+        {"start": "2024-02-30"},
+    ):
+        bad = await http.get(f"/stats/g/{group}", params=params)
+        assert bad.status_code == 400 and 'id="period-error"' in bad.text, params
+        assert "total-clicks" not in bad.text
 
 
 async def test_user_supplied_text_is_escaped(
@@ -131,9 +179,10 @@ async def test_user_supplied_text_is_escaped(
     today = datetime.now(UTC).strftime("%Y-%m-%dT00:30:00+00:00")
     await record(pool, [click(ws, link, group, today, "z", referrer="https://<i>.example/")])
     form = await http.get(f"/stats/g/{group}")
-    assert EVIL not in form.text and "&lt;script&gt;" in form.text
+    assert EVIL not in form.text and "&lt;script&gt;" not in form.text  # not named at all
     await login(http, group, "open sesame")
     page = await http.get(f"/stats/g/{group}")
     assert "total-clicks" in page.text
     assert EVIL not in page.text and "<img" not in page.text and "<b>" not in page.text
     assert "&lt;img src=x onerror=alert(1)&gt;" in page.text
+    assert "&lt;script&gt;" in page.text

@@ -1,4 +1,4 @@
-"""Vivoldi's statistics endpoints: seed 003's shape, exact figures, plan rules, bad input
+"""Vivoldi's statistics endpoints: Vivoldi's shape, exact figures, plan rules, bad input
 in the envelope, and other workspaces' groups and links answering "not found"."""
 
 from __future__ import annotations

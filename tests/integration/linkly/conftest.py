@@ -13,7 +13,7 @@ import pytest
 from tests.conftest import DEFAULT_DOMAIN, Workspace
 from tests.support.services import Service, one_service, service_env
 
-RATE_LIMIT = 20  # seed 004's documented limit, requests per second per key
+RATE_LIMIT = 20  # Linkly's documented limit, requests per second per key
 
 
 @pytest.fixture(scope="session")

@@ -11,7 +11,7 @@ import msgspec
 from tests.conftest import Workspace
 from tests.integration.linkly.conftest import count_links
 
-# Seed 004's wget body, verbatim; the placeholders are swapped as its reader would.
+# Linkly's documented wget body, verbatim; the placeholders are swapped as its reader would.
 WGET_BODY = """[
     {
         "workspace_id": "WORKSPACE_ID",

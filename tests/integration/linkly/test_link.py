@@ -15,7 +15,7 @@ from kurz.models import decode_link
 from tests.conftest import DEFAULT_DOMAIN, Workspace
 from tests.integration.linkly.conftest import count_links
 
-# Seed 004's example response, verbatim.
+# Linkly's documented example response, verbatim.
 SEED_RESPONSE: dict[str, Any] = json.loads("""{
     "id": 9512, "alias": null, "url": "https://www.wikijob.co.uk", "name": "Test Link",
     "note": null, "head_tags": null, "body_tags": null, "linkify_words": null,
@@ -69,7 +69,7 @@ async def test_seed_curl_example_verbatim(
     link = response.json()
     assert list(link) == [*SEED_RESPONSE, *EXTRA_KEYS]
     for key, example in {**SEED_RESPONSE, **EXTRA_KEYS}.items():
-        if key != "slug":  # the seed's null slug is kurz's "/<slug>" (issue 5)
+        if key != "slug":  # Linkly's null slug is kurz's "/<slug>"
             assert type(link[key]) is type(example), key
     assert isinstance(link["id"], int)
     assert link["workspace_id"] == workspace.id

@@ -1,4 +1,4 @@
-"""POST/GET/PATCH/DELETE /api/v1/links over real HTTP: every seed-002 field, the
+"""POST/GET/PATCH/DELETE /api/v1/links over real HTTP: every documented field, the
 defaults, the edge record written before the answer, and tenant isolation."""
 
 from __future__ import annotations

@@ -59,3 +59,18 @@ async def test_requests_are_counted_by_route_template(api: httpx.AsyncClient) ->
     match = re.search(pattern, metrics)
     assert match and float(match.group(1)) >= 1
     assert "kurz_management_request_seconds_bucket" in metrics
+
+
+async def test_every_schema_field_is_described(http: httpx.AsyncClient) -> None:
+    document = (await http.get("/openapi.json")).json()
+    undescribed = [
+        f"{name}.{field}"
+        for name, schema in document["components"]["schemas"].items()
+        for field, prop in schema.get("properties", {}).items()
+        if not prop.get("description", "").strip()
+    ]
+    assert undescribed == []
+    link_create = document["components"]["schemas"]["LinkCreate"]
+    assert len(link_create["properties"]) == 38 and "Fields:" not in link_create["description"]
+    listing = document["paths"]["/api/v1/links"]["get"]["parameters"]
+    assert all(p.get("description") for p in listing if p["in"] == "query")

@@ -1,4 +1,4 @@
-"""Vivoldi link-group endpoints over HTTP against a real management process: seed
+"""Vivoldi link-group endpoints over HTTP against a real management process: documented
 requests sent verbatim, shapes compared key by key, the database checked after."""
 
 from __future__ import annotations

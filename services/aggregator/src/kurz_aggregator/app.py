@@ -12,7 +12,7 @@ from typing import Any
 import asyncpg
 import redis.asyncio as aioredis
 from kurz.db import create_pool
-from kurz.logs import configure_logging
+from kurz.logs import log_as
 from kurz.observability import OPERATOR_PATHS, serve_operator_path
 from kurz.settings import Settings, load_settings
 from kurz.stream import consumer_name
@@ -118,5 +118,5 @@ def _report_exit(task: asyncio.Task[int]) -> None:
 
 def create_app(settings: Settings | None = None) -> AggregatorApp:
     settings = settings or load_settings()
-    configure_logging(settings.log_level)
+    log_as("aggregator", settings)
     return AggregatorApp(settings)

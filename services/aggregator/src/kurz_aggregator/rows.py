@@ -1,6 +1,6 @@
 """Stream entries → rows of the batch table: decoding, enrichment and the counting rules.
 
-Counting rules (DESIGN.md "Semantics decided here"):
+Counting rules:
 - a click counts when the edge let it through (ClickEvent.counted: a redirect or a page,
   not HEAD, not flagged as a bot by the edge) and crawlerdetect does not know its user
   agent as a crawler either;

@@ -10,7 +10,7 @@ from typing import Any
 import redis.asyncio as aioredis
 from kurz.db import create_pool
 from kurz.edge_cache import EdgeCache
-from kurz.logs import configure_logging
+from kurz.logs import log_as
 from kurz.observability import OPERATOR_PATHS, serve_operator_path
 from kurz.proxies import ProxyHeaders, TrustedProxies
 from kurz.settings import Settings, load_settings
@@ -40,7 +40,7 @@ class _OperatorEndpoint:
 
 
 def _routes() -> list[BaseRoute]:
-    from kurz_management import openapi
+    from kurz_management import apidocs, openapi
     from kurz_management.linkly import routes as linkly
     from kurz_management.native import routes as native
     from kurz_management.statspage import routes as statspage
@@ -51,6 +51,7 @@ def _routes() -> list[BaseRoute]:
     return [
         *operator,
         *openapi.routes,
+        *apidocs.routes,
         *native.routes,
         *vivoldi.routes,
         *linkly.routes,
@@ -77,7 +78,7 @@ async def _not_routed(request: Request, exc: Exception) -> Response:
 
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or load_settings()
-    configure_logging(settings.log_level)
+    log_as("management", settings)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

@@ -6,26 +6,30 @@ A family declares each operation once, next to its routes:
                      response_type=LinkEnvelope, errors={400: Error, 422: Error},
                      summary="Create a link")
 
-Schemas come from `msgspec.json.schema_components`, never written by hand. `/docs`
-renders the document with a page served from this package (no outside network).
+Schemas come from `msgspec.json.schema_components`, never written by hand; every field
+carries a description (from `Meta(description=...)`, or the struct's docstring). `/docs`
+(kurz_management.apidocs) renders the document with Swagger UI served from this package.
 """
 
 from __future__ import annotations
 
+import inspect
 import re
+import textwrap
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from http import HTTPStatus
-from importlib import resources
 from typing import Any
 
 import msgspec
+import msgspec.inspect
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 
 REF_TEMPLATE = "#/components/schemas/{name}"
 _PATH_PARAM = re.compile(r"{([^}:]+)(?::[^}]+)?}")
+_FIELD_ENTRY = re.compile(r"^(\w+): (.*)$")
 
 
 @dataclass(frozen=True)
@@ -101,12 +105,77 @@ def operations() -> list[Operation]:
     return sorted(_operations.values(), key=lambda op: (op.family, op.path, op.method))
 
 
+def fields_doc(summary: str, fields: Mapping[str, str]) -> str:
+    """A struct docstring whose `Fields:` section describes each field in the document."""
+    lines = [summary, "", "Fields:"] + [f"    {name}: {text}" for name, text in fields.items()]
+    return "\n".join(lines)
+
+
+def _describe_fields(components: dict[str, Any], types: Iterable[Any]) -> None:
+    """Moves each struct docstring's `Fields:` section (its bases' too) onto its
+    properties, and out of the struct's own description."""
+    classes = _struct_classes(types)
+    for name, schema in components.items():
+        head = _fields_section(schema.get("description", ""))[0]
+        if head:
+            schema["description"] = head
+        else:
+            schema.pop("description", None)
+        properties = schema.get("properties", {})
+        for cls in reversed(getattr(classes.get(name), "__mro__", ())):
+            own = cls.__dict__.get("__doc__")
+            for field_name, text in _fields_section(own or "")[1].items():
+                if field_name in properties:
+                    properties[field_name]["description"] = text
+
+
+def _fields_section(doc: str) -> tuple[str, dict[str, str]]:
+    head, _, section = ("\n" + inspect.cleandoc(doc)).partition("\nFields:\n")
+    return head.strip(), _field_entries(section)
+
+
+def _struct_classes(types: Iterable[Any]) -> dict[str, type]:
+    """Every Struct class reachable from `types`, by the name its schema has."""
+    found: dict[str, type] = {}
+
+    def walk(info: Any) -> None:
+        if isinstance(info, msgspec.inspect.StructType):
+            if info.cls.__name__ in found:
+                return
+            found[info.cls.__name__] = info.cls
+            for f in info.fields:
+                walk(f.type)
+        for attr in ("item_type", "key_type", "value_type", "type"):
+            if hasattr(info, attr) and not isinstance(info, msgspec.inspect.StructType):
+                walk(getattr(info, attr))
+        for inner in getattr(info, "types", ()) + getattr(info, "item_types", ()):
+            walk(inner)
+
+    for info in msgspec.inspect.multi_type_info(list(types)):
+        walk(info)
+    return found
+
+
+def _field_entries(section: str) -> dict[str, str]:
+    entries: dict[str, str] = {}
+    current = None
+    for line in textwrap.dedent(section).splitlines():
+        entry = _FIELD_ENTRY.match(line)
+        if entry:
+            current = entry.group(1)
+            entries[current] = entry.group(2).strip()
+        elif current and line.strip():
+            entries[current] += " " + line.strip()
+    return entries
+
+
 def document(*, title: str = "kurz", version: str = "1") -> dict[str, Any]:
     ops = operations()
     types = {t for op in ops for t in _types_of(op)}
     schemas_of, components = msgspec.json.schema_components(
         sorted(types, key=_type_name), ref_template=REF_TEMPLATE
     )
+    _describe_fields(components, types)
     schema = dict(zip(sorted(types, key=_type_name), schemas_of, strict=True))
     paths: dict[str, dict[str, Any]] = {}
     for op in ops:
@@ -176,9 +245,10 @@ def _parameters(op: Operation, components: dict[str, Any]) -> list[dict[str, Any
         struct = components[_type_name(op.query_type)]
         required = set(struct.get("required", []))
         for name, prop in struct.get("properties", {}).items():
-            params.append(
-                {"name": name, "in": "query", "required": name in required, "schema": prop}
-            )
+            param = {"name": name, "in": "query", "required": name in required, "schema": prop}
+            if "description" in prop:
+                param["description"] = prop["description"]
+            params.append(param)
     return params
 
 
@@ -201,12 +271,4 @@ async def _openapi_json(request: Request) -> Response:
     return Response(body, media_type="application/json")
 
 
-async def _docs(request: Request) -> Response:
-    page = resources.files("kurz_management").joinpath("static/docs.html").read_text("utf-8")
-    return HTMLResponse(page)
-
-
-routes = [
-    Route("/openapi.json", _openapi_json, methods=["GET"]),
-    Route("/docs", _docs, methods=["GET"]),
-]
+routes = [Route("/openapi.json", _openapi_json, methods=["GET"])]

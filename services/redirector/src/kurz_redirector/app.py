@@ -26,7 +26,7 @@ from kurz.decision import (
     limit_reached,
 )
 from kurz.events import COUNTED_OUTCOMES, ClickEvent, Outcome, encode_event, new_event_id
-from kurz.logs import Sparse, configure_logging
+from kurz.logs import Sparse, log_as
 from kurz.models import EdgeLink
 from kurz.observability import OPERATOR_PATHS, serve_operator_path
 from kurz.proxies import ProxyHeaders, TrustedProxies
@@ -397,5 +397,5 @@ async def _nothing() -> None:
 
 def create_app(settings: Settings | None = None) -> Redirector:
     settings = settings or load_settings()
-    configure_logging(settings.log_level)
+    log_as("redirector", settings)
     return Redirector(settings)

@@ -11,7 +11,7 @@ from typing import Any
 
 import redis.asyncio as aioredis
 from kurz.db import create_pool
-from kurz.logs import configure_logging
+from kurz.logs import log_as
 from kurz.observability import OPERATOR_PATHS, serve_operator_path
 from kurz.settings import Settings, load_settings
 from starlette.applications import Starlette
@@ -104,7 +104,7 @@ class _OperatorEndpoint:
 
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or load_settings()
-    configure_logging(settings.log_level)
+    log_as("webhook-worker", settings)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

@@ -181,6 +181,7 @@ class Redis:
     root: Path
     port: int
     options: tuple[str, ...] = ()  # more redis-server arguments (a replica, a cluster node)
+    persistent: bool = False  # an append-only file in `root`, so data outlives a restart
     process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -201,7 +202,7 @@ class Redis:
                 "--save",
                 "",
                 "--appendonly",
-                "no",
+                "yes" if self.persistent else "no",
                 "--dir",
                 str(self.root),
                 "--logfile",

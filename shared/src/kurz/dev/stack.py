@@ -1,8 +1,10 @@
 """`kurz run` (behind `make run`): the whole stack on this machine.
 
-Starts project-local Postgres and Redis under .local/dev unless DATABASE_URL / REDIS_URL
+Starts project-local Postgres and Redis under .local/dev (both keep their data between
+runs) unless DATABASE_URL / REDIS_URL
 name running ones, applies migrations, makes a dev workspace, starts the four services
-and prints where to reach them. Ctrl-C stops everything.
+and prints where to reach them. Their addresses go to .local/dev/env, where the
+`kurz` command of another terminal finds them. Ctrl-C stops everything.
 """
 
 from __future__ import annotations
@@ -20,14 +22,17 @@ from pathlib import Path
 
 import asyncpg
 
+from kurz import cliutil
 from kurz.dev.servers import Postgres, Redis, _wait_port, free_port
+from kurz.devenv import RELATIVE as ENV_FILE
+from kurz.devenv import exports, write_env
 from kurz.migrate import apply_migrations
 from kurz.settings import Settings
 from kurz.workspaces import create_workspace, ensure_default_domain
 
 STATE = Path(".local/dev")
 
-# (name, python module, default port)
+# (name, python module, default port); KURZ_DEV_<NAME>_PORT moves one (e.g. in tests).
 SERVICES = (
     ("management", "kurz_management", 8000),
     ("redirector", "kurz_redirector", 8080),
@@ -46,7 +51,8 @@ def _local_databases(settings: Settings) -> Iterator[tuple[str, str]]:
             pg = Postgres(STATE / "postgres", int(os.environ.get("KURZ_DEV_PG_PORT", free_port())))
             db_url = pg.start().url
         if not redis_url:
-            rd = Redis(STATE / "redis", int(os.environ.get("KURZ_DEV_REDIS_PORT", free_port())))
+            port = int(os.environ.get("KURZ_DEV_REDIS_PORT", free_port()))
+            rd = Redis(STATE / "redis", port, persistent=True)
             redis_url = rd.start().url
         yield db_url, redis_url
     finally:
@@ -73,6 +79,17 @@ async def _dev_workspace(db_url: str, default_domain: str) -> dict[str, object]:
     return known
 
 
+async def _reachable(db_url: str, redis_url: str) -> None:
+    async with cliutil.postgres(db_url):
+        pass
+    client = await cliutil.redis_client(redis_url)
+    await client.aclose()
+
+
+def _port(service: str, default: int) -> int:
+    return int(os.environ.get(f"KURZ_DEV_{service.upper().replace('-', '_')}_PORT", default))
+
+
 def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
@@ -82,6 +99,7 @@ def run_stack(settings: Settings) -> None:
     signal.signal(signal.SIGTERM, _interrupt)
     STATE.mkdir(parents=True, exist_ok=True)
     with _local_databases(settings) as (db_url, redis_url):
+        asyncio.run(_reachable(db_url, redis_url))  # one clear line if not
         apply_migrations(db_url)
         domain = settings.edge.default_domain
         workspace = asyncio.run(_dev_workspace(db_url, domain))
@@ -91,21 +109,27 @@ def run_stack(settings: Settings) -> None:
             "REDIS_URL": redis_url,
             "KURZ_DEFAULT_DOMAIN": domain,
             "KURZ_WEBHOOK_ALLOW_PRIVATE": "true",
+            "KURZ_LOG_FORMAT": os.environ.get("KURZ_LOG_FORMAT", "console"),
         }
+        write_env(ENV_FILE, env)
+        ports = {name: _port(name, default) for name, _, default in SERVICES}
         processes = []
-        for name, module, port in SERVICES:
-            env_port = {**env, "KURZ_PORT": str(port)}
+        for name, module, _ in SERVICES:
+            env_port = {**env, "KURZ_PORT": str(ports[name])}
             processes.append((name, subprocess.Popen([sys.executable, "-m", module], env=env_port)))
         try:
-            for _, _, port in SERVICES:
+            for port in ports.values():
                 _wait_port(port, 30)
+            api = f"http://127.0.0.1:{ports['management']}"
             print(
                 "\nkurz is running\n"
-                f"  management API   http://127.0.0.1:8000   (docs: http://127.0.0.1:8000/docs)\n"
-                f"  redirector       http://127.0.0.1:8080\n"
+                f"  management API   {api}   (docs: {api}/docs)\n"
+                f"  redirector       http://127.0.0.1:{ports['redirector']}\n"
                 f"  workspace id     {workspace['workspace_id']}\n"
-                f"  API key          {workspace['api_key']}\n\n"
-                "  try: curl -X POST http://127.0.0.1:8000/api/v1/links \\\n"
+                f"  API key          {workspace['api_key']}\n"
+                f"  addresses        {ENV_FILE} (the kurz command reads it by itself)\n\n"
+                f"  another terminal:  export {exports(env)}\n\n"
+                f"  try: curl -X POST {api}/api/v1/links \\\n"
                 f"         -H 'Authorization: Bearer {workspace['api_key']}' \\\n"
                 "         -H 'Content-Type: application/json' -d '{\"url\": \"https://example.com\"}'\n"
                 "\nCtrl-C stops everything.",

@@ -1,4 +1,4 @@
-"""Linkly's click analytics over kurz's statistics (reference/README.md, Linkly):
+"""Linkly's click analytics over kurz's statistics:
 
 - `GET /api/v1/workspace/{ws}/clicks`: a time series, by day or by hour;
 - `GET /api/v1/workspace/{ws}/clicks/counters/{counter}`: clicks by one dimension;
@@ -56,6 +56,20 @@ _DIMENSION = {
 
 
 class LinklyClicksQuery(msgspec.Struct, omit_defaults=True):
+    """Fields:
+    start: First local day, YYYY-MM-DD; default: 29 days before end.
+    end: Last local day, included; default: today.
+    link_id: One link id, or several comma-separated.
+    api_key: The API key, when not in the X-API-KEY header.
+    workspace_id: The key's workspace, when not in the X-WORKSPACE-ID header.
+    frequency: day (default) or hour.
+    country: Only clicks from this country (ISO alpha-2).
+    platform: Only clicks from this platform.
+    browser: Only clicks from this browser.
+    unique: true: count distinct visitors, not clicks.
+    bots: exclude (default), include or only bot clicks.
+    """
+
     start: str | None = None  # YYYY-MM-DD, local to the workspace; default: end - 29 days
     end: str | None = None  # default: today
     link_id: str | None = None  # one id or several, comma separated
@@ -70,6 +84,15 @@ class LinklyClicksQuery(msgspec.Struct, omit_defaults=True):
 
 
 class LinklyCountersQuery(msgspec.Struct, omit_defaults=True):
+    """Fields:
+    start: First local day, YYYY-MM-DD; default: 29 days before end.
+    end: Last local day, included; default: today.
+    link_id: One link id, or several comma-separated.
+    api_key: The API key, when not in the X-API-KEY header.
+    workspace_id: The key's workspace, when not in the X-WORKSPACE-ID header.
+    limit: Rows of the ranking (default 100).
+    """
+
     start: str | None = None
     end: str | None = None
     link_id: str | None = None
@@ -79,15 +102,35 @@ class LinklyCountersQuery(msgspec.Struct, omit_defaults=True):
 
 
 class LinklyClicksExportQuery(LinklyClicksQuery, omit_defaults=True):
+    """Fields:
+    format: json (default) or csv.
+    """
+
     format: Literal["json", "csv"] = "json"
 
 
 class LinklyPoint(msgspec.Struct):
+    """Fields:
+    t: The day (2025-08-01) or local hour (2025-08-01T13:00).
+    count: Clicks, or distinct visitors with unique=true.
+    """
+
     t: str  # "2025-08-01", or "2025-08-01T13:00" (local hour) by hour
     count: int  # clicks, or unique visitors with unique=true
 
 
 class LinklyClicks(msgspec.Struct):
+    """Fields:
+    start: First day.
+    end: Last day.
+    time_zone: The workspace's time zone.
+    frequency: day or hour.
+    unique: Whether counts are distinct visitors.
+    bots: Which clicks were counted.
+    total: The sum of all points.
+    results: Every day or hour, in order.
+    """
+
     start: str
     end: str
     time_zone: str
@@ -99,11 +142,23 @@ class LinklyClicks(msgspec.Struct):
 
 
 class LinklyCount(msgspec.Struct):
+    """Fields:
+    value: The value counted; null: unknown.
+    count: Counted clicks.
+    """
+
     value: str | int | None  # null: unknown (no country, direct visit)
     count: int
 
 
 class LinklyCounter(msgspec.Struct):
+    """Fields:
+    counter: What is counted.
+    start: First day.
+    end: Last day.
+    results: Most clicks first.
+    """
+
     counter: str
     start: str
     end: str

@@ -1,7 +1,7 @@
 """Linkly's error envelope: `{"error": "..."}`, plus `field` or per-item `errors`.
 
 Linkly's public documentation does not show its error body; this shape is kurz's choice
-(see docs/linkly.md), the same top-level key the Brevr family uses.
+(see docs/linkly.md), the same top-level key the native family uses.
 """
 
 from __future__ import annotations
@@ -24,12 +24,24 @@ _STATUS_BY_KIND = {
 
 
 class LinklyItemError(msgspec.Struct, omit_defaults=True):
+    """Fields:
+    index: Position of the item in the batch, from 0.
+    error: What is wrong.
+    field: The field at fault, when there is one.
+    """
+
     index: int
     error: str
     field: str | None = None
 
 
 class LinklyErrorBody(msgspec.Struct, omit_defaults=True):
+    """Fields:
+    error: What went wrong.
+    field: The field at fault, when there is one.
+    errors: A refused batch's bad items.
+    """
+
     error: str
     field: str | None = None
     errors: list[LinklyItemError] = []

@@ -29,7 +29,7 @@ def link_id_of(request: Request) -> int:
 
 async def save_link(request: Request, ctx: AppContext) -> Response:
     """POST /api/v1/link: one link object creates (no id) or updates (id / link_id).
-    A JSON array is accepted too, as seed 004's bulk prose sends it here."""
+    A JSON array is accepted too, as Linkly's bulk documentation sends it here."""
     payload = await read_payload(request, ctx.settings.api.max_body_bytes)
     if isinstance(payload.data, list):
         return await save_batch(request, ctx, payload, path_workspace=None)

@@ -14,13 +14,23 @@ _BODY_TYPES = ("application/json", "application/x-www-form-urlencoded")
 
 
 class LinklyAuthQuery(msgspec.Struct, omit_defaults=True):
-    """The key and workspace may come in the query instead of headers or body."""
+    """The key and workspace may come in the query instead of headers or body.
+
+    Fields:
+        api_key: The API key, when not in the X-API-KEY header.
+        workspace_id: The key's workspace, when not in the X-WORKSPACE-ID header.
+    """
 
     api_key: str | None = None
     workspace_id: int | None = None
 
 
 class LinklyExportQuery(msgspec.Struct, omit_defaults=True):
+    """Fields:
+    api_key: The API key, when not in the X-API-KEY header.
+    format: json (default) or csv.
+    """
+
     api_key: str | None = None
     format: str = "json"  # json or csv
 
@@ -29,7 +39,7 @@ def register() -> None:
     openapi.register_security("linkly_key", {"type": "apiKey", "in": "header", "name": "X-API-KEY"})
     openapi.describe_family(
         FAMILY,
-        "Linkly-compatible link API (seed 004). Key and workspace by X-API-KEY / "
+        "Linkly-compatible link API. Key and workspace by X-API-KEY / "
         "X-WORKSPACE-ID headers, or api_key / workspace_id in the query or body.",
     )
     openapi.register(

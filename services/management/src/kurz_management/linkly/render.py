@@ -1,4 +1,4 @@
-"""kurz's LinkRecord rendered as Linkly's link object (seed 004's example response,
+"""kurz's LinkRecord rendered as Linkly's link object (Linkly's documented example response,
 plus the documented extra fields), as JSON and as CSV rows."""
 
 from __future__ import annotations
@@ -14,6 +14,13 @@ from kurz_management.links.service import LinkRecord
 
 
 class LinklyRule(msgspec.Struct, omit_defaults=True):
+    """Fields:
+    what: country, platform, language or rotator.
+    url: Where a matching visit goes.
+    matches: The country (ISO alpha-2), platform or language to match.
+    percentage: rotator only: the share of visits, 0 to 100.
+    """
+
     what: str
     url: str
     matches: str | None = None
@@ -21,9 +28,48 @@ class LinklyRule(msgspec.Struct, omit_defaults=True):
 
 
 class LinklyLink(msgspec.Struct):
-    """Field order and names follow seed 004's example; every field is always present.
+    """Field order and names follow Linkly's documented example; every field is always present.
     Fields kurz has no concept of (alias, linkify_words, replacements, referer_mode,
-    custom_referer, click_fraud_mode) are always null."""
+    custom_referer, click_fraud_mode) are always null.
+
+    Fields:
+        id: The link's id.
+        alias: Always null.
+        url: The destination.
+        name: The link's name (title).
+        note: A private note.
+        head_tags: Raw HTML for the <head> of the link page (custom domains only).
+        body_tags: Raw HTML for the <body> of the link page (custom domains only).
+        forward_params: Append the visit's query string to the destination.
+        enabled: false: the link answers 404.
+        cloaking: Show the destination inside a frame under the short URL.
+        block_bots: Answer known bots with 404.
+        hide_referrer: Send visitors on without a Referer header.
+        utm_source: utm_source added to the destination.
+        utm_medium: utm_medium added to the destination.
+        utm_campaign: utm_campaign added to the destination.
+        utm_term: utm_term added to the destination.
+        utm_content: utm_content added to the destination.
+        domain: Its short domain; null: the default domain.
+        slug: Path of the short URL, starting with /.
+        og_title: Title for link previews.
+        og_description: Description for link previews.
+        og_image: Image URL for link previews.
+        fb_pixel_id: Meta (Facebook) pixel id fired on the link page.
+        ga4_tag_id: Google Analytics 4 measurement id.
+        gtm_id: Google Tag Manager container id.
+        expiry_datetime: When the link stops redirecting, or null.
+        expiry_destination: Where visitors go once it has expired.
+        rules: Routing rules, first match wins.
+        linkify_words: Always null.
+        replacements: Always null.
+        full_url: The short URL.
+        workspace_id: The link's workspace.
+        referer_mode: Always null.
+        custom_referer: Always null.
+        click_fraud_mode: Always null.
+        deleted: Whether the link is deleted.
+    """
 
     id: int
     alias: None

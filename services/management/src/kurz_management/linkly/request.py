@@ -113,7 +113,7 @@ _REFUSALS = {
 
 
 def _key_of_items(data: Any) -> str | None:
-    """A batch whose items each carry the same api_key (seed 004: "the same schema as
+    """A batch whose items each carry the same api_key (Linkly's documentation: "the same schema as
     above, wrapped in an array") is authenticated by that key."""
     if not isinstance(data, list):
         return None

@@ -1,4 +1,4 @@
-"""The Linkly API family's routes (seed 004), mounted by the management app."""
+"""The Linkly API family's routes, mounted by the management app."""
 
 from __future__ import annotations
 

@@ -33,6 +33,10 @@ _BODY_TYPES = ("application/json", "application/x-www-form-urlencoded")
 
 
 class LinklyWebhookIn(msgspec.Struct):
+    """Fields:
+    url: Where deliveries are POSTed.
+    """
+
     url: str
 
 
@@ -40,7 +44,18 @@ class LinklyWebhook(msgspec.Struct):
     """`link_id` is null for a workspace-level webhook; `enabled` is false while kurz has
     the URL disabled after repeated failed deliveries. `secret` (Standard Webhooks
     `whsec_...`) appears once, in the answer that creates the webhook; `deleted` only in
-    the answer that deletes it."""
+    the answer that deletes it.
+
+    Fields:
+        id: The webhook's id.
+        url: Where deliveries are POSTed.
+        workspace_id: Its workspace.
+        link_id: The one link it fires for; null: every link.
+        enabled: false while the URL is disabled after repeated failures.
+        created_at: When it was registered.
+        secret: The signing secret: in the answer that creates it only.
+        deleted: In the answer that deletes it only.
+    """
 
     id: int
     url: str

@@ -1,4 +1,4 @@
-"""Native analytics (Brevr's analytics family, reference/README.md): summary, timeseries,
+"""Native analytics: summary, timeseries,
 geo, devices, referrers, utm and a streamed export, each filterable by one link, one
 group or one tag and by a date range (local days in the workspace's time zone).
 
@@ -33,6 +33,15 @@ HOURLY_MAX_DAYS = 31
 
 
 class AnalyticsQuery(msgspec.Struct, omit_defaults=True):
+    """Fields:
+    start: First local day (YYYY-MM-DD, the workspace's time zone); default: 29 days before end.
+    end: Last local day, included (YYYY-MM-DD); default: today.
+    link_id: Only this link's clicks.
+    group_id: Only this link group's clicks.
+    tag: Only the clicks of links with this tag (name or id).
+    limit: Rows of a ranking (geo, devices, referrers, utm); default 50.
+    """
+
     start: str | None = None  # YYYY-MM-DD; default: 29 days before end
     end: str | None = None  # YYYY-MM-DD; default: today
     link_id: int | None = None
@@ -42,15 +51,34 @@ class AnalyticsQuery(msgspec.Struct, omit_defaults=True):
 
 
 class AnalyticsTimeseriesQuery(AnalyticsQuery, omit_defaults=True):
+    """Fields:
+    interval: day (default) or hour (local hours, at most 31 days).
+    """
+
     interval: Literal["day", "hour"] = "day"
 
 
 class AnalyticsExportQuery(AnalyticsQuery, omit_defaults=True):
+    """Fields:
+    format: csv (default) or json (one object per line).
+    bots: exclude (default), include or only bot clicks.
+    """
+
     format: Literal["csv", "json"] = "csv"
     bots: Literal["include", "exclude", "only"] = "exclude"
 
 
 class AnalyticsSummary(msgspec.Struct):
+    """Fields:
+    start: First day of the period.
+    end: Last day of the period.
+    time_zone: The workspace's time zone the days are in.
+    clicks: Counted clicks (bots excluded).
+    unique_visitors: Distinct visitors of each day, summed over the days.
+    unique_visitors_exact: false when summed over several links' own figures (a tag): a visitor
+        of two links counts twice.
+    """
+
     start: str
     end: str
     time_zone: str
@@ -60,45 +88,92 @@ class AnalyticsSummary(msgspec.Struct):
 
 
 class AnalyticsSummaryEnvelope(msgspec.Struct):
+    """Fields:
+    summary: The figures.
+    """
+
     summary: AnalyticsSummary
 
 
 class AnalyticsPoint(msgspec.Struct):
+    """Fields:
+    period: The day (2025-08-01) or local hour (2025-08-01T13:00).
+    clicks: Counted clicks.
+    unique_visitors: Distinct visitors.
+    """
+
     period: str  # "2025-08-01", or "2025-08-01T13:00" (local hour)
     clicks: int
     unique_visitors: int
 
 
 class AnalyticsTimeseriesEnvelope(msgspec.Struct):
+    """Fields:
+    interval: day or hour.
+    time_zone: The workspace's time zone.
+    timeseries: Every day or hour of the period, in order, zeros included.
+    """
+
     interval: str
     time_zone: str
     timeseries: list[AnalyticsPoint]
 
 
 class AnalyticsRanked(msgspec.Struct):
+    """Fields:
+    name: The value (country code, device, OS, browser or referrer host); null: unknown.
+    clicks: Counted clicks.
+    """
+
     name: str | None  # null: unknown (no country known, a direct visit)
     clicks: int
 
 
 class AnalyticsGeoEnvelope(msgspec.Struct):
+    """Fields:
+    geo: Countries (ISO 3166-1 alpha-2), most clicks first.
+    """
+
     geo: list[AnalyticsRanked]  # name: ISO alpha-2 country code
 
 
 class AnalyticsDevices(msgspec.Struct):
+    """Fields:
+    device: desktop, mobile, tablet or other.
+    os: Operating systems.
+    browser: Browsers.
+    """
+
     device: list[AnalyticsRanked]  # desktop, mobile, tablet, other
     os: list[AnalyticsRanked]
     browser: list[AnalyticsRanked]
 
 
 class AnalyticsDevicesEnvelope(msgspec.Struct):
+    """Fields:
+    devices: Clicks by device, OS and browser.
+    """
+
     devices: AnalyticsDevices
 
 
 class AnalyticsReferrersEnvelope(msgspec.Struct):
+    """Fields:
+    referrers: Referrer hosts, most clicks first; null: direct visits.
+    """
+
     referrers: list[AnalyticsRanked]  # name: the referrer's host
 
 
 class AnalyticsUtm(msgspec.Struct):
+    """Fields:
+    utm_source: The link's utmSource.
+    utm_medium: The link's utmMedium.
+    utm_campaign: The link's utmCampaign.
+    clicks: Counted clicks.
+    unique_visitors: Distinct visitors of each day, summed.
+    """
+
     utm_source: str | None
     utm_medium: str | None
     utm_campaign: str | None
@@ -107,6 +182,10 @@ class AnalyticsUtm(msgspec.Struct):
 
 
 class AnalyticsUtmEnvelope(msgspec.Struct):
+    """Fields:
+    utm: Clicks by the clicked links' UTM tags.
+    """
+
     utm: list[AnalyticsUtm]
 
 

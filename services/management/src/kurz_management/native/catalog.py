@@ -12,29 +12,59 @@ from kurz_management.native.endpoint import Call, json_response
 
 
 class TagCreate(msgspec.Struct, forbid_unknown_fields=True):
+    """Fields:
+    name: The tag's name, unique in the workspace.
+    """
+
     name: str
 
 
 class TagOut(msgspec.Struct):
-    id: str  # a string, as tagIds are in seed 002
+    """Fields:
+    id: The tag's id (a string, as in a link's tagIds).
+    name: The tag's name.
+    """
+
+    id: str  # a string, as tagIds are in link bodies
     name: str
 
 
 class TagEnvelope(msgspec.Struct):
+    """Fields:
+    tag: The tag.
+    """
+
     tag: TagOut
 
 
 class TagList(msgspec.Struct):
+    """Fields:
+    tags: The workspace's tags.
+    """
+
     tags: list[TagOut]
 
 
 class DomainCreate(msgspec.Struct, forbid_unknown_fields=True):
+    """Fields:
+    host: The custom domain, e.g. go.example.com (international names as typed or in punycode).
+    """
+
     host: str
 
 
 class DomainOut(msgspec.Struct):
     """Publish a TXT record named `verificationRecord` holding `verificationToken`,
-    then call verify."""
+    then call verify.
+
+    Fields:
+        id: The domain's id.
+        host: The domain, in punycode.
+        verified: Whether its TXT record was found: links can use it once true.
+        verificationRecord: Name of the DNS TXT record to publish.
+        verificationToken: Value of that TXT record (null once verified).
+        createdAt: When the domain was added.
+    """
 
     id: int
     host: str
@@ -45,10 +75,18 @@ class DomainOut(msgspec.Struct):
 
 
 class DomainEnvelope(msgspec.Struct):
+    """Fields:
+    domain: The domain.
+    """
+
     domain: DomainOut
 
 
 class DomainList(msgspec.Struct):
+    """Fields:
+    domains: The workspace's custom domains.
+    """
+
     domains: list[DomainOut]
 
 

@@ -1,4 +1,4 @@
-"""The native (Brevr-shaped) API: routes and their OpenAPI entries."""
+"""The native API: routes and their OpenAPI entries."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ openapi.register_security(
 )
 openapi.describe_family(
     FAMILY,
-    "kurz's own API, in the shape of Brevr's (seed 002). Success: {\"link\": {...}}; "
+    'kurz\'s own API. Success: {"link": {...}}; '
     'failure: {"error": "..."} (400 bad body, 401 bad key, 403 not allowed, 404 not in '
     "your workspace, 409 slug taken, 413 body too large, 422 validation failed, 429 rate "
     "limited, 503 database unavailable). Rate-limit headers on every answer. Request "

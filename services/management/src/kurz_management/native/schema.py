@@ -1,4 +1,4 @@
-"""The native (Brevr-shaped) API's request and response bodies, as msgspec types.
+"""The native API's request and response bodies, as msgspec types.
 
 Request bodies are strict: an unknown field is refused (400), so a misspelt field never
 passes silently. POST treats null like an absent field; PATCH treats null as "clear this
@@ -14,6 +14,9 @@ import msgspec
 from kurz.models import Rule
 from msgspec import UNSET, UnsetType
 
+from kurz_management.native.fielddocs import LINK_FIELD_DOCS, LINK_OUT_DOCS
+from kurz_management.openapi import fields_doc
+
 RedirectName = Literal[
     "PERMANENT_301", "TEMPORARY_302", "TEMPORARY_307", "PERMANENT_308", "PAGE_200"
 ]
@@ -27,7 +30,7 @@ REDIRECT_CODES: dict[str, int] = {
 REDIRECT_NAMES = {code: name for name, code in REDIRECT_CODES.items()}
 LinkTypeName = Literal["URL", "MAILTO", "TEL", "SMS"]
 
-# camelCase body field → (type, LinkSpec field). Seed 002's fields first, then kurz's.
+# camelCase body field → (type, LinkSpec field).
 LINK_FIELDS: dict[str, tuple[Any, str]] = {
     "url": (str, "url"),
     "domain": (str, "domain"),
@@ -75,30 +78,48 @@ _STRUCT_OPTIONS: dict[str, Any] = {"kw_only": True, "forbid_unknown_fields": Tru
 LinkCreate: Any = msgspec.defstruct(
     "LinkCreate",
     [("url", str)] + [(n, t | None, None) for n, (t, _) in LINK_FIELDS.items() if n != "url"],
+    namespace={"__doc__": fields_doc("A new link: url is required.", LINK_FIELD_DOCS)},
     **_STRUCT_OPTIONS,
 )
 LinkPatch: Any = msgspec.defstruct(
     "LinkPatch",
     [(n, t | UnsetType | None, UNSET) for n, (t, _) in LINK_FIELDS.items()],
+    namespace={
+        "__doc__": fields_doc(
+            "A change: given fields change, null clears, absent fields stay.", LINK_FIELD_DOCS
+        )
+    },
     **_STRUCT_OPTIONS,
 )
 BulkItem: Any = msgspec.defstruct(
     "BulkItem",
     [("id", int | None, None)] + [(n, t | None, None) for n, (t, _) in LINK_FIELDS.items()],
+    namespace={
+        "__doc__": fields_doc(
+            "One link of a bulk request: with id an update of that link, else a new link.",
+            {"id": "Id of the link to update; omitted: a new link.", **LINK_FIELD_DOCS},
+        )
+    },
     **_STRUCT_OPTIONS,
 )
 
 
 class BulkRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
-    """Items with an `id` update that link, the others create one. `atomic` (default
-    true): one bad item and nothing is written. false: good items are written, bad
-    ones reported in `errors`."""
+    """Items with an `id` update that link, the others create one.
+
+    Fields:
+        links: The links to create or update, at most KURZ_BULK_MAX (default 1000).
+        atomic: true (default): one bad item and nothing is written. false: good items
+            are written, bad ones reported in errors.
+    """
 
     links: list[BulkItem]
     atomic: bool = True
 
 
 class LinkOut(msgspec.Struct, kw_only=True):
+    __doc__ = fields_doc("A link.", LINK_OUT_DOCS)
+
     id: int
     url: str
     domain: str
@@ -144,10 +165,23 @@ class LinkOut(msgspec.Struct, kw_only=True):
 
 
 class LinkEnvelope(msgspec.Struct):
+    """Fields:
+    link: The link.
+    """
+
     link: LinkOut
 
 
 class Pagination(msgspec.Struct):
+    """Where a page stands in the whole list.
+
+    Fields:
+        page: This page's number, from 1.
+        limit: Links a page.
+        total: Links matching the filters, in all pages.
+        totalPages: Number of pages.
+    """
+
     page: int
     limit: int
     total: int
@@ -155,12 +189,28 @@ class Pagination(msgspec.Struct):
 
 
 class LinkList(msgspec.Struct):
+    """Fields:
+    links: This page's links, newest first.
+    pagination: Where this page stands.
+    """
+
     links: list[LinkOut]
     pagination: Pagination
 
 
 class ListQuery(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
-    """Newest first. `search` matches destination, slug, title or note."""
+    """Newest first.
+
+    Fields:
+        search: Text found in the destination, slug, title or note.
+        domain: Only links on this short domain.
+        tagId: Only links with this tag.
+        groupId: Only links of this group.
+        createdAfter: Only links created at or after this time (ISO 8601).
+        createdBefore: Only links created before this time (ISO 8601).
+        page: Page number, from 1.
+        limit: Links a page (at most 1000, default 30).
+    """
 
     search: str | None = None
     domain: str | None = None
@@ -173,6 +223,15 @@ class ListQuery(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
 
 
 class ItemError(msgspec.Struct, omit_defaults=True):
+    """Why one item of a bulk request was refused.
+
+    Fields:
+        index: Position of the item in the request, from 0.
+        status: The HTTP status the item alone would have had (400, 404, 409, 422...).
+        error: What is wrong, for a person.
+        field: The body field at fault, when there is one.
+    """
+
     index: int
     status: int
     error: str
@@ -180,16 +239,32 @@ class ItemError(msgspec.Struct, omit_defaults=True):
 
 
 class BulkResponse(msgspec.Struct):
-    """`links`: the written links in request order; `errors`: the refused items."""
+    """The outcome of a bulk request.
+
+    Fields:
+        links: The written links, in request order.
+        errors: The refused items (only when atomic is false).
+    """
 
     links: list[LinkOut]
     errors: list[ItemError]
 
 
 class BulkFailure(msgspec.Struct):
+    """An atomic bulk request refused: nothing was written.
+
+    Fields:
+        error: Why, for a person.
+        errors: Every refused item.
+    """
+
     error: str
     errors: list[ItemError]
 
 
 class Error(msgspec.Struct):
+    """Fields:
+    error: What went wrong, for a person.
+    """
+
     error: str

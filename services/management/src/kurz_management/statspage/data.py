@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
 from typing import Any
 
 import asyncpg
@@ -11,9 +10,8 @@ import msgspec
 
 from kurz_management.analytics import rollups, sql
 from kurz_management.analytics.model import Bucket, Count, Period, Selection, Totals
-from kurz_management.analytics.periods import today
 
-RANGES = (7, 30, 90)  # days a visitor can choose
+RANGES = (7, 30, 90, 365)  # days a visitor can choose with one click
 TOP = 8  # rows of each ranking
 MAX_LINKS = 200
 
@@ -62,10 +60,8 @@ async def load_group(pool: asyncpg.Pool[Any], group_id: int) -> PageGroup | None
 
 
 async def load_stats(
-    pool: asyncpg.Pool[Any], group: PageGroup, days: int, scheme: str
+    pool: asyncpg.Pool[Any], group: PageGroup, span: Period, scheme: str
 ) -> PageStats:
-    end = today(group.time_zone)
-    span = Period(end - timedelta(days=days - 1), end)
     sel = Selection(group.workspace_id, group.time_zone, group_id=group.id)
     totals, series, countries, devices, referrers, links = await asyncio.gather(
         rollups.totals(pool, sel, span),

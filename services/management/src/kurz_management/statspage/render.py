@@ -4,9 +4,10 @@ referrers, browsers) goes through `_e`; nothing is put in a script or a style.""
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import date
 from html import escape
 
-from kurz_management.analytics.model import Count
+from kurz_management.analytics.model import Count, Period
 from kurz_management.statspage.data import RANGES, PageGroup, PageStats
 
 STATIC = "/stats/static"
@@ -42,7 +43,9 @@ def _layout(title: str, body: str, *, wide: bool = True) -> str:
 """
 
 
-def login_page(group: PageGroup, *, error: str | None = None, wait: int = 0) -> str:
+def login_page(action: str, *, error: str | None = None, wait: int = 0) -> str:
+    """The password form. It names no group: it is the same for every address, a group
+    or none, so group names cannot be read or guessed from it."""
     message = ""
     if wait:
         minutes = max(1, (wait + 59) // 60)
@@ -53,9 +56,9 @@ def login_page(group: PageGroup, *, error: str | None = None, wait: int = 0) -> 
     elif error:
         message = f'<p class="alert" role="alert" id="login-error">{_e(error)}</p>'
     body = f"""<main class="login">
-<form class="card login-card" method="post" action="/stats/g/{group.id}" autocomplete="off">
+<form class="card login-card" method="post" action="{_e(action)}" autocomplete="off">
 <p class="eyebrow">Link statistics</p>
-<h1>{_e(group.name)}</h1>
+<h1>Protected statistics</h1>
 <p class="muted">This page is protected. Enter the password you were given.</p>
 {message}
 <label for="password">Password</label>
@@ -64,6 +67,15 @@ def login_page(group: PageGroup, *, error: str | None = None, wait: int = 0) -> 
 <button type="submit">View statistics</button>
 </form>
 </main>"""
+    return _layout("Link statistics", body, wide=False)
+
+
+def period_error_page(group: PageGroup, message: str) -> str:
+    body = f"""<main class="login"><div class="card login-card">
+<p class="eyebrow">Link statistics</p><h1>{_e(group.name)}</h1>
+<p class="alert" role="alert" id="period-error">{_e(message)}</p>
+<p><a href="/stats/g/{group.id}">Show the last 30 days</a></p>
+</div></main>"""
     return _layout(f"{group.name}: statistics", body, wide=False)
 
 
@@ -75,19 +87,13 @@ Please try again in a moment.</p>
     return _layout("Unavailable", body, wide=False)
 
 
-def not_found_page() -> str:
-    body = """<main class="login"><div class="card login-card">
-<h1>No statistics here</h1><p class="muted">This statistics page does not exist.</p>
-</div></main>"""
-    return _layout("Not found", body, wide=False)
-
-
-def dashboard(group: PageGroup, stats: PageStats, days: int) -> str:
+def dashboard(group: PageGroup, stats: PageStats, today: date) -> str:
     span = stats.span
     current = ' aria-current="page"'
+    days = span.days if span.end == today else None
     ranges = "".join(
         f'<a href="?days={d}"{current if d == days else ""}>{d} days</a>' for d in RANGES
-    )
+    ) + _range_form(span)
     body = f"""<header class="top"><div class="wrap">
 <p class="eyebrow">Link statistics</p>
 <h1 id="group-name">{_e(group.name)}</h1>
@@ -118,6 +124,17 @@ def dashboard(group: PageGroup, stats: PageStats, days: int) -> str:
 {_links(stats)}
 </main>"""
     return _layout(f"{group.name}: statistics", body)
+
+
+def _range_form(span: Period) -> str:
+    """Any range of days, sent as ?start=&end= (checked by the server, a year at most)."""
+    return (
+        '<form class="range" method="get" action="">'
+        f'<label>From <input type="date" name="start" value="{span.start.isoformat()}" '
+        "required></label>"
+        f'<label>to <input type="date" name="end" value="{span.end.isoformat()}" required>'
+        '</label><button type="submit">Show</button></form>'
+    )
 
 
 def _card(label: str, value: int, ident: str) -> str:

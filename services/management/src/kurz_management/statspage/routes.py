@@ -4,20 +4,25 @@ POST checks the password (throttled per visitor and group) and sets the cookie."
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
+import secrets
 from collections.abc import Awaitable, Callable
 from importlib import resources
 
 from kurz.logs import Sparse
-from kurz.passwords import verify_password
+from kurz.passwords import hash_password, verify_password
+from kurz.validation import parse_id
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from kurz_management.analytics.model import AnalyticsError
+from kurz_management.analytics.periods import today
 from kurz_management.context import context
 from kurz_management.faults import UNAVAILABLE_ERRORS
-from kurz_management.statspage import render, session, throttle
-from kurz_management.statspage.data import RANGES, PageGroup, load_group, load_stats
+from kurz_management.statspage import period, render, session, throttle
+from kurz_management.statspage.data import PageGroup, load_group, load_stats
 
 log = logging.getLogger(__name__)
 Handler = Callable[[Request], Awaitable[Response]]
@@ -47,10 +52,8 @@ def _html(body: str, status: int = 200) -> HTMLResponse:
 
 
 async def _group(request: Request) -> PageGroup | None:
-    raw = request.path_params["group_id"]
-    if not raw.isdecimal() or len(raw) > 18:
-        return None
-    return await load_group(context(request).pool, int(raw))
+    group_id = parse_id(request.path_params["group_id"])
+    return None if group_id is None else await load_group(context(request).pool, group_id)
 
 
 def _visitor(request: Request) -> str:
@@ -60,38 +63,42 @@ def _visitor(request: Request) -> str:
 
 async def page(request: Request) -> Response:
     group = await _group(request)
-    if group is None:
-        return _html(render.not_found_page(), 404)
     ctx = context(request)
-    cookie = request.cookies.get(session.cookie_name(group.id))
-    if not session.valid(ctx.settings.edge.cookie_secret, group.id, group.password_hash, cookie):
-        return _html(render.login_page(group))
-    days = request.query_params.get("days", "30")
-    chosen = int(days) if days.isdecimal() and int(days) in RANGES else 30
-    stats = await load_stats(ctx.pool, group, chosen, ctx.settings.edge.public_scheme)
-    return _html(render.dashboard(group, stats, chosen))
+    cookie = request.cookies.get(session.cookie_name(group.id)) if group else None
+    # A missing group gets the very login page a protected one does: nothing of a
+    # group (not even whether it exists) shows before its password.
+    if group is None or not session.valid(
+        ctx.settings.edge.cookie_secret, group.id, group.password_hash, cookie
+    ):
+        return _html(render.login_page(_action(request)))
+    try:
+        span = period.chosen(request.query_params, group.time_zone)
+    except AnalyticsError as exc:
+        return _html(render.period_error_page(group, exc.message), 400)
+    stats = await load_stats(ctx.pool, group, span, ctx.settings.edge.public_scheme)
+    return _html(render.dashboard(group, stats, today(group.time_zone)))
 
 
 async def login(request: Request) -> Response:
     group = await _group(request)
-    if group is None:
-        return _html(render.not_found_page(), 404)
     ctx = context(request)
     edge = ctx.settings.edge
+    group_id = group.id if group else _requested_id(request)
     visitor = _visitor(request)
-    wait = await throttle.wait_seconds(ctx.redis, group.id, visitor, edge.password_attempts)
+    action = _action(request)
+    wait = await throttle.wait_seconds(ctx.redis, group_id, visitor, edge.password_attempts)
     if wait:
-        return _html(render.login_page(group, wait=wait), 429)
+        return _html(render.login_page(action, wait=wait), 429)
     password = await _password(request)
-    # argon2 takes tens of milliseconds: off the event loop.
+    # argon2 takes tens of milliseconds: off the event loop. A missing group checks
+    # against a hash of its own, so it answers on the same path and in the same time.
+    password_hash = group.password_hash if group else _absent_group_hash()
     right = password is not None and await asyncio.to_thread(
-        verify_password, group.password_hash, password
+        verify_password, password_hash, password
     )
-    if right:
+    if right and group is not None:
         await throttle.forget(ctx.redis, group.id, visitor)
-        response = RedirectResponse(
-            f"/stats/g/{group.id}", status_code=303, headers=_SECURITY_HEADERS
-        )
+        response = RedirectResponse(action, status_code=303, headers=_SECURITY_HEADERS)
         response.set_cookie(
             session.cookie_name(group.id),
             session.issue(edge.cookie_secret, group.id, group.password_hash),
@@ -102,10 +109,23 @@ async def login(request: Request) -> Response:
             secure=request.url.scheme == "https",
         )
         return response
-    failures = await throttle.record_failure(ctx.redis, group.id, visitor, edge.password_window)
+    failures = await throttle.record_failure(ctx.redis, group_id, visitor, edge.password_window)
     if failures >= edge.password_attempts:
-        return _html(render.login_page(group, wait=edge.password_window), 429)
-    return _html(render.login_page(group, error="Wrong password. Please try again."), 401)
+        return _html(render.login_page(action, wait=edge.password_window), 429)
+    return _html(render.login_page(action, error="Wrong password. Please try again."), 401)
+
+
+def _action(request: Request) -> str:
+    return f"/stats/g/{_requested_id(request)}"
+
+
+def _requested_id(request: Request) -> int:
+    return parse_id(request.path_params["group_id"]) or 0
+
+
+@functools.cache
+def _absent_group_hash() -> str:
+    return hash_password(secrets.token_urlsafe(32))
 
 
 async def _password(request: Request) -> str | None:

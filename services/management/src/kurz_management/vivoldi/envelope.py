@@ -44,6 +44,13 @@ CODE_MEANINGS: dict[Code, str] = {
 
 
 class Envelope(msgspec.Struct, Generic[T]):
+    """Fields:
+    code: 0 on success, else the HTTP status of the failure (400, 401, 403, 404, 405, 409, 413,
+        429, 500, 503).
+    message: Empty on success, else what went wrong.
+    result: The answer; null on failure.
+    """
+
     code: int
     message: str
     result: T

@@ -1,4 +1,4 @@
-"""Vivoldi link-group request and response shapes (seeds 000 and 001), key for key."""
+"""Vivoldi link-group request and response shapes, key for key."""
 
 from __future__ import annotations
 
@@ -9,6 +9,26 @@ from kurz_management.vivoldi.fields import YN
 
 
 class GroupSettings(msgspec.Struct, kw_only=True):
+    """Fields:
+    memo: A private note.
+    notfSubscYn: Y: offer visitors of the group's links push notifications.
+    qrBypassYn: Y: QR codes of the group's links carry the destination itself.
+    blockOverseasSticsYn: Y: clicks from outside the workspace's home country are not counted.
+    pushNotifyYn: Y: push notifications on click milestones (plan permitting).
+    mailNotifyYn: Y: e-mail notifications on click milestones (plan permitting).
+    nonmemberSticsPwd: Password of the group's public statistics page (/stats/g/{grpIdx});
+        empty: no page.
+    strtYmdt: When the group's links start redirecting (YYYY-MM-DD HH:MM:SS).
+    endYmdt: When the group's links stop redirecting (YYYY-MM-DD HH:MM:SS).
+    expireUrl: Where visitors go once the links have ended.
+    pwd: A password visitors of the group's links must enter.
+    acesMaxCnt: Counted clicks after which the group's links stop (0: unlimited).
+    webhookEnableYn: Y: send group webhooks (Enterprise plan).
+    webhookCallbackUrl: Where group webhooks are POSTed.
+    webhookMetric: What the webhook reports.
+    webhookFrequency: How often the webhook fires.
+    """
+
     memo: str | UnsetType | None = UNSET
     notfSubscYn: YN | UnsetType | None = UNSET
     qrBypassYn: YN | UnsetType | None = UNSET
@@ -28,25 +48,57 @@ class GroupSettings(msgspec.Struct, kw_only=True):
 
 
 class VivoldiGroupCreate(GroupSettings, kw_only=True):
-    """POST /api/link-group/v1/create."""
+    """POST /api/link-group/v1/create.
+
+    Fields:
+        nm: The group's name.
+    """
 
     nm: str
 
 
 class VivoldiGroupUpdate(GroupSettings, kw_only=True):
-    """PUT /api/link-group/v1/update: fields left out keep their value."""
+    """PUT /api/link-group/v1/update: fields left out keep their value.
+
+    Fields:
+        grpIdx: The group to change.
+        nm: A new name.
+    """
 
     grpIdx: int
     nm: str | UnsetType = UNSET
 
 
 class VivoldiGroupCreated(msgspec.Struct):
+    """Fields:
+    grpIdx: The new group's id.
+    webhookSecretKey: The webhook signing secret, when webhooks are on; else null.
+    """
+
     grpIdx: int
     webhookSecretKey: str | None
 
 
 class VivoldiGroup(msgspec.Struct):
-    """One group in /api/link-group/v1/list and v2/list."""
+    """One group in /api/link-group/v1/list and v2/list.
+
+    Fields:
+        idx: The group's id (grpIdx).
+        nm: Its name.
+        memo: Its note.
+        linkCnt: Its live links.
+        notfSubscYn: Y: offer visitors of the group's links push notifications.
+        qrBypassYn: Y: QR codes of the group's links carry the destination itself.
+        blockOverseasSticsYn: Y: clicks from outside the workspace's home country are not counted.
+        pushNotifyYn: Y: push notifications on click milestones (plan permitting).
+        mailNotifyYn: Y: e-mail notifications on click milestones (plan permitting).
+        webhookEnableYn: Y: send group webhooks (Enterprise plan).
+        webhookCallbackUrl: Where group webhooks are POSTed.
+        webhookMetric: What the webhook reports.
+        webhookFrequency: How often the webhook fires.
+        regYmdt: When it was created (YYYY-MM-DD HH:MM:SS).
+        modYmdt: When it last changed.
+    """
 
     idx: int
     nm: str
@@ -66,20 +118,34 @@ class VivoldiGroup(msgspec.Struct):
 
 
 class VivoldiGroupListQuery(msgspec.Struct, kw_only=True):
-    """GET /api/link-group/v1/list."""
+    """GET /api/link-group/v1/list.
+
+    Fields:
+        grpIdx: Only this group.
+        nm: Only groups whose name contains this.
+    """
 
     grpIdx: int | None = None
     nm: str | None = None
 
 
 class VivoldiGroupPageQuery(msgspec.Struct, kw_only=True):
-    """GET /api/link-group/v2/list."""
+    """GET /api/link-group/v2/list.
+
+    Fields:
+        nm: Only groups whose name contains this.
+        pages: Page number, from 1 (30 groups a page).
+    """
 
     nm: str | None = None
     pages: int = 1
 
 
 class VivoldiGroupDeleteQuery(msgspec.Struct, kw_only=True):
-    """DELETE /api/link-group/v1/delete."""
+    """DELETE /api/link-group/v1/delete.
+
+    Fields:
+        grpIdx: The group to delete.
+    """
 
     grpIdx: int

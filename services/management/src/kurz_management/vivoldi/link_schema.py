@@ -1,4 +1,4 @@
-"""Vivoldi link request and response shapes (reference/README.md, Vivoldi section)."""
+"""Vivoldi link request and response shapes."""
 
 from __future__ import annotations
 
@@ -11,7 +11,25 @@ Text = str | None | UnsetType
 
 
 class LinkSettings(msgspec.Struct, kw_only=True):
-    """Fields create and update share. Left out: not given; null: cleared (update)."""
+    """Fields create and update share. Left out: not given; null: cleared (update).
+
+    Fields:
+        redirectType: HTTP status of the redirect: 301, 302 (default), 307 or 308, or 200 for a page
+            that forwards.
+        grpIdx: The link group (0 or null on update: leave the group).
+        ttl: The link's title ("" on update leaves it unchanged).
+        description: A description, for link previews.
+        metaImg: URL of the preview image.
+        memo: A private note.
+        notfSubscYn: Y: offer visitors push notifications.
+        qrBypassYn: Y: the QR code carries the destination itself.
+        pwd: A password visitors must enter.
+        strtYmdt: When the link starts redirecting (YYYY-MM-DD HH:MM:SS).
+        expireYmdt: When it stops redirecting.
+        expireUrl: Where visitors go once it has expired.
+        acesMaxCnt: Counted clicks after which it stops (0: unlimited).
+        delYmdt: When it deletes itself.
+    """
 
     redirectType: int | UnsetType | None = UNSET
     grpIdx: int | UnsetType | None = UNSET  # 0 or null on update: leave the group
@@ -30,7 +48,13 @@ class LinkSettings(msgspec.Struct, kw_only=True):
 
 
 class VivoldiLinkCreate(LinkSettings, kw_only=True):
-    """POST /api/link/v2/create, and each item of /api/link/v1/createBulk."""
+    """POST /api/link/v2/create, and each item of /api/link/v1/createBulk.
+
+    Fields:
+        url: The destination.
+        domain: Short domain (https://host or host); default: the default domain.
+        brandLinkId: The short URL's path; default: generated.
+    """
 
     url: str
     domain: Text = UNSET  # "https://vvd.bz" or a bare host; default: the default domain
@@ -38,7 +62,13 @@ class VivoldiLinkCreate(LinkSettings, kw_only=True):
 
 
 class VivoldiLinkUpdate(LinkSettings, kw_only=True):
-    """PUT /api/link/v2/update: linkId + domain identify the link."""
+    """PUT /api/link/v2/update: linkId + domain identify the link.
+
+    Fields:
+        linkId: The link's path: with domain, it names the link.
+        domain: Its short domain; default: the default domain.
+        url: A new destination.
+    """
 
     linkId: str
     domain: Text = UNSET
@@ -46,11 +76,41 @@ class VivoldiLinkUpdate(LinkSettings, kw_only=True):
 
 
 class VivoldiBulkCreate(msgspec.Struct, kw_only=True):
+    """Fields:
+    links: The links to create: all or nothing.
+    """
+
     links: list[VivoldiLinkCreate]
 
 
 class VivoldiLink(msgspec.Struct):
-    """One link in /api/link/v1/list."""
+    """One link in /api/link/v1/list.
+
+    Fields:
+        idx: The link's id.
+        linkId: Its path.
+        domain: Its short domain.
+        shortUrl: The short URL.
+        url: The destination.
+        redirectType: HTTP status of the redirect: 301, 302 (default), 307 or 308, or 200 for a page
+            that forwards.
+        grpIdx: The link group (0 or null on update: leave the group).
+        ttl: The link's title ("" on update leaves it unchanged).
+        description: A description, for link previews.
+        metaImg: URL of the preview image.
+        memo: A private note.
+        notfSubscYn: Y: offer visitors push notifications.
+        qrBypassYn: Y: the QR code carries the destination itself.
+        strtYmdt: When the link starts redirecting (YYYY-MM-DD HH:MM:SS).
+        expireYmdt: When it stops redirecting.
+        expireUrl: Where visitors go once it has expired.
+        acesMaxCnt: Counted clicks after which it stops (0: unlimited).
+        delYmdt: When it deletes itself.
+        pwdYn: Y: protected by a password.
+        acesCnt: Counted clicks so far.
+        regYmdt: When it was created (YYYY-MM-DD HH:MM:SS).
+        modYmdt: When it last changed.
+    """
 
     idx: int
     linkId: str
@@ -77,7 +137,16 @@ class VivoldiLink(msgspec.Struct):
 
 
 class VivoldiLinkListQuery(msgspec.Struct, kw_only=True):
-    """GET /api/link/v1/list."""
+    """GET /api/link/v1/list.
+
+    Fields:
+        regStartYmdt: Created at or after (YYYY-MM-DD or YYYY-MM-DD HH:MM:SS).
+        regEndYmdt: Created at or before (a bare day covers the whole day).
+        pages: Page number, from 1 (30 links a page).
+        grpIdx: Only this group's links.
+        domain: Only this short domain's links.
+        searchKwd: Text found in the URL, linkId, title or memo.
+    """
 
     regStartYmdt: str | None = None  # inclusive; YYYY-MM-DD or YYYY-MM-DD HH:MM:SS
     regEndYmdt: str | None = None  # inclusive: a bare day covers the whole day
@@ -88,7 +157,12 @@ class VivoldiLinkListQuery(msgspec.Struct, kw_only=True):
 
 
 class VivoldiLinkDeleteQuery(msgspec.Struct, kw_only=True):
-    """DELETE /api/link/v1/delete."""
+    """DELETE /api/link/v1/delete.
+
+    Fields:
+        linkId: The link's path.
+        domain: Its short domain; default: the default domain.
+    """
 
     linkId: str
     domain: str | None = None

@@ -31,7 +31,13 @@ KEY = "vivoldi_key"
 
 class VivoldiError(msgspec.Struct):
     """Every refusal: a non-zero `code` (the table in the family description), a
-    message saying what to fix, and `result` null."""
+    message saying what to fix, and `result` null.
+
+    Fields:
+        code: The HTTP status of the failure (400, 401, 403, 404, 405, 409, 413, 429, 500, 503).
+        message: What went wrong and what to fix.
+        result: Always null.
+    """
 
     code: int
     message: str
@@ -89,7 +95,7 @@ def _code_table() -> str:
         f"| {int(c)} | {200 if c is Code.OK else int(c)} | {m} |" for c, m in CODE_MEANINGS.items()
     )
     return (
-        "Vivoldi-compatible API (seeds 000, 001, 003). `Authorization: APIKey <key>` "
+        "Vivoldi-compatible API. `Authorization: APIKey <key>` "
         '(Bearer accepted). Every answer is `{"code", "message", "result"}`; '
         "`code` 0 is success. Error codes (each travels with the same HTTP status):\n\n"
         "| code | HTTP | meaning |\n|---|---|---|\n" + rows
@@ -115,7 +121,7 @@ def register() -> None:
         VivoldiGroupCreate,
         VivoldiGroupCreatedAnswer,
         errors=bad | _errors(Code.PLAN),
-        summary="Create a link group (seed 000)",
+        summary="Create a link group",
         security=KEY,
     )
     openapi.register(
@@ -125,7 +131,7 @@ def register() -> None:
         VivoldiGroupUpdate,
         VivoldiSecretAnswer,
         errors=bad | _errors(Code.PLAN, Code.NOT_FOUND),
-        summary="Update a link group (seed 001)",
+        summary="Update a link group",
         description="`result` is the webhook secret when this update generated "
         "one, else null. Fields left out keep their value.",
         security=KEY,

@@ -15,6 +15,14 @@ MAX_PAGE = 1_000_000
 
 
 class VivoldiPageExtra(msgspec.Struct):
+    """Fields:
+    pages: This page, from 1.
+    nextPages: The next page, or this one when it is the last.
+    nextYn: Y when there is a next page.
+    count: Rows on this page.
+    totalCount: Rows in all pages.
+    """
+
     pages: int  # this page, 1-based
     nextPages: int  # the next page, or this one when it is the last
     nextYn: YN
@@ -23,6 +31,11 @@ class VivoldiPageExtra(msgspec.Struct):
 
 
 class Paged(msgspec.Struct, Generic[T]):
+    """Fields:
+    extra: Where this page stands.
+    list: This page's rows.
+    """
+
     extra: VivoldiPageExtra
     items: list[T] = msgspec.field(name="list")
 

@@ -1,4 +1,4 @@
-"""The Vivoldi-compatible API family (seeds 000, 001, 003 and reference/README.md)."""
+"""The Vivoldi-compatible API family."""
 
 from starlette.routing import BaseRoute
 

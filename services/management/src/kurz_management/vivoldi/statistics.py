@@ -1,4 +1,4 @@
-"""Vivoldi's statistics endpoints (seed 003 and reference/README.md), over the rollups.
+"""Vivoldi's statistics endpoints, over the rollups.
 
 - `GET /api/link/v1/clicks-by-group?ymd=&grpIdxList=&pages=`: one day, 30 groups a page.
 - `GET /api/link/v2/clicks-by-group?startYmd=&endYmd=&grpIdxList=&pages=`: a range of at
@@ -37,12 +37,25 @@ MONTH_DAYS = 31  # "a range of at most one month": the longest month, both ends 
 
 
 class VivoldiClicksByGroupQuery(msgspec.Struct):
+    """Fields:
+    ymd: A local day, YYYY-MM-DD (the workspace's time zone).
+    grpIdxList: Comma-separated group ids (required on some plans); omitted: every group.
+    pages: Page number, from 1 (30 groups a page).
+    """
+
     ymd: str
     grpIdxList: str | None = None  # "151,207,209"
     pages: int = 1
 
 
 class VivoldiClicksByGroupRangeQuery(msgspec.Struct):
+    """Fields:
+    startYmd: First day, YYYY-MM-DD.
+    endYmd: Last day, included (at most 31 days).
+    grpIdxList: Comma-separated group ids; omitted: every group (plan permitting).
+    pages: Page number, from 1.
+    """
+
     startYmd: str
     endYmd: str
     grpIdxList: str | None = None
@@ -50,6 +63,14 @@ class VivoldiClicksByGroupRangeQuery(msgspec.Struct):
 
 
 class VivoldiClicksByDateQuery(msgspec.Struct):
+    """Fields:
+    startYmd: First day, YYYY-MM-DD.
+    endYmd: Last day, included.
+    linkId: Only this link (with domain).
+    domain: The link's short domain; default: the default domain.
+    grpIdx: Only this group's links.
+    """
+
     startYmd: str
     endYmd: str
     linkId: str | None = None  # with domain (default: the default short domain)
@@ -58,6 +79,13 @@ class VivoldiClicksByDateQuery(msgspec.Struct):
 
 
 class VivoldiClicksByHourQuery(msgspec.Struct):
+    """Fields:
+    ymd: A local day, YYYY-MM-DD (the workspace's time zone).
+    linkId: Only this link (with domain).
+    domain: The link's short domain.
+    grpIdx: Only this group's links.
+    """
+
     ymd: str
     linkId: str | None = None
     domain: str | None = None
@@ -65,6 +93,13 @@ class VivoldiClicksByHourQuery(msgspec.Struct):
 
 
 class VivoldiGroupClicks(msgspec.Struct):
+    """Fields:
+    grpIdx: The group's id.
+    grpNm: Its name.
+    acesCnt: Counted clicks.
+    pernCnt: Distinct visitors of each day, summed.
+    """
+
     grpIdx: int
     grpNm: str
     acesCnt: int
@@ -72,6 +107,14 @@ class VivoldiGroupClicks(msgspec.Struct):
 
 
 class VivoldiDateClicks(msgspec.Struct):
+    """Fields:
+    ymd: The day.
+    linkId: The link's path.
+    domain: Its short domain.
+    acesCnt: Counted clicks.
+    pernCnt: Distinct visitors.
+    """
+
     ymd: str
     linkId: str
     domain: str
@@ -80,6 +123,13 @@ class VivoldiDateClicks(msgspec.Struct):
 
 
 class VivoldiHourClicks(msgspec.Struct):
+    """Fields:
+    ymd: The day.
+    hour: The local hour, 0 to 23.
+    acesCnt: Counted clicks.
+    pernCnt: Distinct visitors.
+    """
+
     ymd: str
     hour: int
     acesCnt: int
@@ -231,7 +281,7 @@ _OPERATIONS: list[
         VivoldiClicksByGroupQuery,
         VivoldiGroupClicksAnswer,
         (Code.INVALID, Code.PLAN, Code.NOT_FOUND),
-        "Clicks by group on one day, 30 groups a page (seed 003)",
+        "Clicks by group on one day, 30 groups a page",
     ),
     (
         "/api/link/v2/clicks-by-group",

@@ -17,7 +17,12 @@ DeliveryId = Annotated[int, msgspec.Meta(ge=1, le=2**62)]
 
 
 class WebhookCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
-    """Without `linkId` the webhook fires for every link of the workspace."""
+    """Without `linkId` the webhook fires for every link of the workspace.
+
+    Fields:
+        url: Where deliveries are POSTed (https; private addresses refused).
+        linkId: Fire for this link only; omitted: every link.
+    """
 
     url: str
     linkId: int | None = None
@@ -25,7 +30,18 @@ class WebhookCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
 
 class WebhookOut(msgspec.Struct, kw_only=True):
     """`active` is false while the worker has the URL disabled after repeated failed
-    deliveries (`disabledReason` says why); enable it again with POST .../enable."""
+    deliveries (`disabledReason` says why); enable it again with POST .../enable.
+
+    Fields:
+        id: The webhook's id.
+        url: Where deliveries are POSTed.
+        linkId: The one link it fires for; null: every link of the workspace.
+        format: The payload format.
+        active: false while deliveries to the URL are disabled after repeated failures.
+        disabledAt: When deliveries were disabled.
+        disabledReason: Why they were disabled.
+        createdAt: When it was registered.
+    """
 
     id: int
     url: str
@@ -38,32 +54,59 @@ class WebhookOut(msgspec.Struct, kw_only=True):
 
 
 class WebhookCreated(WebhookOut, kw_only=True):
-    """The signing secret (Standard Webhooks `whsec_...`): shown on creation only."""
+    """The signing secret (Standard Webhooks `whsec_...`): shown on creation only.
+
+    Fields:
+        secret: The signing secret (whsec_...): shown on creation only.
+    """
 
     secret: str
 
 
 class WebhookEnvelope(msgspec.Struct):
+    """Fields:
+    webhook: The webhook.
+    """
+
     webhook: WebhookOut
 
 
 class WebhookCreatedEnvelope(msgspec.Struct):
+    """Fields:
+    webhook: The webhook, with its secret.
+    """
+
     webhook: WebhookCreated
 
 
 class WebhookList(msgspec.Struct):
+    """Fields:
+    webhooks: The workspace's webhooks.
+    """
+
     webhooks: list[WebhookOut]
 
 
 class EnableResult(msgspec.Struct):
-    """`reenabled`: whether the URL was disabled before this call."""
+    """`reenabled`: whether the URL was disabled before this call.
+
+    Fields:
+        webhook: The webhook.
+        reenabled: Whether the URL was disabled before this call.
+    """
 
     webhook: WebhookOut
     reenabled: bool
 
 
 class DeliveryQuery(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
-    """Newest first. Page on with `before` = the last id of the previous page."""
+    """Newest first. Page on with `before` = the last id of the previous page.
+
+    Fields:
+        status: Only deliveries in this state.
+        before: Only deliveries older than this id (the last id of the previous page).
+        limit: Deliveries a page.
+    """
 
     status: DeliveryStatus | None = None
     before: DeliveryId | None = None
@@ -72,7 +115,22 @@ class DeliveryQuery(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
 
 class DeliveryOut(msgspec.Struct, kw_only=True):
     """`messageId` is the webhook-id header, the same on every attempt and replay;
-    `nextAttemptAt` is set while the delivery is pending."""
+    `nextAttemptAt` is set while the delivery is pending.
+
+    Fields:
+        id: The delivery's id.
+        webhookId: Its webhook (null for a link's webhookUrls).
+        eventType: The event, e.g. link.clicked.
+        messageId: The webhook-id header: the same on every attempt and replay.
+        url: Where it is sent.
+        status: pending, delivered or dead.
+        attempts: Attempts so far.
+        lastStatus: HTTP status of the last attempt.
+        lastError: What went wrong last, if anything.
+        nextAttemptAt: When it is tried again (pending only).
+        createdAt: When the event happened.
+        finishedAt: When it was delivered or given up.
+    """
 
     id: int
     webhookId: int | None
@@ -89,23 +147,48 @@ class DeliveryOut(msgspec.Struct, kw_only=True):
 
 
 class DeliveryPage(msgspec.Struct):
-    """`nextBefore`: pass as `before` for the next page; null on the last one."""
+    """`nextBefore`: pass as `before` for the next page; null on the last one.
+
+    Fields:
+        deliveries: Newest first.
+        nextBefore: Pass as before for the next page; null on the last.
+    """
 
     deliveries: list[DeliveryOut]
     nextBefore: int | None
 
 
 class DeliveryEnvelope(msgspec.Struct):
+    """Fields:
+    delivery: The delivery.
+    """
+
     delivery: DeliveryOut
 
 
 class NotificationQuery(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
-    """Newest first."""
+    """Newest first.
+
+    Fields:
+        limit: Notifications a page.
+    """
 
     limit: PageSize = 50
 
 
 class NotificationOut(msgspec.Struct, kw_only=True):
+    """Fields:
+    id: The notification's id.
+    kind: What happened (a group click milestone, a disabled webhook).
+    channel: push or mail.
+    status: Whether it was sent.
+    subject: Its subject.
+    body: Its text.
+    data: Details: ids and figures.
+    createdAt: When it was made.
+    sentAt: When it was sent.
+    """
+
     id: int
     kind: str
     channel: str
@@ -118,6 +201,10 @@ class NotificationOut(msgspec.Struct, kw_only=True):
 
 
 class NotificationList(msgspec.Struct):
+    """Fields:
+    notifications: Newest first.
+    """
+
     notifications: list[NotificationOut]
 
 
