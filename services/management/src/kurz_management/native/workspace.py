@@ -27,7 +27,13 @@ _BODY_PATH = {setting: f"branding.{name}" for name, setting in _BRANDING.items()
 class Branding(msgspec.Struct):
     """How the edge's pages look for this workspace's links and domains. `name` and
     `logoUrl` (http or https) head every page; `accentColor` (#rrggbb) colours its links
-    and buttons. null: kurz's own look."""
+    and buttons. null: kurz's own look.
+
+    Fields:
+    name: The name the pages show above their content (1 to 100 characters).
+    logoUrl: An http(s) URL of the logo the pages show beside the name.
+    accentColor: The colour of links and buttons, as #rrggbb.
+    """
 
     name: str | None
     logoUrl: str | None
@@ -38,7 +44,13 @@ class NotFoundRedirects(msgspec.Struct):
     """Where visitors go instead of kurz's pages (null: kurz's page). `baseUrl`: the root
     of one of the workspace's verified custom domains. `invalidLink`: an unknown or
     disabled slug (unknown ones on the workspace's own domains only). `expiredLink`: a
-    link past its end or its click limit that has no expiry URL of its own."""
+    link past its end or its click limit that has no expiry URL of its own.
+
+    Fields:
+    baseUrl: Where a visit to the root of one of the workspace's domains goes.
+    invalidLink: Where an unknown or disabled slug goes.
+    expiredLink: Where a link past its end or its click limit goes.
+    """
 
     baseUrl: str | None
     invalidLink: str | None
@@ -46,6 +58,13 @@ class NotFoundRedirects(msgspec.Struct):
 
 
 class WorkspaceOut(msgspec.Struct):
+    """Fields:
+    id: The workspace's id.
+    name: The workspace's name.
+    branding: How the edge's pages look for its links and domains.
+    notFoundRedirects: Where its unknown or ended links go instead of kurz's pages.
+    """
+
     id: int
     name: str
     branding: Branding
@@ -53,23 +72,48 @@ class WorkspaceOut(msgspec.Struct):
 
 
 class WorkspaceEnvelope(msgspec.Struct):
+    """Fields:
+    workspace: The key's workspace.
+    """
+
     workspace: WorkspaceOut
 
 
 class BrandingPatch(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """Given fields change, null clears (kurz's own look), absent fields stay.
+
+    Fields:
+    name: The name the pages show above their content (1 to 100 characters).
+    logoUrl: An http(s) URL of the logo the pages show beside the name.
+    accentColor: The colour of links and buttons, as #rrggbb.
+    """
+
     name: str | UnsetType | None = UNSET
     logoUrl: str | UnsetType | None = UNSET
     accentColor: str | UnsetType | None = UNSET
 
 
 class NotFoundRedirectsPatch(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """Given fields change, null clears (kurz's page), absent fields stay.
+
+    Fields:
+    baseUrl: Where a visit to the root of one of the workspace's domains goes.
+    invalidLink: Where an unknown or disabled slug goes.
+    expiredLink: Where a link past its end or its click limit goes.
+    """
+
     baseUrl: str | UnsetType | None = UNSET
     invalidLink: str | UnsetType | None = UNSET
     expiredLink: str | UnsetType | None = UNSET
 
 
 class WorkspacePatch(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
-    """Given fields change, null clears, absent fields stay."""
+    """Given fields change, null clears, absent fields stay.
+
+    Fields:
+    branding: The branding settings to change.
+    notFoundRedirects: The not-found redirects to change.
+    """
 
     branding: BrandingPatch | UnsetType = UNSET
     notFoundRedirects: NotFoundRedirectsPatch | UnsetType = UNSET
