@@ -157,3 +157,17 @@ async def test_while_redis_is_away_answers_wait_for_the_spool_then_replay(
     assert list(spool_dir.glob("*.wal")) == []  # replayed segments are removed
     await client.aclose()
     server.stop()
+
+
+async def test_close_with_redis_away_and_nothing_spooled_does_not_wait(tmp_path: Path) -> None:
+    """A stack stopping all at once loses Redis first: with nothing to replay, shutdown
+    must not spend its grace period waiting for it."""
+    server = Redis(tmp_path / "redis", free_port()).start()
+    client = aioredis.Redis.from_url(server.url)
+    recorder = EventRecorder(client, spool=Spool(tmp_path / "spool", 1 << 20), stats=EdgeStats())
+    recorder.start()
+    await recorder.record(_event("before"))
+    server.stop()
+    # Within a minute, not the grace period: a regression fails here instead of hanging.
+    await asyncio.wait_for(recorder.close(grace=600), 60)
+    await client.aclose()

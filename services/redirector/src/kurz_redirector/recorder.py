@@ -283,9 +283,12 @@ class EventRecorder:
         await self._wire.close()
 
     async def _replay_until(self, deadline: float) -> None:
-        """Shutdown's last chance: Redis may come back within the grace period."""
+        """Shutdown's last chance: Redis may come back within the grace period. Nothing
+        spooled, nothing to wait for (a stack stopping all at once has no Redis)."""
         loop = asyncio.get_running_loop()
-        while not await self._replay() or not self._spool.empty:
+        while not self._spool.empty:
+            if await self._replay() and self._spool.empty:
+                return
             if loop.time() + self._retry_interval >= deadline:
                 return
             await asyncio.sleep(self._retry_interval)
