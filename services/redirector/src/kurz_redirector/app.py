@@ -29,6 +29,7 @@ from kurz.events import COUNTED_OUTCOMES, ClickEvent, Outcome, encode_event, new
 from kurz.logs import Sparse, log_as
 from kurz.models import EdgeLink
 from kurz.observability import OPERATOR_PATHS, serve_operator_path
+from kurz.password_gate import PasswordGate
 from kurz.proxies import ProxyHeaders, TrustedProxies
 from kurz.settings import Settings, load_settings
 from kurz.urls import visitor_params
@@ -42,7 +43,7 @@ from kurz_redirector.cache import Counters, Entry, LinkCache
 from kurz_redirector.geo import Countries
 from kurz_redirector.limits import ClickLimiter
 from kurz_redirector.metrics import new_stats
-from kurz_redirector.passwords import PasswordChecker, PasswordCookies
+from kurz_redirector.passwords import PasswordCookies
 from kurz_redirector.recorder import EventRecorder
 from kurz_redirector.request import RequestHeaders, read_headers, trusted_country
 from kurz_redirector.resolver import Resolver, Unavailable
@@ -344,10 +345,10 @@ class Redirector:
         self.recorder.start()
         self.limiter = ClickLimiter(self.redis)
         self.limiter.start()
-        checker = PasswordChecker(
+        gate = PasswordGate(
             self.redis, settings.edge.password_attempts, settings.edge.password_window
         )
-        self.side = ProxyHeaders(SidePaths(self, checker), self.proxies)
+        self.side = ProxyHeaders(SidePaths(self, gate), self.proxies)
         self._tasks.append(asyncio.create_task(self.resolver.listen(), name="invalidations"))
         # What startup made (modules, the GeoIP tables, pages) lives as long as the process:
         # out of the collector's sight, a full collection takes microseconds, not the

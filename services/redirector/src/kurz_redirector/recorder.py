@@ -287,8 +287,8 @@ class EventRecorder:
         spooled, nothing to wait for (a stack stopping all at once has no Redis)."""
         loop = asyncio.get_running_loop()
         while not self._spool.empty:
-            if await self._replay() and self._spool.empty:
-                return
+            if await self._replay():
+                continue  # the loop's own test tells whether anything is left
             if loop.time() + self._retry_interval >= deadline:
                 return
             await asyncio.sleep(self._retry_interval)

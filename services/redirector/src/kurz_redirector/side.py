@@ -7,11 +7,13 @@ import time
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
 
+from kurz import keys
 from kurz.branding import EdgeWorkspace
 from kurz.models import EdgeLink
+from kurz.password_gate import GateUnavailable, PasswordGate, Throttled
 
 from kurz_redirector import pages, qr, respond
-from kurz_redirector.passwords import CountUnavailable, PasswordChecker, Throttled, form_password
+from kurz_redirector.passwords import form_password
 from kurz_redirector.resolver import Unavailable
 from kurz_redirector.respond import NOT_FOUND, UNAVAILABLE, Send, header_url, send_html
 
@@ -23,9 +25,9 @@ _MAX_BODY = 16_384
 
 
 class SidePaths:
-    def __init__(self, edge: Redirector, checker: PasswordChecker) -> None:
+    def __init__(self, edge: Redirector, gate: PasswordGate) -> None:
         self._edge = edge
-        self._checker = checker
+        self._gate = gate
 
     async def __call__(self, scope: Scope, receive: Any, send: Send) -> None:
         method: str = scope["method"]
@@ -130,16 +132,17 @@ class SidePaths:
         # user agent, so counting by it would give every guess a fresh budget.
         visitor = self._edge.visitors.visitor_id(client[0] if client else "", "", time.time())
         try:
-            ok = await self._checker.check(link, visitor, password)
-        except CountUnavailable:  # an outage, not the visitor's doing: retry soon
+            counter = keys.password_attempts(link.id, visitor)
+            ok = await self._gate.check(counter, link.password_hash, password)
+        except GateUnavailable:  # an outage, not the visitor's doing: retry soon
             await send_html(send, 503, UNAVAILABLE, extra=[(b"retry-after", b"2")])
             return
-        except Throttled:
-            window = str(self._edge.settings.edge.password_window).encode()
+        except Throttled as throttled:
             page = pages.message(
                 "Too many attempts", "Please wait a few minutes and try again.", brand=brand
             )
-            await send_html(send, 429, page, extra=[(b"retry-after", window)])
+            wait = str(throttled.retry_after).encode()
+            await send_html(send, 429, page, extra=[(b"retry-after", wait)])
             return
         if not ok:
             page = pages.password_form(target, error="Wrong password.", brand=brand)

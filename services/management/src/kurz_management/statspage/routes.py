@@ -1,18 +1,23 @@
 """`/stats/g/{grpIdx}`: GET shows the password form or, with a valid cookie, the page;
-POST checks the password (throttled per visitor and group) and sets the cookie."""
+POST checks the password through the same gate as the edge's password links (each
+attempt counted per visitor and group before it is verified; closed while Redis is away)
+and sets the cookie."""
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import logging
 import secrets
+import time
 from collections.abc import Awaitable, Callable
 from importlib import resources
 
+from kurz import keys
 from kurz.logs import Sparse
-from kurz.passwords import hash_password, verify_password
+from kurz.password_gate import GateUnavailable, PasswordGate, Throttled
+from kurz.passwords import hash_password
 from kurz.validation import parse_id
+from kurz.visitor import VisitorIds
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
@@ -21,7 +26,7 @@ from kurz_management.analytics.model import AnalyticsError
 from kurz_management.analytics.periods import today
 from kurz_management.context import context
 from kurz_management.faults import UNAVAILABLE_ERRORS
-from kurz_management.statspage import period, render, session, throttle
+from kurz_management.statspage import period, render, session
 from kurz_management.statspage.data import PageGroup, load_group, load_stats
 
 log = logging.getLogger(__name__)
@@ -56,9 +61,16 @@ async def _group(request: Request) -> PageGroup | None:
     return None if group_id is None else await load_group(context(request).pool, group_id)
 
 
+@functools.cache
+def _visitor_ids(secret: str) -> VisitorIds:
+    return VisitorIds(secret)
+
+
 def _visitor(request: Request) -> str:
-    secret = context(request).settings.edge.cookie_secret
-    return throttle.visitor_of(request.client.host if request.client else "", secret)
+    """The edge's visitor id of the address alone (the guesser chooses its user agent),
+    so Redis never holds the raw address."""
+    visitors = _visitor_ids(context(request).settings.edge.visitor_secret)
+    return visitors.visitor_id(request.client.host if request.client else "", "", time.time())
 
 
 async def page(request: Request) -> Response:
@@ -84,20 +96,20 @@ async def login(request: Request) -> Response:
     ctx = context(request)
     edge = ctx.settings.edge
     group_id = group.id if group else _requested_id(request)
-    visitor = _visitor(request)
     action = _action(request)
-    wait = await throttle.wait_seconds(ctx.redis, group_id, visitor, edge.password_attempts)
-    if wait:
-        return _html(render.login_page(action, wait=wait), 429)
     password = await _password(request)
-    # argon2 takes tens of milliseconds: off the event loop. A missing group checks
-    # against a hash of its own, so it answers on the same path and in the same time.
+    # A missing group checks against a hash of its own, so it answers on the same path
+    # and in the same time as a protected one.
     password_hash = group.password_hash if group else _absent_group_hash()
-    right = password is not None and await asyncio.to_thread(
-        verify_password, password_hash, password
-    )
+    gate = PasswordGate(ctx.redis, edge.password_attempts, edge.password_window)
+    counter = keys.stats_password_attempts(group_id, _visitor(request))
+    try:
+        right = await gate.check(counter, password_hash, password or "")
+    except Throttled as throttled:
+        return _html(render.login_page(action, wait=throttled.retry_after), 429)
+    except GateUnavailable:
+        return _unavailable()
     if right and group is not None:
-        await throttle.forget(ctx.redis, group.id, visitor)
         response = RedirectResponse(action, status_code=303, headers=_SECURITY_HEADERS)
         response.set_cookie(
             session.cookie_name(group.id),
@@ -109,9 +121,6 @@ async def login(request: Request) -> Response:
             secure=request.url.scheme == "https",
         )
         return response
-    failures = await throttle.record_failure(ctx.redis, group_id, visitor, edge.password_window)
-    if failures >= edge.password_attempts:
-        return _html(render.login_page(action, wait=edge.password_window), 429)
     return _html(render.login_page(action, error="Wrong password. Please try again."), 401)
 
 
@@ -166,11 +175,15 @@ def _outage_safe(handler: Handler) -> Handler:
                 log.warning(
                     "statistics page unavailable", extra={"error": repr(exc), "skipped": skipped}
                 )
-            response = _html(render.unavailable_page(), 503)
-            response.headers["Retry-After"] = "5"
-            return response
+            return _unavailable()
 
     return answer
+
+
+def _unavailable() -> Response:
+    response = _html(render.unavailable_page(), 503)
+    response.headers["Retry-After"] = "5"
+    return response
 
 
 routes: list[BaseRoute] = [
