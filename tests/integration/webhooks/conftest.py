@@ -132,6 +132,22 @@ async def worker_factory(
             await worker.stop()
 
 
+@pytest.fixture
+async def burst(
+    database_url: str, redis_url: str
+) -> AsyncIterator[Callable[..., Awaitable[tuple[int, int]]]]:
+    """Run the worker in burst mode: everything on the stream fanned out and every due
+    delivery attempted, then return (entries, attempts). Tests wait on it, not on time."""
+    worker = Worker(worker_settings(database_url, redis_url))
+    await worker.start(burst=True)
+
+    async def run(horizon: float = 0.0) -> tuple[int, int]:
+        return await worker.burst(horizon)
+
+    yield run
+    await worker.close()
+
+
 @dataclass(frozen=True)
 class Link:
     id: int

@@ -3,14 +3,12 @@ deliveries, replay; all scoped to a workspace."""
 
 from __future__ import annotations
 
-import asyncio
-
 import pytest
 from kurz.settings import WebhookSettings
 from kurz.webhooks import registry
 from kurz.webhooks.ssrf import UnsafeTarget
 
-from tests.integration.webhooks.conftest import click, make_link, wait_until, xadd
+from tests.integration.webhooks.conftest import click, make_link, xadd
 
 STRICT = WebhookSettings(allow_private_targets=False)
 OPEN = WebhookSettings(allow_private_targets=True)
@@ -117,24 +115,20 @@ async def test_private_targets_register_when_allowed(pool, workspace):
     assert hook.url == "http://127.0.0.1:9/x"
 
 
-async def test_list_deliveries_and_replay(pool, redis, workspace, receivers, worker_factory):
+async def test_list_deliveries_and_replay(pool, redis, workspace, receivers, burst):
     receiver = await receivers()
     link = await make_link(pool, workspace.id)
     async with pool.acquire() as conn:
         hook = await registry.register_webhook(
             conn, workspace.id, receiver.url, link_id=link.id, settings=OPEN
         )
-    await worker_factory()
     events = [click(link) for _ in range(3)]
     await xadd(redis, events)
-    await wait_until(lambda: len(receiver.received) == 3)
-
-    async def all_succeeded() -> bool:
-        async with pool.acquire() as conn:
-            found = await registry.list_deliveries(conn, workspace.id, webhook_id=hook.id)
-        return len(found) == 3 and all(d.status == "succeeded" for d in found)
-
-    await wait_until(all_succeeded)
+    await burst()
+    assert len(receiver.received) == 3
+    async with pool.acquire() as conn:
+        found = await registry.list_deliveries(conn, workspace.id, webhook_id=hook.id)
+    assert len(found) == 3 and all(d.status == "succeeded" for d in found)
     async with pool.acquire() as conn:
         first_page = await registry.list_deliveries(conn, workspace.id, limit=2)
         second_page = await registry.list_deliveries(
@@ -146,7 +140,8 @@ async def test_list_deliveries_and_replay(pool, redis, workspace, receivers, wor
         assert (replayed.status, replayed.attempts) == ("pending", 0)
         with pytest.raises(registry.WebhookNotFound):
             await registry.replay_delivery(conn, workspace.id + 10_000, second_page[0].id)
-    await wait_until(lambda: len(receiver.received) == 4)
+    await burst()
+    assert len(receiver.received) == 4
     assert receiver.received[3].message_id == second_page[0].message_id
-    await asyncio.sleep(0.2)
+    await burst()  # nothing more is due: replayed once, sent once
     assert len(receiver.received) == 4

@@ -36,7 +36,8 @@ class Worker:
         self._stop = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
 
-    async def start(self) -> None:
+    async def start(self, *, burst: bool = False) -> None:
+        """Start the background loops; with `burst`, only make what `burst()` uses."""
         s = self.settings
         mail_configured = s.webhooks.smtp_host is not None
         self.pool = await create_pool(
@@ -49,6 +50,8 @@ class Worker:
         self.consumer = Consumer(
             self.pool, self.redis, s, self.scheduler.wake, mail_configured=mail_configured
         )
+        if burst:
+            return
         self._consumer_task = asyncio.create_task(self.consumer.run(), name="consumer")
         self._scheduler_task = asyncio.create_task(self.scheduler.run(), name="scheduler")
         self._tasks = [
@@ -58,6 +61,22 @@ class Worker:
         if mail_configured:
             mailer = Mailer(self.pool, s.webhooks)
             self._tasks.append(asyncio.create_task(mailer.run(self._stop), name="mailer"))
+
+    async def burst(self, horizon: float = 0.0) -> tuple[int, int]:
+        """Run until nothing is left: every click event on the stream fanned out, every
+        delivery due (or due within `horizon` seconds) attempted and its outcome
+        recorded. Returns (stream entries handled, delivery attempts). For tests and
+        one-off catch-up runs; a failure raises."""
+        entries = await self.consumer.drain()
+        attempts = await self.scheduler.drain(horizon)
+        await self.recorder.flush()
+        return entries, attempts
+
+    async def close(self) -> None:
+        """After `burst()`: release what `start(burst=True)` made."""
+        await self.session.close()
+        await self.redis.aclose()
+        await self.pool.close()
 
     async def ready(self) -> None:
         for task in (self._consumer_task, self._scheduler_task):

@@ -54,6 +54,17 @@ class Consumer:
     def stop(self) -> None:
         self._stopping = True
 
+    async def drain(self) -> int:
+        """Burst mode: fan out every entry the group has not handled (its own pending ones
+        first), then return how many entries were handled; a failure raises."""
+        await self._group.ensure()
+        handled = 0
+        for take in (self._group.own_pending, self._group.read):
+            while entries := await take(self._sizes.entries_for(BATCH)):
+                await self.process(entries)
+                handled += len(entries)
+        return handled
+
     async def run(self) -> None:
         await self._until_ready(self._group.ensure)
         claim_idle_ms = self._settings.webhooks.claim_idle_ms

@@ -167,6 +167,31 @@ class Scheduler:
         else:
             await self._recorder.failed(delivery, result)
 
+    async def drain(self, horizon: float = 0.0) -> int:
+        """Burst mode: send every delivery due now, and those that fall due within
+        `horizon` seconds (retries on a short schedule), until none is left in that
+        window; then return how many attempts were made."""
+        attempts = 0
+        while True:
+            room = self._max_held - len(self._tasks)
+            claimed = await self._claim(room) if room > 0 else []
+            for delivery in claimed:
+                self._start(delivery)
+            attempts += len(claimed)
+            if self._tasks:
+                await asyncio.wait(list(self._tasks), return_when=asyncio.FIRST_COMPLETED)
+                continue
+            if claimed:
+                continue
+            await self._recorder.flush()  # successes are batched: record them first
+            wait = await self._pool.fetchval(
+                """SELECT extract(epoch FROM min(next_attempt_at) - now())::float8
+                   FROM webhook_deliveries WHERE status = 'pending'"""
+            )
+            if wait is None or wait > horizon:
+                return attempts
+            await asyncio.sleep(max(wait, 0.0) + MIN_CLAIM_GAP)
+
     async def stop(self, grace: float) -> None:
         """Take no new work; let deliveries being sent finish within `grace` seconds; hand
         the rest back to Postgres as due now (another worker, or this one restarted,
