@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator
+from typing import Any
 
 import httpx
+import msgspec
 from kurz.settings import load_settings
 from kurz_management.app import create_app
 
@@ -24,3 +26,10 @@ async def management_client(
         transport = httpx.ASGITransport(app=app, client=(client, 40000))
         async with httpx.AsyncClient(transport=transport, base_url="http://kurz.test") as http:
             yield http
+
+
+def app_document() -> dict[str, Any]:
+    """The OpenAPI document a management app builds from the routes it serves."""
+    app = create_app(load_settings({}))
+    document: dict[str, Any] = msgspec.json.decode(app.state.openapi_json)
+    return document

@@ -203,9 +203,7 @@ def test_decode_reads_a_batch_entry_event_by_event() -> None:
     entries = [
         Entry(b"1-0", {BATCH_FIELD: encode_batch([encode_event(first), encode_event(second)])}),
         # A malformed item costs itself only: the rest of its batch counts.
-        Entry(
-            b"2-0", {BATCH_FIELD: encode_batch([not_an_event, encode_event(_event())])}
-        ),
+        Entry(b"2-0", {BATCH_FIELD: encode_batch([not_an_event, encode_event(_event())])}),
         Entry(b"3-0", {BATCH_FIELD: b"\x92\xc1\xc1"}),  # not msgpack: the entry counts once
         Entry(b"4-0", {BATCH_FIELD: encode_batch([])}),
         Entry(b"5-0", {FIELD: encode_event(first)}),  # the same event as a single entry

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from kurz_management import openapi
 from kurz_management.linkly import routes
+
+from tests.support.inprocess import app_document
 
 
 def test_every_linkly_route_is_documented() -> None:
-    document = openapi.document()
+    document = app_document()
     documented = {
         (method.upper(), path)
         for path, operations in document["paths"].items()

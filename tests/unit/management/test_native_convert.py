@@ -51,7 +51,7 @@ def test_registered_operations_render_from_msgspec_types() -> None:
     class Thing(msgspec.Struct):
         name: str
 
-    openapi.register(
+    operation = openapi.operation(
         "PUT",
         "/test/things/{thing_id}",
         "test-family",
@@ -60,12 +60,11 @@ def test_registered_operations_render_from_msgspec_types() -> None:
         errors={404: Thing},
         summary="Put a thing",
     )
-    try:
-        document = openapi.document()
-        op = document["paths"]["/test/things/{thing_id}"]["put"]
-        assert op["tags"] == ["test-family"] and op["summary"] == "Put a thing"
-        assert op["parameters"][0]["name"] == "thing_id"
-        assert document["components"]["schemas"]["Thing"]["required"] == ["name"]
-        assert set(op["responses"]) == {"200", "404"}
-    finally:
-        openapi._operations.pop(("PUT", "/test/things/{thing_id}"))
+    route = openapi.DocumentedRoute(operation, lambda request: None)
+    document = openapi.document([route], [openapi.FamilyDoc("test-family", "Things")])
+    op = document["paths"]["/test/things/{thing_id}"]["put"]
+    assert op["tags"] == ["test-family"] and op["summary"] == "Put a thing"
+    assert op["parameters"][0]["name"] == "thing_id"
+    assert document["components"]["schemas"]["Thing"]["required"] == ["name"]
+    assert set(op["responses"]) == {"200", "404"}
+    assert document["tags"] == [{"name": "test-family", "description": "Things"}]

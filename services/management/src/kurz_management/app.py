@@ -7,6 +7,7 @@ import contextlib
 from collections.abc import AsyncIterator
 from typing import Any
 
+import msgspec
 import redis.asyncio as aioredis
 from kurz.db import create_pool
 from kurz.edge_cache import EdgeCache
@@ -20,7 +21,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Match, Route
 
-from kurz_management import edge_sync
+from kurz_management import edge_sync, openapi
 from kurz_management.context import AppContext
 from kurz_management.metrics import MetricsMiddleware
 
@@ -39,8 +40,10 @@ class _OperatorEndpoint:
         await serve_operator_path(scope, send, ready)
 
 
-def _routes() -> list[BaseRoute]:
-    from kurz_management import apidocs, openapi
+def _routes() -> tuple[list[BaseRoute], list[openapi.FamilyDoc]]:
+    """Every route the app serves, and the descriptions of the API families among them
+    (each API route carries its own OpenAPI entry)."""
+    from kurz_management import apidocs
     from kurz_management.linkly import routes as linkly
     from kurz_management.native import routes as native
     from kurz_management.statspage import routes as statspage
@@ -48,7 +51,7 @@ def _routes() -> list[BaseRoute]:
 
     endpoint = _OperatorEndpoint()
     operator = [Route(path, endpoint, methods=["GET"]) for path in sorted(OPERATOR_PATHS)]
-    return [
+    routes = [
         *operator,
         *openapi.routes,
         *apidocs.routes,
@@ -57,6 +60,7 @@ def _routes() -> list[BaseRoute]:
         *linkly.routes,
         *statspage.routes,
     ]
+    return routes, [native.DOC, vivoldi.DOC, linkly.DOC]
 
 
 async def _not_routed(request: Request, exc: Exception) -> Response:
@@ -101,8 +105,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
             await redis.aclose()
             await pool.close()
 
-    return Starlette(
-        routes=_routes(),
+    routes, families = _routes()
+    app = Starlette(
+        routes=routes,
         lifespan=lifespan,
         middleware=[
             Middleware(ProxyHeaders, TrustedProxies(settings.server.forwarded_allow_ips)),
@@ -110,3 +115,6 @@ def create_app(settings: Settings | None = None) -> Starlette:
         ],
         exception_handlers={404: _not_routed, 405: _not_routed},
     )
+    # The document of the very routes served: built once, from the same list.
+    app.state.openapi_json = msgspec.json.encode(openapi.document(routes, families))
+    return app

@@ -1,10 +1,14 @@
-"""The OpenAPI 3.1 document, generated from the msgspec types each family registers.
+"""The OpenAPI 3.1 document, generated from the routes the app serves.
 
-A family declares each operation once, next to its routes:
+A family declares each route and its operation once, together (a DocumentedRoute):
 
-    openapi.register("POST", "/api/v1/links", "native", request_type=LinkCreate,
-                     response_type=LinkEnvelope, errors={400: Error, 422: Error},
-                     summary="Create a link")
+    DocumentedRoute(openapi.operation("POST", "/api/v1/links", "native", LinkCreate,
+                                      LinkEnvelope, errors={400: Error, 422: Error},
+                                      summary="Create a link"), endpoint)
+
+`create_app` builds both the routes and the document from that one list, so a route is
+never undocumented and a documented operation is never a 404. Nothing is registered in
+module state.
 
 Schemas come from `msgspec.json.schema_components`, never written by hand; every field
 carries a description (from `Meta(description=...)`, or the struct's docstring). `/docs`
@@ -25,7 +29,7 @@ import msgspec
 import msgspec.inspect
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 
 REF_TEMPLATE = "#/components/schemas/{name}"
 _PATH_PARAM = re.compile(r"{([^}:]+)(?::[^}]+)?}")
@@ -49,12 +53,34 @@ class Operation:
     response_content_type: str = "application/json"
 
 
-_operations: dict[tuple[str, str], Operation] = {}
-_security_schemes: dict[str, dict[str, Any]] = {}
-_families: dict[str, str] = {}
+class DocumentedRoute(Route):
+    """A route and its OpenAPI entry, declared together. It answers `methods` (default:
+    the operation's own; a family that words its own 405 takes them all)."""
+
+    def __init__(
+        self,
+        operation: Operation,
+        endpoint: Any,
+        *,
+        methods: Iterable[str] | None = None,
+        name: str | None = None,
+    ) -> None:
+        super().__init__(
+            operation.path, endpoint, methods=list(methods or [operation.method]), name=name
+        )
+        self.operation = operation
 
 
-def register(
+@dataclass(frozen=True)
+class FamilyDoc:
+    """A family's description and the security schemes its operations name."""
+
+    name: str
+    description: str
+    security: Mapping[str, dict[str, Any]] = field(default_factory=dict)
+
+
+def operation(
     method: str,
     path: str,
     family: str,
@@ -69,13 +95,12 @@ def register(
     security: str | None = None,
     request_content_types: tuple[str, ...] = ("application/json",),
     response_content_type: str = "application/json",
-) -> None:
-    """Declare one operation. `errors` maps status → body type (or lists statuses whose
-    body is not described); `security` names a scheme given to `register_security`;
-    `query_type` is a msgspec Struct whose fields are the query parameters.
-    Registering the same method and path again replaces the earlier entry."""
+) -> Operation:
+    """One operation. `errors` maps status → body type (or lists statuses whose body is
+    not described); `security` names a scheme of the family's FamilyDoc; `query_type` is
+    a msgspec Struct whose fields are the query parameters."""
     error_map = dict(errors) if isinstance(errors, Mapping) else dict.fromkeys(errors)
-    _operations[(method.upper(), path)] = Operation(
+    return Operation(
         method.upper(),
         path,
         family,
@@ -92,17 +117,10 @@ def register(
     )
 
 
-def register_security(name: str, scheme: dict[str, Any]) -> None:
-    """An OpenAPI security scheme, e.g. {"type": "http", "scheme": "bearer"}."""
-    _security_schemes[name] = scheme
-
-
-def describe_family(family: str, description: str) -> None:
-    _families[family] = description
-
-
-def operations() -> list[Operation]:
-    return sorted(_operations.values(), key=lambda op: (op.family, op.path, op.method))
+def operations(routes: Iterable[BaseRoute]) -> list[Operation]:
+    """The operations of the documented routes among `routes`."""
+    found = [r.operation for r in routes if isinstance(r, DocumentedRoute)]
+    return sorted(found, key=lambda op: (op.family, op.path, op.method))
 
 
 def fields_doc(summary: str, fields: Mapping[str, str]) -> str:
@@ -169,8 +187,17 @@ def _field_entries(section: str) -> dict[str, str]:
     return entries
 
 
-def document(*, title: str = "kurz", version: str = "1") -> dict[str, Any]:
-    ops = operations()
+def document(
+    routes: Iterable[BaseRoute],
+    families: Iterable[FamilyDoc],
+    *,
+    title: str = "kurz",
+    version: str = "1",
+) -> dict[str, Any]:
+    """The document of every documented route among `routes`."""
+    ops = operations(routes)
+    described = {f.name: f for f in families}
+    schemes = {name: s for f in described.values() for name, s in f.security.items()}
     types = {t for op in ops for t in _types_of(op)}
     schemas_of, components = msgspec.json.schema_components(
         sorted(types, key=_type_name), ref_template=REF_TEMPLATE
@@ -181,7 +208,7 @@ def document(*, title: str = "kurz", version: str = "1") -> dict[str, Any]:
     for op in ops:
         openapi_path = _PATH_PARAM.sub(lambda m: "{" + m.group(1) + "}", op.path)
         paths.setdefault(openapi_path, {})[op.method.lower()] = _operation(op, schema, components)
-    families = sorted({op.family for op in ops})
+    tags = sorted({op.family for op in ops})
     return {
         "openapi": "3.1.0",
         "info": {
@@ -191,11 +218,11 @@ def document(*, title: str = "kurz", version: str = "1") -> dict[str, Any]:
             "compatible families, on one domain model.",
         },
         "tags": [
-            {"name": f, **({"description": _families[f]} if f in _families else {})}
-            for f in families
+            {"name": f, **({"description": described[f].description} if f in described else {})}
+            for f in tags
         ],
         "paths": paths,
-        "components": {"schemas": components, "securitySchemes": dict(_security_schemes)},
+        "components": {"schemas": components, "securitySchemes": schemes},
     }
 
 
@@ -267,7 +294,8 @@ def _responses(op: Operation, schema: dict[Any, Any]) -> dict[str, Any]:
 
 
 async def _openapi_json(request: Request) -> Response:
-    body = msgspec.json.encode(document())
+    """The document create_app built from the app's own routes."""
+    body: bytes = request.app.state.openapi_json
     return Response(body, media_type="application/json")
 
 

@@ -11,7 +11,6 @@ filter needs raw clicks (country, platform, browser, or bots other than "exclude
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from datetime import date
 from typing import Literal, TypeVar
 
@@ -38,6 +37,7 @@ from kurz_management.context import AppContext
 from kurz_management.linkly.errors import LinklyError
 from kurz_management.linkly.render import encode
 from kurz_management.linkly.request import authorize, read_payload
+from kurz_management.openapi import DocumentedRoute
 
 HOURLY_MAX_DAYS = 31
 Q = TypeVar("Q", bound=msgspec.Struct)
@@ -291,23 +291,17 @@ async def export(request: Request, ctx: AppContext) -> Response:
     )
 
 
-Handler = Callable[[Request, AppContext], Awaitable[Response]]
-# (path, handler): wrapped by linkly.routes' endpoint, which renders LinklyError.
-ENDPOINTS: list[tuple[str, Handler]] = [
-    ("/api/v1/workspace/{ws}/clicks", clicks),
-    ("/api/v1/workspace/{ws}/clicks/export", export),
-    ("/api/v1/workspace/{ws}/clicks/counters/{counter}", counters),
-]
-
-
-def _register() -> None:
+def declared() -> list[DocumentedRoute]:
+    """The click statistics routes, each with its OpenAPI entry."""
     from kurz_management import openapi
+    from kurz_management.linkly.endpoint import linkly_route
     from kurz_management.linkly.errors import LinklyErrorBody
 
     errors = {s: LinklyErrorBody for s in (400, 401, 403, 404, 429, 500)}
     documented = [
         (
             "/api/v1/workspace/{ws}/clicks",
+            clicks,
             LinklyClicksQuery,
             LinklyClicks,
             "application/json",
@@ -316,6 +310,7 @@ def _register() -> None:
         ),
         (
             "/api/v1/workspace/{ws}/clicks/export",
+            export,
             LinklyClicksExportQuery,
             None,
             "application/json",
@@ -323,6 +318,7 @@ def _register() -> None:
         ),
         (
             "/api/v1/workspace/{ws}/clicks/counters/{counter}",
+            counters,
             LinklyCountersQuery,
             LinklyCounter,
             "application/json",
@@ -330,19 +326,21 @@ def _register() -> None:
             "destination or bot_name, most first",
         ),
     ]
-    for path, query, answer, media, summary in documented:
-        openapi.register(
-            "GET",
-            path,
-            "linkly",
-            None,
-            answer,
-            query_type=query,
-            errors=errors,
-            summary=summary,
-            security="linkly_key",
-            response_content_type=media,
+    return [
+        linkly_route(
+            openapi.operation(
+                "GET",
+                path,
+                "linkly",
+                None,
+                answer,
+                query_type=query,
+                errors=errors,
+                summary=summary,
+                security="linkly_key",
+                response_content_type=media,
+            ),
+            handler,
         )
-
-
-_register()
+        for path, handler, query, answer, media, summary in documented
+    ]

@@ -24,6 +24,7 @@ from kurz_management.linkly.handlers import json_response, link_id_of
 from kurz_management.linkly.operations import FAMILY, LinklyAuthQuery
 from kurz_management.linkly.request import Payload, authorize, read_payload
 from kurz_management.links import service as links
+from kurz_management.openapi import DocumentedRoute
 from kurz_management.webhooks import service
 from kurz_management.webhooks.service import WebhookView
 
@@ -178,24 +179,33 @@ ENDPOINTS = [
 ]
 
 
-def register_operations() -> None:
-    for method, path, _, summary in ENDPOINTS:
-        adds = method == "POST"
-        openapi.register(
-            method,
-            path,
-            FAMILY,
-            LinklyWebhookIn if adds else None,
-            LinklyWebhook if method != "GET" else list[LinklyWebhook],
-            errors={
-                s: LinklyErrorBody
-                for s in (400, 401, 403, 404, 429, 503, *((413, 422) if adds else ()))
-            },
-            summary=summary + " (shape inferred, see docs/linkly.md)",
-            description="Deliveries use Linkly's click payload, signed per Standard "
-            "Webhooks with the secret shown once on creation. Private and loopback "
-            "targets are refused (422); webhooks need the webhooks plan entitlement (403).",
-            request_content_types=_BODY_TYPES,
-            security="linkly_key",
-            query_type=LinklyAuthQuery,
-        )
+def declared() -> list[DocumentedRoute]:
+    """The webhook routes, each with its OpenAPI entry."""
+    from kurz_management.linkly.endpoint import linkly_route
+
+    return [
+        linkly_route(_operation(method, path, summary), handler)
+        for method, path, handler, summary in ENDPOINTS
+    ]
+
+
+def _operation(method: str, path: str, summary: str) -> openapi.Operation:
+    adds = method == "POST"
+    return openapi.operation(
+        method,
+        path,
+        FAMILY,
+        LinklyWebhookIn if adds else None,
+        LinklyWebhook if method != "GET" else list[LinklyWebhook],
+        errors={
+            s: LinklyErrorBody
+            for s in (400, 401, 403, 404, 429, 503, *((413, 422) if adds else ()))
+        },
+        summary=summary + " (shape inferred, see docs/linkly.md)",
+        description="Deliveries use Linkly's click payload, signed per Standard "
+        "Webhooks with the secret shown once on creation. Private and loopback "
+        "targets are refused (422); webhooks need the webhooks plan entitlement (403).",
+        request_content_types=_BODY_TYPES,
+        security="linkly_key",
+        query_type=LinklyAuthQuery,
+    )

@@ -18,10 +18,7 @@ from kurz_management.native.schema import (
     ListQuery,
 )
 
-openapi.register_security(
-    SECURITY, {"type": "http", "scheme": "bearer", "description": "Authorization: Bearer <API key>"}
-)
-openapi.describe_family(
+DOC = openapi.FamilyDoc(
     FAMILY,
     'kurz\'s own API. Success: {"link": {...}}; '
     'failure: {"error": "..."} (400 bad body, 401 bad key, 403 not allowed, 404 not in '
@@ -30,6 +27,13 @@ openapi.describe_family(
     "bodies are strict: an unknown field is a 400. PATCH changes the fields given, "
     "clears those given as null, and leaves absent ones. Custom domains are verified by "
     "a DNS TXT record (KURZ_DOMAIN_VERIFICATION=trust verifies at once, for development).",
+    {
+        SECURITY: {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "Authorization: Bearer <API key>",
+        }
+    },
 )
 
 

@@ -6,8 +6,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from starlette.routing import Route
-
 from kurz_management import openapi
 from kurz_management.native.endpoint import Handler, endpoint
 from kurz_management.native.schema import Error
@@ -32,11 +30,11 @@ def native_route(
     failure: Any = Error,
     also: dict[int, Any] | None = None,
     media: str = "application/json",
-) -> Route:
+) -> openapi.DocumentedRoute:
     """`failure` is the 422 body (a bulk call names its items); `also` adds or replaces
     statuses whose body is not `Error`; `media` is the success answer's content type."""
     codes = sorted({*COMMON_ERRORS, *errors})
-    openapi.register(
+    operation = openapi.operation(
         method,
         path,
         FAMILY,
@@ -50,4 +48,4 @@ def native_route(
         security=SECURITY,
         response_content_type=media,
     )
-    return Route(path, endpoint(handler), methods=[method])
+    return openapi.DocumentedRoute(operation, endpoint(handler))

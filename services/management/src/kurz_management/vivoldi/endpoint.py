@@ -11,7 +11,6 @@ from typing import Any, TypeVar
 import msgspec
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
 
 from kurz_management.access import AccessRefused, admit, client_address
 from kurz_management.auth import Principal
@@ -24,6 +23,7 @@ from kurz_management.faults import (
 )
 from kurz_management.groups.model import GroupError
 from kurz_management.links.service import LinkError
+from kurz_management.openapi import DocumentedRoute, Operation
 from kurz_management.vivoldi.envelope import Code, VivoldiError, answer, failure
 from kurz_management.vivoldi.fields import wire_name
 
@@ -80,16 +80,18 @@ class Call:
 Handler = Callable[[Call], Awaitable[Any]]
 
 
-def route(path: str, method: str, handler: Handler) -> Route:
-    """A route that answers every method, so a wrong one still gets the envelope."""
+def route(operation: Operation, handler: Handler) -> DocumentedRoute:
+    """The operation's route, answering every method so that a wrong one still gets the
+    envelope (code 405, with Allow)."""
+    path, method = operation.path, operation.method
 
     async def endpoint(request: Request) -> Response:
         if request.method != method and (request.method, method) != ("HEAD", "GET"):
             return failure(VivoldiError(Code.METHOD, f"{path} takes {method}"), {"Allow": method})
         return await _serve(request, handler)
 
-    return Route(
-        path,
+    return DocumentedRoute(
+        operation,
         endpoint,
         methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
         name=f"vivoldi {method} {path}",

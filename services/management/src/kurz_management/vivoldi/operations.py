@@ -1,10 +1,14 @@
-"""The Vivoldi family's operations in kurz's OpenAPI document, error codes included."""
+"""The Vivoldi family's routes for groups and links with their OpenAPI entries, error
+codes included."""
 
 from __future__ import annotations
 
 import msgspec
 
 from kurz_management import openapi
+from kurz_management.openapi import DocumentedRoute
+from kurz_management.vivoldi import groups, links
+from kurz_management.vivoldi.endpoint import route
 from kurz_management.vivoldi.envelope import CODE_MEANINGS, Code, Envelope
 from kurz_management.vivoldi.group_schema import (
     VivoldiGroup,
@@ -102,122 +106,159 @@ def _code_table() -> str:
     )
 
 
-def register() -> None:
-    openapi.register_security(
-        KEY,
-        {
+DOC = openapi.FamilyDoc(
+    FAMILY,
+    _code_table(),
+    {
+        KEY: {
             "type": "apiKey",
             "in": "header",
             "name": "Authorization",
             "description": "`APIKey <key>` (or `Bearer <key>`)",
-        },
-    )
-    openapi.describe_family(FAMILY, _code_table())
+        }
+    },
+)
+
+
+def declared() -> list[DocumentedRoute]:
+    """The group and link routes, each with its OpenAPI entry."""
     bad = _errors(Code.INVALID, Code.TOO_LARGE)
-    openapi.register(
-        "POST",
-        "/api/link-group/v1/create",
-        FAMILY,
-        VivoldiGroupCreate,
-        VivoldiGroupCreatedAnswer,
-        errors=bad | _errors(Code.PLAN),
-        summary="Create a link group",
-        security=KEY,
-    )
-    openapi.register(
-        "PUT",
-        "/api/link-group/v1/update",
-        FAMILY,
-        VivoldiGroupUpdate,
-        VivoldiSecretAnswer,
-        errors=bad | _errors(Code.PLAN, Code.NOT_FOUND),
-        summary="Update a link group",
-        description="`result` is the webhook secret when this update generated "
-        "one, else null. Fields left out keep their value.",
-        security=KEY,
-    )
-    openapi.register(
-        "GET",
-        "/api/link-group/v1/list",
-        FAMILY,
-        None,
-        VivoldiGroupsAnswer,
-        query_type=VivoldiGroupListQuery,
-        errors=_errors(Code.INVALID),
-        summary="List groups (nm: part of the name)",
-        security=KEY,
-    )
-    openapi.register(
-        "GET",
-        "/api/link-group/v2/list",
-        FAMILY,
-        None,
-        VivoldiGroupPageAnswer,
-        query_type=VivoldiGroupPageQuery,
-        errors=_errors(Code.INVALID),
-        summary="List groups, 30 a page",
-        security=KEY,
-    )
-    openapi.register(
-        "DELETE",
-        "/api/link-group/v1/delete",
-        FAMILY,
-        None,
-        VivoldiEmptyAnswer,
-        query_type=VivoldiGroupDeleteQuery,
-        errors=_errors(Code.INVALID, Code.NOT_FOUND),
-        summary="Delete a group; its links stay, ungrouped",
-        security=KEY,
-    )
-    openapi.register(
-        "POST",
-        "/api/link/v2/create",
-        FAMILY,
-        VivoldiLinkCreate,
-        VivoldiShortUrlAnswer,
-        errors=bad | _errors(Code.PLAN, Code.CONFLICT),
-        summary="Create a link; `result` is the short URL",
-        security=KEY,
-    )
-    openapi.register(
-        "PUT",
-        "/api/link/v2/update",
-        FAMILY,
-        VivoldiLinkUpdate,
-        VivoldiEmptyAnswer,
-        errors=bad | _errors(Code.PLAN, Code.NOT_FOUND, Code.CONFLICT),
-        summary="Update the link linkId on domain",
-        security=KEY,
-    )
-    openapi.register(
-        "DELETE",
-        "/api/link/v1/delete",
-        FAMILY,
-        None,
-        VivoldiEmptyAnswer,
-        query_type=VivoldiLinkDeleteQuery,
-        errors=_errors(Code.INVALID, Code.NOT_FOUND),
-        summary="Delete the link linkId on domain",
-        security=KEY,
-    )
-    openapi.register(
-        "GET",
-        "/api/link/v1/list",
-        FAMILY,
-        None,
-        VivoldiLinkPageAnswer,
-        query_type=VivoldiLinkListQuery,
-        errors=_errors(Code.INVALID),
-        summary="List links, 30 a page, newest first",
-        security=KEY,
-    )
-    openapi.register(
-        "POST",
-        "/api/link/v1/createBulk",
-        FAMILY,
-        VivoldiBulkCreate,
-        VivoldiShortUrlsAnswer,
-        errors=bad | _errors(Code.PLAN, Code.CONFLICT),
-        summary="Create many links, all or nothing; `result` lists short URLs",
-        security=KEY,
-    )
+    return [
+        route(
+            openapi.operation(
+                "POST",
+                "/api/link-group/v1/create",
+                FAMILY,
+                VivoldiGroupCreate,
+                VivoldiGroupCreatedAnswer,
+                errors=bad | _errors(Code.PLAN),
+                summary="Create a link group",
+                security=KEY,
+            ),
+            groups.create,
+        ),
+        route(
+            openapi.operation(
+                "PUT",
+                "/api/link-group/v1/update",
+                FAMILY,
+                VivoldiGroupUpdate,
+                VivoldiSecretAnswer,
+                errors=bad | _errors(Code.PLAN, Code.NOT_FOUND),
+                summary="Update a link group",
+                description="`result` is the webhook secret when this update generated "
+                "one, else null. Fields left out keep their value.",
+                security=KEY,
+            ),
+            groups.update,
+        ),
+        route(
+            openapi.operation(
+                "GET",
+                "/api/link-group/v1/list",
+                FAMILY,
+                None,
+                VivoldiGroupsAnswer,
+                query_type=VivoldiGroupListQuery,
+                errors=_errors(Code.INVALID),
+                summary="List groups (nm: part of the name)",
+                security=KEY,
+            ),
+            groups.list_v1,
+        ),
+        route(
+            openapi.operation(
+                "GET",
+                "/api/link-group/v2/list",
+                FAMILY,
+                None,
+                VivoldiGroupPageAnswer,
+                query_type=VivoldiGroupPageQuery,
+                errors=_errors(Code.INVALID),
+                summary="List groups, 30 a page",
+                security=KEY,
+            ),
+            groups.list_v2,
+        ),
+        route(
+            openapi.operation(
+                "DELETE",
+                "/api/link-group/v1/delete",
+                FAMILY,
+                None,
+                VivoldiEmptyAnswer,
+                query_type=VivoldiGroupDeleteQuery,
+                errors=_errors(Code.INVALID, Code.NOT_FOUND),
+                summary="Delete a group; its links stay, ungrouped",
+                security=KEY,
+            ),
+            groups.delete,
+        ),
+        route(
+            openapi.operation(
+                "POST",
+                "/api/link/v2/create",
+                FAMILY,
+                VivoldiLinkCreate,
+                VivoldiShortUrlAnswer,
+                errors=bad | _errors(Code.PLAN, Code.CONFLICT),
+                summary="Create a link; `result` is the short URL",
+                security=KEY,
+            ),
+            links.create,
+        ),
+        route(
+            openapi.operation(
+                "PUT",
+                "/api/link/v2/update",
+                FAMILY,
+                VivoldiLinkUpdate,
+                VivoldiEmptyAnswer,
+                errors=bad | _errors(Code.PLAN, Code.NOT_FOUND, Code.CONFLICT),
+                summary="Update the link linkId on domain",
+                security=KEY,
+            ),
+            links.update,
+        ),
+        route(
+            openapi.operation(
+                "DELETE",
+                "/api/link/v1/delete",
+                FAMILY,
+                None,
+                VivoldiEmptyAnswer,
+                query_type=VivoldiLinkDeleteQuery,
+                errors=_errors(Code.INVALID, Code.NOT_FOUND),
+                summary="Delete the link linkId on domain",
+                security=KEY,
+            ),
+            links.delete,
+        ),
+        route(
+            openapi.operation(
+                "GET",
+                "/api/link/v1/list",
+                FAMILY,
+                None,
+                VivoldiLinkPageAnswer,
+                query_type=VivoldiLinkListQuery,
+                errors=_errors(Code.INVALID),
+                summary="List links, 30 a page, newest first",
+                security=KEY,
+            ),
+            links.list_links,
+        ),
+        route(
+            openapi.operation(
+                "POST",
+                "/api/link/v1/createBulk",
+                FAMILY,
+                VivoldiBulkCreate,
+                VivoldiShortUrlsAnswer,
+                errors=bad | _errors(Code.PLAN, Code.CONFLICT),
+                summary="Create many links, all or nothing; `result` lists short URLs",
+                security=KEY,
+            ),
+            links.create_bulk,
+        ),
+    ]

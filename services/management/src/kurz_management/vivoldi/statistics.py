@@ -26,6 +26,7 @@ from kurz_management.analytics.model import AnalyticsError, Period, Selection
 from kurz_management.analytics.periods import parse_day, period
 from kurz_management.analytics.selection import select
 from kurz_management.links import service as links
+from kurz_management.openapi import DocumentedRoute
 from kurz_management.vivoldi.endpoint import Call, Handler, route
 from kurz_management.vivoldi.envelope import Code, Envelope, VivoldiError
 from kurz_management.vivoldi.fields import host_of
@@ -309,17 +310,23 @@ _OPERATIONS: list[
     ),
 ]
 
-for _path, _handler, _query, _answer, _codes, _summary in _OPERATIONS:
-    openapi.register(
-        "GET",
-        _path,
-        "vivoldi",
-        None,
-        _answer,
-        query_type=_query,
-        errors={int(c): ErrorBody for c in (*_codes, *_ALWAYS)},
-        summary=_summary,
-        security=KEY,
-    )
 
-routes = [route(path, "GET", handler) for path, handler, *_ in _OPERATIONS]
+def declared() -> list[DocumentedRoute]:
+    """The statistics routes, each with its OpenAPI entry."""
+    return [
+        route(
+            openapi.operation(
+                "GET",
+                path,
+                "vivoldi",
+                None,
+                answer,
+                query_type=query,
+                errors={int(c): ErrorBody for c in (*codes, *_ALWAYS)},
+                summary=summary,
+                security=KEY,
+            ),
+            handler,
+        )
+        for path, handler, query, answer, codes, summary in _OPERATIONS
+    ]
