@@ -27,8 +27,8 @@ from kurz.dev.servers import local_servers
 from kurz.migrate import apply_migrations
 from kurz.plans import EVERYTHING
 from kurz.workspaces import create_workspace
-from kurz_management.analytics import groups, rollups
-from kurz_management.analytics.model import Period, Selection
+from kurz_management.core.analytics import groups, rollups
+from kurz_management.core.analytics.model import Period, Selection
 
 END = date(2025, 12, 31)
 

@@ -151,7 +151,7 @@ async def test_ambiguous_prefix_revokes_nothing(database_url: str, pool: asyncpg
 async def test_last_use_of_a_key_is_listed(
     database_url: str, redis_url: str, pool: asyncpg.Pool[Any]
 ) -> None:
-    from kurz_management.auth import authenticate
+    from kurz_management.core.auth import authenticate
 
     ws = await new_workspace(pool, "used")
     assert await authenticate(pool, ws.key) is not None

@@ -13,8 +13,8 @@ import pytest
 import redis.asyncio as aioredis
 from kurz.edge_cache import EdgeCache
 from kurz.settings import load_settings
-from kurz_management.auth import Principal
 from kurz_management.context import AppContext
+from kurz_management.core.auth import Principal
 
 from tests.conftest import DEFAULT_DOMAIN, Workspace
 from tests.support.services import Service, Stack, service_env

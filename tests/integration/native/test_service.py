@@ -13,10 +13,10 @@ from kurz import keys
 from kurz.dev.servers import free_port
 from kurz.edge_cache import EdgeCache
 from kurz.models import LinkSpec, decode_link
-from kurz_management.auth import Principal
 from kurz_management.context import AppContext
-from kurz_management.links import service, slugs
-from kurz_management.links.service import NOT_WRITTEN, LinkError, LinkQuery, LinkRecord
+from kurz_management.core.auth import Principal
+from kurz_management.core.links import service, slugs
+from kurz_management.core.links.service import NOT_WRITTEN, LinkError, LinkQuery, LinkRecord
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 

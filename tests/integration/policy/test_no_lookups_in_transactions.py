@@ -17,10 +17,10 @@ from kurz.db import create_pool
 from kurz.edge_cache import EdgeCache
 from kurz.models import LinkSpec
 from kurz.settings import load_settings
-from kurz_management import webhook_targets
-from kurz_management.auth import Principal
 from kurz_management.context import AppContext
-from kurz_management.links import service
+from kurz_management.core import webhook_targets
+from kurz_management.core.auth import Principal
+from kurz_management.core.links import service
 
 from tests.conftest import new_workspace
 

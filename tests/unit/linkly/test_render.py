@@ -9,9 +9,9 @@ from typing import Any
 
 import msgspec
 from kurz.models import Rule
+from kurz_management.core.links.service import LinkRecord
 from kurz_management.linkly.errors import LinklyError, LinklyItemError
 from kurz_management.linkly.render import FIELDS, csv_header, csv_rows, encode, to_linkly
-from kurz_management.links.service import LinkRecord
 
 SEED_EXAMPLE_KEYS = [
     "id",

@@ -6,7 +6,7 @@ import msgspec
 import pytest
 from kurz.models import LinkType
 from kurz_management import openapi
-from kurz_management.links.service import LinkError
+from kurz_management.core.links.service import LinkError
 from kurz_management.native.convert import body_field, spec_of
 from kurz_management.native.schema import LinkCreate, LinkPatch
 

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 from kurz.plans import EVERYTHING, Entitlements
-from kurz_management.groups import rules
-from kurz_management.groups.model import GroupError, GroupSpec
+from kurz_management.core.groups import rules
+from kurz_management.core.groups.model import GroupError, GroupSpec
 
 
 def merged_check(spec: GroupSpec, ent: Entitlements = EVERYTHING) -> dict[str, Any]:

@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 
 import msgspec
 import pytest
-from kurz_management.groups.model import GroupError
-from kurz_management.links.service import LinkError
+from kurz_management.core.groups.model import GroupError
+from kurz_management.core.links.service import LinkError
 from kurz_management.vivoldi.endpoint import api_key, from_domain
 from kurz_management.vivoldi.envelope import Code, Envelope, VivoldiError
 from kurz_management.vivoldi.fields import flag, format_time, parse_time, yn

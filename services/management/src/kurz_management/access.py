@@ -13,10 +13,10 @@ from typing import Literal
 
 from starlette.requests import Request
 
-from kurz_management import ratelimit
-from kurz_management.auth import Principal, authenticate
 from kurz_management.context import AppContext
-from kurz_management.ratelimit import RateLimit
+from kurz_management.core import ratelimit
+from kurz_management.core.auth import Principal, authenticate
+from kurz_management.core.ratelimit import RateLimit
 
 Refusal = Literal["missing_key", "invalid_key", "rate_limited"]
 

@@ -21,8 +21,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Match, Route
 
-from kurz_management import edge_sync, openapi
+from kurz_management import openapi
 from kurz_management.context import AppContext
+from kurz_management.core import edge_sync
 from kurz_management.metrics import MetricsMiddleware
 
 

@@ -1,23 +1,12 @@
-"""What request handlers share: settings, the Postgres pool, Redis and the edge cache."""
+"""The use cases' context (kurz_management.core.context) as a request handler finds it."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
-
-import asyncpg
-import redis.asyncio as aioredis
-from kurz.edge_cache import EdgeCache
-from kurz.settings import Settings
 from starlette.requests import Request
 
+from kurz_management.core.context import AppContext
 
-@dataclass
-class AppContext:
-    settings: Settings
-    pool: asyncpg.Pool[Any]
-    redis: aioredis.Redis
-    cache: EdgeCache
+__all__ = ["AppContext", "context"]
 
 
 def context(request: Request) -> AppContext:

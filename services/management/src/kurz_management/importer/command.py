@@ -20,11 +20,11 @@ from kurz.settings import Settings
 from rich.console import Console
 from rich.progress import Progress
 
-from kurz_management.auth import Principal
 from kurz_management.context import AppContext
+from kurz_management.core.auth import Principal
+from kurz_management.core.links import service
+from kurz_management.core.links.model import LinkError, LinkRecord
 from kurz_management.importer.formats import FORMATS, Row, UnreadableFile, read_rows
-from kurz_management.links import service
-from kurz_management.links.model import LinkError, LinkRecord
 
 
 def add_command(sub: Any) -> None:

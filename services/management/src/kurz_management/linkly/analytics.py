@@ -20,8 +20,9 @@ from kurz.validation import parse_id
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
-from kurz_management.analytics import exporting, raw, rollups
-from kurz_management.analytics.model import (
+from kurz_management.context import AppContext
+from kurz_management.core.analytics import exporting, raw, rollups
+from kurz_management.core.analytics.model import (
     HTTP_STATUS,
     AnalyticsError,
     Bots,
@@ -30,10 +31,9 @@ from kurz_management.analytics.model import (
     RawFilter,
     Selection,
 )
-from kurz_management.analytics.periods import parse_day, period
-from kurz_management.analytics.selection import select
-from kurz_management.auth import Principal
-from kurz_management.context import AppContext
+from kurz_management.core.analytics.periods import parse_day, period
+from kurz_management.core.analytics.selection import select
+from kurz_management.core.auth import Principal
 from kurz_management.linkly.errors import LinklyError
 from kurz_management.linkly.render import encode
 from kurz_management.linkly.request import authorize, read_payload

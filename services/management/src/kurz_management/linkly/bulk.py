@@ -11,8 +11,10 @@ from kurz.models import LinkSpec
 from starlette.requests import Request
 from starlette.responses import Response
 
-from kurz_management.auth import Principal
 from kurz_management.context import AppContext
+from kurz_management.core.auth import Principal
+from kurz_management.core.links import service
+from kurz_management.core.links.service import NOT_WRITTEN, LinkError, LinkRecord
 from kurz_management.linkly.errors import LinklyError, LinklyItemError, item_errors
 from kurz_management.linkly.render import encode, to_linkly
 from kurz_management.linkly.request import (
@@ -22,8 +24,6 @@ from kurz_management.linkly.request import (
     refuse_form_rules,
 )
 from kurz_management.linkly.schema import SchemaError, parse_link, to_spec
-from kurz_management.links import service
-from kurz_management.links.service import NOT_WRITTEN, LinkError, LinkRecord
 
 
 async def save_batch(

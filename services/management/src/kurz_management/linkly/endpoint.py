@@ -10,15 +10,15 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from kurz_management.context import AppContext, context
-from kurz_management.faults import (
+from kurz_management.core.faults import (
     BAD_VALUE_ERRORS,
     BAD_VALUE_MESSAGE,
     UNAVAILABLE_ERRORS,
     UNAVAILABLE_MESSAGE,
 )
+from kurz_management.core.links.service import LinkError
 from kurz_management.linkly.errors import LinklyError, from_link_error
 from kurz_management.linkly.request import rate_limit_of
-from kurz_management.links.service import LinkError
 from kurz_management.openapi import DocumentedRoute, Operation
 
 log = logging.getLogger(__name__)

@@ -11,7 +11,7 @@ import re
 import msgspec
 from starlette.responses import Response
 
-from kurz_management.links.service import LinkError
+from kurz_management.core.links.service import LinkError
 
 # LinkError kinds → HTTP status. Unknown kinds are treated as validation failures.
 _STATUS_BY_KIND = {

@@ -11,12 +11,12 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
-from kurz_management.analytics.exporting import primed
 from kurz_management.context import AppContext
+from kurz_management.core.analytics.exporting import primed
+from kurz_management.core.links import service
 from kurz_management.linkly.errors import LinklyError
 from kurz_management.linkly.render import csv_header, csv_rows, encode, to_linkly
 from kurz_management.linkly.request import authorize, read_payload
-from kurz_management.links import service
 
 BATCH = 1000
 _MEDIA = {"json": "application/json", "csv": "text/csv; charset=utf-8"}

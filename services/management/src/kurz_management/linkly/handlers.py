@@ -7,12 +7,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from kurz_management.context import AppContext
+from kurz_management.core.links import service
 from kurz_management.linkly.bulk import save_batch
 from kurz_management.linkly.errors import LinklyError
 from kurz_management.linkly.render import encode, to_linkly
 from kurz_management.linkly.request import authorize, read_payload, refuse_form_rules
 from kurz_management.linkly.schema import SchemaError, clears_of, parse_link, to_spec
-from kurz_management.links import service
 
 
 def json_response(value: object, status: int = 200) -> Response:

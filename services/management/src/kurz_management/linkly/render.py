@@ -10,7 +10,7 @@ from collections.abc import Iterable
 import msgspec
 from kurz.models import Rule
 
-from kurz_management.links.service import LinkRecord
+from kurz_management.core.links.service import LinkRecord
 
 
 class LinklyRule(msgspec.Struct, omit_defaults=True):

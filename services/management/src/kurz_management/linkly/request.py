@@ -10,10 +10,10 @@ import msgspec
 from starlette.requests import Request
 
 from kurz_management.access import AccessRefused, admit, client_address
-from kurz_management.auth import Principal
 from kurz_management.context import AppContext
+from kurz_management.core.auth import Principal
+from kurz_management.core.ratelimit import RateLimit
 from kurz_management.linkly.errors import LinklyError
-from kurz_management.ratelimit import RateLimit
 
 _FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 

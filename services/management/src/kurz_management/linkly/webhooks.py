@@ -17,16 +17,16 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from kurz_management import openapi
-from kurz_management.auth import Principal
 from kurz_management.context import AppContext
+from kurz_management.core import webhooks as service
+from kurz_management.core.auth import Principal
+from kurz_management.core.links import service as links
+from kurz_management.core.webhooks import WebhookView
 from kurz_management.linkly.errors import LinklyError, LinklyErrorBody
 from kurz_management.linkly.handlers import json_response, link_id_of
 from kurz_management.linkly.operations import FAMILY, LinklyAuthQuery
 from kurz_management.linkly.request import Payload, authorize, read_payload
-from kurz_management.links import service as links
 from kurz_management.openapi import DocumentedRoute
-from kurz_management.webhooks import service
-from kurz_management.webhooks.service import WebhookView
 
 LINKLY_FORMAT = "linkly"
 _ACCEPTED_FIELDS = frozenset({"url", "api_key", "workspace_id"})

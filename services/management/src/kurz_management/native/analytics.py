@@ -15,8 +15,8 @@ from kurz.plans import entitlements
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import BaseRoute, Route
 
-from kurz_management.analytics import exporting, rollups
-from kurz_management.analytics.model import (
+from kurz_management.core.analytics import exporting, rollups
+from kurz_management.core.analytics.model import (
     HTTP_STATUS,
     AnalyticsError,
     Count,
@@ -24,8 +24,8 @@ from kurz_management.analytics.model import (
     RawFilter,
     Selection,
 )
-from kurz_management.analytics.periods import parse_day, period
-from kurz_management.analytics.selection import select
+from kurz_management.core.analytics.periods import parse_day, period
+from kurz_management.core.analytics.selection import select
 from kurz_management.native.endpoint import Call, Handler, NativeError, json_response
 from kurz_management.native.routing import native_route
 

@@ -7,7 +7,7 @@ from datetime import datetime
 import msgspec
 from starlette.responses import Response
 
-from kurz_management import catalog
+from kurz_management.core import catalog
 from kurz_management.native.endpoint import Call, json_response
 
 

@@ -7,7 +7,7 @@ from typing import Any
 from kurz.models import LinkSpec, LinkType
 from msgspec import UNSET
 
-from kurz_management.links.service import LinkError, LinkRecord
+from kurz_management.core.links.service import LinkError, LinkRecord
 from kurz_management.native.schema import (
     BODY_FIELD_OF_SPEC,
     LINK_FIELDS,

@@ -14,15 +14,15 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from kurz_management.access import AccessRefused, admit, client_address
-from kurz_management.auth import Principal
 from kurz_management.context import AppContext, context
-from kurz_management.faults import (
+from kurz_management.core.auth import Principal
+from kurz_management.core.faults import (
     BAD_VALUE_ERRORS,
     BAD_VALUE_MESSAGE,
     UNAVAILABLE_ERRORS,
     UNAVAILABLE_MESSAGE,
 )
-from kurz_management.links.service import LinkError
+from kurz_management.core.links.service import LinkError
 from kurz_management.native.convert import body_field
 
 log = logging.getLogger(__name__)

@@ -1,4 +1,4 @@
-"""Native link endpoints: thin adapters over kurz_management.links.service."""
+"""Native link endpoints: thin adapters over kurz_management.core.links.service."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import math
 from kurz.models import LinkSpec
 from starlette.responses import Response
 
-from kurz_management.links import service
-from kurz_management.links.service import NOT_WRITTEN, LinkError, LinkQuery, LinkRecord
+from kurz_management.core.links import service
+from kurz_management.core.links.service import NOT_WRITTEN, LinkError, LinkQuery, LinkRecord
 from kurz_management.native.convert import body_field, link_out, spec_of
 from kurz_management.native.endpoint import (
     STATUS_OF_KIND,

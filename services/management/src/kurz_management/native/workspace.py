@@ -9,7 +9,7 @@ from kurz.validation import InvalidLink
 from msgspec import UNSET, UnsetType
 from starlette.responses import Response
 
-from kurz_management import workspace_settings
+from kurz_management.core import workspace_settings
 from kurz_management.native.endpoint import Call, NativeError, json_response
 
 # body path → setting, for requests and error messages alike

@@ -8,8 +8,8 @@ from typing import Any
 import asyncpg
 import msgspec
 
-from kurz_management.analytics import rollups, sql
-from kurz_management.analytics.model import Bucket, Count, Period, Selection, Totals
+from kurz_management.core.analytics import rollups, sql
+from kurz_management.core.analytics.model import Bucket, Count, Period, Selection, Totals
 
 RANGES = (7, 30, 90, 365)  # days a visitor can choose with one click
 TOP = 8  # rows of each ranking

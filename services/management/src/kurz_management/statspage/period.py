@@ -6,8 +6,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import timedelta
 
-from kurz_management.analytics.model import AnalyticsError, Period
-from kurz_management.analytics.periods import MAX_DAYS, parse_day, period, today
+from kurz_management.core.analytics.model import AnalyticsError, Period
+from kurz_management.core.analytics.periods import MAX_DAYS, parse_day, period, today
 
 DEFAULT_DAYS = 30
 

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from datetime import date
 from html import escape
 
-from kurz_management.analytics.model import Count, Period
+from kurz_management.core.analytics.model import Count, Period
 from kurz_management.statspage.data import RANGES, PageGroup, PageStats
 
 STATIC = "/stats/static"

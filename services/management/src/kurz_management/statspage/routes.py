@@ -22,10 +22,10 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from kurz_management.analytics.model import AnalyticsError
-from kurz_management.analytics.periods import today
 from kurz_management.context import context
-from kurz_management.faults import UNAVAILABLE_ERRORS
+from kurz_management.core.analytics.model import AnalyticsError
+from kurz_management.core.analytics.periods import today
+from kurz_management.core.faults import UNAVAILABLE_ERRORS
 from kurz_management.statspage import period, render, session
 from kurz_management.statspage.data import PageGroup, load_group, load_stats
 

@@ -1,4 +1,4 @@
-"""Vivoldi link-group endpoints: a thin adapter over kurz_management.groups."""
+"""Vivoldi link-group endpoints: a thin adapter over kurz_management.core.groups."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from typing import TypeVar
 from kurz.validation import is_id
 from msgspec import UNSET, UnsetType
 
-from kurz_management.groups import service
-from kurz_management.groups.model import GroupRecord, GroupSpec
+from kurz_management.core.groups import service
+from kurz_management.core.groups.model import GroupRecord, GroupSpec
 from kurz_management.vivoldi.endpoint import Call
 from kurz_management.vivoldi.envelope import Code, VivoldiError
 from kurz_management.vivoldi.fields import flag, format_time, parse_time, yn

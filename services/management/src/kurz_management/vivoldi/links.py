@@ -1,4 +1,4 @@
-"""Vivoldi link endpoints: a thin adapter over kurz_management.links.service.
+"""Vivoldi link endpoints: a thin adapter over kurz_management.core.links.service.
 
 `linkId` is the slug, `domain` the short domain (with or without its scheme).
 """
@@ -12,8 +12,8 @@ from zoneinfo import ZoneInfo
 from kurz.models import LinkSpec
 from msgspec import UNSET, UnsetType
 
-from kurz_management.links import service
-from kurz_management.links.service import NOT_WRITTEN, LinkError, LinkQuery, LinkRecord
+from kurz_management.core.links import service
+from kurz_management.core.links.service import NOT_WRITTEN, LinkError, LinkQuery, LinkRecord
 from kurz_management.vivoldi.endpoint import Call, from_domain
 from kurz_management.vivoldi.envelope import Code, VivoldiError
 from kurz_management.vivoldi.fields import flag, format_time, host_of, parse_date, parse_time, yn

@@ -21,11 +21,11 @@ from kurz.plans import entitlements
 from kurz.validation import is_id, parse_id
 
 from kurz_management import openapi
-from kurz_management.analytics import groups, rollups
-from kurz_management.analytics.model import AnalyticsError, Period, Selection
-from kurz_management.analytics.periods import parse_day, period
-from kurz_management.analytics.selection import select
-from kurz_management.links import service as links
+from kurz_management.core.analytics import groups, rollups
+from kurz_management.core.analytics.model import AnalyticsError, Period, Selection
+from kurz_management.core.analytics.periods import parse_day, period
+from kurz_management.core.analytics.selection import select
+from kurz_management.core.links import service as links
 from kurz_management.openapi import DocumentedRoute
 from kurz_management.vivoldi.endpoint import Call, Handler, route
 from kurz_management.vivoldi.envelope import Code, Envelope, VivoldiError

@@ -6,8 +6,8 @@ from __future__ import annotations
 from kurz.webhooks.registry import Webhook
 from starlette.responses import Response
 
+from kurz_management.core import webhooks as service
 from kurz_management.native.endpoint import Call, json_response
-from kurz_management.webhooks import service
 from kurz_management.webhooks.schema import (
     DeliveryEnvelope,
     DeliveryPage,

@@ -9,7 +9,7 @@ from typing import Annotated, Any, Literal
 import msgspec
 from kurz.webhooks.registry import Delivery, Notification, Webhook
 
-from kurz_management.webhooks.service import WebhookView
+from kurz_management.core.webhooks import WebhookView
 
 DeliveryStatus = Literal["pending", "succeeded", "dead"]
 PageSize = Annotated[int, msgspec.Meta(ge=1, le=500)]

@@ -7,8 +7,8 @@ from typing import Any
 
 import asyncpg
 
-from kurz_management.links import rows
-from kurz_management.links.validate import Change
+from kurz_management.core.links import rows
+from kurz_management.core.links.validate import Change
 
 # Session-level advisory locks on link ids, held from before the transaction until the
 # edge cache is written: two updates of one link reach Redis in commit order. Ids share

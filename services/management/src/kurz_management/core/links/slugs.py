@@ -9,7 +9,7 @@ from typing import Any
 import asyncpg
 from kurz.validation import generate_slug
 
-from kurz_management.links.validate import Change
+from kurz_management.core.links.validate import Change
 
 GENERATION_ATTEMPTS = 8
 

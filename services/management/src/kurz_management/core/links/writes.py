@@ -15,14 +15,14 @@ from kurz.models import LinkSpec
 from kurz.passwords import hash_password
 from kurz.validation import is_id
 
-from kurz_management.auth import Principal
-from kurz_management.context import AppContext
-from kurz_management.faults import DATABASE_UNAVAILABLE
-from kurz_management.links import slugs, store, validate
-from kurz_management.links.guard import database_available
-from kurz_management.links.model import NOT_WRITTEN, LinkError, LinkRecord
-from kurz_management.links.rows import record_of_row
-from kurz_management.links.validate import Change
+from kurz_management.core.auth import Principal
+from kurz_management.core.context import AppContext
+from kurz_management.core.faults import DATABASE_UNAVAILABLE
+from kurz_management.core.links import slugs, store, validate
+from kurz_management.core.links.guard import database_available
+from kurz_management.core.links.model import NOT_WRITTEN, LinkError, LinkRecord
+from kurz_management.core.links.rows import record_of_row
+from kurz_management.core.links.validate import Change
 
 log = logging.getLogger(__name__)
 

@@ -17,10 +17,10 @@ import dns.exception
 import msgspec
 from kurz.validation import InvalidLink, normalize_host
 
-from kurz_management.auth import Principal
-from kurz_management.context import AppContext
-from kurz_management.links.guard import database_available
-from kurz_management.links.service import LinkError
+from kurz_management.core.auth import Principal
+from kurz_management.core.context import AppContext
+from kurz_management.core.links.guard import database_available
+from kurz_management.core.links.service import LinkError
 
 VERIFY_LABEL = "_kurz-verify"
 TAG_NAME_MAX = 100

@@ -8,7 +8,7 @@ from typing import Any
 import msgspec
 from kurz.models import LinkSpec, Rule
 
-from kurz_management.links.model import LinkRecord
+from kurz_management.core.links.model import LinkRecord
 
 # Writable columns of `links` in write order, with the Postgres array type that
 # carries them through unnest(). webhook_urls travels newline-joined (unnest would

@@ -11,12 +11,12 @@ import asyncpg
 import msgspec
 from kurz.plans import Entitlements
 
-from kurz_management.analytics import sql
-from kurz_management.analytics.model import Period, Selection
-from kurz_management.analytics.periods import each_day
-from kurz_management.analytics.rollups import links_scope
-from kurz_management.analytics.selection import check_groups, require_group_statistics
-from kurz_management.analytics.spans import rows_over
+from kurz_management.core.analytics import sql
+from kurz_management.core.analytics.model import Period, Selection
+from kurz_management.core.analytics.periods import each_day
+from kurz_management.core.analytics.rollups import links_scope
+from kurz_management.core.analytics.selection import check_groups, require_group_statistics
+from kurz_management.core.analytics.spans import rows_over
 
 
 class GroupTotals(msgspec.Struct, frozen=True):

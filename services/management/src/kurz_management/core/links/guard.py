@@ -6,8 +6,8 @@ import contextlib
 import logging
 from collections.abc import Iterator
 
-from kurz_management.faults import DATABASE_UNAVAILABLE
-from kurz_management.links.model import LinkError
+from kurz_management.core.faults import DATABASE_UNAVAILABLE
+from kurz_management.core.links.model import LinkError
 
 log = logging.getLogger(__name__)
 

@@ -20,10 +20,10 @@ from kurz.webhooks import registry
 from kurz.webhooks.registry import Delivery, Notification, Webhook
 from kurz.webhooks.ssrf import UnsafeTarget, system_resolver
 
-from kurz_management.auth import Principal
-from kurz_management.context import AppContext
-from kurz_management.links.guard import database_available
-from kurz_management.links.service import LinkError
+from kurz_management.core.auth import Principal
+from kurz_management.core.context import AppContext
+from kurz_management.core.links.guard import database_available
+from kurz_management.core.links.service import LinkError
 
 RESOLVE_TIMEOUT = 5.0  # a registration never hangs on a slow DNS server
 PLAN_MESSAGE = "webhooks need the Enterprise plan"

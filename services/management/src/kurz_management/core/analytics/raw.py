@@ -13,9 +13,9 @@ from typing import Any
 import asyncpg
 import msgspec
 
-from kurz_management.analytics import sql
-from kurz_management.analytics.model import Bucket, Period, RawFilter, Selection
-from kurz_management.analytics.periods import each_day
+from kurz_management.core.analytics import sql
+from kurz_management.core.analytics.model import Bucket, Period, RawFilter, Selection
+from kurz_management.core.analytics.periods import each_day
 
 # Linkly's platforms → the OS families ua-parser names (kurz_aggregator.enrich).
 PLATFORM_OS: dict[str, tuple[str, ...]] = {

@@ -12,7 +12,7 @@ import asyncpg
 from kurz.plans import Entitlements, clicks_by_group_denial
 from kurz.validation import is_id
 
-from kurz_management.analytics.model import AnalyticsError, Selection
+from kurz_management.core.analytics.model import AnalyticsError, Selection
 
 
 async def select(

@@ -7,12 +7,12 @@ from typing import Any
 
 from kurz.validation import is_id
 
-from kurz_management.auth import Principal
-from kurz_management.context import AppContext
-from kurz_management.links.guard import database_available
-from kurz_management.links.model import MAX_LIST_LIMIT, LinkError, LinkQuery, LinkRecord
-from kurz_management.links.rows import RECORD_SELECT, record_of_row
-from kurz_management.links.validate import normalize_address
+from kurz_management.core.auth import Principal
+from kurz_management.core.context import AppContext
+from kurz_management.core.links.guard import database_available
+from kurz_management.core.links.model import MAX_LIST_LIMIT, LinkError, LinkQuery, LinkRecord
+from kurz_management.core.links.rows import RECORD_SELECT, record_of_row
+from kurz_management.core.links.validate import normalize_address
 
 _LIVE = "l.workspace_id = $1 AND l.deleted_at IS NULL"
 

@@ -12,11 +12,11 @@ import msgspec
 from kurz.models import LinkSpec, LinkType
 from kurz.validation import InvalidLink, check_spec, normalize_host, normalize_web_url
 
-from kurz_management import webhook_targets
-from kurz_management.auth import Principal
-from kurz_management.context import AppContext
-from kurz_management.links import rows
-from kurz_management.links.model import ErrorKind, LinkError
+from kurz_management.core import webhook_targets
+from kurz_management.core.auth import Principal
+from kurz_management.core.context import AppContext
+from kurz_management.core.links import rows
+from kurz_management.core.links.model import ErrorKind, LinkError
 
 
 @dataclass

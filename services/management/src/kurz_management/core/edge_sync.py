@@ -19,9 +19,9 @@ from kurz.branding import WORKSPACE_COLUMNS, edge_workspace_from_row
 from kurz.edge_records import GROUP_COLUMNS, LINK_COLUMNS, edge_group_from_row, edge_link_from_row
 from prometheus_client import Counter, Gauge
 
-from kurz_management.context import AppContext
-from kurz_management.faults import DATABASE_UNAVAILABLE, REDIS_UNAVAILABLE
-from kurz_management.links import store
+from kurz_management.core.context import AppContext
+from kurz_management.core.faults import DATABASE_UNAVAILABLE, REDIS_UNAVAILABLE
+from kurz_management.core.links import store
 
 log = logging.getLogger(__name__)
 

@@ -9,10 +9,10 @@ from collections.abc import Mapping
 from kurz.branding import EdgeWorkspace
 from kurz.workspaces import save_edge_settings
 
-from kurz_management.auth import Principal
-from kurz_management.context import AppContext
-from kurz_management.links.guard import database_available
-from kurz_management.links.model import LinkError
+from kurz_management.core.auth import Principal
+from kurz_management.core.context import AppContext
+from kurz_management.core.links.guard import database_available
+from kurz_management.core.links.model import LinkError
 
 
 class WorkspaceSettings:

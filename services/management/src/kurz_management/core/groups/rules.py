@@ -13,7 +13,7 @@ import msgspec
 from kurz.plans import Entitlements, group_settings_denial
 from kurz.validation import InvalidLink, normalize_web_url
 
-from kurz_management.groups.model import (
+from kurz_management.core.groups.model import (
     WEBHOOK_FREQUENCIES,
     WEBHOOK_METRICS,
     GroupError,

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from kurz_management.analytics.model import Period
-from kurz_management.analytics.periods import split
+from kurz_management.core.analytics.model import Period
+from kurz_management.core.analytics.periods import split
 
 
 def rows_over(key: str, daily: str, monthly: str, scope: str, span: Period, args: list[Any]) -> str:

@@ -8,7 +8,7 @@ from datetime import date, datetime, timedelta
 from typing import NamedTuple
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from kurz_management.analytics.model import AnalyticsError, Period
+from kurz_management.core.analytics.model import AnalyticsError, Period
 
 _DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 MAX_DAYS = 366  # one year, leap day included: the longest range a query may span

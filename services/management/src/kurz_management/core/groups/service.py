@@ -21,19 +21,19 @@ from kurz.edge_records import LINK_COLUMNS, edge_group_from_row, edge_link_from_
 from kurz.passwords import hash_password
 from kurz.plans import entitlements
 
-from kurz_management import webhook_targets
-from kurz_management.auth import Principal
-from kurz_management.context import AppContext
-from kurz_management.faults import DATABASE_UNAVAILABLE
-from kurz_management.groups import rules
-from kurz_management.groups.model import (
+from kurz_management.core import webhook_targets
+from kurz_management.core.auth import Principal
+from kurz_management.core.context import AppContext
+from kurz_management.core.faults import DATABASE_UNAVAILABLE
+from kurz_management.core.groups import rules
+from kurz_management.core.groups.model import (
     GroupError,
     GroupPage,
     GroupRecord,
     GroupSpec,
     GroupWrite,
 )
-from kurz_management.links import store
+from kurz_management.core.links import store
 
 log = logging.getLogger(__name__)
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import redis.asyncio as aioredis
 from kurz import keys
 
-from kurz_management.faults import REDIS_UNAVAILABLE
+from kurz_management.core.faults import REDIS_UNAVAILABLE
 
 log = logging.getLogger(__name__)
 _FAILS_OPEN: tuple[type[BaseException], ...] = (*REDIS_UNAVAILABLE, OSError, TimeoutError)

@@ -20,10 +20,10 @@ from collections.abc import AsyncIterator, Collection
 from kurz.models import LinkSpec
 from kurz.validation import is_id
 
-from kurz_management.auth import Principal
-from kurz_management.context import AppContext
-from kurz_management.links import reads, writes
-from kurz_management.links.model import (
+from kurz_management.core.auth import Principal
+from kurz_management.core.context import AppContext
+from kurz_management.core.links import reads, writes
+from kurz_management.core.links.model import (
     MAX_LIST_LIMIT,
     NOT_WRITTEN,
     ErrorKind,

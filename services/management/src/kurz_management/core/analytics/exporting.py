@@ -10,8 +10,8 @@ from typing import Any, TypeVar
 import asyncpg
 import msgspec
 
-from kurz_management.analytics import raw
-from kurz_management.analytics.model import Period, RawFilter, Selection
+from kurz_management.core.analytics import raw
+from kurz_management.core.analytics.model import Period, RawFilter, Selection
 
 MEDIA_TYPES = {"json": "application/json", "csv": "text/csv; charset=utf-8"}
 COLUMNS: tuple[str, ...] = raw.RawClick.__struct_fields__

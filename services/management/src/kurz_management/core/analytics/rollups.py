@@ -12,10 +12,10 @@ from typing import Any, Literal
 
 import asyncpg
 
-from kurz_management.analytics import sql
-from kurz_management.analytics.model import Bucket, Count, Period, Selection, Totals
-from kurz_management.analytics.periods import each_day
-from kurz_management.analytics.spans import rows_over
+from kurz_management.core.analytics import sql
+from kurz_management.core.analytics.model import Bucket, Count, Period, Selection, Totals
+from kurz_management.core.analytics.periods import each_day
+from kurz_management.core.analytics.spans import rows_over
 
 Grain = Literal["daily", "hourly"]
 # The dimensions the aggregator counts per day (`*_daily_dims.dimension`).
