@@ -10,6 +10,7 @@ import msgspec
 from starlette.requests import Request
 
 from kurz_management.access import AccessRefused, admit, client_address
+from kurz_management.body import BodyTooLarge, read_limited
 from kurz_management.context import AppContext
 from kurz_management.core.auth import Principal
 from kurz_management.core.ratelimit import RateLimit
@@ -30,15 +31,10 @@ class Payload(msgspec.Struct):
 
 
 async def read_payload(request: Request, max_bytes: int) -> Payload:
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdecimal() and int(declared) > max_bytes:
-        raise LinklyError(413, f"request body is larger than {max_bytes} bytes")
-    received = bytearray()
-    async for chunk in request.stream():
-        received += chunk
-        if len(received) > max_bytes:
-            raise LinklyError(413, f"request body is larger than {max_bytes} bytes")
-    body = bytes(received)
+    try:
+        body = await read_limited(request, max_bytes)
+    except BodyTooLarge as exc:
+        raise LinklyError(413, str(exc)) from None
     content_type = request.headers.get("content-type", "").lower()
     if content_type.startswith("multipart/form-data"):
         raise LinklyError(

@@ -14,6 +14,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from kurz_management.access import AccessRefused, admit, client_address
+from kurz_management.body import BodyTooLarge, read_limited
 from kurz_management.context import AppContext, context
 from kurz_management.core.auth import Principal
 from kurz_management.core.faults import (
@@ -90,17 +91,11 @@ class Call:
 
 
 async def read_body(request: Request, limit: int) -> bytes:
-    """The body, refused with 413 as soon as it passes `limit` bytes (declared or not)."""
-    declared = request.headers.get("content-length", "")
-    if declared.isdecimal() and int(declared) > limit:
-        raise NativeError(413, f"request body larger than {limit} bytes")
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise NativeError(413, f"request body larger than {limit} bytes")
-        chunks.append(chunk)
-    return b"".join(chunks)
+    """The body under the size limit (kurz_management.body), refused with 413."""
+    try:
+        return await read_limited(request, limit)
+    except BodyTooLarge as exc:
+        raise NativeError(413, str(exc)) from None
 
 
 def bearer_key(request: Request) -> str | None:

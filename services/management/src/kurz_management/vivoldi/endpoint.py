@@ -13,6 +13,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from kurz_management.access import AccessRefused, admit, client_address
+from kurz_management.body import BodyTooLarge, read_limited
 from kurz_management.context import AppContext, context
 from kurz_management.core.auth import Principal
 from kurz_management.core.faults import (
@@ -49,16 +50,10 @@ class Call:
 
     async def body(self, shape: type[T]) -> T:
         """The JSON body as `shape`; numbers sent as strings are accepted."""
-        limit = self.ctx.settings.api.max_body_bytes
-        declared = self.request.headers.get("content-length", "")
-        if declared.isdecimal() and int(declared) > limit:
-            raise VivoldiError(Code.TOO_LARGE, f"request body over {limit} bytes")
-        # Read in chunks and stop at the limit: a body without a length is not buffered whole.
-        received = bytearray()
-        async for chunk in self.request.stream():
-            received += chunk
-            if len(received) > limit:
-                raise VivoldiError(Code.TOO_LARGE, f"request body over {limit} bytes")
+        try:
+            received = await read_limited(self.request, self.ctx.settings.api.max_body_bytes)
+        except BodyTooLarge as exc:
+            raise VivoldiError(Code.TOO_LARGE, str(exc)) from None
         try:
             return msgspec.json.decode(received, type=shape, strict=False)
         except msgspec.ValidationError as exc:
