@@ -11,6 +11,8 @@ import msgspec
 from kurz.models import Rule
 
 from kurz_management.core.links.service import LinkRecord
+from kurz_management.linkly.fields import LINK_FIELDS
+from kurz_management.openapi import fields_doc
 
 
 class LinklyRule(msgspec.Struct, omit_defaults=True):
@@ -27,49 +29,30 @@ class LinklyRule(msgspec.Struct, omit_defaults=True):
     percentage: int | float | None = None
 
 
-class LinklyLink(msgspec.Struct):
-    """Field order and names follow Linkly's documented example; every field is always present.
-    Fields kurz has no concept of (alias, linkify_words, replacements, referer_mode,
-    custom_referer, click_fraud_mode) are always null.
+_OUT_FIELDS = {
+    "id": "The link's id.",
+    "alias": "Always null.",
+    "domain": "Its short domain; null: the default domain.",
+    "slug": "Path of the short URL, starting with /.",
+    "expiry_datetime": "When the link stops redirecting, or null.",
+    "linkify_words": "Always null.",
+    "replacements": "Always null.",
+    "full_url": "The short URL.",
+    "workspace_id": "The link's workspace.",
+    "referer_mode": "Always null.",
+    "custom_referer": "Always null.",
+    "click_fraud_mode": "Always null.",
+    "deleted": "Whether the link is deleted.",
+}
 
-    Fields:
-        id: The link's id.
-        alias: Always null.
-        url: The destination.
-        name: The link's name (title).
-        note: A private note.
-        head_tags: Raw HTML for the <head> of the link page (custom domains only).
-        body_tags: Raw HTML for the <body> of the link page (custom domains only).
-        forward_params: Append the visit's query string to the destination.
-        enabled: false: the link answers 404.
-        cloaking: Show the destination inside a frame under the short URL.
-        block_bots: Answer known bots with 404.
-        hide_referrer: Send visitors on without a Referer header.
-        utm_source: utm_source added to the destination.
-        utm_medium: utm_medium added to the destination.
-        utm_campaign: utm_campaign added to the destination.
-        utm_term: utm_term added to the destination.
-        utm_content: utm_content added to the destination.
-        domain: Its short domain; null: the default domain.
-        slug: Path of the short URL, starting with /.
-        og_title: Title for link previews.
-        og_description: Description for link previews.
-        og_image: Image URL for link previews.
-        fb_pixel_id: Meta (Facebook) pixel id fired on the link page.
-        ga4_tag_id: Google Analytics 4 measurement id.
-        gtm_id: Google Tag Manager container id.
-        expiry_datetime: When the link stops redirecting, or null.
-        expiry_destination: Where visitors go once it has expired.
-        rules: Routing rules, first match wins.
-        linkify_words: Always null.
-        replacements: Always null.
-        full_url: The short URL.
-        workspace_id: The link's workspace.
-        referer_mode: Always null.
-        custom_referer: Always null.
-        click_fraud_mode: Always null.
-        deleted: Whether the link is deleted.
-    """
+
+class LinklyLink(msgspec.Struct):
+    __doc__ = fields_doc(
+        "Field order and names follow Linkly's documented example; every field is always "
+        "present. Fields kurz has no concept of (alias, linkify_words, replacements, "
+        "referer_mode, custom_referer, click_fraud_mode) are always null.",
+        {**LINK_FIELDS, **_OUT_FIELDS},
+    )
 
     id: int
     alias: None

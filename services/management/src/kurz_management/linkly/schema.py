@@ -10,6 +10,8 @@ from kurz.countries import COUNTRY_CODES
 from kurz.models import PLATFORMS, LinkSpec, Rule
 
 from kurz_management.linkly.errors import from_validation
+from kurz_management.linkly.fields import LINK_FIELDS
+from kurz_management.openapi import fields_doc
 
 # Linkly request fields that are booleans.
 BOOL_FIELDS = frozenset({"forward_params", "enabled", "cloaking", "block_bots", "hide_referrer"})
@@ -42,41 +44,22 @@ _EMPTY_IS_NONE = BOOL_FIELDS | CLEARABLE.keys() | {"id", "link_id", "workspace_i
 _COUNTRY_ALIASES = {"UK": "GB"}
 
 
-class LinklyLinkIn(msgspec.Struct, kw_only=True):
-    """One link as Linkly clients send it (form fields or a JSON object).
+_IN_FIELDS = {
+    "id": "The link to update; omitted: a new link.",
+    "link_id": "The link to update (the same as id).",
+    "api_key": "The API key, when not in the X-API-KEY header.",
+    "workspace_id": "The key's workspace, when not in the X-WORKSPACE-ID header.",
+    "domain": "Short domain; default: the default domain.",
+    "slug": "Path of the short URL; default: generated.",
+    "expiry_datetime": "When the link stops redirecting (ISO 8601).",
+}
 
-    Fields:
-        id: The link to update; omitted: a new link.
-        link_id: The link to update (the same as id).
-        api_key: The API key, when not in the X-API-KEY header.
-        workspace_id: The key's workspace, when not in the X-WORKSPACE-ID header.
-        url: The destination.
-        name: The link's name (title).
-        note: A private note.
-        head_tags: Raw HTML for the <head> of the link page (custom domains only).
-        body_tags: Raw HTML for the <body> of the link page (custom domains only).
-        forward_params: Append the visit's query string to the destination.
-        enabled: false: the link answers 404.
-        cloaking: Show the destination inside a frame under the short URL.
-        block_bots: Answer known bots with 404.
-        hide_referrer: Send visitors on without a Referer header.
-        utm_source: utm_source added to the destination.
-        utm_medium: utm_medium added to the destination.
-        utm_campaign: utm_campaign added to the destination.
-        utm_term: utm_term added to the destination.
-        utm_content: utm_content added to the destination.
-        domain: Short domain; default: the default domain.
-        slug: Path of the short URL; default: generated.
-        og_title: Title for link previews.
-        og_description: Description for link previews.
-        og_image: Image URL for link previews.
-        fb_pixel_id: Meta (Facebook) pixel id fired on the link page.
-        ga4_tag_id: Google Analytics 4 measurement id.
-        gtm_id: Google Tag Manager container id.
-        expiry_datetime: When the link stops redirecting (ISO 8601).
-        expiry_destination: Where visitors go once it has expired.
-        rules: Routing rules, first match wins.
-    """
+
+class LinklyLinkIn(msgspec.Struct, kw_only=True):
+    __doc__ = fields_doc(
+        "One link as Linkly clients send it (form fields or a JSON object).",
+        {**LINK_FIELDS, **_IN_FIELDS},
+    )
 
     id: int | None = None
     link_id: int | None = None  # Linkly's update documentation names the id this way
