@@ -20,6 +20,7 @@ from playwright.async_api import (
 )
 
 from tests.integration.redirector.conftest import redirector  # noqa: F401  (fixture)
+from tests.integration.webhooks.conftest import burst  # noqa: F401  (fixture)
 
 CHROMIUM = "/usr/bin/chromium"
 BRAND_DOMAIN = "brand.test"

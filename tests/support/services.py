@@ -15,6 +15,8 @@ from pathlib import Path
 
 from kurz.dev.servers import free_port
 
+from tests.support.push_service import VAPID_PRIVATE, VAPID_PUBLIC
+
 MODULES = {
     "management": "kurz_management",
     "redirector": "kurz_redirector",
@@ -107,8 +109,10 @@ def service_env(database_url: str, redis_url: str, **extra: str) -> dict[str, st
         KURZ_WEBHOOK_ALLOW_PRIVATE="true",
         KURZ_WEBHOOK_RETRY_SCHEDULE="0.2,0.4,0.8",
         KURZ_LOG_LEVEL="INFO",
-        **extra,
+        KURZ_VAPID_PRIVATE_KEY=VAPID_PRIVATE,
+        KURZ_VAPID_PUBLIC_KEY=VAPID_PUBLIC,
     )
+    env.update(extra)  # a test's own value wins (an empty one turns a setting off)
     return env
 
 

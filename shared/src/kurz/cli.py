@@ -60,6 +60,17 @@ def cmd_env(settings: Settings, args: argparse.Namespace) -> str:
     return f"export {exports(read_env(path))}"
 
 
+def cmd_push_keys(settings: Settings, args: argparse.Namespace) -> str:
+    from kurz.push import new_vapid_keys
+
+    private, public = new_vapid_keys()
+    return (
+        "# web push (VAPID) keys: the private one is a secret (every webhook worker needs\n"
+        "# it), the public one every redirector and management process reads\n"
+        f"KURZ_VAPID_PRIVATE_KEY={private}\nKURZ_VAPID_PUBLIC_KEY={public}"
+    )
+
+
 def cmd_run(settings: Settings, args: argparse.Namespace) -> None:
     from kurz.dev.stack import run_stack
 
@@ -142,6 +153,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     cache.add_parser("rebuild", help="rewrite the Redis edge cache from Postgres").set_defaults(
         func=cmd_cache_rebuild
+    )
+    push = sub.add_parser("push", help="web push").add_subparsers(required=True, metavar="{keys}")
+    push.add_parser("keys", help="print a fresh VAPID key pair as settings").set_defaults(
+        func=cmd_push_keys
     )
     sub.add_parser("run", help="run the whole stack locally").set_defaults(func=cmd_run)
     sub.add_parser(

@@ -4,6 +4,8 @@ An entry of the stream holds either one event (field `e`: the msgpack-encoded St
 as the redirector writes them, a batch of events (field `b`: a msgpack array of encoded
 events): one entry per group commit costs Redis a third of the time an entry per event
 does. Consumers read both, so entries written before a rolling update still decode.
+An entry may instead hold a web-push subscription (field `s`, kurz.push): no click, so
+click consumers pass over it, and the webhook worker stores it.
 """
 
 from __future__ import annotations
@@ -67,6 +69,7 @@ _items_decoder = msgspec.msgpack.Decoder(list[msgspec.Raw])
 # The fields of a stream entry: one event, or a batch of them.
 FIELD = b"e"
 BATCH_FIELD = b"b"
+SUBSCRIPTION_FIELD = b"s"
 
 
 def encode_event(event: ClickEvent) -> bytes:
@@ -92,13 +95,14 @@ def encode_batch(events: Sequence[bytes]) -> bytes:
 
 def entry_items(fields: Mapping[bytes, bytes]) -> list[bytes] | None:
     """The encoded events of a stream entry, undecoded; None if it holds no event field
-    or its batch is not a msgpack array."""
+    or its batch is not a msgpack array; none for an entry that holds no click by design
+    (a push subscription)."""
     one = fields.get(FIELD)
     if one is not None:
         return [one]
     batch = fields.get(BATCH_FIELD)
     if batch is None:
-        return None
+        return [] if SUBSCRIPTION_FIELD in fields else None
     try:
         return [bytes(item) for item in _items_decoder.decode(batch)]
     except msgspec.DecodeError:

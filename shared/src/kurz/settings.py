@@ -68,6 +68,18 @@ class WebhookSettings(msgspec.Struct, frozen=True):
     mail_from: str = "kurz@localhost"
 
 
+class PushSettings(msgspec.Struct, frozen=True):
+    """Web push (VAPID, RFC 8292). The private key signs deliveries (the webhook worker
+    alone needs it); the public key is the `applicationServerKey` browsers subscribe
+    with, derived from the private key when not given. Without keys, push pages go
+    straight on and nothing is sent."""
+
+    vapid_private_key: str | None = None  # base64url of the raw P-256 scalar, or PEM
+    vapid_public_key: str | None = None  # base64url of the uncompressed point
+    vapid_subject: str = "mailto:kurz@localhost"  # how a push service reaches the sender
+    ttl: int = 86_400  # seconds a push service keeps a message for an offline browser
+
+
 class AggregatorSettings(msgspec.Struct, frozen=True):
     consumer: str | None = None  # consumer name in the group; default host-pid
     batch_size: int = 5000  # stream entries per transaction (at most)
@@ -101,6 +113,7 @@ class Settings(msgspec.Struct, frozen=True):
     edge: EdgeSettings = EdgeSettings()
     api: ApiSettings = ApiSettings()
     webhooks: WebhookSettings = WebhookSettings()
+    push: PushSettings = PushSettings()
     aggregator: AggregatorSettings = AggregatorSettings()
     log_level: str = "INFO"
     log_format: Literal["json", "console"] = "json"  # console: readable lines, for `kurz run`
@@ -155,6 +168,10 @@ ENVIRONMENT: dict[str, tuple[str | None, str]] = {
     "KURZ_SMTP_USER": ("webhooks", "smtp_user"),
     "KURZ_SMTP_PASSWORD": ("webhooks", "smtp_password"),
     "KURZ_MAIL_FROM": ("webhooks", "mail_from"),
+    "KURZ_VAPID_PRIVATE_KEY": ("push", "vapid_private_key"),
+    "KURZ_VAPID_PUBLIC_KEY": ("push", "vapid_public_key"),
+    "KURZ_VAPID_SUBJECT": ("push", "vapid_subject"),
+    "KURZ_PUSH_TTL": ("push", "ttl"),
     "KURZ_AGGREGATOR_CONSUMER": ("aggregator", "consumer"),
     "KURZ_AGGREGATOR_BATCH": ("aggregator", "batch_size"),
     "KURZ_AGGREGATOR_CONCURRENCY": ("aggregator", "concurrency"),

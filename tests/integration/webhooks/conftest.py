@@ -19,7 +19,9 @@ from kurz.events import FIELD, ClickEvent, encode_event, new_event_id
 from kurz.settings import Settings, load_settings
 from kurz_webhooks.app import Worker
 
+from tests.integration.redirector.conftest import redirector  # noqa: F401  (fixture)
 from tests.support.local_http import serve_locally
+from tests.support.push_service import VAPID_PRIVATE
 from tests.support.rows import insert_row
 
 Behaviour = Callable[["Received", int], Awaitable[web.StreamResponse]]
@@ -97,6 +99,7 @@ def worker_settings(database_url: str, redis_url: str, **env: str) -> Settings:
         "KURZ_WEBHOOK_TIMEOUT": "2",
         "KURZ_SHUTDOWN_GRACE": "5",
         "KURZ_LOG_LEVEL": "WARNING",
+        "KURZ_VAPID_PRIVATE_KEY": VAPID_PRIVATE,
     }
     return load_settings({**base, **env})
 

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import redis.asyncio as aioredis
+from kurz import push as web_push
 from kurz.agents import classify
 from kurz.branding import EdgeWorkspace
 from kurz.decision import (
@@ -79,6 +80,8 @@ class Redirector:
         self._limit_log = Sparse()  # a Redis outage would log every limited visit
         self.rng = random.Random()
         self.scheme = edge.public_scheme
+        web_push.check_keys(settings.push)
+        self.push_key = web_push.public_key(settings.push)
         self._country_header = edge.country_header.lower().encode() if edge.country_header else None
         self.started = False
         self.draining = False
@@ -308,7 +311,7 @@ class Redirector:
         query = scope["query_string"].decode("latin-1")
         short_url = f"{self.scheme}://{host}{path}"
         action = path + ("?" + query if query else "")
-        page = respond.page_for(decision, link, short_url, action, brand)
+        page = respond.page_for(decision, link, short_url, action, brand, self.push_key)
         await send_html(send, decision.status, page, head_only=head_only)
 
     async def _ready(self) -> None:

@@ -11,6 +11,7 @@ import base64
 import hashlib
 from html import escape
 
+from kurz import push as web_push
 from kurz.branding import EdgeWorkspace
 
 from kurz_redirector import look
@@ -35,14 +36,7 @@ _PIXELS_JS = (
     "load('https://www.googletagmanager.com/gtm.js?id='+encodeURIComponent(d.gtm))}"
     "setTimeout(function(){location.replace(d.to)},600)})();"
 )
-_PUSH_JS = (
-    "(function(){var d=document.getElementById('k').dataset,done=false;"
-    "function go(){if(!done){done=true;location.replace(d.to)}}"
-    "if(!('Notification' in window)||Notification.permission!=='default'){go();return}"
-    "document.getElementById('allow').onclick=function(){"
-    "Promise.resolve(Notification.requestPermission()).then(go,go)};"
-    "document.getElementById('skip').onclick=go})();"
-)
+_PUSH_JS = web_push.SUBSCRIBE_JS
 
 
 def _hash(text: str) -> str:
@@ -55,7 +49,7 @@ _BASE_CSP = (
 )
 _NAVIGATE_CSP = f"{_BASE_CSP}; script-src {_hash(_NAVIGATE_JS)}"
 _SCHEME_CSP = f"{_BASE_CSP}; script-src {_hash(_SCHEME_JS)}"
-_PUSH_CSP = f"{_BASE_CSP}; script-src {_hash(_PUSH_JS)}"
+_PUSH_CSP = f"{_BASE_CSP}; script-src {_hash(_PUSH_JS)}; {web_push.SUBSCRIBE_CSP}"
 _FRAME_CSP = f"{_BASE_CSP}; frame-src http: https:"
 # Pixel scripts load further scripts of their own: trust flows from the hashed loader.
 _PIXELS_CSP = (
@@ -184,14 +178,22 @@ def pixels(
     return Html(page, branded(csp, brand))
 
 
-def push(to: str) -> Html:
+def push(to: str, subscribe: str, key: str | None, brand: EdgeWorkspace | None = None) -> Html:
+    """Asks for notifications, subscribes the browser (kurz.push.SUBSCRIBE_JS), posts
+    the subscription to `subscribe`, then goes on to `to`; without a key (push not
+    configured) it goes on at once."""
+    attrs = (
+        f'data-to="{escape(to)}" data-key="{escape(key or "")}" data-sub="{escape(subscribe)}" '
+        f'data-sw="{web_push.SERVICE_WORKER_PATH}" data-scope="{web_push.SERVICE_WORKER_SCOPE}"'
+    )
     body = (
-        f'<main id="k" data-to="{escape(to)}"><h1>Stay up to date?</h1>'
+        f'<main id="k" {attrs}><h1>Stay up to date?</h1>'
         "<p>Allow notifications from this site, or continue without them.</p>"
         '<p><button id="allow">Allow</button> <button id="skip">No thanks</button></p>'
         f"{_onward(to, 'Continue')}</main>"
     )
-    return Html(_layout("Notifications", body, script=_PUSH_JS), _PUSH_CSP)
+    page = _layout("Notifications", body, script=_PUSH_JS, brand=brand)
+    return Html(page, branded(_PUSH_CSP, brand))
 
 
 def preview(short_url: str, title: str | None, description: str | None, image: str | None) -> Html:

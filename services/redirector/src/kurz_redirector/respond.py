@@ -102,9 +102,10 @@ def page_for(
     short_url: str,
     form_action: str,
     brand: EdgeWorkspace | None = None,
+    push_key: str | None = None,
 ) -> pages.Html:
     """The HTML page of a decision that is not a plain redirect, in the link's
-    workspace's branding."""
+    workspace's branding. `push_key`: the VAPID public key a push page subscribes with."""
     answer, to = decision.answer, decision.destination
     no_referrer = link.hide_referrer
     if answer == Answer.NAVIGATE:
@@ -125,7 +126,8 @@ def page_for(
             brand=brand,
         )
     if answer == Answer.PUSH:
-        return pages.push(to)
+        path = form_action.split("?", 1)[0]
+        return pages.push(to, path + "/push", push_key, brand)
     if answer == Answer.PREVIEW:
         return pages.preview(short_url, link.og_title, link.og_description, link.og_image)
     if answer == Answer.PASSWORD:

@@ -1,5 +1,6 @@
 """Everything on the short domain besides the visit itself: password form posts,
-QR codes, and 404/405 for other paths. Plain ASGI handlers, off the hot path."""
+QR codes, web push (the service worker and the subscriptions a push page posts), and
+404/405 for other paths. Plain ASGI handlers, off the hot path."""
 
 from __future__ import annotations
 
@@ -7,10 +8,13 @@ import time
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
 
+import msgspec
 from kurz import keys
+from kurz import push as web_push
 from kurz.branding import EdgeWorkspace
 from kurz.models import EdgeLink
 from kurz.password_gate import GateUnavailable, PasswordGate, Throttled
+from redis.exceptions import RedisError
 
 from kurz_redirector import pages, qr, respond
 from kurz_redirector.passwords import form_password
@@ -41,6 +45,10 @@ class SidePaths:
             await self._qr(scope, send, segments[0])
         elif path == "/" and method in ("GET", "HEAD"):
             await self._root(scope, send)
+        elif path == web_push.SERVICE_WORKER_PATH and method in ("GET", "HEAD"):
+            await send_service_worker(send, head_only=method == "HEAD")
+        elif len(segments) == 2 and segments[1] == "push" and segments[0] and method == "POST":
+            await self._subscribe(scope, receive, send, segments[0])
         elif len(segments) == 1 and segments[0]:
             await send_html(
                 send,
@@ -110,6 +118,34 @@ class SidePaths:
             {"type": "http.response.body", "body": b"" if scope["method"] == "HEAD" else body}
         )
 
+    async def _subscribe(self, scope: Scope, receive: Any, send: Send, slug: str) -> None:
+        """A push link's page posts the browser's subscription here: checked, then put
+        on the stream for the webhook worker to store (the edge writes no SQL)."""
+        body = await _read_body(receive, web_push.MAX_BODY)
+        link = await self._link(scope, slug, send)
+        if link is None:
+            return
+        if not link.push_subscribe or self._edge.push_key is None:
+            await send_json(send, 404, {"error": "this link takes no push subscriptions"})
+            return
+        try:
+            if body is None:
+                raise web_push.InvalidSubscription("a subscription is at most 4096 bytes")
+            posted = web_push.parse_subscription(body)
+        except web_push.InvalidSubscription as exc:
+            await send_json(send, 400, {"error": str(exc)})
+            return
+        subscription = web_push.new_subscription(
+            web_push.Audience.VISITOR, link.workspace_id, link.id, link.group_id, posted,
+            _header(scope, b"user-agent"),
+        )  # fmt: skip
+        try:
+            await web_push.record(self._edge.redis, subscription)
+        except (RedisError, OSError):
+            await send_json(send, 503, {"error": "try again shortly"}, [(b"retry-after", b"2")])
+            return
+        await send_json(send, 201, {"subscribed": True})
+
     async def _password(self, scope: Scope, receive: Any, send: Send) -> None:
         body = await _read_body(receive, _MAX_BODY)
         slug = scope["path"][1:]
@@ -152,6 +188,34 @@ class SidePaths:
             link, scope["path"], secure=self._edge.scheme == "https"
         )
         await _go_on(send, target, brand, [(b"set-cookie", cookie)])
+
+
+async def send_service_worker(send: Send, *, head_only: bool) -> None:
+    body = web_push.SERVICE_WORKER_JS.encode()
+    headers = [
+        (b"content-type", b"text/javascript; charset=utf-8"),
+        (b"content-length", str(len(body)).encode()),
+        # Browsers check a worker for updates themselves; no-cache keeps a change prompt.
+        (b"cache-control", b"no-cache"),
+        (b"x-content-type-options", b"nosniff"),
+        (b"content-security-policy", b"default-src 'none'"),
+    ]
+    await send({"type": "http.response.start", "status": 200, "headers": headers})
+    await send({"type": "http.response.body", "body": b"" if head_only else body})
+
+
+async def send_json(
+    send: Send, status: int, answer: dict[str, Any], extra: list[tuple[bytes, bytes]] | None = None
+) -> None:
+    body = msgspec.json.encode(answer)
+    headers = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(body)).encode()),
+        (b"cache-control", b"no-store"),
+        *(extra or []),
+    ]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
 
 
 def _header(scope: Scope, name: bytes) -> str:

@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import redis.asyncio as aioredis
+from kurz import push
 from kurz.db import create_pool
 from kurz.logs import log_as
 from kurz.observability import OPERATOR_PATHS, serve_operator_path
@@ -21,6 +22,7 @@ from kurz_webhooks import maintenance
 from kurz_webhooks.consumer import Consumer
 from kurz_webhooks.mailer import Mailer
 from kurz_webhooks.outcomes import Recorder
+from kurz_webhooks.push import PushSender
 from kurz_webhooks.scheduler import Scheduler
 from kurz_webhooks.transport import create_session
 
@@ -50,6 +52,13 @@ class Worker:
         self.consumer = Consumer(
             self.pool, self.redis, s, self.scheduler.wake, mail_configured=mail_configured
         )
+        push.check_keys(s.push)
+        private_key = push.private_key_b64url(s.push)
+        self.pusher = (
+            PushSender(self.pool, self.session, s.push, private_key, s.webhooks)
+            if private_key
+            else None
+        )
         if burst:
             return
         self._consumer_task = asyncio.create_task(self.consumer.run(), name="consumer")
@@ -58,6 +67,8 @@ class Worker:
             asyncio.create_task(self.recorder.run_flusher(self._stop), name="flusher"),
             asyncio.create_task(maintenance.run(self.pool, self._stop), name="maintenance"),
         ]
+        if self.pusher is not None:
+            self._tasks.append(asyncio.create_task(self.pusher.run(self._stop), name="push"))
         if mail_configured:
             mailer = Mailer(self.pool, s.webhooks)
             self._tasks.append(asyncio.create_task(mailer.run(self._stop), name="mailer"))
@@ -65,10 +76,12 @@ class Worker:
     async def burst(self, horizon: float = 0.0) -> tuple[int, int]:
         """Run until nothing is left: every click event on the stream fanned out, every
         delivery due (or due within `horizon` seconds) attempted and its outcome
-        recorded. Returns (stream entries handled, delivery attempts). For tests and
-        one-off catch-up runs; a failure raises."""
+        recorded, and the same for web push. Returns (stream entries handled, delivery
+        attempts). For tests and one-off catch-up runs; a failure raises."""
         entries = await self.consumer.drain()
         attempts = await self.scheduler.drain(horizon)
+        if self.pusher is not None:
+            attempts += await self.pusher.drain(horizon)
         await self.recorder.flush()
         return entries, attempts
 

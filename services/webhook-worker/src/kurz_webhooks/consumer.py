@@ -11,9 +11,10 @@ from collections.abc import Callable
 from typing import Any
 
 import asyncpg
+import msgspec
 import redis.asyncio as aioredis
-from kurz import keys
-from kurz.events import ClickEvent, entry_events
+from kurz import keys, push
+from kurz.events import SUBSCRIPTION_FIELD, ClickEvent, entry_events
 from kurz.settings import Settings
 from kurz.stream import ConsumerGroup, Entry, EntrySizes, consumer_name
 from kurz.stream_watch import Behind, watch
@@ -119,9 +120,13 @@ class Consumer:
         if not entries:
             return
         events = _decode(entries)
+        subscriptions = _subscriptions(entries)
         self._sizes.saw(len(entries), len(events))
         while True:
             try:
+                if subscriptions:
+                    async with self._pool.acquire() as conn:
+                        metrics.SUBSCRIPTIONS.inc(await push.store(conn, subscriptions))
                 result = await fan_out(
                     self._pool,
                     events,
@@ -139,6 +144,22 @@ class Consumer:
         metrics.EVENTS.labels("ignored").inc(len(events) - result.events)
         if result.deliveries:
             self._on_committed()
+
+
+def _subscriptions(entries: list[Entry]) -> list[push.Subscription]:
+    """The web push subscriptions among the entries (kurz.push), each stored by this
+    worker; a malformed one can never succeed, so it is counted and passed over."""
+    found: list[push.Subscription] = []
+    for entry in entries:
+        data = entry.fields.get(SUBSCRIPTION_FIELD)
+        if data is None:
+            continue
+        try:
+            found.append(push.decode(data))
+        except (msgspec.DecodeError, ValueError):
+            metrics.EVENTS.labels("malformed").inc()
+            log.warning("malformed subscription entry", extra={"entry": entry.id.decode()})
+    return found
 
 
 def _decode(entries: list[Entry]) -> list[ClickEvent]:

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from typing import Any, NamedTuple, TypeAlias
 
 import asyncpg
+from kurz import push
 from kurz.events import ClickEvent
 
 from kurz_webhooks.facts import Facts, concerns_webhooks, counting_group, load_facts
@@ -180,12 +181,22 @@ async def _insert_deliveries(conn: Conn, planned: list[PlannedDelivery]) -> int:
 
 
 async def _insert_notifications(conn: Conn, notes: list[PlannedNotification]) -> None:
+    """Mail goes to the notifications table (the mailer sends it); a push milestone
+    becomes a push message to the group owners' subscriptions, once per milestone."""
+    for note in notes:
+        if note.channel == "push":
+            await push.create_message(conn, push.Message(
+                note.workspace_id, note.subject, note.body, None,
+                group_id=int(str(note.data["group_id"])), owners=True, source="milestone",
+                dedupe_key=note.dedupe_key,
+            ))  # fmt: skip
+    mail = [note for note in notes if note.channel != "push"]
     await conn.executemany(
         """INSERT INTO notifications (workspace_id, kind, channel, dedupe_key, recipient,
                subject, body, data, status, last_error)
            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
            ON CONFLICT (workspace_id, channel, dedupe_key) DO NOTHING""",
-        notes,
+        mail,
     )
 
 

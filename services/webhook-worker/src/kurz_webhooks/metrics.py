@@ -21,3 +21,7 @@ EVENTS = Counter(
 IN_FLIGHT = Gauge("kurz_webhook_in_flight", "Deliveries being sent right now")
 ENDPOINTS_DISABLED = Counter("kurz_webhook_endpoints_disabled", "Endpoints disabled after failures")
 NOTIFICATIONS = Counter("kurz_notifications", "Notification emails by result", ["result"])
+PUSH = Counter(
+    "kurz_push_deliveries", "Web push attempts by result: sent, retrying, failed, gone", ["result"]
+)
+SUBSCRIPTIONS = Counter("kurz_push_subscriptions_stored", "Web push subscriptions stored")

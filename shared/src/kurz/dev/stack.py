@@ -22,7 +22,7 @@ from pathlib import Path
 
 import asyncpg
 
-from kurz import cliutil
+from kurz import cliutil, push
 from kurz.dev.servers import Postgres, Redis, _wait_port, free_port
 from kurz.devenv import RELATIVE as ENV_FILE
 from kurz.devenv import exports, write_env
@@ -86,6 +86,23 @@ async def _reachable(db_url: str, redis_url: str) -> None:
     await client.aclose()
 
 
+def _vapid_keys() -> dict[str, str]:
+    """Web push keys for local runs: made once, kept in .local/dev (a browser's
+    subscriptions are bound to the key they were made with), unless the environment
+    brings its own."""
+    if os.environ.get("KURZ_VAPID_PRIVATE_KEY"):
+        return {}
+    path = STATE / "vapid.json"
+    if path.exists():
+        saved: dict[str, str] = json.loads(path.read_text())
+        return saved
+    private, public = push.new_vapid_keys()
+    keys = {"KURZ_VAPID_PRIVATE_KEY": private, "KURZ_VAPID_PUBLIC_KEY": public}
+    path.write_text(json.dumps(keys))
+    path.chmod(0o600)
+    return keys
+
+
 def _port(service: str, default: int) -> int:
     return int(os.environ.get(f"KURZ_DEV_{service.upper().replace('-', '_')}_PORT", default))
 
@@ -110,6 +127,7 @@ def run_stack(settings: Settings) -> None:
             "KURZ_DEFAULT_DOMAIN": domain,
             "KURZ_WEBHOOK_ALLOW_PRIVATE": "true",
             "KURZ_LOG_FORMAT": os.environ.get("KURZ_LOG_FORMAT", "console"),
+            **_vapid_keys(),
         }
         write_env(ENV_FILE, env)
         ports = {name: _port(name, default) for name, _, default in SERVICES}

@@ -163,3 +163,7 @@ routes += analytics.routes
 from kurz_management.webhooks import routes as webhook_routes  # noqa: E402
 
 routes += webhook_routes.routes
+
+from kurz_management.push import routes as push_routes  # noqa: E402
+
+routes += push_routes.routes

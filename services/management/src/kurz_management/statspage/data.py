@@ -22,6 +22,7 @@ class PageGroup(msgspec.Struct, frozen=True):
     name: str
     password_hash: str
     time_zone: str
+    push_notify: bool = False  # milestones pushed to owners who asked on this page
 
 
 class PageLink(msgspec.Struct, frozen=True):
@@ -47,7 +48,8 @@ class PageStats(msgspec.Struct, frozen=True):
 async def load_group(pool: asyncpg.Pool[Any], group_id: int) -> PageGroup | None:
     """The group when it has a statistics page (a statistics password), else None."""
     row = await pool.fetchrow(
-        """SELECT g.id, g.workspace_id, g.name, g.stats_password_hash, w.time_zone
+        """SELECT g.id, g.workspace_id, g.name, g.stats_password_hash, w.time_zone,
+                  g.push_notify
            FROM link_groups g JOIN workspaces w ON w.id = g.workspace_id
            WHERE g.id = $1 AND g.stats_password_hash IS NOT NULL""",
         group_id,
@@ -55,8 +57,9 @@ async def load_group(pool: asyncpg.Pool[Any], group_id: int) -> PageGroup | None
     if row is None:
         return None
     return PageGroup(
-        row["id"], row["workspace_id"], row["name"], row["stats_password_hash"], row["time_zone"]
-    )
+        row["id"], row["workspace_id"], row["name"], row["stats_password_hash"], row["time_zone"],
+        row["push_notify"],
+    )  # fmt: skip
 
 
 async def load_stats(

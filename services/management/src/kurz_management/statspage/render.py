@@ -7,6 +7,8 @@ from collections.abc import Callable
 from datetime import date
 from html import escape
 
+from kurz import push as web_push
+
 from kurz_management.core.analytics.model import Count, Period
 from kurz_management.statspage.data import RANGES, PageGroup, PageStats
 
@@ -87,7 +89,23 @@ Please try again in a moment.</p>
     return _layout("Unavailable", body, wide=False)
 
 
-def dashboard(group: PageGroup, stats: PageStats, today: date) -> str:
+def _notify_me(group: PageGroup, push_key: str | None) -> str:
+    """The owners' "notify me" (kurz.push.SUBSCRIBE_JS, served as push.js): shown by the
+    script only where the browser can take web push, for a group that pushes milestones."""
+    if not group.push_notify or not push_key:
+        return ""
+    attrs = (
+        f'data-key="{_e(push_key)}" data-sub="/stats/g/{group.id}/push" '
+        f'data-sw="{web_push.SERVICE_WORKER_PATH}" data-scope="{web_push.SERVICE_WORKER_SCOPE}"'
+    )
+    return f"""<section id="k" class="notify" {attrs}>
+<script src="{STATIC}/push.js" defer></script>
+<button id="allow" type="button" hidden>Notify me of click milestones</button>
+<p id="push-status" class="muted" role="status"></p>
+</section>"""
+
+
+def dashboard(group: PageGroup, stats: PageStats, today: date, push_key: str | None = None) -> str:
     span = stats.span
     current = ' aria-current="page"'
     days = span.days if span.end == today else None
@@ -100,6 +118,7 @@ def dashboard(group: PageGroup, stats: PageStats, today: date) -> str:
 <p class="muted">{_e(span.start.isoformat())} to {_e(span.end.isoformat())}
  · days in {_e(group.time_zone)}</p>
 <nav class="ranges" aria-label="Period">{ranges}</nav>
+{_notify_me(group, push_key)}
 </div></header>
 <main class="wrap">
 <section class="cards" aria-label="Totals">

@@ -13,15 +13,17 @@ from collections.abc import Awaitable, Callable
 from importlib import resources
 
 from kurz import keys
+from kurz import push as web_push
 from kurz.logs import Sparse
 from kurz.password_gate import GateUnavailable, PasswordGate, Throttled
 from kurz.passwords import hash_password
 from kurz.validation import parse_id
 from kurz.visitor import VisitorIds
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from kurz_management.body import BodyTooLarge, read_limited
 from kurz_management.context import context
 from kurz_management.core.analytics.model import AnalyticsError
 from kurz_management.core.analytics.periods import today
@@ -36,7 +38,8 @@ MAX_FORM_BYTES = 8192
 # Only this package's own files; scripts and styles from anywhere else are refused.
 CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
-    "connect-src 'none'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+    "connect-src 'self'; worker-src 'self'; form-action 'self'; frame-ancestors 'none'; "
+    "base-uri 'none'"
 )
 _SECURITY_HEADERS = {
     "Content-Security-Policy": CSP,
@@ -88,7 +91,46 @@ async def page(request: Request) -> Response:
     except AnalyticsError as exc:
         return _html(render.period_error_page(group, exc.message), 400)
     stats = await load_stats(ctx.pool, group, span, ctx.settings.edge.public_scheme)
-    return _html(render.dashboard(group, stats, today(group.time_zone)))
+    push_key = web_push.public_key(ctx.settings.push)
+    return _html(render.dashboard(group, stats, today(group.time_zone), push_key))
+
+
+async def subscribe(request: Request) -> Response:
+    """The "notify me" of a group that pushes its click milestones: the browser's
+    subscription, from a visitor holding the page's cookie, put on the stream for the
+    webhook worker to store as one of the group's owners."""
+    group = await _group(request)
+    ctx = context(request)
+    cookie = request.cookies.get(session.cookie_name(group.id)) if group else None
+    if group is None or not session.valid(
+        ctx.settings.edge.cookie_secret, group.id, group.password_hash, cookie
+    ):
+        return JSONResponse({"error": "sign in to the statistics page first"}, 403)
+    if not group.push_notify or web_push.public_key(ctx.settings.push) is None:
+        return JSONResponse({"error": "this group sends no push notifications"}, 404)
+    try:
+        body = await read_limited(request, web_push.MAX_BODY)
+        posted = web_push.parse_subscription(body)
+    except BodyTooLarge:
+        return JSONResponse({"error": "a subscription is at most 4096 bytes"}, 413)
+    except web_push.InvalidSubscription as exc:
+        return JSONResponse({"error": str(exc)}, 400)
+    subscription = web_push.new_subscription(
+        web_push.Audience.OWNER, group.workspace_id, None, group.id, posted,
+        request.headers.get("user-agent"),
+    )  # fmt: skip
+    await web_push.record(ctx.redis, subscription)
+    return JSONResponse({"subscribed": True}, 201, headers={"Cache-Control": "no-store"})
+
+
+async def service_worker(request: Request) -> Response:
+    """The same worker as the short domain's (kurz.push), for "notify me" subscriptions."""
+    return Response(
+        web_push.SERVICE_WORKER_JS,
+        media_type="text/javascript; charset=utf-8",
+        headers={"Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff",
+                 "Content-Security-Policy": "default-src 'none'"},
+    )  # fmt: skip
 
 
 async def login(request: Request) -> Response:
@@ -148,6 +190,12 @@ async def _password(request: Request) -> str | None:
 
 async def static(request: Request) -> Response:
     name = request.path_params["name"]
+    if name == "push.js":  # the subscription script the short domain's push page runs too
+        return Response(
+            web_push.SUBSCRIBE_JS,
+            media_type="text/javascript; charset=utf-8",
+            headers={"Cache-Control": "public, max-age=3600", "X-Content-Type-Options": "nosniff"},
+        )
     if name not in _STATIC_TYPES:
         return Response("not found", status_code=404, media_type="text/plain")
     data = resources.files("kurz_management.statspage").joinpath("static", name).read_bytes()
@@ -189,5 +237,7 @@ def _unavailable() -> Response:
 routes: list[BaseRoute] = [
     Route("/stats/g/{group_id}", _outage_safe(page), methods=["GET", "HEAD"]),
     Route("/stats/g/{group_id}", _outage_safe(login), methods=["POST"]),
+    Route("/stats/g/{group_id}/push", _outage_safe(subscribe), methods=["POST"]),
     Route("/stats/static/{name}", static, methods=["GET", "HEAD"]),
+    Route(web_push.SERVICE_WORKER_PATH, service_worker, methods=["GET", "HEAD"]),
 ]

@@ -231,6 +231,9 @@ async def delete_one(ctx: AppContext, principal: Principal, link_id: int) -> Non
                     )
                     if row is None:
                         raise LinkError("not_found", f"no link {link_id} in this workspace")
+                    # A deleted link is kept (its statistics stay); its visitors' push
+                    # subscriptions are not: nobody can send to them any more.
+                    await conn.execute("DELETE FROM push_subscriptions WHERE link_id = $1", link_id)
                     outbox = await edge_outbox.record(conn, links=[link_id])
                 address = (row["host"], row["slug"])
                 await edge_outbox.settle(conn, outbox, lambda: ctx.cache.drop_links([address]))
