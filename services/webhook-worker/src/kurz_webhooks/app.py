@@ -1,5 +1,5 @@
 """The webhook worker as an ASGI app: its lifespan runs the stream consumer, the delivery
-scheduler and the mailer; HTTP serves only /healthz, /readyz and /metrics."""
+scheduler, the mailer and the web push sender; HTTP serves only /healthz, /readyz and /metrics."""
 
 from __future__ import annotations
 
