@@ -16,6 +16,7 @@ import asyncpg
 import httpx
 import pytest
 import redis.asyncio as aioredis
+from kurz import push
 from kurz.passwords import hash_password
 from playwright.async_api import Browser, BrowserContext, Page
 
@@ -174,3 +175,54 @@ async def test_owner_notify_me_then_a_click_milestone_arrives(
     assert got.vapid_key == VAPID_PUBLIC
     assert got.message["title"] == "\u201cSpring launch\u201d reached 100 clicks"
     assert "100 counted clicks" in got.message["body"]
+
+
+async def test_the_service_worker_shows_what_is_pushed(
+    browser: Browser, redirector: Service, landing: str, pool: asyncpg.Pool[Any],
+    redis: aioredis.Redis, workspace: Workspace,
+) -> None:  # fmt: skip
+    """A real push event (DevTools delivers it as a push service would, to kurz's worker)
+    becomes a notification with the message's title, body and URL."""
+    host = f"127.0.0.1:{redirector.port}"
+    link = await create_link(pool, redis, workspace.id, host=host, url=f"{landing}/on",
+                             push_subscribe=True)  # fmt: skip
+    visitor = PushBrowser()
+    context, page, _, problems = await _context(
+        browser, visitor.subscription("https://push.example/sw"), "desktop"
+    )
+    await context.grant_permissions(["notifications"], origin=f"http://{host}")
+    devtools = await context.new_cdp_session(page)
+    registrations: dict[str, str] = {}
+    devtools.on(
+        "ServiceWorker.workerRegistrationUpdated",
+        lambda event: registrations.update(
+            {r["scopeURL"]: r["registrationId"] for r in event["registrations"]}
+        ),
+    )
+    await devtools.send("ServiceWorker.enable")
+    await page.goto(f"http://{host}/{link.slug}")  # allowed already: subscribes, goes on
+    await page.wait_for_url(f"{landing}/on", timeout=15_000)
+    scope = f"http://{host}{push.SERVICE_WORKER_SCOPE}"
+    assert scope in registrations
+    message = {"title": "Doors open", "body": "At nine", "url": f"{landing}/event", "id": 7}
+    await devtools.send(
+        "ServiceWorker.deliverPushMessage",
+        {"origin": f"http://{host}", "registrationId": registrations[scope],
+         "data": json.dumps(message)},
+    )  # fmt: skip
+    [worker] = [w for w in context.service_workers if w.url.startswith(f"http://{host}/")]
+    shown = await worker.evaluate(
+        """async () => {
+            for (let i = 0; i < 50; i++) {
+                const found = await self.registration.getNotifications();
+                if (found.length) return found.map(n => ({title: n.title, body: n.body,
+                                                           url: n.data.url, tag: n.tag}));
+                await new Promise(r => setTimeout(r, 100));
+            }
+            return [];
+        }"""
+    )
+    await context.close()
+    assert shown == [{"title": "Doors open", "body": "At nine", "url": f"{landing}/event",
+                      "tag": "7"}]  # fmt: skip
+    assert problems == []
