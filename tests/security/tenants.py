@@ -38,6 +38,8 @@ class Tenant:
     domain_id: int
     webhook_id: int
     delivery_id: int
+    push_message_id: int
+    push_subscription_id: int
 
 
 async def public_resolver(host: str, port: int) -> list[str]:
@@ -77,10 +79,32 @@ async def make_tenant(http: httpx.AsyncClient, pool: asyncpg.Pool[Any], ws: Work
         )  # fmt: skip
     delivery_id = await dead_delivery(pool, ws.id, hook.id, hook.url, link["id"])
     await record_clicks(pool, ws.id, grouped_row["id"], group_id)
+    message_id, subscription_id = await push_objects(pool, ws.id, link["id"])
     return Tenant(
         ws, marker, link["id"], link["slug"], grouped_row["id"], grouped_row["slug"], group_id,
-        tag["tag"]["id"], domain["domain"]["id"], hook.id, delivery_id,
+        tag["tag"]["id"], domain["domain"]["id"], hook.id, delivery_id, message_id,
+        subscription_id,
     )  # fmt: skip
+
+
+async def push_objects(pool: asyncpg.Pool[Any], ws_id: int, link_id: int) -> tuple[int, int]:
+    """A browser subscribed on B's link, and a message sent to it."""
+    subscription: int = await pool.fetchval(
+        """INSERT INTO push_subscriptions (workspace_id, link_id, audience, endpoint, p256dh, auth)
+           VALUES ($1, $2, 'visitor', 'https://push.example/b', 'BAAA', 'AAAA') RETURNING id""",
+        ws_id, link_id,
+    )  # fmt: skip
+    message: int = await pool.fetchval(
+        """INSERT INTO push_messages (workspace_id, link_id, source, title, recipients)
+           VALUES ($1, $2, 'api', 'for B only', 1) RETURNING id""",
+        ws_id, link_id,
+    )  # fmt: skip
+    await pool.execute(
+        """INSERT INTO push_deliveries (message_id, subscription_id, endpoint, status)
+           VALUES ($1, $2, 'https://push.example/b', 'sent')""",
+        message, subscription,
+    )  # fmt: skip
+    return message, subscription
 
 
 async def dead_delivery(
@@ -153,6 +177,10 @@ _SNAPSHOT = {
     "deliveries": """SELECT id, status, attempts, next_attempt_at, finished_at
                      FROM webhook_deliveries WHERE workspace_id = $1 ORDER BY id""",
     "endpoints": "SELECT * FROM webhook_endpoints WHERE workspace_id = $1 ORDER BY id",
+    "push_subscriptions": "SELECT * FROM push_subscriptions WHERE workspace_id = $1 ORDER BY id",
+    "push_messages": "SELECT * FROM push_messages WHERE workspace_id = $1 ORDER BY id",
+    "push_deliveries": """SELECT d.* FROM push_deliveries d JOIN push_messages m
+                          ON m.id = d.message_id WHERE m.workspace_id = $1 ORDER BY d.id""",
     "clicks": """SELECT coalesce(sum(d.clicks), 0) FROM link_daily d
                  JOIN links l ON l.id = d.link_id WHERE l.workspace_id = $1""",
 }

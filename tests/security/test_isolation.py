@@ -38,15 +38,20 @@ class Probe:
     refs: list[str] = field(default_factory=list)
 
 
-def _values(t: Tenant | None) -> dict[str, Any]:
-    """Where an id goes, by parameter or property name: B's id, or one that never exists."""
+def _values(t: Tenant | None, family: str = "") -> dict[str, Any]:
+    """Where an id goes, by parameter or property name: B's id, or one that never exists.
+    `linkId` is a link's slug in the Vivoldi family and its numeric id in kurz's own."""
     link, group = (t.link_id, t.group_id) if t else (NOWHERE, NOWHERE)
+    if family == "native":
+        return {**_values(t), "linkId": link}
     return {
         "link_id": link, "id": link, "domain_id": t.domain_id if t else NOWHERE,
         "group_id": group, "grpIdx": group, "groupId": group, "grpIdxList": str(group),
         "tagId": t.tag_id if t else NOWHERE, "tagIds": [t.tag_id if t else NOWHERE],
         "webhook_id": t.webhook_id if t else NOWHERE,
         "delivery_id": t.delivery_id if t else NOWHERE,
+        "message_id": t.push_message_id if t else NOWHERE,
+        "subscription_id": t.push_subscription_id if t else NOWHERE,
         "linkId": t.grouped_slug if t else NOWHERE_SLUG,
     }  # fmt: skip
 
@@ -75,7 +80,7 @@ def _body(schema: dict[str, Any], components: dict[str, Any], values: dict[str, 
             out[name] = _FIXED[name]
         elif name == "links":
             out[name] = [_body(prop.get("items", {}), components, values)]
-    if "linkId" in out and "domain" in schema.get("properties", {}):
+    if isinstance(out.get("linkId"), str) and "domain" in schema.get("properties", {}):
         out["domain"] = DEFAULT_DOMAIN  # Vivoldi names a link by slug and domain
     return out
 
@@ -84,11 +89,12 @@ def probes(document: dict[str, Any], a: Workspace, b: Tenant | None) -> list[Pro
     """Each operation with B's ids (b given) or nonexistent ids (b None), in workspace a.
     An optional id parameter gets a probe of its own (families refuse some together);
     a read also gets a probe with no id at all, for totals that must not count B."""
-    values, components = _values(b), document["components"]["schemas"]
+    components = document["components"]["schemas"]
     out = []
     for path, operations in document["paths"].items():
         for method, op in operations.items():
             base = Probe(method.upper(), path, op["tags"][0], path)
+            values = _values(b, base.family)
             optional = []
             for param in op.get("parameters", []):
                 name, where = param["name"], param["in"]
@@ -121,7 +127,7 @@ def _place(probe: Probe, where: str, name: str, value: Any) -> None:
         probe.path = probe.path.replace("{" + name + "}", str(value))
     else:
         probe.params[name] = value
-        if name == "linkId":
+        if name == "linkId" and probe.family == "vivoldi":
             probe.params["domain"] = DEFAULT_DOMAIN  # Vivoldi names a link by slug and domain
     if name in _values(None):
         probe.refs.append(name)
@@ -277,6 +283,7 @@ def test_every_api_route_is_in_the_openapi_document() -> None:
                 "/docs",
                 "/docs/static/{name}",
                 "/",
+                "/_kurz/push-sw.js",  # the web push service worker: a script, no API
             } or route.path.startswith("/stats/"), route.path
             continue
         methods = (route.methods or set()) - {"HEAD"}
