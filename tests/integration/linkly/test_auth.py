@@ -4,6 +4,7 @@ workspace's id refused; the per-key rate limit."""
 from __future__ import annotations
 
 import asyncio
+import base64
 from typing import Any
 
 import asyncpg
@@ -38,6 +39,27 @@ async def test_key_in_body_query_or_headers(
         assert response.json()["workspace_id"] == workspace.id
     assert response.headers["X-RateLimit-Limit"] == str(RATE_LIMIT)
     assert await count_links(pool, workspace.id) == 5
+
+
+async def test_bearer_and_basic_authorization(
+    http: httpx.AsyncClient, workspace: Workspace, pool: asyncpg.Pool[Any]
+) -> None:
+    """Linkly's reference (v1.3, "Authentication"): `Authorization: Bearer <key>`, the
+    recommended way, and `Basic base64(<key>:)`, the key as user name."""
+    basic = base64.b64encode(f"{workspace.key}:".encode()).decode()
+    for authorization in (f"Bearer {workspace.key}", f"Basic {basic}"):
+        response = await http.post(
+            "/api/v1/link", headers={"Authorization": authorization}, json={"url": URL}
+        )
+        assert response.status_code == 200, response.text
+        assert response.json()["workspace_id"] == workspace.id
+    assert await count_links(pool, workspace.id) == 2
+    wrong = base64.b64encode(b"kurz_nope:").decode()
+    for authorization in ("Bearer kurz_nope", f"Basic {wrong}", "Basic %%%"):
+        response = await http.post(
+            "/api/v1/link", headers={"Authorization": authorization}, json={"url": URL}
+        )
+        assert response.status_code == 401, response.text
 
 
 @pytest.mark.parametrize("key", [None, "", "kurz_not-a-real-key"])
@@ -84,9 +106,10 @@ async def test_another_workspaces_id_is_refused_everywhere(
         http.get(f"/api/v1/workspace/{other}/links/export", params={"api_key": key}),
         http.delete(f"/api/v1/workspace/{other}/links/1", params={"api_key": key}),
     ]
+    # Linkly's reference: a workspace the key cannot access is 404, like a missing one.
     for response in await asyncio.gather(*attempts):
-        assert response.status_code == 403, response.text
-        assert f"workspace {other}" in response.text
+        assert response.status_code == 404, response.text
+        assert f"workspace {other} not found" in response.text
     assert await count_links(pool, workspace.id) == 0
 
 

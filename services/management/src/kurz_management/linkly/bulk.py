@@ -47,7 +47,8 @@ async def save_batch(
 
 def _parse_items(items: list[Any], principal: Principal) -> list[tuple[int | None, LinkSpec]]:
     """Every item checked before any is written. An item naming another workspace makes
-    the whole request a 403 (an authorization failure, not a bad field)."""
+    the whole request a 404 (that workspace is not found for this key, as in the path),
+    listing every such item."""
     specs: list[tuple[int | None, LinkSpec]] = []
     invalid: list[LinklyItemError] = []
     foreign: list[LinklyItemError] = []
@@ -64,7 +65,7 @@ def _parse_items(items: list[Any], principal: Principal) -> list[tuple[int | Non
             continue
         specs.append((link.target_id, to_spec(link)))
     if foreign:
-        raise LinklyError(403, foreign[0].error, field="workspace_id", errors=foreign)
+        raise LinklyError(404, foreign[0].error, field="workspace_id", errors=foreign)
     if invalid:
         raise _batch_refused(invalid)
     return specs

@@ -3,6 +3,8 @@ workspace it names, then authentication and the per-key rate limit."""
 
 from __future__ import annotations
 
+import base64
+import binascii
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -75,13 +77,16 @@ async def authorize(
 ) -> Principal:
     """The key's workspace, after the rate limit and the workspace check.
 
-    The key comes from the X-API-KEY header, the query or the body, in that order (for
-    a batch, its items' api_key when they all agree); the workspace id likewise
-    (X-WORKSPACE-ID). Every workspace id the request names (path,
-    header, query, body) must be the key's own."""
+    The key comes from the X-API-KEY header, `Authorization: Bearer <key>` or `Basic
+    base64(<key>:)`, the query or the body, in that order (for a batch, its items'
+    api_key when they all agree); the workspace id likewise (X-WORKSPACE-ID). Every
+    workspace id the request names (path, header, query, body) must be the key's own."""
     fields = payload.fields
     key = _first(
-        request.headers.get("x-api-key"), request.query_params.get("api_key"), fields.get("api_key")
+        request.headers.get("x-api-key"),
+        authorization_key(request.headers.get("authorization", "")),
+        request.query_params.get("api_key"),
+        fields.get("api_key"),
     )
     if key is None:
         key = _key_of_items(payload.data)
@@ -100,6 +105,23 @@ async def authorize(
     ]
     check_workspace(principal, named)
     return principal
+
+
+def authorization_key(header: str) -> str | None:
+    """The key of `Authorization: Bearer <key>`, or of `Basic base64(<key>:)` (the key as
+    user name, the password empty, as HTTP clients send user:password)."""
+    scheme, _, credentials = header.strip().partition(" ")
+    credentials = credentials.strip()
+    if scheme.lower() == "bearer":
+        return credentials or None
+    if scheme.lower() == "basic":
+        try:
+            decoded = base64.b64decode(credentials, validate=True).decode()
+        except (binascii.Error, UnicodeDecodeError):
+            return None
+        user, _, _ = decoded.partition(":")
+        return user or None
+    return None
 
 
 _REFUSALS = {
@@ -121,12 +143,12 @@ def _key_of_items(data: Any) -> str | None:
 
 
 def check_workspace(principal: Principal, named: list[Any]) -> None:
+    """A workspace the key cannot reach is not found, exactly like one that does not
+    exist: the answer must not tell which ids are taken."""
     for value in named:
         given = _first(value)
         if given is not None and given != str(principal.workspace_id):
-            raise LinklyError(
-                403, f"this API key does not belong to workspace {given}", field="workspace_id"
-            )
+            raise LinklyError(404, f"workspace {given} not found", field="workspace_id")
 
 
 def refuse_form_rules(payload: Payload) -> None:
