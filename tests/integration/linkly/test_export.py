@@ -11,6 +11,7 @@ import pytest
 
 from tests.conftest import Workspace
 from tests.integration.linkly.test_link import EXTRA_KEYS, SEED_RESPONSE
+from tests.support.services import Service
 
 LINKS = 2500  # several of the exporter's 1000-link batches, and a partial one
 
@@ -31,13 +32,18 @@ async def filled(api: httpx.AsyncClient, workspace: Workspace) -> list[int]:
 
 
 async def test_json_export_streams_every_link(
-    api: httpx.AsyncClient, workspace: Workspace, filled: list[int]
+    linkly_server: Service, workspace: Workspace, filled: list[int]
 ) -> None:
     chunks = 0
     body = b""
-    async with api.stream(
-        "GET", f"/api/v1/workspace/{workspace.id}/links/export", params={"format": "json"}
-    ) as response:
+    # Over a real connection: streaming is what is tested.
+    served = httpx.AsyncClient(base_url=linkly_server.url, headers={"X-API-KEY": workspace.key})
+    async with (
+        served,
+        served.stream(
+            "GET", f"/api/v1/workspace/{workspace.id}/links/export", params={"format": "json"}
+        ) as response,
+    ):
         assert response.status_code == 200
         assert response.headers["content-type"] == "application/json"
         assert "content-length" not in response.headers  # streamed, not buffered

@@ -1,4 +1,5 @@
-"""GET /api/v1/workspace/{ws}/links/export: every live link, as JSON or CSV, streamed.
+"""GET /api/v1/workspace/{ws}/links/export: every live link (or those matching `search`,
+by URL, name, slug or note), as JSON or CSV, streamed.
 
 Links come from the links layer in keyset batches, so memory stays flat however many
 links the workspace has; each batch is encoded and sent before the next is read."""
@@ -31,7 +32,8 @@ async def export_links(request: Request, ctx: AppContext) -> Response:
         raise LinklyError(400, "format must be json or csv", field="format")
     # The first batch read now: a database that does not answer gets its 503 before
     # the response starts, not a 200 with a broken body.
-    batches = await primed(service.iter_links(ctx, principal, batch=BATCH))
+    search = request.query_params.get("search") or None
+    batches = await primed(service.iter_links(ctx, principal, batch=BATCH, search=search))
     chunks = _json_chunks(ctx, batches) if fmt == "json" else _csv_chunks(ctx, batches)
     disposition = f'attachment; filename="links-{principal.workspace_id}.{fmt}"'
     return StreamingResponse(

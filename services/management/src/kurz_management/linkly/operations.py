@@ -31,10 +31,12 @@ class LinklyExportQuery(msgspec.Struct, omit_defaults=True):
     """Fields:
     api_key: The API key, when not in the X-API-KEY header.
     format: json (default) or csv.
+    search: Only links whose URL, name, slug or note contains this (any case).
     """
 
     api_key: str | None = None
     format: str = "json"  # json or csv
+    search: str | None = None
 
 
 DOC = openapi.FamilyDoc(

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute
 
-from kurz_management.linkly import analytics, operations, webhooks
+from kurz_management.linkly import analytics, listing, operations, webhooks
 
 DOC = operations.DOC
-routes: list[BaseRoute] = [*operations.declared(), *analytics.declared(), *webhooks.declared()]
+routes: list[BaseRoute] = [
+    *operations.declared(),
+    *listing.declared(),
+    *analytics.declared(),
+    *webhooks.declared(),
+]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Literal, get_args
 
 import msgspec
 from kurz.models import Rule
@@ -84,6 +84,11 @@ class LinkRecord(msgspec.Struct, kw_only=True):
     deleted_at: datetime | None = None
 
 
+# What a list of links can be sorted by (ties broken by id, the same way).
+LinkOrder = Literal["id", "created_at", "updated_at", "title", "url", "clicks"]
+LINK_ORDERS: tuple[str, ...] = get_args(LinkOrder)
+
+
 class LinkQuery(msgspec.Struct, kw_only=True):
     """Filters and window of `list_links`. Newest first. Use `LinkQuery.page(n, size)`
     for page-based families, or offset/limit directly."""
@@ -94,6 +99,8 @@ class LinkQuery(msgspec.Struct, kw_only=True):
     tag_id: int | None = None
     created_from: datetime | None = None  # inclusive
     created_to: datetime | None = None  # exclusive
+    order: LinkOrder = "id"
+    descending: bool = True
     offset: int = 0
     limit: int = 30
 

@@ -70,6 +70,16 @@ def _filters(principal: Principal, query: LinkQuery) -> tuple[str, list[Any]]:
     return " AND ".join(clauses), args
 
 
+_ORDER_BY = {
+    "id": "l.id",
+    "created_at": "l.created_at",
+    "updated_at": "l.updated_at",
+    "title": "lower(l.title)",
+    "url": "l.url",
+    "clicks": "(SELECT coalesce(sum(d.clicks), 0) FROM link_daily d WHERE d.link_id = l.id)",
+}
+
+
 def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
@@ -84,7 +94,9 @@ async def list_page(
     if query.offset < 0 or not 1 <= query.limit <= MAX_LIST_LIMIT:
         raise LinkError("invalid", f"offset must be >= 0 and limit from 1 to {MAX_LIST_LIMIT}")
     where, args = _filters(principal, query)
-    window = f"ORDER BY l.id DESC LIMIT {int(query.limit)} OFFSET {int(query.offset)}"
+    direction = "DESC" if query.descending else "ASC"
+    order = f"{_ORDER_BY[query.order]} {direction} NULLS LAST, l.id {direction}"
+    window = f"ORDER BY {order} LIMIT {int(query.limit)} OFFSET {int(query.offset)}"
     with database_available():
         async with ctx.pool.acquire() as conn:
             total = await conn.fetchval(f"SELECT count(*) FROM links l WHERE {where}", *args)
@@ -94,16 +106,20 @@ async def list_page(
 
 
 async def iter_all(
-    ctx: AppContext, principal: Principal, *, batch: int = 1000
+    ctx: AppContext, principal: Principal, *, batch: int = 1000, search: str | None = None
 ) -> AsyncIterator[list[LinkRecord]]:
     """Keyset pages by id: no transaction held open while the caller streams."""
+    if search is not None and "\x00" in search:
+        raise LinkError("invalid", "search text contains a NUL character")
+    where, args = _filters(principal, LinkQuery(search=search))
+    after, size = f"${len(args) + 1}", f"${len(args) + 2}"
     last_id = 0
     scheme = ctx.settings.edge.public_scheme
     while True:
         with database_available():
             rows = await ctx.pool.fetch(
-                f"{RECORD_SELECT} WHERE {_LIVE} AND l.id > $2 ORDER BY l.id LIMIT $3",
-                principal.workspace_id,
+                f"{RECORD_SELECT} WHERE {where} AND l.id > {after} ORDER BY l.id LIMIT {size}",
+                *args,
                 last_id,
                 batch,
             )

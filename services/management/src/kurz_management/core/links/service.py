@@ -73,6 +73,16 @@ async def delete_link(ctx: AppContext, principal: Principal, link_id: int) -> No
     await writes.delete_one(ctx, principal, link_id)
 
 
+async def delete_links(ctx: AppContext, principal: Principal, link_ids: list[int]) -> None:
+    """Soft-delete several links at once, all or none (an id not in the workspace
+    refuses the request and deletes nothing)."""
+    if not link_ids:
+        raise LinkError("invalid", "give at least one link id", field="ids")
+    for link_id in link_ids:
+        _known_id(link_id)
+    await writes.delete_many(ctx, principal, link_ids)
+
+
 async def get_link(ctx: AppContext, principal: Principal, link_id: int) -> LinkRecord:
     _known_id(link_id)
     return await reads.get_by_id(ctx, principal, link_id)
@@ -91,11 +101,11 @@ async def list_links(
 
 
 def iter_links(
-    ctx: AppContext, principal: Principal, *, batch: int = 1000
+    ctx: AppContext, principal: Principal, *, batch: int = 1000, search: str | None = None
 ) -> AsyncIterator[list[LinkRecord]]:
-    """Every live link of the workspace, oldest first, in batches (constant memory:
-    for streamed exports)."""
-    return reads.iter_all(ctx, principal, batch=batch)
+    """Every live link of the workspace (matching `search`, as list_links does), oldest
+    first, in batches (constant memory: for streamed exports)."""
+    return reads.iter_all(ctx, principal, batch=batch, search=search)
 
 
 async def bulk_upsert(

@@ -216,27 +216,39 @@ def _results(
 
 
 async def delete_one(ctx: AppContext, principal: Principal, link_id: int) -> None:
+    await delete_many(ctx, principal, [link_id])
+
+
+async def delete_many(ctx: AppContext, principal: Principal, link_ids: list[int]) -> None:
+    """Soft-delete every link of `link_ids`, or none: one not in the workspace (or gone
+    already) refuses the whole request, naming every such id."""
+    wanted = sorted(set(link_ids))
     with database_available():
         async with ctx.pool.acquire() as conn:
-            await store.lock_links(conn, [link_id])
+            await store.lock_links(conn, wanted)
             try:
                 async with conn.transaction():
-                    row = await conn.fetchrow(
+                    rows = await conn.fetch(
                         """UPDATE links SET deleted_at = now(), version = version + 1,
                                updated_at = now()
-                           WHERE id = $1 AND workspace_id = $2 AND deleted_at IS NULL
-                           RETURNING host, slug""",
-                        link_id,
+                           WHERE id = ANY($1) AND workspace_id = $2 AND deleted_at IS NULL
+                           RETURNING id, host, slug""",
+                        wanted,
                         principal.workspace_id,
                     )
-                    if row is None:
-                        raise LinkError("not_found", f"no link {link_id} in this workspace")
+                    missing = sorted(set(wanted) - {r["id"] for r in rows})
+                    if missing:
+                        listed = ", ".join(map(str, missing))
+                        noun = "link" if len(missing) == 1 else "links"
+                        raise LinkError("not_found", f"no {noun} {listed} in this workspace")
                     # A deleted link is kept (its statistics stay); its visitors' push
                     # subscriptions are not: nobody can send to them any more.
-                    await conn.execute("DELETE FROM push_subscriptions WHERE link_id = $1", link_id)
-                    outbox = await edge_outbox.record(conn, links=[link_id])
-                address = (row["host"], row["slug"])
-                await edge_outbox.settle(conn, outbox, lambda: ctx.cache.drop_links([address]))
+                    await conn.execute(
+                        "DELETE FROM push_subscriptions WHERE link_id = ANY($1)", wanted
+                    )
+                    outbox = await edge_outbox.record(conn, links=wanted)
+                addresses = [(r["host"], r["slug"]) for r in rows]
+                await edge_outbox.settle(conn, outbox, lambda: ctx.cache.drop_links(addresses))
             finally:
                 with contextlib.suppress(*DATABASE_UNAVAILABLE):
-                    await store.unlock_links(conn, [link_id])
+                    await store.unlock_links(conn, wanted)
