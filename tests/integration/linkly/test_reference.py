@@ -109,3 +109,32 @@ async def test_export_searches(api: httpx.AsyncClient, workspace: Workspace) -> 
     )  # fmt: skip
     found = await api.get(f"/api/v1/workspace/{ws}/links/export", params={"search": "NEEDLE"})
     assert sorted(x["id"] for x in found.json()) == sorted(m["id"] for m in made[:2])
+
+
+async def test_workspace_domains_list_add_delete(
+    api: httpx.AsyncClient, workspace: Workspace, pool: asyncpg.Pool[Any]
+) -> None:
+    # Linkly API reference v1.3: GET|POST /workspace/{ws}/domains, DELETE
+    # /workspace/{ws}/domains/{id}; the list is {"domains": [{"id", "name", ...}]}. The
+    # MCP client's create_domain posts {"name"} with workspace_id and api_key merged in.
+    ws = workspace.id
+    url = f"/api/v1/workspace/{ws}/domains"
+    added = await api.post(url, json={"name": "Links.Example.ORG", "workspace_id": str(ws)})
+    assert added.status_code == 200, added.text
+    domain = added.json()
+    assert domain["name"] == "links.example.org" and domain["verified"] is False
+    listed = (await api.get(url)).json()["domains"]
+    assert [(d["id"], d["name"]) for d in listed] == [(domain["id"], "links.example.org")]
+    assert (await api.post(url, json={"name": "links.example.org"})).status_code == 409
+    assert (await api.post(url, json={"name": ""})).status_code in (400, 422)
+
+    # A domain with a live link stays until the link goes.
+    await pool.execute("UPDATE domains SET verified = true WHERE id = $1", domain["id"])
+    [link] = await _links(api, ws, {"url": "https://x.example/", "domain": "links.example.org"})
+    busy = await api.delete(f"{url}/{domain['id']}")
+    assert busy.status_code == 409 and "1 link" in busy.json()["error"]
+    await api.delete(f"/api/v1/workspace/{ws}/links/{link['id']}")
+    gone = await api.delete(f"{url}/{domain['id']}")
+    assert gone.status_code == 200 and gone.json()["deleted"] is True
+    assert (await api.get(url)).json()["domains"] == []
+    assert (await api.delete(f"{url}/{domain['id']}")).status_code == 404

@@ -110,6 +110,31 @@ async def add_domain(ctx: AppContext, principal: Principal, host: str) -> Domain
     return _domain(row)
 
 
+async def delete_domain(ctx: AppContext, principal: Principal, domain_id: int) -> DomainRecord:
+    """Remove a custom domain that no live link uses (409 otherwise: its links would stop
+    answering). The row is locked first, so a link cannot take the domain meanwhile."""
+    with database_available():
+        async with ctx.pool.acquire() as conn, conn.transaction():
+            row = await conn.fetchrow(
+                f"""SELECT {_DOMAIN_COLUMNS} FROM domains WHERE id = $1 AND workspace_id = $2
+                    FOR UPDATE""",
+                domain_id,
+                principal.workspace_id,
+            )
+            if row is None:
+                raise LinkError("not_found", f"no domain {domain_id} in this workspace")
+            used = await conn.fetchval(
+                "SELECT count(*) FROM links WHERE host = $1 AND deleted_at IS NULL", row["host"]
+            )
+            if used:
+                raise LinkError(
+                    "conflict",
+                    f"domain {row['host']} still has {used} link(s): delete or move them first",
+                )
+            await conn.execute("DELETE FROM domains WHERE id = $1", domain_id)
+    return _domain(row)
+
+
 async def verify_domain(ctx: AppContext, principal: Principal, domain_id: int) -> DomainRecord:
     with database_available():
         row = await ctx.pool.fetchrow(

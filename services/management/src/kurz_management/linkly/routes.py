@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute
 
-from kurz_management.linkly import analytics, listing, operations, webhooks
+from kurz_management.linkly import analytics, domains, listing, operations, webhooks
 
 DOC = operations.DOC
 routes: list[BaseRoute] = [
     *operations.declared(),
     *listing.declared(),
+    *domains.declared(),
     *analytics.declared(),
     *webhooks.declared(),
 ]

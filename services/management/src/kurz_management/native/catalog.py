@@ -127,6 +127,11 @@ async def add_domain(call: Call) -> Response:
     return json_response(DomainEnvelope(_domain(domain)), 201)
 
 
+async def delete_domain(call: Call) -> Response:
+    await catalog.delete_domain(call.ctx, call.principal, call.path_id("domain_id"))
+    return Response(status_code=204)
+
+
 async def verify_domain(call: Call) -> Response:
     domain = await catalog.verify_domain(call.ctx, call.principal, call.path_id("domain_id"))
     return json_response(DomainEnvelope(_domain(domain)))

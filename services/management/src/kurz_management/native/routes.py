@@ -132,6 +132,15 @@ routes: list[BaseRoute] = [
         response=catalog.DomainEnvelope,
         errors=(404, 422),
     ),
+    native_route(
+        "DELETE",
+        "/api/v1/domains/{domain_id}",
+        catalog.delete_domain,
+        "Remove a custom domain that no link uses",
+        errors=(404, 409),
+        status=204,
+        description="409 while live links use the domain: delete or move them first.",
+    ),
 ]
 
 from kurz_management.native import workspace  # noqa: E402

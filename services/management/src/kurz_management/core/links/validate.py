@@ -147,7 +147,11 @@ async def _check_domains(
     found = {
         r["host"]: r
         for r in await conn.fetch(
-            "SELECT host, workspace_id, verified FROM domains WHERE host = ANY($1::text[])", hosts
+            # FOR SHARE: a domain being deleted (FOR UPDATE) waits for this write, or the
+            # other way round, so a link never lands on a domain that goes away.
+            "SELECT host, workspace_id, verified FROM domains WHERE host = ANY($1::text[]) "
+            "FOR SHARE",
+            hosts,
         )
     }
     for change in live:

@@ -1,0 +1,139 @@
+"""Linkly's workspace domains: list, add, delete, on the same use cases as kurz's own
+/api/v1/domains (a domain is verified by a DNS TXT record before links may use it)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+import msgspec
+from kurz.validation import parse_id
+from starlette.requests import Request
+from starlette.responses import Response
+
+from kurz_management import openapi
+from kurz_management.context import AppContext
+from kurz_management.core import catalog
+from kurz_management.linkly.errors import LinklyError, LinklyErrorBody
+from kurz_management.linkly.render import encode
+from kurz_management.linkly.request import authorize, read_payload
+from kurz_management.openapi import DocumentedRoute
+
+FAMILY = "linkly"
+
+
+class LinklyDomainIn(msgspec.Struct, forbid_unknown_fields=False):
+    """Other members (api_key, workspace_id) are read by authentication.
+
+    Fields:
+        name: The domain, e.g. links.example.com.
+    """
+
+    name: Annotated[str, msgspec.Meta(min_length=1, max_length=253)]
+
+
+class LinklyDomain(msgspec.Struct):
+    """Fields:
+    id: The domain's id.
+    name: The domain (international names in punycode).
+    verified: Whether its DNS TXT record was found; links may use it once verified.
+    verify_record: The TXT record to publish.
+    verify_token: The value the TXT record holds.
+    workspace_id: The domain's workspace.
+    created_at: When it was added.
+    deleted: Whether this answer is the domain just deleted.
+    """
+
+    id: int
+    name: str
+    verified: bool
+    verify_record: str
+    verify_token: str | None
+    workspace_id: int
+    created_at: datetime
+    deleted: bool = False
+
+
+class LinklyDomains(msgspec.Struct):
+    """Fields:
+    domains: The workspace's custom domains.
+    """
+
+    domains: list[LinklyDomain]
+
+
+def _render(domain: catalog.DomainRecord, workspace_id: int, deleted: bool = False) -> LinklyDomain:
+    return LinklyDomain(
+        domain.id, domain.host, domain.verified, domain.verify_record, domain.verify_token,
+        workspace_id, domain.created_at, deleted,
+    )  # fmt: skip
+
+
+def _json(value: object, status: int = 200) -> Response:
+    return Response(encode(value), status_code=status, media_type="application/json")
+
+
+async def list_domains(request: Request, ctx: AppContext) -> Response:
+    payload = await read_payload(request, ctx.settings.api.max_body_bytes)
+    principal = await authorize(request, ctx, payload, path_workspace=request.path_params["ws"])
+    found = await catalog.list_domains(ctx, principal)
+    return _json(LinklyDomains([_render(d, principal.workspace_id) for d in found]))
+
+
+async def add_domain(request: Request, ctx: AppContext) -> Response:
+    payload = await read_payload(request, ctx.settings.api.max_body_bytes)
+    principal = await authorize(request, ctx, payload, path_workspace=request.path_params["ws"])
+    try:
+        body = msgspec.convert(payload.fields, LinklyDomainIn, strict=False)
+    except msgspec.ValidationError as exc:
+        raise LinklyError(400, f"invalid domain: {exc}", field="name") from None
+    domain = await catalog.add_domain(ctx, principal, body.name)
+    return _json(_render(domain, principal.workspace_id))
+
+
+async def delete_domain(request: Request, ctx: AppContext) -> Response:
+    payload = await read_payload(request, ctx.settings.api.max_body_bytes)
+    principal = await authorize(request, ctx, payload, path_workspace=request.path_params["ws"])
+    raw = request.path_params["domain_id"]
+    domain_id = parse_id(raw)
+    if domain_id is None:
+        raise LinklyError(404, f"no domain {raw} in this workspace", field="domain_id")
+    domain = await catalog.delete_domain(ctx, principal, domain_id)
+    return _json(_render(domain, principal.workspace_id, deleted=True))
+
+
+def declared() -> list[DocumentedRoute]:
+    from kurz_management.linkly.endpoint import linkly_route
+    from kurz_management.linkly.operations import LinklyAuthQuery
+
+    def operation(
+        method: str, path: str, request: object, response: object, summary: str,
+        errors: tuple[int, ...], description: str = "",
+    ) -> openapi.Operation:  # fmt: skip
+        return openapi.operation(
+            method, path, FAMILY, request, response, summary=summary, description=description,
+            errors={s: LinklyErrorBody for s in (401, 429, *errors)}, security="linkly_key",
+            query_type=LinklyAuthQuery,
+        )  # fmt: skip
+
+    domains = "/api/v1/workspace/{ws}/domains"
+    return [
+        linkly_route(
+            operation("GET", domains, None, LinklyDomains, "The workspace's custom domains",
+                      (404,)),
+            list_domains,
+        ),
+        linkly_route(
+            operation("POST", domains, LinklyDomainIn, LinklyDomain, "Add a custom domain",
+                      (400, 404, 409, 413, 422),
+                      "Publish the TXT record it answers, then verify it (POST "
+                      "/api/v1/domains/{id}/verify); links may use it once verified."),
+            add_domain,
+        ),
+        linkly_route(
+            operation("DELETE", domains + "/{domain_id}", None, LinklyDomain,
+                      "Remove a custom domain no link uses", (404, 409),
+                      "409 while live links use the domain."),
+            delete_domain,
+        ),
+    ]  # fmt: skip
