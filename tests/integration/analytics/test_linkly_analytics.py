@@ -168,11 +168,12 @@ async def test_errors_and_isolation(
         headers={"X-API-KEY": other.key},
     )
     error(counters, 404)
-    # Naming someone else's workspace in the path is refused before anything is read.
+    # Naming someone else's workspace in the path is refused before anything is read, as
+    # not found (Linkly's reference: 404 for a workspace the key cannot reach).
     wrong_ws = await http.get(
         f"/api/v1/workspace/{seeded.ws.id}/clicks", headers={"X-API-KEY": other.key}
     )
-    error(wrong_ws, 403)
+    error(wrong_ws, 404)
     error(await http.get(f"/api/v1/workspace/{seeded.ws.id}/clicks"), 401)
     # Their own (empty) statistics are zeros, not ours.
     own = await http.get(

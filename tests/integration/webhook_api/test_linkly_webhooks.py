@@ -95,9 +95,10 @@ async def test_workspace_scope(
             assert answer.status_code == 404, answer.text
         answer = await other.delete(f"/api/v1/link/{link.id}/webhooks/{link_hook['id']}")
         assert answer.status_code == 404
-        # Naming another workspace in the path is refused as on every Linkly call.
+        # Naming another workspace in the path is refused as on every Linkly call: not
+        # found, as Linkly's reference answers for a workspace the key cannot reach.
         theirs = await other.get(f"/api/v1/workspace/{workspace.id}/webhooks")
-        assert theirs.status_code == 403 and theirs.json()["field"] == "workspace_id"
+        assert theirs.status_code == 404 and theirs.json()["field"] == "workspace_id"
     assert await webhook_count(pool, workspace.id) == 2
 
 
@@ -113,3 +114,29 @@ async def test_missing_key_is_401(hooks_server: Service, workspace: Workspace) -
     async with httpx.AsyncClient(base_url=hooks_server.url) as anonymous:
         answer = await anonymous.get(f"/api/v1/workspace/{workspace.id}/webhooks")
     assert answer.status_code == 401 and "api_key" in answer.json()["error"]
+
+
+async def test_unsubscribe_by_url_as_linklys_clients_do(
+    linkly: httpx.AsyncClient, pool, workspace: Workspace
+) -> None:
+    """Linkly's MCP client (unsubscribe_webhook, unsubscribe_link_webhook) and the
+    reference key webhooks by URL: DELETE .../webhooks/{encodeURIComponent(url)}."""
+    from urllib.parse import quote
+
+    base = f"/api/v1/workspace/{workspace.id}/webhooks"
+    link = await make_link(pool, workspace.id)
+    on_link = f"/api/v1/link/{link.id}/webhooks"
+    url = TARGET + "/path?x=1"
+    for where in (base, on_link):
+        assert (await linkly.post(where, json={"url": url})).status_code == 200
+    encoded = quote(url, safe="")  # what encodeURIComponent sends
+    removed = await linkly.delete(f"{base}/{encoded}")
+    assert removed.status_code == 200, removed.text
+    assert (removed.json()["url"], removed.json()["deleted"]) == (url, True)
+    assert (await linkly.get(base)).json() == []
+    assert len((await linkly.get(on_link)).json()) == 1  # the link's own is another level
+    gone = (await linkly.delete(f"{on_link}/{encoded}")).json()
+    assert (gone["url"], gone["link_id"], gone["deleted"]) == (url, link.id, True)
+    assert await webhook_count(pool, workspace.id) == 0
+    missing = await linkly.delete(f"{base}/{encoded}")
+    assert missing.status_code == 404 and "no webhook for" in missing.json()["error"]

@@ -16,6 +16,7 @@ from typing import Any
 import asyncpg
 import msgspec
 from kurz.plans import entitlements
+from kurz.validation import InvalidLink, normalize_web_url
 from kurz.webhooks import registry
 from kurz.webhooks.registry import Delivery, Notification, Webhook
 from kurz.webhooks.ssrf import UnsafeTarget, system_resolver
@@ -106,6 +107,38 @@ async def get(
         if hook.id == webhook_id:
             return hook
     raise LinkError("not_found", f"no webhook {webhook_id} in this workspace")
+
+
+async def of_url(
+    ctx: AppContext, principal: Principal, url: str, *, link_id: int | None
+) -> list[Webhook]:
+    """The webhooks of `url` at one level: a link's, or the workspace's when `link_id`
+    is None."""
+    hooks = await list_for(ctx, principal, link_id=link_id, workspace_level=link_id is None)
+    wanted = _comparable(url)
+    return [h for h in hooks if _comparable(h.url) == wanted]
+
+
+async def unsubscribe_url(
+    ctx: AppContext, principal: Principal, url: str, *, link_id: int | None
+) -> list[Webhook]:
+    """Remove every webhook of `url` at one level, as clients that key webhooks by URL
+    unsubscribe; the removed ones, or not_found when there is none."""
+    found = await of_url(ctx, principal, url, link_id=link_id)
+    if not found:
+        where = f"link {link_id}" if link_id is not None else "this workspace"
+        raise LinkError("not_found", f"no webhook for {url} on {where}")
+    for hook in found:
+        await remove(ctx, principal, hook)
+    return found
+
+
+def _comparable(url: str) -> str:
+    """A URL as registration stores it (scheme and host normalised), else as given."""
+    try:
+        return normalize_web_url(url.strip())
+    except InvalidLink:
+        return url.strip()
 
 
 async def views(ctx: AppContext, principal: Principal, hooks: list[Webhook]) -> list[WebhookView]:

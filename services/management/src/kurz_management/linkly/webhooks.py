@@ -82,12 +82,16 @@ def _render(view: WebhookView, *, secret: bool = False, deleted: bool = False) -
     )
 
 
-def _webhook_id(request: Request) -> int:
-    raw = request.path_params["webhook_id"]
-    found = parse_id(raw)
-    if found is None:
-        raise LinklyError(404, f"no webhook with id {raw} in this workspace", field="id")
-    return found
+def _id_or_url(request: Request) -> int | str:
+    """The `{webhook}` of a path: a webhook's id, or its URL-encoded URL (Linkly's
+    clients unsubscribe by URL)."""
+    raw: str = request.path_params["webhook"]
+    if raw.isdigit():
+        found = parse_id(raw)
+        if found is None:
+            raise LinklyError(404, f"no webhook with id {raw} in this workspace", field="id")
+        return found
+    return raw
 
 
 def _url_of(payload: Payload) -> str:
@@ -130,6 +134,26 @@ async def _delete(ctx: AppContext, principal: Principal, hook: Webhook) -> Respo
     return json_response(_render(view, deleted=True))
 
 
+async def _unsubscribe(
+    ctx: AppContext, principal: Principal, url: str, link_id: int | None
+) -> Response:
+    """Every webhook of `url` at this level goes; the answer is the first of them, as a
+    delete by id answers (the same URL registered twice is removed both times)."""
+    views = await service.views(ctx, principal, await _of_url(ctx, principal, url, link_id))
+    await service.unsubscribe_url(ctx, principal, url, link_id=link_id)
+    return json_response(_render(views[0], deleted=True))
+
+
+async def _of_url(
+    ctx: AppContext, principal: Principal, url: str, link_id: int | None
+) -> list[Webhook]:
+    hooks = await service.of_url(ctx, principal, url, link_id=link_id)
+    if not hooks:
+        where = f"link {link_id}" if link_id is not None else "this workspace"
+        raise LinklyError(404, f"no webhook for {url} on {where}", field="url")
+    return hooks
+
+
 async def list_workspace_webhooks(request: Request, ctx: AppContext) -> Response:
     principal, _ = await _principal(request, ctx, workspace=True)
     return await _list(ctx, principal, None)
@@ -142,7 +166,9 @@ async def add_workspace_webhook(request: Request, ctx: AppContext) -> Response:
 
 async def delete_workspace_webhook(request: Request, ctx: AppContext) -> Response:
     principal, _ = await _principal(request, ctx, workspace=True)
-    webhook_id = _webhook_id(request)
+    webhook_id = _id_or_url(request)
+    if isinstance(webhook_id, str):
+        return await _unsubscribe(ctx, principal, webhook_id, None)
     hook = await service.get(ctx, principal, webhook_id)
     if hook.link_id is not None:  # a link's webhook is deleted through its link
         raise LinklyError(404, f"no workspace webhook with id {webhook_id}", field="id")
@@ -163,7 +189,10 @@ async def add_link_webhook(request: Request, ctx: AppContext) -> Response:
 async def delete_link_webhook(request: Request, ctx: AppContext) -> Response:
     principal, _ = await _principal(request, ctx, workspace=False)
     link = await links.get_link(ctx, principal, link_id_of(request))
-    hook = await service.get(ctx, principal, _webhook_id(request), link_id=link.id)
+    webhook_id = _id_or_url(request)
+    if isinstance(webhook_id, str):
+        return await _unsubscribe(ctx, principal, webhook_id, link.id)
+    hook = await service.get(ctx, principal, webhook_id, link_id=link.id)
     return await _delete(ctx, principal, hook)
 
 
@@ -172,10 +201,20 @@ _LINK_HOOKS = "/api/v1/link/{link_id}/webhooks"
 ENDPOINTS = [
     ("GET", _WS_HOOKS, list_workspace_webhooks, "List the workspace-level webhooks"),
     ("POST", _WS_HOOKS, add_workspace_webhook, "Add a webhook for every link of the workspace"),
-    ("DELETE", _WS_HOOKS + "/{webhook_id}", delete_workspace_webhook, "Delete a workspace webhook"),
+    (
+        "DELETE",
+        _WS_HOOKS + "/{webhook:path}",
+        delete_workspace_webhook,
+        "Delete a workspace webhook, by id or by its URL-encoded URL",
+    ),
     ("GET", _LINK_HOOKS, list_link_webhooks, "List a link's webhooks"),
     ("POST", _LINK_HOOKS, add_link_webhook, "Add a webhook for one link"),
-    ("DELETE", _LINK_HOOKS + "/{webhook_id}", delete_link_webhook, "Delete a link's webhook"),
+    (
+        "DELETE",
+        _LINK_HOOKS + "/{webhook:path}",
+        delete_link_webhook,
+        "Delete a link's webhook, by id or by its URL-encoded URL",
+    ),
 ]
 
 
