@@ -49,6 +49,7 @@ def _values(t: Tenant | None, family: str = "") -> dict[str, Any]:
         "group_id": group, "grpIdx": group, "groupId": group, "grpIdxList": str(group),
         "tagId": t.tag_id if t else NOWHERE, "tagIds": [t.tag_id if t else NOWHERE],
         "webhook_id": t.webhook_id if t else NOWHERE,
+        "webhook": t.webhook_id if t else NOWHERE,
         "delivery_id": t.delivery_id if t else NOWHERE,
         "message_id": t.push_message_id if t else NOWHERE,
         "subscription_id": t.push_subscription_id if t else NOWHERE,
