@@ -55,6 +55,10 @@ class ClickEvent(msgspec.Struct, array_like=True, frozen=True):
     method: str = "GET"
     request_id: str | None = None
     bot: bool = False  # known bot as far as the edge could tell cheaply
+    # The visitor's network (IPv4 /24, IPv6 /48), for the aggregator's ISP lookup: the
+    # provider, never the person (the raw address is not on the stream).
+    network: str | None = None
+    params: tuple[str, ...] = ()  # the visit's query parameters, "name=value", capped
 
     @property
     def counted(self) -> bool:

@@ -90,6 +90,7 @@ class AggregatorSettings(msgspec.Struct, frozen=True):
     visitor_mark_days: int = 35  # unique-visitor marks kept for late events; 0 keeps all
     maintenance_interval: float = 3600.0  # seconds between partition and mark upkeep
     cache_ttl: float = 30.0  # workspace time zones and group flags, seconds
+    isp_lookup: bool = True  # name each click's provider from its network (bundled ASN data)
 
 
 class ServerSettings(msgspec.Struct, frozen=True):
@@ -181,6 +182,7 @@ ENVIRONMENT: dict[str, tuple[str | None, str]] = {
     "KURZ_VISITOR_MARK_DAYS": ("aggregator", "visitor_mark_days"),
     "KURZ_AGGREGATOR_MAINTENANCE_INTERVAL": ("aggregator", "maintenance_interval"),
     "KURZ_AGGREGATOR_CACHE_TTL": ("aggregator", "cache_ttl"),
+    "KURZ_ISP_LOOKUP": ("aggregator", "isp_lookup"),
     "KURZ_LOG_LEVEL": (None, "log_level"),
     "KURZ_LOG_FORMAT": (None, "log_format"),
     "KURZ_ACCESS_LOG": (None, "access_log"),

@@ -7,6 +7,7 @@ different days cannot be linked without the secret.
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 
 
 class VisitorIds:
@@ -28,3 +29,27 @@ class VisitorIds:
         digest = (self._keyed if day == self._day else self._rekey(day)).copy()
         digest.update(f"{ip}\n{user_agent}".encode("utf-8", "replace"))
         return digest.hexdigest()
+
+
+MAX_PARAMS = 20
+MAX_PARAM_LENGTH = 200
+
+
+def network_of(address: str) -> str | None:
+    """The address's network as far as an ISP lookup needs it, and no further: IPv4's
+    /24 ("203.0.113.0"), IPv6's /48 ("2001:db8:1::")."""
+    if address.count(".") == 3:
+        return address[: address.rfind(".")] + ".0"
+    if ":" in address:
+        try:
+            net = ipaddress.IPv6Network((address.split("%", 1)[0], 48), strict=False)
+        except ValueError:
+            return None
+        return str(net.network_address)
+    return None
+
+
+def param_pairs(query: tuple[tuple[str, str], ...]) -> tuple[str, ...]:
+    """A visit's query parameters as "name=value", the first MAX_PARAMS, each cut to
+    MAX_PARAM_LENGTH characters."""
+    return tuple(f"{name}={value}"[:MAX_PARAM_LENGTH] for name, value in query[:MAX_PARAMS])

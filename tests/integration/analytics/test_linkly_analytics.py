@@ -14,6 +14,8 @@ import httpx
 from tests.integration.analytics.conftest import Seeded, new_workspace
 
 RANGE = {"start": "2025-08-01", "end": "2025-08-02"}
+# People's clicks only: Linkly counts bots unless told (its client: "include (default)").
+HUMANS = {**RANGE, "bots": "exclude"}
 
 
 async def get(http: httpx.AsyncClient, s: Seeded, path: str, **params: Any) -> httpx.Response:
@@ -28,7 +30,7 @@ def series(response: httpx.Response) -> list[tuple[str, int]]:
 
 
 async def test_clicks_by_day_from_rollups(http: httpx.AsyncClient, seeded: Seeded) -> None:
-    r = await get(http, seeded, "/clicks", **RANGE)
+    r = await get(http, seeded, "/clicks", **HUMANS)
     assert r.json() == {
         "start": "2025-08-01",
         "end": "2025-08-02",
@@ -39,23 +41,29 @@ async def test_clicks_by_day_from_rollups(http: httpx.AsyncClient, seeded: Seede
         "total": 8,
         "results": [{"t": "2025-08-01", "count": 6}, {"t": "2025-08-02", "count": 2}],
     }
-    assert series(await get(http, seeded, "/clicks", unique="true", **RANGE)) == [
+    assert series(await get(http, seeded, "/clicks", unique="true", **HUMANS)) == [
         ("2025-08-01", 4),
         ("2025-08-02", 2),
     ]
-    assert series(await get(http, seeded, "/clicks", link_id=str(seeded.l1), **RANGE)) == [
+    assert series(await get(http, seeded, "/clicks", link_id=str(seeded.l1), **HUMANS)) == [
         ("2025-08-01", 3),
         ("2025-08-02", 2),
     ]
     assert series(
-        await get(http, seeded, "/clicks", link_id=f"{seeded.l2},{seeded.l3}", **RANGE)
+        await get(http, seeded, "/clicks", link_id=f"{seeded.l2},{seeded.l3}", **HUMANS)
     ) == [("2025-08-01", 3), ("2025-08-02", 0)]
+    # Linkly's MCP client (get_analytics): "bots: include (default), exclude, or only".
+    default = (await get(http, seeded, "/clicks", **RANGE)).json()
+    assert (default["bots"], default["total"]) == ("include", 9)
 
 
 async def test_clicks_by_hour(http: httpx.AsyncClient, seeded: Seeded) -> None:
     points = series(
-        await get(http, seeded, "/clicks", frequency="hour", start="2025-08-01", end="2025-08-01")
-    )
+        await get(
+            http, seeded, "/clicks", frequency="hour", start="2025-08-01", end="2025-08-01",
+            bots="exclude",
+        )
+    )  # fmt: skip
     assert len(points) == 24
     assert {t: n for t, n in points if n} == {
         "2025-08-01T09:00": 3,
@@ -72,6 +80,7 @@ async def test_clicks_by_hour(http: httpx.AsyncClient, seeded: Seeded) -> None:
             start="2025-08-01",
             end="2025-08-01",
             country="DE",
+            bots="exclude",
         )
     )
     assert {t: n for t, n in raw if n} == {"2025-08-01T09:00": 3, "2025-08-01T11:00": 1}
@@ -79,7 +88,7 @@ async def test_clicks_by_hour(http: httpx.AsyncClient, seeded: Seeded) -> None:
 
 async def test_filters_served_from_raw_clicks(http: httpx.AsyncClient, seeded: Seeded) -> None:
     def clicks(**params: Any) -> Any:
-        return get(http, seeded, "/clicks", **RANGE, **params)
+        return get(http, seeded, "/clicks", **{**HUMANS, **params})
 
     assert series(await clicks(country="de")) == [("2025-08-01", 4), ("2025-08-02", 2)]
     assert series(await clicks(platform="ios")) == [("2025-08-01", 1), ("2025-08-02", 0)]
@@ -96,7 +105,7 @@ async def test_filters_served_from_raw_clicks(http: httpx.AsyncClient, seeded: S
 
 async def test_counters(http: httpx.AsyncClient, seeded: Seeded) -> None:
     async def counter(name: str, **params: Any) -> list[tuple[Any, int]]:
-        r = await get(http, seeded, f"/clicks/counters/{name}", **RANGE, **params)
+        r = await get(http, seeded, f"/clicks/counters/{name}", **{**HUMANS, **params})
         assert r.status_code == 200, r.text
         assert r.json()["counter"] == name
         return [(c["value"], c["count"]) for c in r.json()["results"]]
@@ -113,19 +122,26 @@ async def test_counters(http: httpx.AsyncClient, seeded: Seeded) -> None:
     assert await counter("country", limit="1") == [("DE", 6)]
     unknown = await get(http, seeded, "/clicks/counters/shoe_size", **RANGE)
     assert unknown.status_code == 404 and "error" in unknown.json()
+    # Linkly's MCP client (get_analytics_by) sends the counter again in the query, with
+    # filters, unique and bots; bots are included by default.
+    everyone = await counter("browser", counter="browser", bots="include")
+    assert sum(n for _, n in everyone) == 9  # the bot's click too
+    assert await counter("browser") == await counter("browser_name")
+    mismatch = await get(http, seeded, "/clicks/counters/country", counter="isp", **RANGE)
+    assert mismatch.status_code == 400
 
 
 async def test_export_json_and_csv(http: httpx.AsyncClient, seeded: Seeded) -> None:
-    r = await get(http, seeded, "/clicks/export", format="json", **RANGE)
+    r = await get(http, seeded, "/clicks/export", format="json", **HUMANS)
     assert r.status_code == 200 and r.headers["content-type"].startswith("application/json")
     rows = r.json()
     assert len(rows) == 8 and all(row["counted"] for row in rows)
     assert "visitor" not in rows[0]
     assert {row["link_id"] for row in rows} == {seeded.l1, seeded.l2, seeded.l3}
     assert [row["clicked_at"] for row in rows] == sorted(row["clicked_at"] for row in rows)
-    with_bots = (await get(http, seeded, "/clicks/export", bots="include", **RANGE)).json()
+    with_bots = (await get(http, seeded, "/clicks/export", **RANGE)).json()  # the default
     assert len(with_bots) == 9 and sum(row["bot"] for row in with_bots) == 1
-    text = (await get(http, seeded, "/clicks/export", format="csv", **RANGE)).text
+    text = (await get(http, seeded, "/clicks/export", format="csv", **HUMANS)).text
     table = list(csv.DictReader(io.StringIO(text)))
     assert len(table) == 8 and table[0]["day"] == "2025-08-01"
     empty = await get(http, seeded, "/clicks/export", start="2024-01-01", end="2024-01-02")

@@ -130,12 +130,14 @@ async def test_visits_counted_once_in_every_family(
 
         linkly = {"X-API-KEY": ws.key}
         path = f"/api/v1/workspace/{ws.id}/clicks"
-        clicks = await api.get(path, headers=linkly, params={"start": today, "end": today})
+        people = {"start": today, "end": today, "bots": "exclude"}
+        clicks = await api.get(path, headers=linkly, params=people)
         assert clicks.json()["total"] == 4
-        unique = await api.get(
-            path, headers=linkly, params={"start": today, "end": today, "unique": "true"}
-        )
+        unique = await api.get(path, headers=linkly, params={**people, "unique": "true"})
         assert unique.json()["total"] == 2
+        # Linkly counts bots unless told otherwise.
+        everyone = await api.get(path, headers=linkly, params={"start": today, "end": today})
+        assert everyone.json()["total"] == 5
         only_bots = await api.get(
             path, headers=linkly, params={"start": today, "end": today, "bots": "only"}
         )
@@ -154,3 +156,42 @@ async def test_visits_counted_once_in_every_family(
             "/api/v1/analytics/geo", headers=ws.bearer, params={"start": today, "end": today}
         )
         assert geo.json()["geo"] == [{"name": "DE", "clicks": 4}]
+
+
+async def test_linkly_isp_and_top_params_from_real_visits(
+    pipeline: Stack, pool: asyncpg.Pool[Any]
+) -> None:
+    """Linkly's counters isp and top_params (its API reference; Linkly's MCP client's
+    get_analytics_by offers isp): the edge records the visitor's network (not the
+    address) and the query parameters, the aggregator names the provider."""
+    ws: Workspace = await new_workspace(pool)
+    today = datetime.now(UTC).date().isoformat()
+    linkly = {"X-API-KEY": ws.key}
+    async with httpx.AsyncClient(base_url=pipeline["management"].url, timeout=10) as api:
+        made = await api.post(f"/api/v1/workspace/{ws.id}/links", headers=linkly,
+                              json={"url": "https://example.com/isp"})  # fmt: skip
+        assert made.status_code == 200, made.text
+        short_url = made.json()["full_url"]
+        async with httpx.AsyncClient(timeout=10) as client:
+            for source in ("news", "news", "mail"):
+                r = await client.get(
+                    f"{short_url}?utm_source={source}&ref=a",
+                    headers={"User-Agent": "Mozilla/5.0 (X11; Linux x86_64; rv:130.0) "
+                             "Gecko/20100101 Firefox/130.0", "X-Forwarded-For": "8.8.8.8"},
+                )  # fmt: skip
+                assert r.status_code in (301, 302), r.text
+
+        async def counter(name: str) -> list[tuple[Any, int]]:
+            r = await api.get(
+                f"/api/v1/workspace/{ws.id}/clicks/counters/{name}", headers=linkly,
+                params={"start": today, "end": today},
+            )  # fmt: skip
+            assert r.status_code == 200, r.text
+            return [(c["value"], c["count"]) for c in r.json()["results"]]
+
+        isp = await _eventually(lambda: counter("isp"), [("GOOGLE", 3)])
+        assert isp == [("GOOGLE", 3)]
+        params = await counter("top_params")
+        assert params == [("ref=a", 3), ("utm_source=news", 2), ("utm_source=mail", 1)]
+    raw = await pool.fetch("SELECT * FROM clicks WHERE workspace_id = $1", ws.id)
+    assert all("8.8.8.8" not in str(dict(row)) for row in raw)  # the address is nowhere

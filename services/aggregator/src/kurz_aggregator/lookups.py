@@ -16,6 +16,8 @@ from typing import Any
 import asyncpg
 import msgspec
 
+from kurz_aggregator.isp import IspLookup
+
 log = logging.getLogger("kurz.aggregator")
 
 
@@ -39,8 +41,9 @@ def time_zone(name: str | None) -> tzinfo:
 
 
 class Lookups:
-    def __init__(self, ttl: float) -> None:
+    def __init__(self, ttl: float, *, isp_lookup: bool = True) -> None:
         self.ttl = ttl
+        self.isp = IspLookup(isp_lookup)
         self._workspaces: dict[int, tuple[float, WorkspaceFacts]] = {}
         self._groups: dict[int, tuple[float, bool]] = {}
 

@@ -20,6 +20,7 @@ from typing import Any, NamedTuple
 
 from kurz.events import ClickEvent, entry_events
 from kurz.stream import Entry
+from kurz.visitor import MAX_PARAM_LENGTH, MAX_PARAMS
 
 from kurz_aggregator.enrich import clean_text, parse_agent, referrer_host
 from kurz_aggregator.lookups import Lookups
@@ -28,7 +29,8 @@ from kurz_aggregator.lookups import Lookups
 COLUMNS: tuple[str, ...] = (
     "event_id", "clicked_at", "workspace_id", "link_id", "group_id", "destination", "rule",
     "outcome", "visitor", "country", "referrer", "user_agent", "device", "os", "browser",
-    "bot", "qr", "counted", "referrer_host", "bot_name", "overseas", "day", "hour",
+    "bot", "qr", "counted", "referrer_host", "bot_name", "overseas", "isp", "params",
+    "day", "hour",
 )  # fmt: skip
 
 Row = tuple[Any, ...]
@@ -93,8 +95,15 @@ def to_row(event: ClickEvent, lookups: Lookups) -> Row:
         clean_text(event.referrer), user_agent, agent.device, agent.os,
         agent.browser, bot, event.qr, counted,
         clean_text(referrer_host(event.referrer), 255), agent.bot_name, overseas,
+        lookups.isp.of(clean_text(event.network, 64)), _params(event.params),
         local.date(), local.hour,
     )  # fmt: skip
+
+
+def _params(params: tuple[str, ...]) -> list[str] | None:
+    """The visit's query parameters as stored: cleaned, capped as the edge caps them."""
+    kept = [p for p in (clean_text(p, MAX_PARAM_LENGTH) for p in params[:MAX_PARAMS]) if p]
+    return kept or None
 
 
 def utc_days(rows: Iterable[Row]) -> set[date]:

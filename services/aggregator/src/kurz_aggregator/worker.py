@@ -70,7 +70,7 @@ class Aggregator:
         self.pool = pool
         self.settings = settings
         self.group = ConsumerGroup(redis, stream, keys.AGGREGATOR_GROUP, name)
-        self.lookups = Lookups(settings.cache_ttl)
+        self.lookups = Lookups(settings.cache_ttl, isp_lookup=settings.isp_lookup)
         self._sizes = EntrySizes()
         self._stopping = False
         self._stopped = asyncio.Event()  # wakes a failure pause early on stop()

@@ -21,7 +21,7 @@ CREATE TEMP TABLE IF NOT EXISTS aggregator_batch (
     group_id bigint, destination text, rule text, outcome text, visitor text, country text,
     referrer text, user_agent text, device text, os text, browser text, bot boolean,
     qr boolean, counted boolean, referrer_host text, bot_name text, overseas boolean,
-    day date, hour smallint
+    isp text, params text[], day date, hour smallint
 ) ON COMMIT DELETE ROWS;
 CREATE TEMP TABLE IF NOT EXISTS aggregator_fresh (LIKE aggregator_batch) ON COMMIT DELETE ROWS;
 """

@@ -34,7 +34,7 @@ from kurz.password_gate import PasswordGate
 from kurz.proxies import ProxyHeaders, TrustedProxies
 from kurz.settings import Settings, load_settings
 from kurz.urls import visitor_params
-from kurz.visitor import VisitorIds
+from kurz.visitor import VisitorIds, network_of, param_pairs
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError, RedisError
@@ -244,7 +244,7 @@ class Redirector:
         outcome: str = _REDIRECT,
     ) -> bytes:
         """The visit's click event, encoded; a plain redirect's by default."""
-        ua, bot, _, ip, country, _, qr = visitor
+        ua, bot, _, ip, country, query, qr = visitor
         request_id = fields[3]
         event_id = new_event_id(now)
         return encode_event(ClickEvent(
@@ -253,6 +253,7 @@ class Redirector:
             outcome, self.visitors.visitor_id(ip, ua, now), country,
             fields[2].decode("latin-1") or None, ua or None, qr, method,
             request_id[:_MAX_REQUEST_ID].decode("latin-1") if request_id else event_id, bot,
+            network_of(ip), param_pairs(query) if query else (),
         ))  # fmt: skip
 
     async def _decide(

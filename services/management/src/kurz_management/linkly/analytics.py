@@ -2,11 +2,13 @@
 
 - `GET /api/v1/workspace/{ws}/clicks`: a time series, by day or by hour;
 - `GET /api/v1/workspace/{ws}/clicks/counters/{counter}`: clicks by one dimension;
-- `GET /api/v1/workspace/{ws}/clicks/export?format=json|csv`: raw clicks, streamed.
+- `GET /api/v1/workspace/{ws}/clicks/export?format=json|csv|tsv`: raw clicks, streamed.
 
 Linkly's public documentation does not show these responses; the shapes are kurz's
-choice, documented in docs/linkly.md. The series is served from the rollups unless a
-filter needs raw clicks (country, platform, browser, or bots other than "exclude").
+choice, documented in docs/linkly.md. Bots are included unless `bots` says otherwise,
+as Linkly's own client documents. Figures come from the rollups when nothing needs raw
+clicks (a country, platform or browser filter, bots other than "exclude", or unique
+visitors by dimension).
 """
 
 from __future__ import annotations
@@ -42,17 +44,23 @@ from kurz_management.openapi import DocumentedRoute
 HOURLY_MAX_DAYS = 31
 Q = TypeVar("Q", bound=msgspec.Struct)
 Counter = Literal[
-    "country", "platform", "browser_name", "referer", "link_id", "destination", "bot_name"
-]
-# Counter → the rollup dimension it reads (link_id reads per-link rollups instead).
+    "country", "platform", "browser_name", "browser", "referer", "link_id", "destination",
+    "bot_name", "isp", "top_params",
+]  # fmt: skip
+# Counter → the dimension it reads, in the rollups and in raw clicks (link_id reads
+# per-link rollups; bot_name only the rollups, where bots are named).
 _DIMENSION = {
     "country": "country",
     "platform": "os",
     "browser_name": "browser",
+    "browser": "browser",
     "referer": "referrer",
     "destination": "destination",
     "bot_name": "bot",
 }
+# Counters only raw clicks hold (no rollup has them): always counted from raw clicks.
+_RAW_ONLY = {"isp": "isp", "top_params": "params"}
+COUNTERS: tuple[str, ...] = (*_DIMENSION, "link_id", *_RAW_ONLY)
 
 
 class LinklyClicksQuery(msgspec.Struct, omit_defaults=True):
@@ -67,7 +75,7 @@ class LinklyClicksQuery(msgspec.Struct, omit_defaults=True):
     platform: Only clicks from this platform.
     browser: Only clicks from this browser.
     unique: true: count distinct visitors, not clicks.
-    bots: exclude (default), include or only bot clicks.
+    bots: include (default), exclude or only bot clicks.
     """
 
     start: str | None = None  # YYYY-MM-DD, local to the workspace; default: end - 29 days
@@ -78,7 +86,7 @@ class LinklyClicksQuery(msgspec.Struct, omit_defaults=True):
     platform: Literal["ios", "android", "windows", "mac", "linux"] | None = None
     browser: str | None = None
     unique: bool = False
-    bots: Bots = "exclude"
+    bots: Bots = "include"
     api_key: str | None = None
     workspace_id: str | None = None
 
@@ -91,22 +99,34 @@ class LinklyCountersQuery(msgspec.Struct, omit_defaults=True):
     api_key: The API key, when not in the X-API-KEY header.
     workspace_id: The key's workspace, when not in the X-WORKSPACE-ID header.
     limit: Rows of the ranking (default 100).
+    counter: The counter again, as Linkly's client also sends it; must match the path.
+    country: Only clicks from this country (ISO alpha-2).
+    platform: Only clicks from this platform.
+    browser: Only clicks from this browser.
+    unique: true: count distinct visitors, not clicks.
+    bots: include (default), exclude or only bot clicks.
     """
 
     start: str | None = None
     end: str | None = None
     link_id: str | None = None
     limit: int = 100
+    counter: str | None = None
+    country: str | None = None
+    platform: Literal["ios", "android", "windows", "mac", "linux"] | None = None
+    browser: str | None = None
+    unique: bool = False
+    bots: Bots = "include"
     api_key: str | None = None
     workspace_id: str | None = None
 
 
 class LinklyClicksExportQuery(LinklyClicksQuery, omit_defaults=True):
     """Fields:
-    format: json (default) or csv.
+    format: json (default), csv or tsv.
     """
 
-    format: Literal["json", "csv"] = "json"
+    format: Literal["json", "csv", "tsv"] = "json"
 
 
 class LinklyPoint(msgspec.Struct):
@@ -251,13 +271,17 @@ async def counters(request: Request, ctx: AppContext) -> Response:
     counter = request.path_params["counter"]
     q = _query(request, LinklyCountersQuery)
     _, sel, span = await _context(request, ctx, q.start, q.end, q.link_id)
-    if counter not in _DIMENSION and counter != "link_id":
-        raise LinklyError(
-            404, f"unknown counter {counter!r}; one of: " + ", ".join([*_DIMENSION, "link_id"])
-        )
+    if counter not in COUNTERS:
+        raise LinklyError(404, f"unknown counter {counter!r}; one of: " + ", ".join(COUNTERS))
+    if q.counter is not None and q.counter != counter:
+        raise LinklyError(400, f"counter {q.counter!r} in the query is not {counter!r}")
     if not 1 <= q.limit <= 1000:
         raise LinklyError(400, "limit must be between 1 and 1000", field="limit")
-    results = await _counts(ctx, sel, span, counter, q.limit)
+    flt = RawFilter(q.country, q.platform, q.browser, q.bots)
+    if counter in _RAW_ONLY or (counter != "bot_name" and (flt.needs_raw or q.unique)):
+        results = await _raw_counts(ctx, sel, span, flt, counter, q.unique, q.limit)
+    else:
+        results = await _counts(ctx, sel, span, counter, q.limit)
     return _json(LinklyCounter(counter, span.start.isoformat(), span.end.isoformat(), results))
 
 
@@ -277,6 +301,27 @@ async def _counts(
         return [LinklyCount(value, n) for value, n in ranked]
     found: list[Count] = await rollups.counts(ctx.pool, sel, _DIMENSION[counter], span, limit)
     return [LinklyCount(c.value or None, c.clicks) for c in found]
+
+
+async def _raw_counts(
+    ctx: AppContext, sel: Selection, span: Period, flt: RawFilter, counter: str, unique: bool,
+    limit: int,
+) -> list[LinklyCount]:  # fmt: skip
+    dimension = _RAW_ONLY.get(counter) or (
+        "link_id" if counter == "link_id" else _DIMENSION[counter]
+    )
+    wide = 10_000 if counter == "platform" else limit  # merged below, then cut
+    found = await raw.counts(ctx.pool, sel, flt, span, dimension, unique=unique, limit=wide)
+    if counter == "link_id":
+        return [LinklyCount(int(v), n) for v, n in found if v is not None]
+    if counter == "platform":
+        merged: dict[str, int] = {}
+        for value, n in found:
+            key = raw.platform_of(value or "")
+            merged[key] = merged.get(key, 0) + n
+        ranked = sorted(merged.items(), key=lambda kv: (-kv[1], kv[0]))[:limit]
+        return [LinklyCount(value, n) for value, n in ranked]
+    return [LinklyCount(v or None, n) for v, n in found]
 
 
 async def export(request: Request, ctx: AppContext) -> Response:
@@ -314,7 +359,7 @@ def declared() -> list[DocumentedRoute]:
             LinklyClicksExportQuery,
             None,
             "application/json",
-            "Raw clicks as a streamed JSON array or CSV file (format=json|csv)",
+            "Raw clicks as a streamed JSON array, CSV or TSV file (format=json|csv|tsv)",
         ),
         (
             "/api/v1/workspace/{ws}/clicks/counters/{counter}",
@@ -322,8 +367,8 @@ def declared() -> list[DocumentedRoute]:
             LinklyCountersQuery,
             LinklyCounter,
             "application/json",
-            "Clicks by country, platform, browser_name, referer, link_id, "
-            "destination or bot_name, most first",
+            "Clicks by country, platform, browser_name (or browser), referer, link_id, "
+            "destination, bot_name, isp or top_params, most first",
         ),
     ]
     return [

@@ -1,4 +1,4 @@
-"""Raw clicks as a streamed JSON array or CSV file, a batch at a time."""
+"""Raw clicks as a streamed JSON array, CSV or TSV file, a batch at a time."""
 
 from __future__ import annotations
 
@@ -13,7 +13,12 @@ import msgspec
 from kurz_management.core.analytics import raw
 from kurz_management.core.analytics.model import Period, RawFilter, Selection
 
-MEDIA_TYPES = {"json": "application/json", "csv": "text/csv; charset=utf-8"}
+MEDIA_TYPES = {
+    "json": "application/json",
+    "csv": "text/csv; charset=utf-8",
+    "tsv": "text/tab-separated-values; charset=utf-8",
+}
+_DELIMITERS = {"csv": ",", "tsv": "\t"}
 COLUMNS: tuple[str, ...] = raw.RawClick.__struct_fields__
 _encoder = msgspec.json.Encoder()
 T = TypeVar("T")
@@ -25,7 +30,7 @@ async def chunks(
     """The export's body, its first batch already read: a filter the database refuses,
     or a database that does not answer, fails here, before the response's first byte."""
     clicks = await primed(raw.export(pool, sel, flt, span))
-    return _json(clicks) if fmt == "json" else _csv(clicks)
+    return _json(clicks) if fmt == "json" else _delimited(clicks, _DELIMITERS[fmt])
 
 
 async def primed(batches: AsyncIterator[T]) -> AsyncIterator[T]:
@@ -59,11 +64,15 @@ async def _json(batches: AsyncIterator[list[raw.RawClick]]) -> AsyncIterator[byt
     yield b"]"
 
 
-async def _csv(batches: AsyncIterator[list[raw.RawClick]]) -> AsyncIterator[bytes]:
-    yield (",".join(COLUMNS) + "\r\n").encode()
+async def _delimited(
+    batches: AsyncIterator[list[raw.RawClick]], delimiter: str
+) -> AsyncIterator[bytes]:
+    """CSV, or TSV with tabs: a value holding the delimiter, a quote or a line break is
+    quoted either way, so no value can shift a column."""
+    yield (delimiter.join(COLUMNS) + "\r\n").encode()
     async for batch in batches:
         out = io.StringIO()
-        writer = csv.writer(out)
+        writer = csv.writer(out, delimiter=delimiter)
         for click in batch:
             writer.writerow([_cell(getattr(click, c)) for c in COLUMNS])
         yield out.getvalue().encode()

@@ -68,6 +68,43 @@ def _where(sel: Selection, flt: RawFilter, span: Period) -> tuple[str, list[Any]
     return " AND ".join(clauses), args
 
 
+# A raw dimension → its SQL over `clicks` (Linkly's counters with filters rollups lack).
+RAW_DIMENSIONS = {
+    "country": "country",
+    "os": "os",
+    "browser": "browser",
+    "referrer": "referrer",
+    "destination": "destination",
+    "link_id": "link_id::text",
+    "isp": "isp",
+    "params": "param",  # each of a click's query parameters, "name=value"
+}
+
+
+async def counts(
+    pool: asyncpg.Pool[Any],
+    sel: Selection,
+    flt: RawFilter,
+    span: Period,
+    dimension: str,
+    *,
+    unique: bool = False,
+    limit: int = 100,
+) -> list[tuple[str | None, int]]:
+    """Clicks (or distinct visitors) by one dimension of raw clicks, most first; ties by
+    value. For what the rollups cannot answer: a filter, bots, or unique visitors."""
+    where, args = _where(sel, flt, span)
+    measure = "count(DISTINCT visitor)" if unique else "count(*)"
+    column = RAW_DIMENSIONS[dimension]
+    source = "clicks, unnest(params) AS param" if dimension == "params" else "clicks"
+    rows = await pool.fetch(
+        f"""SELECT {column} AS value, {measure} AS n FROM {source} WHERE {where}
+            GROUP BY 1 ORDER BY n DESC, value NULLS LAST LIMIT {int(limit)}""",
+        *args,
+    )
+    return [(r["value"], int(r["n"])) for r in rows]
+
+
 async def series(
     pool: asyncpg.Pool[Any], sel: Selection, flt: RawFilter, span: Period, *, hourly: bool
 ) -> list[Bucket]:
