@@ -87,7 +87,7 @@ def declared() -> list[DocumentedRoute]:
         linkly_route(
             openapi.operation(
                 "GET",
-                "/api/v1/get_link/{link_id}",
+                "/api/v1/get_link/{link_id:id}",
                 FAMILY,
                 None,
                 LinklyLink,
@@ -101,7 +101,7 @@ def declared() -> list[DocumentedRoute]:
         linkly_route(
             openapi.operation(
                 "DELETE",
-                "/api/v1/workspace/{ws}/links/{link_id}",
+                "/api/v1/workspace/{ws}/links/{link_id:id}",
                 FAMILY,
                 None,
                 LinklyLink,
