@@ -14,7 +14,7 @@ def test_every_linkly_route_is_documented() -> None:
         for path, operations in document["paths"].items()
         for method in operations
     }
-    served = {(m, r.path) for r in routes.routes for m in r.methods or () if m != "HEAD"}  # type: ignore[attr-defined]
+    served = {(m, r.path_format) for r in routes.routes for m in r.methods or () if m != "HEAD"}  # type: ignore[attr-defined]
     assert served <= documented
     link = document["components"]["schemas"]["LinklyLink"]
     assert list(link["properties"])[:3] == ["id", "alias", "url"]

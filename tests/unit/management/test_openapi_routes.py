@@ -14,7 +14,7 @@ def test_every_documented_operation_is_a_served_route() -> None:
     app = create_app(load_settings({}))
     document = msgspec.json.decode(app.state.openapi_json)
     served = {
-        (method.lower(), route.path)
+        (method.lower(), route.path_format)
         for route in app.routes
         if isinstance(route, Route)
         for method in route.methods or ()
