@@ -16,7 +16,7 @@ import msgspec
 from kurz.validation import InvalidLink, normalize_web_url
 
 MAX_BRAND_NAME = 100
-_ACCENT = re.compile(r"#[0-9a-fA-F]{6}")
+ACCENT = re.compile(r"#[0-9a-fA-F]{6}")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 # A Content-Security-Policy source is one token: no spaces, quotes, commas or semicolons.
 _ORIGIN = re.compile(r"https?://[A-Za-z0-9.\-\[\]:]+")
@@ -75,7 +75,7 @@ def check_setting(name: str, value: str | None) -> str | None:
             )
         return value
     if name == "accent_color":
-        if not _ACCENT.fullmatch(value):
+        if not ACCENT.fullmatch(value):
             raise InvalidLink(name, f"{value!r} is not a colour as #rrggbb")
         return value.lower()
     if name not in SETTING_FIELDS:

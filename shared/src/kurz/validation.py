@@ -20,6 +20,8 @@ from kurz.countries import COUNTRY_CODES
 from kurz.models import PLATFORMS, REDIRECT_TYPES, LinkSpec, LinkType, Rule
 
 MAX_URL_LENGTH = 4096
+MAX_HOST = 253  # DNS: a name's length, and a label's
+MAX_LABEL = 63
 MAX_RULES = 50
 SLUG_ALPHABET = string.ascii_letters + string.digits
 GENERATED_SLUG_LENGTH = 7
@@ -27,7 +29,7 @@ SLUG_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,127}")
 # Paths the redirector answers itself: a link there could never be reached.
 RESERVED_SLUGS = frozenset({"healthz", "readyz", "metrics", "favicon", "robots"})
 _CONTROL = re.compile(r"[\x00-\x20\x7f]")
-_LANGUAGE = re.compile(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*")
+LANGUAGE = re.compile(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*")
 _PHONE = re.compile(r"\+?[0-9][0-9().\- ]{1,30}")
 _EMAIL = re.compile(r"[^@\s,;<>]+@[^@\s,;<>]+\.[^@\s,;<>]+")
 _HOST_LABELS = re.compile(r"[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*")
@@ -72,6 +74,12 @@ def _normalize_host(host: str) -> str:
         raise InvalidLink(field, f"{host!r} is not a valid host name: {exc}") from None
     if not _HOST_LABELS.fullmatch(ascii_name) and not _is_ipv4(ascii_name):
         raise InvalidLink(field, f"{host!r} is not a valid host name")
+    if len(ascii_name) > MAX_HOST or any(len(x) > MAX_LABEL for x in ascii_name.split(".")):
+        raise InvalidLink(
+            field,
+            f"{host!r} is too long for DNS: labels of at most {MAX_LABEL} characters, "
+            f"{MAX_HOST} in all",
+        )
     return f"{ascii_name}:{port}" if port else ascii_name
 
 
@@ -181,12 +189,12 @@ def _check_rule(index: int, rule: Rule) -> Rule:
             raise InvalidLink(
                 "rules", f"{where}: platform must be one of {', '.join(sorted(PLATFORMS))}"
             )
-    elif not _LANGUAGE.fullmatch(matches):
+    elif not LANGUAGE.fullmatch(matches):
         raise InvalidLink("rules", f"{where}: {rule.matches!r} is not a language tag")
     return Rule(rule.what, url, matches, None)
 
 
-_TEXT_LIMITS = {
+TEXT_LIMITS = {
     "title": 500,
     "description": 2000,
     "og_title": 500,
@@ -203,7 +211,7 @@ _TEXT_LIMITS = {
 _WEB_URL_FIELDS = ("image", "expiry_url")
 # Tracking ids end up inside the interstitial page's script: a strict charset keeps
 # them from carrying markup.
-_TRACKING_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+TRACKING_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 _TRACKING_FIELDS = ("meta_pixel_id", "ga4_id", "gtm_id")
 MAX_TAGS = 100
 MAX_WEBHOOK_URLS = 10
@@ -249,7 +257,7 @@ def check_spec(spec: LinkSpec, *, link_type: LinkType) -> LinkSpec:
 
 
 def _check_texts(spec: LinkSpec) -> dict[str, object]:
-    for name, limit in _TEXT_LIMITS.items():
+    for name, limit in TEXT_LIMITS.items():
         value = getattr(spec, name)
         if value is not None and len(value) > limit:
             raise InvalidLink(name, f"{name} longer than {limit} characters")
@@ -259,7 +267,7 @@ def _check_texts(spec: LinkSpec) -> dict[str, object]:
         raise InvalidLink("password", "password must not be empty (clear it instead)")
     for name in _TRACKING_FIELDS:
         value = getattr(spec, name)
-        if value is not None and not _TRACKING_ID.fullmatch(value):
+        if value is not None and not TRACKING_ID.fullmatch(value):
             raise InvalidLink(name, f"{name} must be 1 to 64 letters, digits, '-' or '_'")
     if spec.redirect_type is not None and spec.redirect_type not in REDIRECT_TYPES:
         allowed = ", ".join(str(c) for c in sorted(REDIRECT_TYPES))

@@ -19,7 +19,7 @@ async def test_openapi_document_is_valid_and_lists_every_route(http: httpx.Async
     listed = {(m.upper(), p) for p, ops in document["paths"].items() for m in ops}
     for route in native_routes:
         for method in route.methods - {"HEAD"}:  # type: ignore[attr-defined]
-            assert (method, route.path) in listed, (method, route.path)  # type: ignore[attr-defined]
+            assert (method, route.path_format) in listed, (method, route.path_format)  # type: ignore[attr-defined]
     create = document["paths"]["/api/v1/links"]["post"]
     schema_ref = create["requestBody"]["content"]["application/json"]["schema"]["$ref"]
     fields = document["components"]["schemas"][schema_ref.rsplit("/", 1)[1]]["properties"]

@@ -66,7 +66,7 @@ def _routes() -> tuple[list[BaseRoute], list[openapi.FamilyDoc]]:
 
 async def _not_routed(request: Request, exc: Exception) -> Response:
     """Unknown paths and methods answer JSON like the APIs, not Starlette's plain text;
-    a 405 names in `Allow` every method some route of the path takes (Starlette's own
+    a 405 names in `Allow` every method some route of the path documents (Starlette's own
     names only the first route's, and a path may have a route per method)."""
     status = getattr(exc, "status_code", 404)
     if status != 405:
@@ -75,7 +75,12 @@ async def _not_routed(request: Request, exc: Exception) -> Response:
     for route in request.app.router.routes:
         match, _ = route.matches(request.scope)
         if match == Match.PARTIAL and isinstance(route, Route) and route.methods:
-            allowed |= route.methods
+            # A documented route names its operation's method, not every method a family
+            # takes to word its own 405.
+            if isinstance(route, openapi.DocumentedRoute):
+                allowed |= route.documented_methods
+            else:
+                allowed |= route.methods
     headers = {"Allow": ", ".join(sorted(allowed))} if allowed else None
     message = f"method {request.method} not allowed"
     return JSONResponse({"error": message}, status_code=405, headers=headers)

@@ -41,8 +41,9 @@ class MetricsMiddleware:
         try:
             await self.app(scope, receive, send_with_status)
         finally:
-            # The route template, not the raw path: one series per endpoint, whatever ids.
-            route = getattr(scope.get("route"), "path", UNMATCHED)
+            # The route template, not the raw path: one series per endpoint, whatever ids
+            # ({link_id}, without the path convertor a route may name).
+            route = getattr(scope.get("route"), "path_format", UNMATCHED)
             method = scope["method"]
             REQUESTS.labels(method, route, str(status)).inc()
             DURATION.labels(method, route).observe(time.perf_counter() - started)

@@ -27,12 +27,36 @@ from typing import Any
 
 import msgspec
 import msgspec.inspect
+from starlette.convertors import Convertor, register_url_convertor
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 REF_TEMPLATE = "#/components/schemas/{name}"
-_PATH_PARAM = re.compile(r"{([^}:]+)(?::[^}]+)?}")
+_PATH_PARAM = re.compile(r"{([^}:]+)(?::([^}]+))?}")
+
+
+class IdConvertor(Convertor[str]):
+    """`{name:id}`: a path segment of ASCII digits, kept as text (the handler reads it with
+    kurz.validation.parse_id). A route of a literal path beside it (/api/v1/links/bulk
+    beside /api/v1/links/{link_id:id}) then keeps its own methods: GET /api/v1/links/bulk
+    is a 405 naming POST, not a lookup of the link "bulk"."""
+
+    regex = "[0-9]+"
+
+    def convert(self, value: str) -> str:
+        return value
+
+    def to_string(self, value: str) -> str:
+        return value
+
+
+register_url_convertor("id", IdConvertor())
+# The schema of a path parameter, by its convertor.
+_PATH_SCHEMAS: dict[str | None, dict[str, Any]] = {
+    None: {"type": "string"},
+    "id": {"type": "string", "pattern": f"^{IdConvertor.regex}$"},
+}
 _FIELD_ENTRY = re.compile(r"^(\w+): (.*)$")
 
 
@@ -69,6 +93,13 @@ class DocumentedRoute(Route):
             operation.path, endpoint, methods=list(methods or [operation.method]), name=name
         )
         self.operation = operation
+
+    @property
+    def documented_methods(self) -> set[str]:
+        """The methods an `Allow` header names for this route: its operation's (GET's
+        with HEAD, which Starlette answers alike)."""
+        method = self.operation.method
+        return {method, "HEAD"} if method == "GET" else {method}
 
 
 @dataclass(frozen=True)
@@ -265,8 +296,13 @@ def _slug(path: str) -> str:
 
 def _parameters(op: Operation, components: dict[str, Any]) -> list[dict[str, Any]]:
     params: list[dict[str, Any]] = [
-        {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
-        for name in _PATH_PARAM.findall(op.path)
+        {
+            "name": name,
+            "in": "path",
+            "required": True,
+            "schema": dict(_PATH_SCHEMAS[convertor or None]),
+        }
+        for name, convertor in _PATH_PARAM.findall(op.path)
     ]
     if op.query_type is not None:
         struct = components[_type_name(op.query_type)]

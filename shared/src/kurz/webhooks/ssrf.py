@@ -39,9 +39,12 @@ class Target(msgspec.Struct, frozen=True):
 
 
 async def system_resolver(host: str, port: int) -> list[str]:
-    infos = await asyncio.get_running_loop().getaddrinfo(
-        host, port, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP
-    )
+    try:
+        infos = await asyncio.get_running_loop().getaddrinfo(
+            host, port, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP
+        )
+    except UnicodeError as exc:  # a label empty or longer than 63: no such name
+        raise socket.gaierror(socket.EAI_NONAME, f"{host!r} is not a resolvable name") from exc
     return list(dict.fromkeys(str(info[4][0]) for info in infos))
 
 

@@ -89,7 +89,7 @@ def declared() -> list[DocumentedRoute]:
         linkly_route(
             openapi.operation(
                 "GET",
-                "/api/v1/get_link/{link_id}",
+                "/api/v1/get_link/{link_id:id}",
                 FAMILY,
                 None,
                 LinklyLink,
@@ -103,7 +103,7 @@ def declared() -> list[DocumentedRoute]:
         linkly_route(
             openapi.operation(
                 "DELETE",
-                "/api/v1/workspace/{ws}/links/{link_id}",
+                "/api/v1/workspace/{ws}/links/{link_id:id}",
                 FAMILY,
                 None,
                 LinklyLink,

@@ -8,13 +8,14 @@ link's (`unique_visitors_exact` says which)."""
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import msgspec
 from kurz.plans import entitlements
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import BaseRoute, Route
 
+from kurz_management import constraints as c
 from kurz_management.core.analytics import exporting, rollups
 from kurz_management.core.analytics.model import (
     HTTP_STATUS,
@@ -30,6 +31,7 @@ from kurz_management.native.endpoint import Call, Handler, NativeError, json_res
 from kurz_management.native.routing import native_route
 
 HOURLY_MAX_DAYS = 31
+RANKING_MAX = 1000
 
 
 class AnalyticsQuery(msgspec.Struct, omit_defaults=True):
@@ -42,12 +44,14 @@ class AnalyticsQuery(msgspec.Struct, omit_defaults=True):
     limit: Rows of a ranking (geo, devices, referrers, utm); default 50.
     """
 
-    start: str | None = None  # YYYY-MM-DD; default: 29 days before end
-    end: str | None = None  # YYYY-MM-DD; default: today
-    link_id: int | None = None
-    group_id: int | None = None
-    tag: str | None = None
-    limit: int = 50  # rows of a ranking (geo, devices, referrers, utm)
+    start: c.QueryDate | None = None  # default: 29 days before end
+    end: c.QueryDate | None = None  # default: today
+    link_id: c.Id | None = None
+    group_id: c.Id | None = None
+    tag: c.Text | None = None
+    limit: Annotated[int, c.declared(minimum=1, maximum=RANKING_MAX)] = (
+        50  # rows of a ranking (geo, devices, referrers, utm)
+    )
 
 
 class AnalyticsTimeseriesQuery(AnalyticsQuery, omit_defaults=True):
@@ -192,8 +196,8 @@ class AnalyticsUtmEnvelope(msgspec.Struct):
 async def _scope(
     call: Call, query: AnalyticsQuery, *, max_days: int = 366
 ) -> tuple[Selection, Period]:
-    if not 1 <= query.limit <= 1000:
-        raise NativeError(400, "limit must be between 1 and 1000")
+    if not 1 <= query.limit <= RANKING_MAX:
+        raise NativeError(400, f"limit must be between 1 and {RANKING_MAX}")
     tz = call.principal.time_zone
     try:
         span = period(

@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
 import msgspec
 from starlette.responses import Response
 
+from kurz_management import constraints as c
 from kurz_management.core import catalog
 from kurz_management.native.endpoint import Call, json_response
+
+TagName = Annotated[
+    str, c.declared(minLength=1, maxLength=catalog.TAG_NAME_MAX, pattern=c.anchored(c.NO_NUL))
+]
 
 
 class TagCreate(msgspec.Struct, forbid_unknown_fields=True):
@@ -16,7 +22,7 @@ class TagCreate(msgspec.Struct, forbid_unknown_fields=True):
     name: The tag's name, unique in the workspace.
     """
 
-    name: str
+    name: TagName
 
 
 class TagOut(msgspec.Struct):
@@ -50,7 +56,7 @@ class DomainCreate(msgspec.Struct, forbid_unknown_fields=True):
     host: The custom domain, e.g. go.example.com (international names as typed or in punycode).
     """
 
-    host: str
+    host: c.Host
 
 
 class DomainOut(msgspec.Struct):

@@ -18,6 +18,8 @@ from kurz_management.native.endpoint import (
     link_error_message,
 )
 from kurz_management.native.schema import (
+    MAX_PAGE,
+    MAX_PAGE_SIZE,
     BulkFailure,
     BulkRequest,
     BulkResponse,
@@ -29,8 +31,6 @@ from kurz_management.native.schema import (
     ListQuery,
     Pagination,
 )
-
-MAX_PAGE_SIZE = 100
 
 
 async def create_link(call: Call) -> Response:
@@ -58,8 +58,10 @@ async def delete_link(call: Call) -> Response:
 
 async def list_links(call: Call) -> Response:
     query = call.query(ListQuery)
-    if query.page < 1 or not 1 <= query.limit <= MAX_PAGE_SIZE:
-        raise NativeError(400, f"page must be >= 1 and limit from 1 to {MAX_PAGE_SIZE}")
+    if not 1 <= query.page <= MAX_PAGE or not 1 <= query.limit <= MAX_PAGE_SIZE:
+        raise NativeError(
+            400, f"page must be from 1 to {MAX_PAGE} and limit from 1 to {MAX_PAGE_SIZE}"
+        )
     records, total = await service.list_links(
         call.ctx,
         call.principal,

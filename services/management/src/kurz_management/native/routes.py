@@ -73,7 +73,7 @@ routes: list[BaseRoute] = [
     ),
     native_route(
         "GET",
-        "/api/v1/links/{link_id}",
+        "/api/v1/links/{link_id:id}",
         links.get_link,
         "Get a link",
         response=LinkEnvelope,
@@ -81,7 +81,7 @@ routes: list[BaseRoute] = [
     ),
     native_route(
         "PATCH",
-        "/api/v1/links/{link_id}",
+        "/api/v1/links/{link_id:id}",
         links.update_link,
         "Change a link: given fields change, null clears, absent fields stay",
         request=LinkPatch,
@@ -90,7 +90,7 @@ routes: list[BaseRoute] = [
     ),
     native_route(
         "DELETE",
-        "/api/v1/links/{link_id}",
+        "/api/v1/links/{link_id:id}",
         links.delete_link,
         "Delete a link",
         errors=(404,),

@@ -8,12 +8,14 @@ field" and an absent field as "leave it".
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import msgspec
+from kurz import validation
 from kurz.models import Rule
 from msgspec import UNSET, UnsetType
 
+from kurz_management import constraints as c
 from kurz_management.native.fielddocs import LINK_FIELD_DOCS, LINK_OUT_DOCS
 from kurz_management.openapi import fields_doc
 
@@ -32,46 +34,50 @@ LinkTypeName = Literal["URL", "MAILTO", "TEL", "SMS"]
 
 # camelCase body field → (type, LinkSpec field).
 LINK_FIELDS: dict[str, tuple[Any, str]] = {
-    "url": (str, "url"),
-    "domain": (str, "domain"),
-    "customSlug": (str, "slug"),
-    "slug": (str, "slug"),
-    "title": (str, "title"),
-    "description": (str, "description"),
-    "image": (str, "image"),
+    "url": (c.Destination, "url"),
+    "domain": (c.Host, "domain"),
+    "customSlug": (c.Slug, "slug"),
+    "slug": (c.Slug, "slug"),
+    "title": (c.link_text("title"), "title"),
+    "description": (c.link_text("description"), "description"),
+    "image": (c.WebUrl, "image"),
     "redirectType": (RedirectName, "redirect_type"),
     "linkType": (LinkTypeName, "link_type"),
     "cloaked": (bool, "cloaked"),
-    "password": (str, "password"),
-    "expiresAt": (datetime, "expires_at"),
-    "maxClicks": (int, "max_clicks"),
-    "tagIds": (list[str | int], "tag_ids"),
+    "password": (c.link_text("password"), "password"),
+    "expiresAt": (c.Timestamp, "expires_at"),
+    "maxClicks": (c.MaxClicks, "max_clicks"),
+    "tagIds": (c.items(c.IdText | c.Id, validation.MAX_TAGS), "tag_ids"),
     "forwardParameters": (bool, "forward_params"),
     "blockBots": (bool, "block_bots"),
-    "utmSource": (str, "utm_source"),
-    "utmMedium": (str, "utm_medium"),
-    "utmCampaign": (str, "utm_campaign"),
-    "utmTerm": (str, "utm_term"),
-    "utmContent": (str, "utm_content"),
-    "metaPixelId": (str, "meta_pixel_id"),
-    "googleTagId": (str, "ga4_id"),
-    "webhookUrls": (str | list[str], "webhook_urls"),
-    "note": (str, "note"),
-    "startsAt": (datetime, "starts_at"),
-    "expiryUrl": (str, "expiry_url"),
-    "deleteAt": (datetime, "delete_at"),
+    "utmSource": (c.link_text("utm_source"), "utm_source"),
+    "utmMedium": (c.link_text("utm_medium"), "utm_medium"),
+    "utmCampaign": (c.link_text("utm_campaign"), "utm_campaign"),
+    "utmTerm": (c.link_text("utm_term"), "utm_term"),
+    "utmContent": (c.link_text("utm_content"), "utm_content"),
+    "metaPixelId": (c.TrackingId, "meta_pixel_id"),
+    "googleTagId": (c.TrackingId, "ga4_id"),
+    "webhookUrls": (c.WebUrl | c.items(c.WebUrl, validation.MAX_WEBHOOK_URLS), "webhook_urls"),
+    "note": (c.link_text("note"), "note"),
+    "startsAt": (c.Timestamp, "starts_at"),
+    "expiryUrl": (c.WebUrl, "expiry_url"),
+    "deleteAt": (c.Timestamp, "delete_at"),
     "hideReferrer": (bool, "hide_referrer"),
-    "gtmId": (str, "gtm_id"),
-    "ogTitle": (str, "og_title"),
-    "headTags": (str, "head_tags"),
-    "bodyTags": (str, "body_tags"),
-    "rules": (list[Rule], "rules"),
-    "groupId": (int, "group_id"),
+    "gtmId": (c.TrackingId, "gtm_id"),
+    "ogTitle": (c.link_text("og_title"), "og_title"),
+    "headTags": (c.link_text("head_tags"), "head_tags"),
+    "bodyTags": (c.link_text("body_tags"), "body_tags"),
+    "rules": (c.Rules, "rules"),
+    "groupId": (c.Id, "group_id"),
     "enabled": (bool, "enabled"),
     "qrBypass": (bool, "qr_bypass"),
     "pushSubscribe": (bool, "push_subscribe"),
 }
 BODY_FIELD_OF_SPEC = {spec: body for body, (_, spec) in LINK_FIELDS.items() if body != "slug"}
+
+MAX_PAGE_SIZE = 100
+# The last page whose offset ((page - 1) * limit) Postgres can take.
+MAX_PAGE = validation.MAX_ID // MAX_PAGE_SIZE
 
 _STRUCT_OPTIONS: dict[str, Any] = {"kw_only": True, "forbid_unknown_fields": True}
 
@@ -93,7 +99,7 @@ LinkPatch: Any = msgspec.defstruct(
 )
 BulkItem: Any = msgspec.defstruct(
     "BulkItem",
-    [("id", int | None, None)] + [(n, t | None, None) for n, (t, _) in LINK_FIELDS.items()],
+    [("id", c.Id | None, None)] + [(n, t | None, None) for n, (t, _) in LINK_FIELDS.items()],
     namespace={
         "__doc__": fields_doc(
             "One link of a bulk request: with id an update of that link, else a new link.",
@@ -209,17 +215,17 @@ class ListQuery(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
         createdAfter: Only links created at or after this time (ISO 8601).
         createdBefore: Only links created before this time (ISO 8601).
         page: Page number, from 1.
-        limit: Links a page (at most 1000, default 30).
+        limit: Links a page (at most 100, default 30).
     """
 
-    search: str | None = None
-    domain: str | None = None
-    tagId: int | None = None
-    groupId: int | None = None
-    createdAfter: datetime | None = None
-    createdBefore: datetime | None = None
-    page: int = 1
-    limit: int = 30
+    search: c.Text | None = None
+    domain: c.Text | None = None
+    tagId: c.Id | None = None
+    groupId: c.Id | None = None
+    createdAfter: c.Timestamp | None = None
+    createdBefore: c.Timestamp | None = None
+    page: Annotated[int, c.declared(minimum=1, maximum=MAX_PAGE)] = 1
+    limit: Annotated[int, c.declared(minimum=1, maximum=MAX_PAGE_SIZE)] = 30
 
 
 class ItemError(msgspec.Struct, omit_defaults=True):

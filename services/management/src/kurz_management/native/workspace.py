@@ -9,6 +9,7 @@ from kurz.validation import InvalidLink
 from msgspec import UNSET, UnsetType
 from starlette.responses import Response
 
+from kurz_management import constraints as c
 from kurz_management.core import workspace_settings
 from kurz_management.native.endpoint import Call, NativeError, json_response
 
@@ -88,9 +89,9 @@ class BrandingPatch(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     accentColor: The colour of links and buttons, as #rrggbb.
     """
 
-    name: str | UnsetType | None = UNSET
-    logoUrl: str | UnsetType | None = UNSET
-    accentColor: str | UnsetType | None = UNSET
+    name: c.BrandName | UnsetType | None = UNSET
+    logoUrl: c.WebUrl | UnsetType | None = UNSET
+    accentColor: c.Color | UnsetType | None = UNSET
 
 
 class NotFoundRedirectsPatch(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -102,9 +103,9 @@ class NotFoundRedirectsPatch(msgspec.Struct, kw_only=True, forbid_unknown_fields
     expiredLink: Where a link past its end or its click limit goes.
     """
 
-    baseUrl: str | UnsetType | None = UNSET
-    invalidLink: str | UnsetType | None = UNSET
-    expiredLink: str | UnsetType | None = UNSET
+    baseUrl: c.WebUrl | UnsetType | None = UNSET
+    invalidLink: c.WebUrl | UnsetType | None = UNSET
+    expiredLink: c.WebUrl | UnsetType | None = UNSET
 
 
 class WorkspacePatch(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):

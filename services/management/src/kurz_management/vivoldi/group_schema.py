@@ -5,6 +5,7 @@ from __future__ import annotations
 import msgspec
 from msgspec import UNSET, UnsetType
 
+from kurz_management import constraints as c
 from kurz_management.vivoldi.fields import YN
 
 
@@ -54,7 +55,7 @@ class VivoldiGroupCreate(GroupSettings, kw_only=True):
         nm: The group's name.
     """
 
-    nm: str
+    nm: c.NonEmpty
 
 
 class VivoldiGroupUpdate(GroupSettings, kw_only=True):
@@ -65,8 +66,8 @@ class VivoldiGroupUpdate(GroupSettings, kw_only=True):
         nm: A new name.
     """
 
-    grpIdx: int
-    nm: str | UnsetType = UNSET
+    grpIdx: c.Id
+    nm: c.NonEmpty | UnsetType = UNSET
 
 
 class VivoldiGroupCreated(msgspec.Struct):
@@ -101,7 +102,7 @@ class VivoldiGroup(msgspec.Struct):
     """
 
     idx: int
-    nm: str
+    nm: c.NonEmpty
     memo: str | None
     linkCnt: int
     notfSubscYn: YN

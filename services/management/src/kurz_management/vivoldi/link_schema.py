@@ -5,7 +5,9 @@ from __future__ import annotations
 import msgspec
 from msgspec import UNSET, UnsetType
 
+from kurz_management import constraints as c
 from kurz_management.vivoldi.fields import YN
+from kurz_management.vivoldi.paging import Page
 
 Text = str | None | UnsetType
 
@@ -31,8 +33,8 @@ class LinkSettings(msgspec.Struct, kw_only=True):
         delYmdt: When it deletes itself.
     """
 
-    redirectType: int | UnsetType | None = UNSET
-    grpIdx: int | UnsetType | None = UNSET  # 0 or null on update: leave the group
+    redirectType: c.RedirectCode | UnsetType | None = UNSET
+    grpIdx: c.IdOrZero | UnsetType | None = UNSET  # 0 or null on update: leave the group
     ttl: Text = UNSET  # title; "" on update leaves it unchanged, as Vivoldi documents
     description: Text = UNSET
     metaImg: Text = UNSET
@@ -43,7 +45,7 @@ class LinkSettings(msgspec.Struct, kw_only=True):
     strtYmdt: Text = UNSET
     expireYmdt: Text = UNSET
     expireUrl: Text = UNSET
-    acesMaxCnt: int | UnsetType | None = UNSET  # 0: unlimited
+    acesMaxCnt: c.MaxClicks | UnsetType | None = UNSET  # 0: unlimited
     delYmdt: Text = UNSET  # scheduled deletion
 
 
@@ -150,8 +152,8 @@ class VivoldiLinkListQuery(msgspec.Struct, kw_only=True):
 
     regStartYmdt: str | None = None  # inclusive; YYYY-MM-DD or YYYY-MM-DD HH:MM:SS
     regEndYmdt: str | None = None  # inclusive: a bare day covers the whole day
-    pages: int = 1
-    grpIdx: int | None = None
+    pages: Page = 1
+    grpIdx: c.Id | None = None
     domain: str | None = None
     searchKwd: str | None = None  # part of the URL, linkId, title or memo
 

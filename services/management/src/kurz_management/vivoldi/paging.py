@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Generic, TypeVar
+from typing import Annotated, Generic, TypeVar
 
 import msgspec
 
+from kurz_management.constraints import declared
 from kurz_management.vivoldi.envelope import Code, VivoldiError
 from kurz_management.vivoldi.fields import YN
 
 T = TypeVar("T")
 PAGE_SIZE = 30
 MAX_PAGE = 1_000_000
+Page = Annotated[int, declared(minimum=1, maximum=MAX_PAGE)]
 
 
 class VivoldiPageExtra(msgspec.Struct):

@@ -20,6 +20,7 @@ import msgspec
 from kurz.plans import entitlements
 from kurz.validation import is_id, parse_id
 
+from kurz_management import constraints as c
 from kurz_management import openapi
 from kurz_management.core.analytics import groups, rollups
 from kurz_management.core.analytics.model import AnalyticsError, Period, Selection
@@ -32,7 +33,7 @@ from kurz_management.vivoldi.envelope import Code, Envelope, VivoldiError
 from kurz_management.vivoldi.fields import host_of
 from kurz_management.vivoldi.operations import KEY
 from kurz_management.vivoldi.operations import VivoldiError as ErrorBody
-from kurz_management.vivoldi.paging import PAGE_SIZE, Paged, offset_of, paged
+from kurz_management.vivoldi.paging import PAGE_SIZE, Page, Paged, offset_of, paged
 
 MONTH_DAYS = 31  # "a range of at most one month": the longest month, both ends included
 
@@ -44,9 +45,9 @@ class VivoldiClicksByGroupQuery(msgspec.Struct):
     pages: Page number, from 1 (30 groups a page).
     """
 
-    ymd: str
+    ymd: c.Date
     grpIdxList: str | None = None  # "151,207,209"
-    pages: int = 1
+    pages: Page = 1
 
 
 class VivoldiClicksByGroupRangeQuery(msgspec.Struct):
@@ -57,10 +58,10 @@ class VivoldiClicksByGroupRangeQuery(msgspec.Struct):
     pages: Page number, from 1.
     """
 
-    startYmd: str
-    endYmd: str
+    startYmd: c.Date
+    endYmd: c.Date
     grpIdxList: str | None = None
-    pages: int = 1
+    pages: Page = 1
 
 
 class VivoldiClicksByDateQuery(msgspec.Struct):
@@ -72,11 +73,11 @@ class VivoldiClicksByDateQuery(msgspec.Struct):
     grpIdx: Only this group's links.
     """
 
-    startYmd: str
-    endYmd: str
+    startYmd: c.Date
+    endYmd: c.Date
     linkId: str | None = None  # with domain (default: the default short domain)
     domain: str | None = None
-    grpIdx: int | None = None
+    grpIdx: c.Id | None = None
 
 
 class VivoldiClicksByHourQuery(msgspec.Struct):
@@ -87,10 +88,10 @@ class VivoldiClicksByHourQuery(msgspec.Struct):
     grpIdx: Only this group's links.
     """
 
-    ymd: str
+    ymd: c.Date
     linkId: str | None = None
     domain: str | None = None
-    grpIdx: int | None = None
+    grpIdx: c.Id | None = None
 
 
 class VivoldiGroupClicks(msgspec.Struct):

@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal
 import msgspec
 from kurz.webhooks.registry import Delivery, Notification, Webhook
 
+from kurz_management import constraints as c
 from kurz_management.core.webhooks import WebhookView
 
 DeliveryStatus = Literal["pending", "succeeded", "dead"]
@@ -24,8 +25,8 @@ class WebhookCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
         linkId: Fire for this link only; omitted: every link.
     """
 
-    url: str
-    linkId: int | None = None
+    url: c.WebhookUrl
+    linkId: c.Id | None = None
 
 
 class WebhookOut(msgspec.Struct, kw_only=True):
