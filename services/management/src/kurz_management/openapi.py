@@ -56,6 +56,7 @@ register_url_convertor("id", IdConvertor())
 _PATH_SCHEMAS: dict[str | None, dict[str, Any]] = {
     None: {"type": "string"},
     "id": {"type": "string", "pattern": f"^{IdConvertor.regex}$"},
+    "path": {"type": "string", "minLength": 1},  # may hold "/" (a URL-encoded URL)
 }
 _FIELD_ENTRY = re.compile(r"^(\w+): (.*)$")
 
