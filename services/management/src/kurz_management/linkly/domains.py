@@ -14,9 +14,11 @@ from starlette.responses import Response
 from kurz_management import openapi
 from kurz_management.context import AppContext
 from kurz_management.core import catalog
+from kurz_management.core.auth import Principal
 from kurz_management.linkly.errors import LinklyError, LinklyErrorBody
 from kurz_management.linkly.render import encode
 from kurz_management.linkly.request import authorize, read_payload
+from kurz_management.linkly.schema import LinklyLinkIn
 from kurz_management.openapi import DocumentedRoute
 
 FAMILY = "linkly"
@@ -60,6 +62,25 @@ class LinklyDomains(msgspec.Struct):
     """
 
     domains: list[LinklyDomain]
+
+
+async def resolve_domain_ids(
+    ctx: AppContext, principal: Principal, links: list[LinklyLinkIn]
+) -> None:
+    """Links that name their domain by `domain_id` get its host (Pipedream's update
+    action sends it); an id that is not one of the workspace's domains is refused, and
+    one that disagrees with a `domain` given beside it too."""
+    wanted = [link.domain_id for link in links if link.domain_id is not None]
+    if not wanted:
+        return
+    hosts = await catalog.domain_hosts(ctx, principal, wanted)
+    for link in links:
+        if link.domain_id is None:
+            continue
+        host = hosts[link.domain_id]
+        if link.domain is not None and link.domain.strip().lower() not in (host, f"https://{host}"):
+            raise LinklyError(422, "domain_id and domain name different domains", field="domain_id")
+        link.domain = host
 
 
 def _render(domain: catalog.DomainRecord, workspace_id: int, deleted: bool = False) -> LinklyDomain:
