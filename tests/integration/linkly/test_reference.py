@@ -138,3 +138,40 @@ async def test_workspace_domains_list_add_delete(
     assert gone.status_code == 200 and gone.json()["deleted"] is True
     assert (await api.get(url)).json()["domains"] == []
     assert (await api.delete(f"{url}/{domain['id']}")).status_code == 404
+
+
+async def test_pipedream_update_honours_full_url_and_domain_id(
+    api: httpx.AsyncClient, workspace: Workspace, pool: asyncpg.Pool[Any]
+) -> None:
+    # Pipedream components/linkly, update-link: data {workspace_id, url, name,
+    # full_url: <the new slug>, domain_id}. Honoured, or refused; never a 200 that
+    # changes nothing.
+    ws = workspace.id
+    [link] = await _links(api, ws, {"url": "https://pd.example/a", "name": "before"})
+    added = await api.post(f"/api/v1/workspace/{ws}/domains", json={"name": "go.pd.example"})
+    domain = added.json()
+    await pool.execute("UPDATE domains SET verified = true WHERE id = $1", domain["id"])
+    update = {"workspace_id": ws, "id": link["id"], "name": "after", "full_url": "spring-sale",
+              "domain_id": domain["id"]}  # fmt: skip
+    answer = await api.post("/api/v1/link", json=update)
+    assert answer.status_code == 200, answer.text
+    moved = answer.json()
+    assert (moved["name"], moved["slug"], moved["domain"]) == (
+        "after", "/spring-sale", "go.pd.example",
+    )  # fmt: skip
+    assert moved["full_url"].endswith("://go.pd.example/spring-sale")
+    # A whole short URL names both.
+    again = await api.post("/api/v1/link", json={
+        "id": link["id"], "full_url": "https://go.pd.example/summer",
+    })  # fmt: skip
+    assert again.status_code == 200 and again.json()["slug"] == "/summer"
+    # Refused, and nothing changed: an unknown domain id, disagreeing names.
+    for bad, status in (
+        ({"domain_id": 999_999_999}, 404),
+        ({"full_url": "/a", "slug": "/b"}, 422),
+        ({"full_url": "https://go.pd.example/x/y"}, 422),
+    ):
+        refused = await api.post("/api/v1/link", json={"id": link["id"], **bad})
+        assert refused.status_code == status, (bad, refused.text)
+    current = (await api.get(f"/api/v1/link/{link['id']}")).json()
+    assert current["slug"] == "/summer" and current["domain"] == "go.pd.example"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from email.message import EmailMessage
 from typing import Any
@@ -13,6 +12,7 @@ import asyncpg
 from kurz.settings import WebhookSettings
 
 from kurz_webhooks import metrics
+from kurz_webhooks.rounds import run_rounds
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 5
@@ -62,15 +62,7 @@ class Mailer:
         self._settings = settings
 
     async def run(self, stop: asyncio.Event) -> None:
-        while not stop.is_set():
-            try:
-                sent = await self.send_due()
-            except (OSError, asyncpg.PostgresError):
-                log.exception("notification round failed")
-                sent = 0
-            if not sent:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), POLL_INTERVAL)
+        await run_rounds(stop, self.send_due, "notification", POLL_INTERVAL)
 
     async def send_due(self) -> int:
         rows = await self._pool.fetch(_CLAIM, LEASE)

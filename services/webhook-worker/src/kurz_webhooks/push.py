@@ -7,7 +7,6 @@ subscription is deleted."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 import time
@@ -22,6 +21,7 @@ from py_vapid import Vapid
 from pywebpush import WebPusher
 
 from kurz_webhooks import metrics
+from kurz_webhooks.rounds import run_rounds
 
 log = logging.getLogger(__name__)
 POLL_INTERVAL = 1.0
@@ -73,15 +73,7 @@ class PushSender:
         self._claims: dict[str, dict[str, str | int]] = {}  # per push service origin
 
     async def run(self, stop: asyncio.Event) -> None:
-        while not stop.is_set():
-            try:
-                sent = await self.send_due()
-            except (OSError, asyncpg.PostgresError):
-                log.exception("push round failed")
-                sent = 0
-            if not sent:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), POLL_INTERVAL)
+        await run_rounds(stop, self.send_due, "push", POLL_INTERVAL)
 
     async def send_due(self, horizon: float = 0.0) -> int:
         """Attempt every delivery due (within `horizon` seconds); how many were tried."""

@@ -15,7 +15,7 @@ import asyncpg
 import dns.asyncresolver
 import dns.exception
 import msgspec
-from kurz.validation import InvalidLink, normalize_host
+from kurz.validation import InvalidLink, is_id, normalize_host
 
 from kurz_management.core.auth import Principal
 from kurz_management.core.context import AppContext
@@ -108,6 +108,24 @@ async def add_domain(ctx: AppContext, principal: Principal, host: str) -> Domain
     if row is None:
         raise LinkError("conflict", f"domain {host} is already registered", field="host")
     return _domain(row)
+
+
+async def domain_hosts(
+    ctx: AppContext, principal: Principal, domain_ids: list[int]
+) -> dict[int, str]:
+    """The hosts of the workspace's domains by id; an id that is not the workspace's
+    (or no domain's) is not found."""
+    with database_available():
+        rows = await ctx.pool.fetch(
+            "SELECT id, host FROM domains WHERE id = ANY($1::bigint[]) AND workspace_id = $2",
+            [i for i in domain_ids if is_id(i)],
+            principal.workspace_id,
+        )
+    found = {r["id"]: r["host"] for r in rows}
+    missing = sorted(set(domain_ids) - set(found))
+    if missing:
+        raise LinkError("not_found", f"no domain {missing[0]} in this workspace", field="domain")
+    return found
 
 
 async def delete_domain(ctx: AppContext, principal: Principal, domain_id: int) -> DomainRecord:

@@ -15,6 +15,7 @@ from kurz_management.context import AppContext
 from kurz_management.core.auth import Principal
 from kurz_management.core.links import service
 from kurz_management.core.links.service import NOT_WRITTEN, LinkError, LinkRecord
+from kurz_management.linkly.domains import resolve_domain_ids
 from kurz_management.linkly.errors import LinklyError, LinklyItemError, item_errors
 from kurz_management.linkly.render import encode, to_linkly
 from kurz_management.linkly.request import (
@@ -23,7 +24,7 @@ from kurz_management.linkly.request import (
     check_workspace,
     refuse_form_rules,
 )
-from kurz_management.linkly.schema import SchemaError, parse_link, to_spec
+from kurz_management.linkly.schema import LinklyLinkIn, SchemaError, parse_link, to_spec
 
 
 async def save_batch(
@@ -38,18 +39,20 @@ async def save_batch(
     limit = ctx.settings.api.bulk_max
     if len(items) > limit:
         raise LinklyError(413, f"at most {limit} links per request; this one has {len(items)}")
-    specs = _parse_items(items, principal)
+    links = _parse_items(items, principal)
+    await resolve_domain_ids(ctx, principal, links)
+    specs = [(link.target_id, to_spec(link)) for link in links]
     records = await _write(ctx, principal, specs)
-    links = [to_linkly(r, ctx.settings.edge.default_domain) for r in records]
-    body = encode(links[0] if single else links)
+    answered = [to_linkly(r, ctx.settings.edge.default_domain) for r in records]
+    body = encode(answered[0] if single else answered)
     return Response(body, media_type="application/json")
 
 
-def _parse_items(items: list[Any], principal: Principal) -> list[tuple[int | None, LinkSpec]]:
+def _parse_items(items: list[Any], principal: Principal) -> list[LinklyLinkIn]:
     """Every item checked before any is written. An item naming another workspace makes
     the whole request a 404 (that workspace is not found for this key, as in the path),
     listing every such item."""
-    specs: list[tuple[int | None, LinkSpec]] = []
+    links: list[LinklyLinkIn] = []
     invalid: list[LinklyItemError] = []
     foreign: list[LinklyItemError] = []
     for index, raw in enumerate(items):
@@ -63,12 +66,12 @@ def _parse_items(items: list[Any], principal: Principal) -> list[tuple[int | Non
         except LinklyError as exc:
             foreign.append(LinklyItemError(index, exc.message, exc.field))
             continue
-        specs.append((link.target_id, to_spec(link)))
+        links.append(link)
     if foreign:
         raise LinklyError(404, foreign[0].error, field="workspace_id", errors=foreign)
     if invalid:
         raise _batch_refused(invalid)
-    return specs
+    return links
 
 
 async def _write(

@@ -11,12 +11,13 @@ from kurz.validation import parse_id
 from starlette.requests import Request
 from starlette.responses import Response
 
-from kurz_management import openapi
 from kurz_management.context import AppContext
 from kurz_management.core import catalog
-from kurz_management.linkly.errors import LinklyError, LinklyErrorBody
+from kurz_management.core.auth import Principal
+from kurz_management.linkly.errors import LinklyError
 from kurz_management.linkly.render import encode
-from kurz_management.linkly.request import authorize, read_payload
+from kurz_management.linkly.request import authorized
+from kurz_management.linkly.schema import LinklyLinkIn
 from kurz_management.openapi import DocumentedRoute
 
 FAMILY = "linkly"
@@ -62,6 +63,25 @@ class LinklyDomains(msgspec.Struct):
     domains: list[LinklyDomain]
 
 
+async def resolve_domain_ids(
+    ctx: AppContext, principal: Principal, links: list[LinklyLinkIn]
+) -> None:
+    """Links that name their domain by `domain_id` get its host (Pipedream's update
+    action sends it); an id that is not one of the workspace's domains is refused, and
+    one that disagrees with a `domain` given beside it too."""
+    wanted = [link.domain_id for link in links if link.domain_id is not None]
+    if not wanted:
+        return
+    hosts = await catalog.domain_hosts(ctx, principal, wanted)
+    for link in links:
+        if link.domain_id is None:
+            continue
+        host = hosts[link.domain_id]
+        if link.domain is not None and link.domain.strip().lower() not in (host, f"https://{host}"):
+            raise LinklyError(422, "domain_id and domain name different domains", field="domain_id")
+        link.domain = host
+
+
 def _render(domain: catalog.DomainRecord, workspace_id: int, deleted: bool = False) -> LinklyDomain:
     return LinklyDomain(
         domain.id, domain.host, domain.verified, domain.verify_record, domain.verify_token,
@@ -74,15 +94,13 @@ def _json(value: object, status: int = 200) -> Response:
 
 
 async def list_domains(request: Request, ctx: AppContext) -> Response:
-    payload = await read_payload(request, ctx.settings.api.max_body_bytes)
-    principal = await authorize(request, ctx, payload, path_workspace=request.path_params["ws"])
+    principal, _ = await authorized(request, ctx)
     found = await catalog.list_domains(ctx, principal)
     return _json(LinklyDomains([_render(d, principal.workspace_id) for d in found]))
 
 
 async def add_domain(request: Request, ctx: AppContext) -> Response:
-    payload = await read_payload(request, ctx.settings.api.max_body_bytes)
-    principal = await authorize(request, ctx, payload, path_workspace=request.path_params["ws"])
+    principal, payload = await authorized(request, ctx)
     try:
         body = msgspec.convert(payload.fields, LinklyDomainIn, strict=False)
     except msgspec.ValidationError as exc:
@@ -92,8 +110,7 @@ async def add_domain(request: Request, ctx: AppContext) -> Response:
 
 
 async def delete_domain(request: Request, ctx: AppContext) -> Response:
-    payload = await read_payload(request, ctx.settings.api.max_body_bytes)
-    principal = await authorize(request, ctx, payload, path_workspace=request.path_params["ws"])
+    principal, _ = await authorized(request, ctx)
     raw = request.path_params["domain_id"]
     domain_id = parse_id(raw)
     if domain_id is None:
@@ -103,37 +120,27 @@ async def delete_domain(request: Request, ctx: AppContext) -> Response:
 
 
 def declared() -> list[DocumentedRoute]:
-    from kurz_management.linkly.endpoint import linkly_route
-    from kurz_management.linkly.operations import LinklyAuthQuery
-
-    def operation(
-        method: str, path: str, request: object, response: object, summary: str,
-        errors: tuple[int, ...], description: str = "",
-    ) -> openapi.Operation:  # fmt: skip
-        return openapi.operation(
-            method, path, FAMILY, request, response, summary=summary, description=description,
-            errors={s: LinklyErrorBody for s in (401, 429, *errors)}, security="linkly_key",
-            query_type=LinklyAuthQuery,
-        )  # fmt: skip
+    from kurz_management.linkly.endpoint import linkly_operation, linkly_route
 
     domains = "/api/v1/workspace/{ws}/domains"
     return [
         linkly_route(
-            operation("GET", domains, None, LinklyDomains, "The workspace's custom domains",
-                      (404,)),
+            linkly_operation("GET", domains, None, LinklyDomains,
+                             "The workspace's custom domains", errors=(404,)),
             list_domains,
         ),
         linkly_route(
-            operation("POST", domains, LinklyDomainIn, LinklyDomain, "Add a custom domain",
-                      (400, 404, 409, 413, 422),
-                      "Publish the TXT record it answers, then verify it (POST "
-                      "/api/v1/domains/{id}/verify); links may use it once verified."),
+            linkly_operation("POST", domains, LinklyDomainIn, LinklyDomain,
+                             "Add a custom domain", errors=(400, 404, 409, 413, 422),
+                             description="Publish the TXT record it answers, then verify it "
+                             "(POST /api/v1/domains/{id}/verify); links may use it once "
+                             "verified."),
             add_domain,
         ),
         linkly_route(
-            operation("DELETE", domains + "/{domain_id}", None, LinklyDomain,
-                      "Remove a custom domain no link uses", (404, 409),
-                      "409 while live links use the domain."),
+            linkly_operation("DELETE", domains + "/{domain_id}", None, LinklyDomain,
+                             "Remove a custom domain no link uses", errors=(404, 409),
+                             description="409 while live links use the domain."),
             delete_domain,
         ),
     ]  # fmt: skip

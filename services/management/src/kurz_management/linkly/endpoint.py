@@ -9,6 +9,7 @@ from collections.abc import Awaitable, Callable
 from starlette.requests import Request
 from starlette.responses import Response
 
+from kurz_management import openapi
 from kurz_management.context import AppContext, context
 from kurz_management.core.faults import (
     BAD_VALUE_ERRORS,
@@ -17,7 +18,8 @@ from kurz_management.core.faults import (
     UNAVAILABLE_MESSAGE,
 )
 from kurz_management.core.links.service import LinkError
-from kurz_management.linkly.errors import LinklyError, from_link_error
+from kurz_management.linkly.errors import LinklyError, LinklyErrorBody, from_link_error
+from kurz_management.linkly.operations import FAMILY, LinklyAuthQuery
 from kurz_management.linkly.request import rate_limit_of
 from kurz_management.openapi import DocumentedRoute, Operation
 
@@ -28,6 +30,26 @@ Handler = Callable[[Request, AppContext], Awaitable[Response]]
 
 def linkly_route(operation: Operation, handler: Handler) -> DocumentedRoute:
     return DocumentedRoute(operation, _endpoint(handler))
+
+
+def linkly_operation(
+    method: str,
+    path: str,
+    request: object,
+    response: object,
+    summary: str,
+    *,
+    errors: tuple[int, ...],
+    description: str = "",
+    query: object = LinklyAuthQuery,
+) -> Operation:
+    """A Linkly route's OpenAPI entry: its key scheme, Linkly's error body for each of
+    `errors` (401 and 429 always), the key and workspace as query parameters."""
+    return openapi.operation(
+        method, path, FAMILY, request, response, summary=summary, description=description,
+        errors={s: LinklyErrorBody for s in sorted({401, 429, *errors})},
+        security="linkly_key", query_type=query,
+    )  # fmt: skip
 
 
 def _endpoint(handler: Handler) -> Callable[[Request], Awaitable[Response]]:

@@ -9,6 +9,7 @@ from starlette.responses import Response
 from kurz_management.context import AppContext
 from kurz_management.core.links import service
 from kurz_management.linkly.bulk import save_batch
+from kurz_management.linkly.domains import resolve_domain_ids
 from kurz_management.linkly.errors import LinklyError
 from kurz_management.linkly.render import encode, to_linkly
 from kurz_management.linkly.request import authorize, read_payload, refuse_form_rules
@@ -41,6 +42,7 @@ async def save_link(request: Request, ctx: AppContext) -> Response:
         link = parse_link(payload.data)
     except SchemaError as exc:
         raise LinklyError(422, exc.message, field=exc.field) from None
+    await resolve_domain_ids(ctx, principal, [link])
     spec = to_spec(link)
     if link.target_id is None:
         record = await service.create_link(ctx, principal, spec)

@@ -10,14 +10,13 @@ import msgspec
 from starlette.requests import Request
 from starlette.responses import Response
 
-from kurz_management import openapi
 from kurz_management.context import AppContext
 from kurz_management.core import workspace_settings
 from kurz_management.core.links import service
 from kurz_management.core.links.model import MAX_LIST_LIMIT, LinkQuery
-from kurz_management.linkly.errors import LinklyError, LinklyErrorBody
+from kurz_management.linkly.errors import LinklyError
 from kurz_management.linkly.render import LinklyLink, encode, to_linkly
-from kurz_management.linkly.request import authorize, read_payload
+from kurz_management.linkly.request import authorized
 from kurz_management.openapi import DocumentedRoute, fields_doc
 
 FAMILY = "linkly"
@@ -118,8 +117,7 @@ def _query(request: Request) -> LinkListQuery:
 
 
 async def list_links(request: Request, ctx: AppContext) -> Response:
-    payload = await read_payload(request, ctx.settings.api.max_body_bytes)
-    principal = await authorize(request, ctx, payload, path_workspace=request.path_params["ws"])
+    principal, _ = await authorized(request, ctx)
     q = _query(request)
     query = LinkQuery.page(
         q.page, q.page_size, search=q.search or None,
@@ -135,15 +133,13 @@ async def list_links(request: Request, ctx: AppContext) -> Response:
 
 
 async def list_workspaces(request: Request, ctx: AppContext) -> Response:
-    payload = await read_payload(request, ctx.settings.api.max_body_bytes)
-    principal = await authorize(request, ctx, payload)
+    principal, _ = await authorized(request, ctx, workspace_in_path=False)
     settings = await workspace_settings.get_settings(ctx, principal)
     return _json(LinklyWorkspaces([LinklyWorkspace(principal.workspace_id, settings.name)]))
 
 
 async def delete_links(request: Request, ctx: AppContext) -> Response:
-    payload = await read_payload(request, ctx.settings.api.max_body_bytes)
-    principal = await authorize(request, ctx, payload, path_workspace=request.path_params["ws"])
+    principal, payload = await authorized(request, ctx)
     try:
         body = msgspec.convert(payload.data, LinkIds, strict=False)
     except msgspec.ValidationError as exc:
@@ -156,41 +152,30 @@ async def delete_links(request: Request, ctx: AppContext) -> Response:
     return _json(LinksDeleted(len(unique), unique))
 
 
-_ERRORS = (400, 401, 403, 404, 429)
-
-
 def declared() -> list[DocumentedRoute]:
-    from kurz_management.linkly.endpoint import linkly_route
+    from kurz_management.linkly.endpoint import linkly_operation, linkly_route
     from kurz_management.linkly.handlers import get_link
-    from kurz_management.linkly.operations import LinklyAuthQuery
-
-    def operation(method: str, path: str, request: object, response: object, summary: str,
-                  errors: tuple[int, ...] = _ERRORS, query: object = LinklyAuthQuery,
-                  ) -> openapi.Operation:  # fmt: skip
-        return openapi.operation(
-            method, path, FAMILY, request, response, summary=summary,
-            errors={s: LinklyErrorBody for s in errors}, security="linkly_key", query_type=query,
-        )  # fmt: skip
 
     return [
         linkly_route(
-            operation("GET", "/api/v1/workspaces", None, LinklyWorkspaces,
-                      "The workspaces the key reaches"),
+            linkly_operation("GET", "/api/v1/workspaces", None, LinklyWorkspaces,
+                             "The workspaces the key reaches", errors=(400,)),
             list_workspaces,
         ),
         linkly_route(
-            operation("GET", "/api/v1/workspace/{ws}/list_links", None, LinklyLinkPage,
-                      "A page of the workspace's links with their clicks; search and sort",
-                      query=LinkListQuery),
+            linkly_operation("GET", "/api/v1/workspace/{ws}/list_links", None, LinklyLinkPage,
+                             "A page of the workspace's links with their clicks; search and "
+                             "sort", errors=(400, 404), query=LinkListQuery),
             list_links,
         ),
         linkly_route(
-            operation("GET", "/api/v1/link/{link_id}", None, LinklyLink, "One link"),
+            linkly_operation("GET", "/api/v1/link/{link_id}", None, LinklyLink, "One link",
+                             errors=(404,)),
             get_link,
         ),
         linkly_route(
-            operation("DELETE", "/api/v1/workspace/{ws}/links", LinkIds, LinksDeleted,
-                      "Delete several links, all or none", errors=(*_ERRORS, 413)),
+            linkly_operation("DELETE", "/api/v1/workspace/{ws}/links", LinkIds, LinksDeleted,
+                             "Delete several links, all or none", errors=(400, 404, 413)),
             delete_links,
         ),
     ]  # fmt: skip

@@ -124,6 +124,16 @@ def authorization_key(header: str) -> str | None:
     return None
 
 
+async def authorized(
+    request: Request, ctx: AppContext, *, workspace_in_path: bool = True
+) -> tuple[Principal, Payload]:
+    """The body read and the caller authorized, for a route whose path names the
+    workspace (`{ws}`) or, with `workspace_in_path=False`, one that does not."""
+    payload = await read_payload(request, ctx.settings.api.max_body_bytes)
+    workspace = request.path_params["ws"] if workspace_in_path else None
+    return await authorize(request, ctx, payload, path_workspace=workspace), payload
+
+
 _REFUSALS = {
     "missing_key": "missing api_key (body or query) or X-API-KEY header",
     "invalid_key": "invalid or revoked API key",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 import msgspec
 from kurz.countries import COUNTRY_CODES
@@ -52,6 +53,10 @@ _IN_FIELDS = {
     "domain": "Short domain; default: the default domain.",
     "slug": "Path of the short URL; default: generated.",
     "expiry_datetime": "When the link stops redirecting (ISO 8601).",
+    "full_url": "A new address for the link: the whole short URL (its host is the "
+    "domain) or only its path (a new slug), as Pipedream's update action sends it.",
+    "domain_id": "The custom domain by id (GET /api/v1/workspace/{ws}/domains), "
+    "instead of by name.",
 }
 
 
@@ -91,6 +96,8 @@ class LinklyLinkIn(msgspec.Struct, kw_only=True):
     expiry_datetime: datetime | None = None
     expiry_destination: str | None = None
     rules: list[Rule] | None = None
+    full_url: str | None = None
+    domain_id: int | None = None
 
     @property
     def target_id(self) -> int | None:
@@ -134,7 +141,33 @@ def parse_link(raw: object) -> LinklyLinkIn:
     if link.rules is not None:
         link.rules = [_check_rule(rule, i) for i, rule in enumerate(link.rules)]
         _check_rotator_total(link.rules)
+    if link.full_url is not None and link.full_url.strip():
+        _take_full_url(link)
     return link
+
+
+def _take_full_url(link: LinklyLinkIn) -> None:
+    """`full_url` names the link's new address: honoured (as domain and slug) where it
+    agrees with `domain` and `slug`, refused where it does not, never ignored."""
+    text = link.full_url.strip() if link.full_url else ""
+    host: str | None = None
+    if "://" in text:
+        parts = urlsplit(text)
+        host, path = parts.hostname, parts.path
+        if not host or parts.query or parts.fragment:
+            raise SchemaError("full_url must be a short URL such as https://host/slug", "full_url")
+    else:
+        path = text
+    slug = _slug(path)
+    if slug is None or "/" in slug:
+        raise SchemaError("full_url must name one slug, such as /spring-sale", "full_url")
+    if link.slug is not None and _slug(link.slug) != slug:
+        raise SchemaError("full_url and slug name different slugs", "full_url")
+    if host is not None and link.domain is not None and _host(link.domain) != host.lower():
+        raise SchemaError("full_url and domain name different domains", "full_url")
+    link.slug = slug
+    if host is not None:
+        link.domain = host.lower()
 
 
 def clears_of(raw: object) -> frozenset[str]:

@@ -25,7 +25,7 @@ from kurz_management.core.webhooks import WebhookView
 from kurz_management.linkly.errors import LinklyError, LinklyErrorBody
 from kurz_management.linkly.handlers import json_response, link_id_of
 from kurz_management.linkly.operations import FAMILY, LinklyAuthQuery
-from kurz_management.linkly.request import Payload, authorize, read_payload
+from kurz_management.linkly.request import Payload, authorized
 from kurz_management.openapi import DocumentedRoute
 
 LINKLY_FORMAT = "linkly"
@@ -106,14 +106,6 @@ def _url_of(payload: Payload) -> str:
     return url
 
 
-async def _principal(
-    request: Request, ctx: AppContext, *, workspace: bool
-) -> tuple[Principal, Payload]:
-    payload = await read_payload(request, ctx.settings.api.max_body_bytes)
-    ws = request.path_params["ws"] if workspace else None
-    return await authorize(request, ctx, payload, path_workspace=ws), payload
-
-
 async def _list(ctx: AppContext, principal: Principal, link_id: int | None) -> Response:
     hooks = await service.list_for(ctx, principal, link_id=link_id, workspace_level=link_id is None)
     views = await service.views(ctx, principal, hooks)
@@ -155,17 +147,17 @@ async def _of_url(
 
 
 async def list_workspace_webhooks(request: Request, ctx: AppContext) -> Response:
-    principal, _ = await _principal(request, ctx, workspace=True)
+    principal, _ = await authorized(request, ctx)
     return await _list(ctx, principal, None)
 
 
 async def add_workspace_webhook(request: Request, ctx: AppContext) -> Response:
-    principal, payload = await _principal(request, ctx, workspace=True)
+    principal, payload = await authorized(request, ctx)
     return await _add(ctx, principal, payload, None)
 
 
 async def delete_workspace_webhook(request: Request, ctx: AppContext) -> Response:
-    principal, _ = await _principal(request, ctx, workspace=True)
+    principal, _ = await authorized(request, ctx)
     webhook_id = _id_or_url(request)
     if isinstance(webhook_id, str):
         return await _unsubscribe(ctx, principal, webhook_id, None)
@@ -176,18 +168,18 @@ async def delete_workspace_webhook(request: Request, ctx: AppContext) -> Respons
 
 
 async def list_link_webhooks(request: Request, ctx: AppContext) -> Response:
-    principal, _ = await _principal(request, ctx, workspace=False)
+    principal, _ = await authorized(request, ctx, workspace_in_path=False)
     link = await links.get_link(ctx, principal, link_id_of(request))
     return await _list(ctx, principal, link.id)
 
 
 async def add_link_webhook(request: Request, ctx: AppContext) -> Response:
-    principal, payload = await _principal(request, ctx, workspace=False)
+    principal, payload = await authorized(request, ctx, workspace_in_path=False)
     return await _add(ctx, principal, payload, link_id_of(request))
 
 
 async def delete_link_webhook(request: Request, ctx: AppContext) -> Response:
-    principal, _ = await _principal(request, ctx, workspace=False)
+    principal, _ = await authorized(request, ctx, workspace_in_path=False)
     link = await links.get_link(ctx, principal, link_id_of(request))
     webhook_id = _id_or_url(request)
     if isinstance(webhook_id, str):
