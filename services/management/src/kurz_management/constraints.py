@@ -110,12 +110,27 @@ MaxClicks = Annotated[int, declared(minimum=0, maximum=validation.MAX_INT32)]
 IdOrZero = Annotated[int, declared(minimum=0, maximum=validation.MAX_ID)]
 # Free text (a search, a filter): anything but NUL.
 Text = Annotated[str, declared(pattern=anchored(NO_NUL))]
+# Vivoldi's times, `YYYY-MM-DD HH:MM:SS` in the workspace's zone; "" clears.
+VivoldiTime = Annotated[str, declared(pattern=anchored(f"(?:{DATE} {TIME})?"))]
+# An optional web URL where "" means none (cleared, or not given).
+OptionalWebUrl = Annotated[
+    str, declared(maxLength=validation.MAX_URL_LENGTH, pattern=anchored(f"(?:{WEB_URL})?"))
+]
+OptionalWebhookUrl = Annotated[
+    str, declared(maxLength=ssrf.MAX_URL_LENGTH, pattern=anchored(f"(?:{WEBHOOK_URL})?"))
+]
+
+
+def text_meta(limit: int | None = None, *, min_length: int = 0) -> msgspec.Meta:
+    """The constraint of a text field without NUL, of at most `limit` characters; for
+    `Annotated[str, text_meta(...)]` where a static type is needed."""
+    length = {"maxLength": limit} if limit is not None else {}
+    return declared(minLength=min_length, pattern=anchored(NO_NUL), **length)
 
 
 def text(limit: int | None = None, *, min_length: int = 0) -> Any:
     """A text field without NUL, of at most `limit` characters."""
-    length = {"maxLength": limit} if limit is not None else {}
-    return Annotated[str, declared(minLength=min_length, pattern=anchored(NO_NUL), **length)]
+    return Annotated[str, text_meta(limit, min_length=min_length)]
 
 
 def link_text(field: str) -> Any:

@@ -61,6 +61,23 @@ _PATH_SCHEMAS: dict[str | None, dict[str, Any]] = {
 _FIELD_ENTRY = re.compile(r"^(\w+): (.*)$")
 
 
+def path_words(name: str, words: tuple[str, ...]) -> None:
+    """`{param:name}`: a path segment that is one of `words`, declared as their enum in
+    the document; any other segment matches no route (the API's 404)."""
+
+    class Words(Convertor[str]):
+        regex = "|".join(re.escape(w) for w in words)
+
+        def convert(self, value: str) -> str:
+            return value
+
+        def to_string(self, value: str) -> str:
+            return value
+
+    register_url_convertor(name, Words())
+    _PATH_SCHEMAS[name] = {"type": "string", "enum": list(words)}
+
+
 @dataclass(frozen=True)
 class Operation:
     method: str

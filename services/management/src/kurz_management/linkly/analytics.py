@@ -14,7 +14,7 @@ visitors by dimension).
 from __future__ import annotations
 
 from datetime import date
-from typing import Literal, TypeVar
+from typing import Annotated, Literal, TypeVar
 
 import msgspec
 from kurz.plans import entitlements
@@ -22,6 +22,8 @@ from kurz.validation import parse_id
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
+from kurz_management import constraints as c
+from kurz_management import openapi
 from kurz_management.context import AppContext
 from kurz_management.core.analytics import exporting, raw, rollups
 from kurz_management.core.analytics.model import (
@@ -61,6 +63,10 @@ _DIMENSION = {
 # Counters only raw clicks hold (no rollup has them): always counted from raw clicks.
 _RAW_ONLY = {"isp": "isp", "top_params": "params"}
 COUNTERS: tuple[str, ...] = (*_DIMENSION, "link_id", *_RAW_ONLY)
+openapi.path_words("linkly_counter", COUNTERS)
+# Link ids as Linkly's query takes them: one, or several separated by commas.
+LinkIds = Annotated[str, c.declared(pattern=r"^[1-9][0-9]{0,17}(?:,[1-9][0-9]{0,17})*$")]
+Country = Annotated[str, c.declared(pattern="^[A-Za-z]{2}$")]
 
 
 class LinklyClicksQuery(msgspec.Struct, omit_defaults=True):
@@ -78,13 +84,13 @@ class LinklyClicksQuery(msgspec.Struct, omit_defaults=True):
     bots: include (default), exclude or only bot clicks.
     """
 
-    start: str | None = None  # YYYY-MM-DD, local to the workspace; default: end - 29 days
-    end: str | None = None  # default: today
-    link_id: str | None = None  # one id or several, comma separated
+    start: c.QueryDate | None = None  # local to the workspace; default: end - 29 days
+    end: c.QueryDate | None = None  # default: today
+    link_id: LinkIds | None = None  # one id or several, comma separated
     frequency: Literal["day", "hour"] = "day"
-    country: str | None = None
+    country: Country | None = None
     platform: Literal["ios", "android", "windows", "mac", "linux"] | None = None
-    browser: str | None = None
+    browser: c.Text | None = None
     unique: bool = False
     bots: Bots = "include"
     api_key: str | None = None
@@ -107,14 +113,14 @@ class LinklyCountersQuery(msgspec.Struct, omit_defaults=True):
     bots: include (default), exclude or only bot clicks.
     """
 
-    start: str | None = None
-    end: str | None = None
-    link_id: str | None = None
-    limit: int = 100
-    counter: str | None = None
-    country: str | None = None
+    start: c.QueryDate | None = None
+    end: c.QueryDate | None = None
+    link_id: LinkIds | None = None
+    limit: Annotated[int, msgspec.Meta(ge=1, le=1000)] = 100
+    counter: Counter | None = None
+    country: Country | None = None
     platform: Literal["ios", "android", "windows", "mac", "linux"] | None = None
-    browser: str | None = None
+    browser: c.Text | None = None
     unique: bool = False
     bots: Bots = "include"
     api_key: str | None = None
@@ -362,7 +368,7 @@ def declared() -> list[DocumentedRoute]:
             "Raw clicks as a streamed JSON array, CSV or TSV file (format=json|csv|tsv)",
         ),
         (
-            "/api/v1/workspace/{ws}/clicks/counters/{counter}",
+            "/api/v1/workspace/{ws}/clicks/counters/{counter:linkly_counter}",
             counters,
             LinklyCountersQuery,
             LinklyCounter,

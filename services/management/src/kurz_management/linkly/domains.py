@@ -4,13 +4,13 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
 
 import msgspec
 from kurz.validation import parse_id
 from starlette.requests import Request
 from starlette.responses import Response
 
+from kurz_management import constraints as c
 from kurz_management.context import AppContext
 from kurz_management.core import catalog
 from kurz_management.core.auth import Principal
@@ -30,7 +30,7 @@ class LinklyDomainIn(msgspec.Struct, forbid_unknown_fields=False):
         name: The domain, e.g. links.example.com.
     """
 
-    name: Annotated[str, msgspec.Meta(min_length=1, max_length=253)]
+    name: c.Host
 
 
 class LinklyDomain(msgspec.Struct):

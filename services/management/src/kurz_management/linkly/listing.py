@@ -10,6 +10,7 @@ import msgspec
 from starlette.requests import Request
 from starlette.responses import Response
 
+from kurz_management import constraints as c
 from kurz_management.context import AppContext
 from kurz_management.core import workspace_settings
 from kurz_management.core.links import service
@@ -39,7 +40,7 @@ class LinkListQuery(msgspec.Struct, kw_only=True, forbid_unknown_fields=False):
 
     page: Page = 1
     page_size: PageSize = 25
-    search: str | None = None
+    search: c.Text | None = None
     sort_by: SortBy = "id"
     sort_dir: Literal["asc", "desc"] = "desc"
     api_key: str | None = None
@@ -92,7 +93,7 @@ class LinkIds(msgspec.Struct, forbid_unknown_fields=False):
     ids: The links to delete: all of them, or none when one is not in the workspace.
     """
 
-    ids: list[Annotated[int, msgspec.Meta(ge=1, le=2**63 - 1)]]
+    ids: Annotated[list[c.Id], msgspec.Meta(min_length=1)]
 
 
 class LinksDeleted(msgspec.Struct):
@@ -175,7 +176,7 @@ def declared() -> list[DocumentedRoute]:
         ),
         linkly_route(
             linkly_operation("DELETE", "/api/v1/workspace/{ws}/links", LinkIds, LinksDeleted,
-                             "Delete several links, all or none", errors=(400, 404, 413)),
+                             "Delete several links, all or none", errors=(400, 404, 413, 422)),
             delete_links,
         ),
     ]  # fmt: skip

@@ -3,8 +3,11 @@ document."""
 
 from __future__ import annotations
 
+from typing import Literal
+
 import msgspec
 
+from kurz_management import constraints as c
 from kurz_management import openapi
 from kurz_management.linkly.errors import LinklyErrorBody
 from kurz_management.linkly.render import LinklyLink
@@ -35,8 +38,8 @@ class LinklyExportQuery(msgspec.Struct, omit_defaults=True):
     """
 
     api_key: str | None = None
-    format: str = "json"  # json or csv
-    search: str | None = None
+    format: Literal["json", "csv", "JSON", "CSV"] = "json"
+    search: c.Text | None = None
 
 
 DOC = openapi.FamilyDoc(

@@ -16,6 +16,7 @@ from msgspec import UNSET, UnsetType
 from starlette.requests import Request
 from starlette.responses import Response
 
+from kurz_management import constraints as c
 from kurz_management import openapi
 from kurz_management.context import AppContext
 from kurz_management.core import webhooks as service
@@ -33,12 +34,16 @@ _ACCEPTED_FIELDS = frozenset({"url", "api_key", "workspace_id"})
 _BODY_TYPES = ("application/json", "application/x-www-form-urlencoded")
 
 
-class LinklyWebhookIn(msgspec.Struct):
+class LinklyWebhookIn(msgspec.Struct, forbid_unknown_fields=True):
     """Fields:
     url: Where deliveries are POSTed.
+    api_key: The API key, when not in the X-API-KEY header.
+    workspace_id: The key's workspace, when not in the X-WORKSPACE-ID header.
     """
 
-    url: str
+    url: c.WebhookUrl
+    api_key: str | None = None
+    workspace_id: int | str | None = None
 
 
 class LinklyWebhook(msgspec.Struct):

@@ -2,11 +2,24 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import msgspec
 from msgspec import UNSET, UnsetType
 
 from kurz_management import constraints as c
+from kurz_management.core.groups.model import WEBHOOK_FREQUENCIES, WEBHOOK_METRICS
+from kurz_management.core.groups.rules import MEMO_MAX, NAME_MAX, PASSWORD_MAX
 from kurz_management.vivoldi.fields import YN
+from kurz_management.vivoldi.paging import Page
+
+Name = Annotated[
+    str, c.declared(minLength=1, maxLength=NAME_MAX, pattern=c.anchored(r"[^\u0000]*\S[^\u0000]*"))
+]
+Memo = Annotated[str, c.text_meta(MEMO_MAX)]
+Password = Annotated[str, c.text_meta(PASSWORD_MAX)]
+Metric = Annotated[str, c.declared(enum=sorted(WEBHOOK_METRICS))]
+Frequency = Annotated[int, c.declared(enum=sorted(WEBHOOK_FREQUENCIES))]
 
 
 class GroupSettings(msgspec.Struct, kw_only=True):
@@ -30,22 +43,22 @@ class GroupSettings(msgspec.Struct, kw_only=True):
     webhookFrequency: How often the webhook fires.
     """
 
-    memo: str | UnsetType | None = UNSET
+    memo: Memo | UnsetType | None = UNSET
     notfSubscYn: YN | UnsetType | None = UNSET
     qrBypassYn: YN | UnsetType | None = UNSET
     blockOverseasSticsYn: YN | UnsetType | None = UNSET
     pushNotifyYn: YN | UnsetType | None = UNSET
     mailNotifyYn: YN | UnsetType | None = UNSET
-    nonmemberSticsPwd: str | UnsetType | None = UNSET
-    strtYmdt: str | UnsetType | None = UNSET
-    endYmdt: str | UnsetType | None = UNSET
-    expireUrl: str | UnsetType | None = UNSET
-    pwd: str | UnsetType | None = UNSET
-    acesMaxCnt: int | UnsetType | None = UNSET
+    nonmemberSticsPwd: Password | UnsetType | None = UNSET
+    strtYmdt: c.VivoldiTime | UnsetType | None = UNSET
+    endYmdt: c.VivoldiTime | UnsetType | None = UNSET
+    expireUrl: c.OptionalWebUrl | UnsetType | None = UNSET
+    pwd: Password | UnsetType | None = UNSET
+    acesMaxCnt: c.MaxClicks | UnsetType | None = UNSET
     webhookEnableYn: YN | UnsetType | None = UNSET
-    webhookCallbackUrl: str | UnsetType | None = UNSET
-    webhookMetric: str | UnsetType | None = UNSET
-    webhookFrequency: int | UnsetType | None = UNSET
+    webhookCallbackUrl: c.OptionalWebhookUrl | UnsetType | None = UNSET
+    webhookMetric: Metric | UnsetType | None = UNSET
+    webhookFrequency: Frequency | UnsetType | None = UNSET
 
 
 class VivoldiGroupCreate(GroupSettings, kw_only=True):
@@ -55,7 +68,7 @@ class VivoldiGroupCreate(GroupSettings, kw_only=True):
         nm: The group's name.
     """
 
-    nm: c.NonEmpty
+    nm: Name
 
 
 class VivoldiGroupUpdate(GroupSettings, kw_only=True):
@@ -67,7 +80,7 @@ class VivoldiGroupUpdate(GroupSettings, kw_only=True):
     """
 
     grpIdx: c.Id
-    nm: c.NonEmpty | UnsetType = UNSET
+    nm: Name | UnsetType = UNSET
 
 
 class VivoldiGroupCreated(msgspec.Struct):
@@ -126,8 +139,8 @@ class VivoldiGroupListQuery(msgspec.Struct, kw_only=True):
         nm: Only groups whose name contains this.
     """
 
-    grpIdx: int | None = None
-    nm: str | None = None
+    grpIdx: c.Id | None = None
+    nm: c.Text | None = None
 
 
 class VivoldiGroupPageQuery(msgspec.Struct, kw_only=True):
@@ -138,8 +151,8 @@ class VivoldiGroupPageQuery(msgspec.Struct, kw_only=True):
         pages: Page number, from 1 (30 groups a page).
     """
 
-    nm: str | None = None
-    pages: int = 1
+    nm: c.Text | None = None
+    pages: Page = 1
 
 
 class VivoldiGroupDeleteQuery(msgspec.Struct, kw_only=True):
@@ -149,4 +162,4 @@ class VivoldiGroupDeleteQuery(msgspec.Struct, kw_only=True):
         grpIdx: The group to delete.
     """
 
-    grpIdx: int
+    grpIdx: c.Id

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import msgspec
 from msgspec import UNSET, UnsetType
 
@@ -10,6 +12,17 @@ from kurz_management.vivoldi.fields import YN
 from kurz_management.vivoldi.paging import Page
 
 Text = str | None | UnsetType
+# A short link's path, as Vivoldi names a link; and a short domain, with its scheme or not.
+LinkId = Annotated[
+    str, c.declared(minLength=1, pattern=c.anchored(c.validation.SLUG_PATTERN.pattern))
+]
+Title = Annotated[str, c.text_meta(c.validation.TEXT_LIMITS["title"])]
+Description = Annotated[str, c.text_meta(c.validation.TEXT_LIMITS["description"])]
+Note = Annotated[str, c.text_meta(c.validation.TEXT_LIMITS["note"])]
+Password = Annotated[str, c.text_meta(c.validation.TEXT_LIMITS["password"])]
+VivoldiDomain = Annotated[
+    str, c.declared(maxLength=300, pattern=c.anchored(f"(?:https?://)?{c.HOST}/?"))
+]
 
 
 class LinkSettings(msgspec.Struct, kw_only=True):
@@ -35,18 +48,18 @@ class LinkSettings(msgspec.Struct, kw_only=True):
 
     redirectType: c.RedirectCode | UnsetType | None = UNSET
     grpIdx: c.IdOrZero | UnsetType | None = UNSET  # 0 or null on update: leave the group
-    ttl: Text = UNSET  # title; "" on update leaves it unchanged, as Vivoldi documents
-    description: Text = UNSET
-    metaImg: Text = UNSET
-    memo: Text = UNSET
+    ttl: Title | UnsetType | None = UNSET  # "" on update leaves it unchanged
+    description: Description | UnsetType | None = UNSET
+    metaImg: c.OptionalWebUrl | UnsetType | None = UNSET
+    memo: Note | UnsetType | None = UNSET
     notfSubscYn: YN | UnsetType | None = UNSET
     qrBypassYn: YN | UnsetType | None = UNSET
-    pwd: Text = UNSET
-    strtYmdt: Text = UNSET
-    expireYmdt: Text = UNSET
-    expireUrl: Text = UNSET
+    pwd: Password | UnsetType | None = UNSET
+    strtYmdt: c.VivoldiTime | UnsetType | None = UNSET
+    expireYmdt: c.VivoldiTime | UnsetType | None = UNSET
+    expireUrl: c.OptionalWebUrl | UnsetType | None = UNSET
     acesMaxCnt: c.MaxClicks | UnsetType | None = UNSET  # 0: unlimited
-    delYmdt: Text = UNSET  # scheduled deletion
+    delYmdt: c.VivoldiTime | UnsetType | None = UNSET  # scheduled deletion
 
 
 class VivoldiLinkCreate(LinkSettings, kw_only=True):
@@ -58,9 +71,9 @@ class VivoldiLinkCreate(LinkSettings, kw_only=True):
         brandLinkId: The short URL's path; default: generated.
     """
 
-    url: str
-    domain: Text = UNSET  # "https://vvd.bz" or a bare host; default: the default domain
-    brandLinkId: Text = UNSET  # custom slug; default: generated
+    url: c.WebUrl
+    domain: VivoldiDomain | UnsetType | None = UNSET  # "https://vvd.bz" or a bare host
+    brandLinkId: c.Slug | UnsetType | None = UNSET  # custom slug; default: generated
 
 
 class VivoldiLinkUpdate(LinkSettings, kw_only=True):
@@ -72,9 +85,9 @@ class VivoldiLinkUpdate(LinkSettings, kw_only=True):
         url: A new destination.
     """
 
-    linkId: str
-    domain: Text = UNSET
-    url: Text = UNSET
+    linkId: LinkId
+    domain: VivoldiDomain | UnsetType | None = UNSET
+    url: c.WebUrl | UnsetType | None = UNSET
 
 
 class VivoldiBulkCreate(msgspec.Struct, kw_only=True):
@@ -154,8 +167,8 @@ class VivoldiLinkListQuery(msgspec.Struct, kw_only=True):
     regEndYmdt: str | None = None  # inclusive: a bare day covers the whole day
     pages: Page = 1
     grpIdx: c.Id | None = None
-    domain: str | None = None
-    searchKwd: str | None = None  # part of the URL, linkId, title or memo
+    domain: VivoldiDomain | None = None
+    searchKwd: c.Text | None = None  # part of the URL, linkId, title or memo
 
 
 class VivoldiLinkDeleteQuery(msgspec.Struct, kw_only=True):
@@ -166,5 +179,5 @@ class VivoldiLinkDeleteQuery(msgspec.Struct, kw_only=True):
         domain: Its short domain; default: the default domain.
     """
 
-    linkId: str
-    domain: str | None = None
+    linkId: LinkId
+    domain: VivoldiDomain | None = None
