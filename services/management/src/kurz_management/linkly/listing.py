@@ -160,7 +160,7 @@ def declared() -> list[DocumentedRoute]:
     return [
         linkly_route(
             linkly_operation("GET", "/api/v1/workspaces", None, LinklyWorkspaces,
-                             "The workspaces the key reaches", errors=(400,)),
+                             "The workspaces the key reaches", errors=(400, 404)),
             list_workspaces,
         ),
         linkly_route(

@@ -3,8 +3,6 @@ document."""
 
 from __future__ import annotations
 
-from typing import Literal
-
 import msgspec
 
 from kurz_management import constraints as c
@@ -38,7 +36,7 @@ class LinklyExportQuery(msgspec.Struct, omit_defaults=True):
     """
 
     api_key: str | None = None
-    format: Literal["json", "csv", "JSON", "CSV"] = "json"
+    format: str = "json"  # json or csv (any case); the answer's media type follows it
     search: c.Text | None = None
 
 
@@ -81,7 +79,7 @@ def declared() -> list[DocumentedRoute]:
                 FAMILY,
                 list[LinklyLinkIn],
                 list[LinklyLink],
-                errors={s: LinklyErrorBody for s in (400, 401, 403, 413, 422, 429)},
+                errors={s: LinklyErrorBody for s in (400, 401, 403, 404, 413, 422, 429)},
                 summary="Create and update up to 1000 links, all or nothing",
                 description="A single link object is answered with a single link object.",
                 security="linkly_key",
