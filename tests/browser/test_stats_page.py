@@ -14,7 +14,7 @@ from typing import Any
 import asyncpg
 import pytest
 from kurz.passwords import hash_password
-from playwright.async_api import Browser, Page
+from playwright.async_api import Browser, Page, ViewportSize
 
 from tests.browser.conftest import CHROMIUM
 from tests.conftest import DEFAULT_DOMAIN
@@ -31,8 +31,8 @@ from tests.support.services import Service, one_service, service_env
 pytestmark = pytest.mark.browser
 
 PASSWORD = "correct horse"
-DESKTOP = {"width": 1280, "height": 900}
-PHONE = {"width": 390, "height": 844}
+DESKTOP: ViewportSize = {"width": 1280, "height": 900}
+PHONE: ViewportSize = {"width": 390, "height": 844}
 
 
 @pytest.fixture(scope="module")
@@ -83,9 +83,7 @@ async def group(pool: asyncpg.Pool[Any]) -> tuple[int, dict[str, tuple[int, int]
     return group_id, expected
 
 
-async def _open(
-    browser: Browser, viewport: dict[str, int], **options: Any
-) -> tuple[Page, list[str]]:
+async def _open(browser: Browser, viewport: ViewportSize, **options: Any) -> tuple[Page, list[str]]:
     context = await browser.new_context(viewport=viewport, **options)
     page = await context.new_page()
     problems: list[str] = []

@@ -48,4 +48,5 @@ def stages() -> list[Any]:
     from deploycheck import DOCKERFILE
     from deploycheck.dockerfile import parse_stages
 
-    return parse_stages(DOCKERFILE.read_text())
+    found: list[Any] = parse_stages(DOCKERFILE.read_text())
+    return found

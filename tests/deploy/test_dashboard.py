@@ -27,7 +27,8 @@ CATALOGUE = parse_catalogue(MARKDOWN)
 
 @pytest.fixture
 def dashboard() -> dict[str, Any]:
-    return json.loads(DASHBOARD.read_text())
+    loaded: dict[str, Any] = json.loads(DASHBOARD.read_text())
+    return loaded
 
 
 def test_catalogue_lists_the_agreed_metrics() -> None:
@@ -112,7 +113,8 @@ def test_undocumented_setting_is_reported() -> None:
 def _write(tmp_path: Path, source: str) -> list[Defined]:
     path = tmp_path / "metrics.py"
     path.write_text(source)
-    return defined_metrics([path], tmp_path)
+    found: list[Defined] = defined_metrics([path], tmp_path)
+    return found
 
 
 def test_exported_metrics_are_read_from_source(tmp_path: Path) -> None:

@@ -143,7 +143,8 @@ def compose_problems(data: dict[str, Any]) -> str:
 
 @pytest.fixture
 def compose() -> dict[str, Any]:
-    return yaml.safe_load(COMPOSE.read_text())
+    loaded: dict[str, Any] = yaml.safe_load(COMPOSE.read_text())
+    return loaded
 
 
 def test_compose_passes(compose: dict[str, Any]) -> None:

@@ -23,7 +23,8 @@ def find(objects: Objects, kind: str, name: str) -> dict[str, Any]:
 
 
 def container(objects: Objects, deployment: str) -> dict[str, Any]:
-    return find(objects, "Deployment", deployment)["spec"]["template"]["spec"]["containers"][0]
+    found: dict[str, Any] = find(objects, "Deployment", deployment)["spec"]["template"]["spec"]
+    return found["containers"][0]  # type: ignore[no-any-return]
 
 
 def messages(check: ModuleType, objects: Objects, stages: list[Any]) -> str:
@@ -119,8 +120,8 @@ def test_broken_redirector_container_is_reported(
     assert expected in messages(check, objects, stages)
 
 
-def _set(path: list[str], value: Any) -> Any:
-    def apply(obj: dict[str, Any]) -> None:
+def _set(path: list[str | int], value: Any) -> Any:
+    def apply(obj: Any) -> None:
         for key in path[:-1]:
             obj = obj[key]
         obj[path[-1]] = value

@@ -6,14 +6,18 @@ from __future__ import annotations
 import asyncio
 
 import httpx
+import redis.asyncio as aioredis
 from kurz.events import entry_events
 
 from tests.conftest import Workspace
 from tests.support.services import Stack
+from tests.support.streams import stream_entries
 from tests.support.waiting import wait_for
 
 
-async def test_created_link_redirects_and_counts(stack: Stack, workspace: Workspace, redis) -> None:
+async def test_created_link_redirects_and_counts(
+    stack: Stack, workspace: Workspace, redis: aioredis.Redis
+) -> None:
     api = stack["management"].url
     with httpx.Client(base_url=api, headers=workspace.bearer, timeout=10) as client:
         created = client.post(
@@ -41,7 +45,7 @@ async def test_created_link_redirects_and_counts(stack: Stack, workspace: Worksp
         assert "plan=pro" in location and "utm_source=newsletter" in location
 
         # The click event was durable in the stream before the response.
-        entries = await redis.xrange("clicks")
+        entries = await stream_entries(redis, "clicks")
         events = [e for _, fields in entries for e in entry_events(fields).events]
         assert any(e.link_id == link["id"] and e.counted for e in events)
 

@@ -11,7 +11,7 @@ import uuid
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import aiohttp
 import redis.asyncio as aioredis
@@ -80,7 +80,10 @@ async def stream_events(redis: aioredis.Redis, stream: str = keys.CLICK_STREAM) 
     events: list[ClickEvent] = []
     start = "-"
     while True:
-        batch = await redis.xrange(stream, min=start, max="+", count=5000)
+        batch = cast(
+            list[tuple[bytes, dict[bytes, bytes]]],
+            await redis.xrange(stream, min=start, max="+", count=5000),
+        )
         if not batch:
             return events
         events += [e for _, fields in batch for e in entry_events(fields).events]

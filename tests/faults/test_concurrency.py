@@ -4,9 +4,12 @@ concurrent updates of one link, which must leave one consistent record everywher
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
+import asyncpg
 import httpx
 import pytest
+import redis.asyncio as aioredis
 from kurz import keys
 from kurz.edge_records import SELECT_LINK, edge_link_from_row
 from kurz.models import decode_link
@@ -20,6 +23,7 @@ from tests.faults.conftest import (
     create_links,
 )
 from tests.faults.kit import Load, events_by_request, in_thread
+from tests.support.streams import as_bytes, redis_value
 from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.slow
@@ -30,7 +34,10 @@ UPDATES = 50
 
 
 async def test_click_limit_is_exact_under_2000_concurrent_visits(
-    fault_servers: FaultServers, services: ServiceFactory, fault_redis, tenant: Workspace
+    fault_servers: FaultServers,
+    services: ServiceFactory,
+    fault_redis: aioredis.Redis,
+    tenant: Workspace,
 ) -> None:
     stack = services()
     management = stack.add("management")
@@ -46,7 +53,7 @@ async def test_click_limit_is_exact_under_2000_concurrent_visits(
     assert 0 not in tally, tally
     through = {rid for rid in load.ids(302) if load.locations[rid] == link["url"]}
     assert len(through) == LIMIT, tally
-    assert int(await fault_redis.get(keys.click_counter(link["id"]))) == LIMIT
+    assert int(await redis_value(fault_redis, keys.click_counter(link["id"]))) == LIMIT
     # The stream agrees: exactly LIMIT visits went through, the rest were refused.
     events = await events_by_request(fault_redis, set(load.statuses))
     outcomes = [e.outcome for found in events.values() for e in found]
@@ -55,9 +62,12 @@ async def test_click_limit_is_exact_under_2000_concurrent_visits(
 
 
 async def test_fifty_concurrent_updates_leave_one_consistent_record(
-    fault_servers: FaultServers, services: ServiceFactory, fault_pool, fault_redis,
+    fault_servers: FaultServers,
+    services: ServiceFactory,
+    fault_pool: asyncpg.Pool[Any],
+    fault_redis: aioredis.Redis,
     tenant: Workspace,
-) -> None:  # fmt: skip
+) -> None:
     stack = services()
     management = stack.add("management")
     redirector = add_redirector(stack, fault_servers)
@@ -83,12 +93,12 @@ async def test_fifty_concurrent_updates_leave_one_consistent_record(
     assert row["title"] == f"version {version}" and row["utm_source"] == f"source{version}"
     # The edge record decodes to exactly what Postgres holds.
     raw = await fault_redis.get(keys.link(link["domain"], link["slug"]))
-    assert decode_link(raw) == edge_link_from_row(row)
+    assert decode_link(as_bytes(raw)) == edge_link_from_row(row)
 
     async def edge_follows() -> bool:
         async with httpx.AsyncClient() as visitor:
             answer = await visitor.get(link["shortUrl"])
         expected = f"https://example.com/v{version}?utm_source=source{version}"
-        return answer.headers.get("location") == expected
+        return bool(answer.headers.get("location") == expected)
 
     await wait_for(edge_follows, 5, "the redirector answers the final version")

@@ -10,8 +10,12 @@ from __future__ import annotations
 
 import asyncio
 import signal
+from collections.abc import Callable
+from typing import Any
 
+import asyncpg
 import pytest
+import redis.asyncio as aioredis
 from kurz import keys
 
 from tests.conftest import Workspace
@@ -25,6 +29,7 @@ from tests.faults.pipeline import (
     totals,
     visited_pipeline,
 )
+from tests.support.tcpproxy import TcpProxy
 from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.slow
@@ -35,7 +40,9 @@ VISITS = 2000
 MAX_REPEATS = PER_ENDPOINT + 20
 
 
-async def _kill_aggregator_mid_batch(pipe: Pipeline, pool, redis) -> int:
+async def _kill_aggregator_mid_batch(
+    pipe: Pipeline, pool: asyncpg.Pool[Any], redis: aioredis.Redis
+) -> int:
     """SIGKILL once some batches are committed and one is held; return what it held."""
 
     async def mid_batch() -> bool:
@@ -54,9 +61,13 @@ async def _kill_worker_mid_delivery(pipe: Pipeline) -> int:
 
 
 async def test_sigkill_mid_batch_then_restart_counts_and_delivers_everything(
-    fault_servers: FaultServers, services: ServiceFactory, proxies, fault_pool, fault_redis,
+    fault_servers: FaultServers,
+    services: ServiceFactory,
+    proxies: Callable[[int], TcpProxy],
+    fault_pool: asyncpg.Pool[Any],
+    fault_redis: aioredis.Redis,
     tenant: Workspace,
-) -> None:  # fmt: skip
+) -> None:
     pipe = await visited_pipeline(
         services, fault_servers, tenant, fault_redis, proxies, visits=VISITS, receiver_delay=0.02
     )

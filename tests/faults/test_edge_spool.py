@@ -6,15 +6,20 @@ from __future__ import annotations
 
 import asyncio
 import signal
+from collections.abc import Callable
+from typing import Any
 
+import asyncpg
 import httpx
 import pytest
+import redis.asyncio as aioredis
 from kurz import keys
 from redis.exceptions import ResponseError
 
 from tests.conftest import Workspace
 from tests.faults.conftest import FaultServers, ServiceFactory, add_redirector, api, create_links
 from tests.faults.kit import Load, events_by_request, in_thread, metric
+from tests.support.tcpproxy import TcpProxy
 from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.slow
@@ -23,9 +28,13 @@ REQUESTS = 2000
 
 
 async def test_sigkill_while_redis_is_away_loses_no_answered_click(
-    fault_servers: FaultServers, services: ServiceFactory, proxies, fault_pool, fault_redis,
+    fault_servers: FaultServers,
+    services: ServiceFactory,
+    proxies: Callable[[int], TcpProxy],
+    fault_pool: asyncpg.Pool[Any],
+    fault_redis: aioredis.Redis,
     tenant: Workspace,
-) -> None:  # fmt: skip
+) -> None:
     proxy = proxies(fault_servers.redis.port)
     stack = services(KURZ_AGGREGATOR_BLOCK_MS="100")
     management = stack.add("management")
@@ -67,17 +76,17 @@ async def test_sigkill_while_redis_is_away_loses_no_answered_click(
     answered_events = {e.id for events in found.values() for e in events}
     assert len(answered_events) == len(answered)
 
-    async def stored() -> list[str]:
+    async def redis_value() -> list[str]:
         rows = await fault_pool.fetch(
             "SELECT event_id FROM clicks WHERE link_id = ANY($1)", link_ids
         )
         return [r["event_id"] for r in rows]
 
     async def all_counted() -> bool:
-        return answered_events <= set(await stored())
+        return answered_events <= set(await redis_value())
 
     await wait_for(all_counted, 60, "every answered click stored by the aggregator")
-    ids = await stored()
+    ids = await redis_value()
     assert len(ids) == len(set(ids))  # replayed or not, each event once
     counted = await fault_pool.fetchval(
         "SELECT sum(clicks)::int FROM link_daily WHERE link_id = ANY($1)", link_ids

@@ -153,7 +153,7 @@ async def _attack(service: Service, path: str, host: str) -> None:
     # the head deadline) without a word, slowloris ones with 408 or shed.
     assert all(t.result() is not None for t in idle)
     assert all(t.result() is not None for t in slow)
-    answered = [t.result() for t in slow if t.result()]
+    answered = [answer for t in slow if (answer := t.result())]
     assert answered and all(a.startswith(b"HTTP/1.1 408") for a in answered)
     assert plain.failures == []
     assert len(plain.timings) > 100

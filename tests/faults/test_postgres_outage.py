@@ -9,9 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Callable
+from typing import Any
 
+import asyncpg
 import httpx
 import pytest
+import redis.asyncio as aioredis
 from kurz import keys
 
 from tests.conftest import Workspace
@@ -23,6 +27,7 @@ from tests.faults.conftest import (
     create_links,
 )
 from tests.faults.kit import BROWSER, in_thread
+from tests.support.tcpproxy import TcpProxy
 from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.slow
@@ -60,9 +65,12 @@ async def _family_answers(management: str, tenant: Workspace, slug: str) -> None
 
 
 async def test_postgres_stopped_edge_serves_and_apis_answer_503(
-    fault_servers: FaultServers, services: ServiceFactory, fault_pool, fault_redis,
+    fault_servers: FaultServers,
+    services: ServiceFactory,
+    fault_pool: asyncpg.Pool[Any],
+    fault_redis: aioredis.Redis,
     tenant: Workspace,
-) -> None:  # fmt: skip
+) -> None:
     stack = services()
     management = stack.add("management")
     # A short local cache life: the visits below go to Redis, not only to process memory.
@@ -106,9 +114,13 @@ async def test_postgres_stopped_edge_serves_and_apis_answer_503(
 
 
 async def test_bulk_create_cut_mid_transaction_writes_nothing(
-    fault_servers: FaultServers, services: ServiceFactory, proxies, fault_pool, fault_redis,
+    fault_servers: FaultServers,
+    services: ServiceFactory,
+    proxies: Callable[[int], TcpProxy],
+    fault_pool: asyncpg.Pool[Any],
+    fault_redis: aioredis.Redis,
     tenant: Workspace,
-) -> None:  # fmt: skip
+) -> None:
     proxy = proxies(fault_servers.postgres.port)
     stack = services(
         DATABASE_URL=f"postgresql://postgres@127.0.0.1:{proxy.port}/kurz", DATABASE_POOL_MAX="2"

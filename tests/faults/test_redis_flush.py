@@ -8,9 +8,12 @@ from __future__ import annotations
 import asyncio
 import subprocess
 import sys
+from typing import Any
 
+import asyncpg
 import httpx
 import pytest
+import redis.asyncio as aioredis
 from kurz import keys
 from kurz.edge_records import (
     GROUP_COLUMNS,
@@ -30,6 +33,7 @@ from tests.faults.conftest import (
 )
 from tests.faults.kit import BROWSER, Receiver, in_thread
 from tests.support.services import Service, service_env
+from tests.support.streams import as_bytes, redis_value
 from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.slow
@@ -50,9 +54,12 @@ def _rebuild(fault_servers: FaultServers) -> str:
 
 
 async def test_flushall_then_fallback_and_rebuild_restore_every_record_and_limit(
-    fault_servers: FaultServers, services: ServiceFactory, fault_pool, fault_redis,
+    fault_servers: FaultServers,
+    services: ServiceFactory,
+    fault_pool: asyncpg.Pool[Any],
+    fault_redis: aioredis.Redis,
     tenant: Workspace,
-) -> None:  # fmt: skip
+) -> None:
     stack = services(KURZ_AGGREGATOR_BLOCK_MS="100", KURZ_AGGREGATOR_CLAIM_IDLE_MS="1000")
     management = stack.add("management")
     # A short local cache life, so that lookups after the flush really reach Redis.
@@ -70,9 +77,13 @@ async def test_flushall_then_fallback_and_rebuild_restore_every_record_and_limit
 
 
 async def _flush_and_rebuild(
-    fault_servers: FaultServers, management: Service, receiver: Receiver, fault_pool,
-    fault_redis, tenant: Workspace,
-) -> None:  # fmt: skip
+    fault_servers: FaultServers,
+    management: Service,
+    receiver: Receiver,
+    fault_pool: asyncpg.Pool[Any],
+    fault_redis: aioredis.Redis,
+    tenant: Workspace,
+) -> None:
     async with api(management, tenant) as client:
         plain = await create_links(client, 3)
         (limited,) = await create_links(client, 1, maxClicks=LIMIT)
@@ -96,7 +107,7 @@ async def _flush_and_rebuild(
 
         assert "rebuilt the edge cache" in await in_thread(_rebuild, fault_servers)
         await _assert_edge_matches_postgres(fault_pool, fault_redis)
-        assert int(await fault_redis.get(keys.click_counter(limited["id"]))) == USED
+        assert int(await redis_value(fault_redis, keys.click_counter(limited["id"]))) == USED
 
         # However many come at once, only the clicks left under the limit get through.
         answers = await asyncio.gather(
@@ -106,7 +117,7 @@ async def _flush_and_rebuild(
         a for a in answers if a.status_code == 302 and a.headers["location"] == limited["url"]
     ]
     assert len(through) == LIMIT - USED
-    assert int(await fault_redis.get(keys.click_counter(limited["id"]))) == LIMIT
+    assert int(await redis_value(fault_redis, keys.click_counter(limited["id"]))) == LIMIT
     # The flush took the consumer groups with it; both consumers made theirs again.
     await wait_for(
         lambda: _counted(fault_pool, limited["id"], LIMIT), 20, "clicks after the flush aggregated"
@@ -116,22 +127,22 @@ async def _flush_and_rebuild(
     await wait_for(lambda: len(receiver.ids) == 1, 20, "a webhook after the flush delivered")
 
 
-async def _counted(pool, link_id: int, expected: int) -> bool:
+async def _counted(pool: asyncpg.Pool[Any], link_id: int, expected: int) -> bool:
     count = await pool.fetchval(
         "SELECT count(*) FROM clicks WHERE link_id = $1 AND counted", link_id
     )
     return bool(count == expected)
 
 
-async def _assert_edge_matches_postgres(pool, redis) -> None:
+async def _assert_edge_matches_postgres(pool: asyncpg.Pool[Any], redis: aioredis.Redis) -> None:
     """Every live link and every group of Postgres, record for record, in Redis."""
     links = await pool.fetch(f"SELECT {LINK_COLUMNS} FROM links l WHERE l.deleted_at IS NULL")
     assert links
     stored = await redis.mget([keys.link(row["host"], row["slug"]) for row in links])
     for row, raw in zip(links, stored, strict=True):
         assert raw is not None, (row["host"], row["slug"])
-        assert decode_link(raw) == edge_link_from_row(row)
+        assert decode_link(as_bytes(raw)) == edge_link_from_row(row)
     groups = await pool.fetch(f"SELECT {GROUP_COLUMNS} FROM link_groups g")
     stored = await redis.mget([keys.group(row["id"]) for row in groups]) if groups else []
     for row, raw in zip(groups, stored, strict=True):
-        assert raw is not None and decode_group(raw) == edge_group_from_row(row)
+        assert raw is not None and decode_group(as_bytes(raw)) == edge_group_from_row(row)

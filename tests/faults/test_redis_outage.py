@@ -15,7 +15,9 @@ import subprocess
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+import asyncpg
 import httpx
 import pytest
 import redis.asyncio as aioredis
@@ -30,6 +32,7 @@ from tests.faults.conftest import (
     create_links,
 )
 from tests.faults.kit import Load, events_by_request, in_thread, metric
+from tests.support.tcpproxy import TcpProxy
 from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.slow
@@ -63,7 +66,10 @@ class RedisOutage:
 
 @pytest.fixture(params=["cut", "restart"])
 async def outage(
-    request: pytest.FixtureRequest, fault_servers: FaultServers, proxies, tmp_path: Path
+    request: pytest.FixtureRequest,
+    fault_servers: FaultServers,
+    proxies: Callable[[int], TcpProxy],
+    tmp_path: Path,
 ) -> AsyncIterator[RedisOutage]:
     if request.param == "cut":
         proxy = proxies(fault_servers.redis.port)
@@ -125,9 +131,12 @@ async def test_redis_outage_under_load_loses_no_click_event(
 
 
 async def test_redis_away_from_the_api_every_family_still_writes(
-    fault_servers: FaultServers, services: ServiceFactory, proxies, fault_pool,
+    fault_servers: FaultServers,
+    services: ServiceFactory,
+    proxies: Callable[[int], TcpProxy],
+    fault_pool: asyncpg.Pool[Any],
     tenant: Workspace,
-) -> None:  # fmt: skip
+) -> None:
     """Postgres is the truth: with Redis cut off, rate limits fail open and the edge
     write is left to heal, so every family's create succeeds; the redirector, which
     still reaches Redis, finds the new links through its Postgres fallback."""

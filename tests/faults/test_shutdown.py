@@ -7,8 +7,12 @@ from __future__ import annotations
 import asyncio
 import signal
 import time
+from collections.abc import Callable
+from typing import Any
 
+import asyncpg
 import pytest
+import redis.asyncio as aioredis
 from kurz import keys
 
 from tests.conftest import Workspace
@@ -27,6 +31,7 @@ from tests.faults.pipeline import (
     totals,
     visited_pipeline,
 )
+from tests.support.tcpproxy import TcpProxy
 from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.slow
@@ -36,9 +41,12 @@ GRACE = float(CONSUMER_ENV["KURZ_SHUTDOWN_GRACE"])
 
 
 async def test_sigterm_redirector_under_load_flushes_every_event_and_exits_0(
-    fault_servers: FaultServers, services: ServiceFactory, proxies, fault_redis,
+    fault_servers: FaultServers,
+    services: ServiceFactory,
+    proxies: Callable[[int], TcpProxy],
+    fault_redis: aioredis.Redis,
     tenant: Workspace,
-) -> None:  # fmt: skip
+) -> None:
     """Redis is cut shortly before the SIGTERM and comes back within the grace period:
     the events buffered meanwhile still reach the stream on the way out."""
     proxy = proxies(fault_servers.redis.port)
@@ -75,9 +83,13 @@ async def test_sigterm_redirector_under_load_flushes_every_event_and_exits_0(
 
 
 async def test_sigterm_consumers_mid_batch_exit_0_and_restart_loses_nothing(
-    fault_servers: FaultServers, services: ServiceFactory, proxies, fault_pool, fault_redis,
+    fault_servers: FaultServers,
+    services: ServiceFactory,
+    proxies: Callable[[int], TcpProxy],
+    fault_pool: asyncpg.Pool[Any],
+    fault_redis: aioredis.Redis,
     tenant: Workspace,
-) -> None:  # fmt: skip
+) -> None:
     pipe = await visited_pipeline(
         services, fault_servers, tenant, fault_redis, proxies, visits=2000, receiver_delay=0.05
     )
@@ -94,7 +106,7 @@ async def test_sigterm_consumers_mid_batch_exit_0_and_restart_loses_nothing(
             in_thread(pipe.aggregator.stop, signal.SIGTERM, GRACE + 5),
             in_thread(pipe.worker.stop, signal.SIGTERM, GRACE + 5),
         )
-        assert codes == [0, 0], (pipe.aggregator.log.read_text()[-1500:],
+        assert list(codes) == [0, 0], (pipe.aggregator.log.read_text()[-1500:],
                                  pipe.worker.log.read_text()[-1500:])  # fmt: skip
         assert time.monotonic() - started < GRACE
         # The aggregator finished its batch and acknowledged it: nothing left held.

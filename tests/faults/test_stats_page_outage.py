@@ -3,6 +3,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
+import asyncpg
 import httpx
 import pytest
 from kurz.passwords import hash_password
@@ -11,6 +15,7 @@ from tests.conftest import Workspace
 from tests.faults.conftest import FaultServers, ServiceFactory
 from tests.faults.kit import in_thread
 from tests.integration.analytics.conftest import add_group
+from tests.support.tcpproxy import TcpProxy
 
 pytestmark = pytest.mark.slow
 
@@ -23,9 +28,12 @@ def _is_outage_page(answer: httpx.Response) -> None:
 
 
 async def test_stats_page_answers_503_while_a_dependency_is_down(
-    fault_servers: FaultServers, services: ServiceFactory, proxies, fault_pool,
+    fault_servers: FaultServers,
+    services: ServiceFactory,
+    proxies: Callable[[int], TcpProxy],
+    fault_pool: asyncpg.Pool[Any],
     tenant: Workspace,
-) -> None:  # fmt: skip
+) -> None:
     database = proxies(fault_servers.postgres.port)
     redis = proxies(fault_servers.redis.port)
     stack = services(

@@ -6,7 +6,10 @@ own group's lag, zero again once it caught up."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
+from typing import Any
 
+import asyncpg
 import httpx
 import pytest
 import redis.asyncio as aioredis
@@ -16,6 +19,7 @@ from tests.conftest import Workspace
 from tests.faults.conftest import FaultServers, ServiceFactory
 from tests.faults.kit import events_by_request, in_thread, metric
 from tests.faults.pipeline import pending, totals, visited_pipeline
+from tests.support.tcpproxy import TcpProxy
 from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.slow
@@ -32,9 +36,13 @@ async def _still_in_stream(redis: aioredis.Redis, request_ids: set[str]) -> int:
 
 
 async def test_a_stopped_group_holds_the_stream_until_it_caught_up(
-    fault_servers: FaultServers, services: ServiceFactory, proxies, fault_pool, fault_redis,
+    fault_servers: FaultServers,
+    services: ServiceFactory,
+    proxies: Callable[[int], TcpProxy],
+    fault_pool: asyncpg.Pool[Any],
+    fault_redis: aioredis.Redis,
     tenant: Workspace,
-) -> None:  # fmt: skip
+) -> None:
     pipe = await visited_pipeline(
         services, fault_servers, tenant, fault_redis, proxies, visits=VISITS, receiver_delay=0
     )

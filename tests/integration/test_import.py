@@ -87,7 +87,7 @@ KUTT = {
     ],
 }  # fmt: skip
 
-CASES = {
+CASES: dict[str, tuple[str, set[tuple[str | None, str]], list[str]]] = {
     "bitly": (
         BITLY,
         {("spring-sale", "https://example.com/spring"), ("3ghiJKL", "https://example.com/blog")},
@@ -117,7 +117,7 @@ CASES = {
 
 
 def run_import(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return kurz("import", *args, **env)
+    return kurz("import", *args, **env)  # type: ignore[arg-type]  # every key is a variable
 
 
 @pytest.fixture
@@ -161,6 +161,7 @@ async def test_each_format_imports_its_good_rows_and_reports_the_bad(
     named = {pair for pair in expected if pair[0] is not None}
     assert named <= got and len(got) == len(expected)
     for slug, _ in named:  # written through to the edge cache, as the API does
+        assert slug is not None
         assert await redis.exists(keys.link(env["KURZ_DEFAULT_DOMAIN"], slug))
 
 

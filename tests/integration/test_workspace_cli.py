@@ -14,6 +14,7 @@ from kurz import keys
 from kurz.branding import decode_workspace
 
 from tests.conftest import Workspace
+from tests.support.streams import redis_value
 
 
 def kurz(database_url: str, redis_url: str, *args: str) -> subprocess.CompletedProcess[str]:
@@ -34,7 +35,10 @@ async def test_brand_sets_shows_clears_and_refuses(
     assert done.returncode == 0, done.stderr
     shown = json.loads(done.stdout)
     assert (shown["brand_name"], shown["accent_color"]) == ("Acme", "#0e9384")
-    assert decode_workspace(await redis.get(keys.workspace(workspace.id))).brand_name == "Acme"
+    assert (
+        decode_workspace(await redis_value(redis, keys.workspace(workspace.id))).brand_name
+        == "Acme"
+    )
     cleared = kurz(database_url, redis_url, "workspace", "brand", ws, "--brand-name", "")
     assert json.loads(cleared.stdout)["brand_name"] is None
     assert json.loads(cleared.stdout)["accent_color"] == "#0e9384"  # untouched

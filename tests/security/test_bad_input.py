@@ -267,6 +267,6 @@ async def test_unicode_digits_in_ids_and_numbers(
     qr = await edge.get(f"/{link.slug}/qr", params={"size": two * 3})
     assert qr.status_code == 400
     # Header bytes are read as Latin-1 at the edge: 0xB2 arrives as the superscript two.
-    cookie = {"Cookie": f"kurz_pw_{link.id}={two * 10}.c2lnbmF0dXJl".encode("latin-1")}
+    cookie = {b"Cookie": f"kurz_pw_{link.id}={two * 10}.c2lnbmF0dXJl".encode("latin-1")}
     form = await edge.get(f"/{link.slug}", headers=cookie)
     assert form.status_code == 200 and 'type="password"' in form.text

@@ -172,7 +172,7 @@ def targets_one(probe: Probe) -> bool:
 
 def not_found(probe: Probe, response: httpx.Response) -> bool:
     if probe.family == "vivoldi":
-        return response.json().get("code") == 404
+        return bool(response.json().get("code") == 404)
     return response.status_code == 404
 
 

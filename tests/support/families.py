@@ -39,9 +39,9 @@ class Family:
         """Statistics narrowed to one group, each family's way."""
         headers = self.headers(key)
         if self.name == "native":
-            query = {"group_id": group_id, "start": "2026-01-01", "end": "2026-01-07"}
+            query = {"group_id": str(group_id), "start": "2026-01-01", "end": "2026-01-07"}
             return await http.get("/api/v1/analytics/summary", headers=headers, params=query)
-        query = {"startYmd": "2026-01-01", "endYmd": "2026-01-07", "grpIdx": group_id}
+        query = {"startYmd": "2026-01-01", "endYmd": "2026-01-07", "grpIdx": str(group_id)}
         return await http.get("/api/statistics/v2/clicks-by-date", headers=headers, params=query)
 
     def created(self, response: httpx.Response) -> bool:

@@ -15,6 +15,29 @@ from kurz_management.app import create_app
 from tests.support.services import service_env
 
 
+class InProcessApp:
+    """A management app running in this process; `client()` makes clients of it, as a
+    running server's URL would (each its own headers, the same app)."""
+
+    def __init__(self, transport: httpx.ASGITransport) -> None:
+        self._transport = transport
+
+    def client(self, headers: dict[str, str] | None = None) -> httpx.AsyncClient:
+        return httpx.AsyncClient(
+            transport=self._transport, base_url="http://kurz.test", headers=headers
+        )
+
+
+@contextlib.asynccontextmanager
+async def management_app(
+    database_url: str, redis_url: str, *, client: str = "127.0.0.1", **env: str
+) -> AsyncIterator[InProcessApp]:
+    """A management app started (lifespan and all) for the block."""
+    app = create_app(load_settings(service_env(database_url, redis_url, **env)))
+    async with app.router.lifespan_context(app):
+        yield InProcessApp(httpx.ASGITransport(app=app, client=(client, 40000)))
+
+
 @contextlib.asynccontextmanager
 async def management_client(
     database_url: str, redis_url: str, *, client: str = "127.0.0.1", **env: str

@@ -17,7 +17,12 @@ import time
 
 def main(port: int, path: str, host: str) -> None:
     stop = threading.Event()
-    threading.Thread(target=lambda: (sys.stdin.read(), stop.set()), daemon=True).start()
+
+    def wait_for_eof() -> None:
+        sys.stdin.read()
+        stop.set()
+
+    threading.Thread(target=wait_for_eof, daemon=True).start()
     timings: list[float] = []
     failures: list[str] = []
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)

@@ -30,6 +30,9 @@ class TcpProxy:
         threading.Thread(target=self._accept_loop, daemon=True).start()
         return self
 
+    def accepting(self) -> bool:
+        return self._accepting
+
     def _accept_loop(self) -> None:
         assert self._server is not None
         while True:
@@ -46,8 +49,9 @@ class TcpProxy:
                 client.close()
                 continue
             with self._lock:
-                # A cut that came while this connection was being made must drop it too.
-                if not self._accepting:
+                # A cut that came while this connection was being made must drop it too
+                # (another thread may have changed the flag since it was read above).
+                if not self.accepting():
                     client.close()
                     upstream.close()
                     continue

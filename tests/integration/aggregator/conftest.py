@@ -8,7 +8,7 @@ import math
 import uuid
 from collections.abc import Callable, Iterable
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 import asyncpg
 import pytest
@@ -56,7 +56,7 @@ async def add(
     """An entry per event, or with `batch` one entry holding them all (as the edge writes)."""
     if batch:
         encoded = encode_batch([encode_event(event) for event in events])
-        return [await redis.xadd(stream, {BATCH_FIELD: encoded})]
+        return [cast(bytes, await redis.xadd(stream, {BATCH_FIELD: encoded}))]
     async with redis.pipeline(transaction=False) as pipe:
         for event in events:
             pipe.xadd(stream, {FIELD: encode_event(event)})
@@ -78,8 +78,10 @@ def make_aggregator(
 ) -> AggregatorFactory:
     def make(consumer: str = "test", **settings: Any) -> Aggregator:
         # Test events are dated in the past: keep them, whatever their age.
-        values = {"claim_idle_ms": 60_000, "batch_size": 100, "click_retention_days": 0,
-                  "visitor_mark_days": 0}  # fmt: skip
+        values: dict[str, Any] = {
+            "claim_idle_ms": 60_000, "batch_size": 100, "click_retention_days": 0,
+            "visitor_mark_days": 0,
+        }  # fmt: skip
         values.update(settings)
         return Aggregator(
             pool, redis, AggregatorSettings(**values), consumer=consumer, stream=stream

@@ -14,7 +14,7 @@ import redis.asyncio as aioredis
 from kurz import keys
 from kurz.events import FIELD, decode_event
 from kurz.stream import ConsumerGroup
-from kurz_aggregator import metrics, worker
+from kurz_aggregator import metrics, rows, worker, writer
 from kurz_aggregator.upkeep import click_partitions, run_upkeep
 
 from tests.conftest import Workspace
@@ -26,6 +26,7 @@ from tests.integration.aggregator.conftest import (
     new_link_id,
     pending,
 )
+from tests.support.streams import stream_entries
 
 
 async def _clicks(pool: asyncpg.Pool[Any], link: int) -> tuple[int, int] | None:
@@ -168,7 +169,7 @@ async def test_the_loop_retries_a_failed_batch_and_stops_when_asked(
 
 def _a_bug_meets_visitor_v2(monkeypatch: pytest.MonkeyPatch) -> None:
     """Enrichment fails on the event of visitor v2, and on it alone, every time."""
-    real_to_row = worker.to_row
+    real_to_row = rows.to_row  # what the worker module calls by that name
 
     def to_row_with_a_bug(event: Any, lookups: Any) -> Any:
         if event.visitor == "v2":
@@ -207,7 +208,7 @@ async def test_an_event_that_fails_alone_is_set_aside_and_the_rest_is_counted(
 
     assert await _clicks(pool, link) == (4, 4)
     assert await pending(redis, stream) == 0
-    [(_, dead)] = await redis.xrange(f"{stream}:dead")
+    [(_, dead)] = await stream_entries(redis, f"{stream}:dead")
     assert decode_event(dead[FIELD]).visitor == "v2"
     assert b"a bug this one event meets" in dead[b"error"]
     assert dead[b"source"].startswith(stream.encode())
@@ -247,7 +248,7 @@ async def test_an_outage_is_retried_not_set_aside(
 ) -> None:
     link = new_link_id()
     await add(redis, stream, [click(workspace.id, link, visitor=f"v{i}") for i in range(3)])
-    real_write = worker.write_batch
+    real_write = writer.write_batch  # what the worker module calls by that name
     calls = 0
 
     async def flaky_write(conn: Any, rows: Any) -> Any:

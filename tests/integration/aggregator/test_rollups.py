@@ -22,7 +22,9 @@ from tests.integration.aggregator.conftest import (
 )
 
 
-async def _rollup(pool: asyncpg.Pool[Any], table: str, key: str, ident: int) -> list[tuple]:
+async def _rollup(
+    pool: asyncpg.Pool[Any], table: str, key: str, ident: int
+) -> list[tuple[Any, ...]]:
     order = "day, hour" if "hourly" in table else "day"
     rows = await pool.fetch(f"SELECT * FROM {table} WHERE {key} = $1 ORDER BY {order}", ident)
     return [tuple(r.values())[1:] for r in rows]

@@ -4,6 +4,7 @@ group acknowledged, and each group's lag, pending count and age as exported."""
 from __future__ import annotations
 
 import uuid
+from typing import cast
 
 import pytest
 import redis.asyncio as aioredis
@@ -18,6 +19,8 @@ from kurz.stream_watch import (
     watch,
 )
 
+from tests.support.streams import stream_entries
+
 
 @pytest.fixture
 def stream_name() -> str:
@@ -25,11 +28,11 @@ def stream_name() -> str:
 
 
 async def _add(redis: aioredis.Redis, stream: str, n: int) -> list[bytes]:
-    return [await redis.xadd(stream, {b"e": str(i).encode()}) for i in range(n)]
+    return [cast(bytes, await redis.xadd(stream, {b"e": str(i).encode()})) for i in range(n)]
 
 
 async def _ids(redis: aioredis.Redis, stream: str) -> list[bytes]:
-    return [entry_id for entry_id, _ in await redis.xrange(stream)]
+    return [entry_id for entry_id, _ in await stream_entries(redis, stream)]
 
 
 async def test_no_group_no_trim(redis: aioredis.Redis, stream_name: str) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+from typing import Any
 
 import httpx
 import msgspec
@@ -20,7 +21,7 @@ LINKS = 2500  # several of the exporter's 1000-link batches, and a partial one
 async def filled(api: httpx.AsyncClient, workspace: Workspace) -> list[int]:
     ids: list[int] = []
     for start in range(0, LINKS, 1000):
-        items = [
+        items: list[dict[str, Any]] = [
             {"url": f"https://example.com/{i}", "name": f'link, "{i}"'}
             for i in range(start, min(start + 1000, LINKS))
         ]

@@ -14,6 +14,7 @@ from kurz.models import decode_link
 
 from tests.conftest import DEFAULT_DOMAIN, Workspace
 from tests.integration.linkly.conftest import count_links
+from tests.support.streams import as_bytes
 
 # Linkly's documented example response, verbatim.
 SEED_RESPONSE: dict[str, Any] = json.loads("""{
@@ -77,7 +78,7 @@ async def test_seed_curl_example_verbatim(
     assert link["slug"].startswith("/") and len(link["slug"]) > 1
     assert link["full_url"] == f"http://{DEFAULT_DOMAIN}{link['slug']}"
     edge = await redis.get(keys.link(DEFAULT_DOMAIN, link["slug"][1:]))
-    assert edge is not None and decode_link(edge).url == "http://www.wikijob.co.uk"
+    assert edge is not None and decode_link(as_bytes(edge)).url == "http://www.wikijob.co.uk"
 
 
 async def test_json_create_with_every_field_then_get(
@@ -187,7 +188,7 @@ async def test_form_body_with_rules_is_refused(
 async def test_bad_input_gets_linkly_errors_and_writes_nothing(
     api: httpx.AsyncClient, workspace: Workspace, pool: asyncpg.Pool[Any]
 ) -> None:
-    cases = [
+    cases: list[tuple[dict[str, Any], int, str | None]] = [
         ({"content": b"{not json", "headers": {"Content-Type": "application/json"}}, 400, None),
         ({"json": {"url": "not a url"}}, 422, "url"),
         ({"json": {"name": "no url"}}, 422, "url"),

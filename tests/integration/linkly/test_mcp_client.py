@@ -75,7 +75,7 @@ class McpClient:
                                      "bots"),
                 "export_clicks": ("start", "end", "link_id", "country", "platform", "bots"),
             }[name]  # fmt: skip
-            query: dict[str, Any] = {}
+            query = {}
             if name == "get_analytics_by":
                 query["counter"] = args["counter"]
             if name == "export_clicks":

@@ -93,7 +93,8 @@ async def test_bulk_delete_by_ids_all_or_nothing(
     assert deleted.status_code == 200, deleted.text
     assert deleted.json() == {"deleted": 2, "ids": sorted(ids[:2])}
     assert await count_links(pool, ws) == 1
-    for body in ({"ids": []}, {"ids": ["x"]}, {"nope": 1}):
+    bodies: list[dict[str, Any]] = [{"ids": []}, {"ids": ["x"]}, {"nope": 1}]
+    for body in bodies:
         bad = await api.request("DELETE", f"/api/v1/workspace/{ws}/links", json=body)
         assert bad.status_code in (400, 422), (body, bad.text)
     assert await count_links(pool, ws) == 1

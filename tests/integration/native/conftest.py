@@ -1,5 +1,6 @@
 """The native API's tests: the links use cases against the session's Postgres and
-Redis, and real management processes answering HTTP on free ports."""
+Redis, the management app in this process for its HTTP behaviour, and real management
+processes where the process is the point (proxies, outages, limits of the server)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from kurz_management.context import AppContext
 from kurz_management.core.auth import Principal
 
 from tests.conftest import DEFAULT_DOMAIN, Workspace
+from tests.support.inprocess import management_client
 from tests.support.services import Service, Stack, service_env
 
 BULK_MAX = 50
@@ -57,8 +59,8 @@ def native_server(database_url: str, redis_url: str, tmp_root: Path) -> Iterator
 
 
 @pytest.fixture
-async def http(native_server: Service) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(base_url=native_server.url, timeout=30) as client:
+async def http(database_url: str, redis_url: str) -> AsyncIterator[httpx.AsyncClient]:
+    async with management_client(database_url, redis_url, **SERVER_ENV) as client:
         yield client
 
 

@@ -13,6 +13,7 @@ from kurz.models import decode_link
 
 from tests.conftest import DEFAULT_DOMAIN, Workspace
 from tests.integration.native.conftest import BULK_MAX, live_links
+from tests.support.streams import as_bytes, redis_value
 
 
 def good(i: int) -> dict[str, Any]:
@@ -30,7 +31,7 @@ async def test_atomic_bulk_writes_all_and_reaches_the_edge(
     assert len({link["slug"] for link in body["links"]}) == BULK_MAX
     assert await live_links(pool, workspace.id) == BULK_MAX
     raws = await redis.mget([keys.link(DEFAULT_DOMAIN, link["slug"]) for link in body["links"]])
-    assert [decode_link(raw).url for raw in raws] == [
+    assert [decode_link(as_bytes(raw)).url for raw in raws] == [
         f"https://bulk.example/{i}" for i in range(BULK_MAX)
     ]
 
@@ -78,7 +79,7 @@ async def test_bulk_mixes_creates_and_updates(
     updated, created = r.json()["links"]
     assert updated["id"] == first["id"] and updated["title"] == "renamed"
     assert updated["slug"] == first["slug"] and created["title"] == "bulk 1"
-    edge = decode_link(await redis.get(keys.link(DEFAULT_DOMAIN, first["slug"])))
+    edge = decode_link(await redis_value(redis, keys.link(DEFAULT_DOMAIN, first["slug"])))
     assert edge.url == "https://bulk.example/new" and edge.og_title is None
 
 
@@ -100,7 +101,8 @@ async def test_over_the_limit_is_refused_whole(
 
 
 async def test_bulk_bad_shapes_are_400(api: httpx.AsyncClient) -> None:
-    for body in ({"links": "nope"}, {"items": []}, {"links": [{"url": 5}]}):
+    bodies: list[dict[str, Any]] = [{"links": "nope"}, {"items": []}, {"links": [{"url": 5}]}]
+    for body in bodies:
         r = await api.post("/api/v1/links/bulk", json=body)
         assert r.status_code == 400 and "error" in r.json()
     empty = await api.post("/api/v1/links/bulk", json={"links": []})

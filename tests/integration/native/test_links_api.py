@@ -13,6 +13,7 @@ from kurz.models import EdgeLink, decode_link
 from kurz.passwords import verify_password
 
 from tests.conftest import DEFAULT_DOMAIN, Workspace
+from tests.support.streams import as_bytes
 
 SEED_002_BODY: dict[str, Any] = {
     "url": "https://example.com/landing?x=1",
@@ -43,7 +44,7 @@ SEED_002_BODY: dict[str, Any] = {
 
 async def edge_record(redis: aioredis.Redis, host: str, slug: str) -> EdgeLink | None:
     raw = await redis.get(keys.link(host, slug))
-    return None if raw is None else decode_link(raw)
+    return None if raw is None else decode_link(as_bytes(raw))
 
 
 def unique(slug: str, workspace: Workspace) -> str:

@@ -21,6 +21,7 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
 from tests.conftest import DEFAULT_DOMAIN
+from tests.support.streams import redis_value
 
 
 async def test_concurrent_updates_leave_postgres_and_edge_alike(
@@ -35,7 +36,7 @@ async def test_concurrent_updates_leave_postgres_and_edge_alike(
     )
     row = await pool.fetchrow("SELECT description, version FROM links WHERE id = $1", link.id)
     assert row["version"] == 21
-    edge = decode_link(await redis.get(keys.link(link.host, link.slug)))
+    edge = decode_link(await redis_value(redis, keys.link(link.host, link.slug)))
     assert edge.og_description == row["description"]
 
 

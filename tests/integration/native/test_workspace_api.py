@@ -14,6 +14,7 @@ from kurz import keys
 from kurz.branding import decode_workspace
 
 from tests.conftest import Workspace
+from tests.support.streams import redis_value
 
 EMPTY = {
     "branding": {"name": None, "logoUrl": None, "accentColor": None},
@@ -47,18 +48,18 @@ async def test_defaults_then_set_clear_and_keep(
     assert (await api.get("/api/v1/workspace")).json()["workspace"] == body
     row = await pool.fetchrow("SELECT * FROM workspaces WHERE id = $1", workspace.id)
     assert (row["brand_name"], row["accent_color"]) == ("Acme & Co", "#ff6600")
-    edge = decode_workspace(await redis.get(keys.workspace(workspace.id)))
+    edge = decode_workspace(await redis_value(redis, keys.workspace(workspace.id)))
     assert edge.logo_url == "https://cdn.example/logo.svg" and edge.invalid_link_redirect is None
     message = await _next_message(pubsub)
     assert message == keys.workspace_invalidation(workspace.id)
-    await pubsub.aclose()
+    await pubsub.aclose()  # type: ignore[no-untyped-call]  # redis-py leaves it untyped
     # null clears, absent stays
     again = await api.patch("/api/v1/workspace", json={"branding": {"logoUrl": None}})
     assert again.status_code == 200, again.text
     branding = again.json()["workspace"]["branding"]
     assert branding == {"name": "Acme & Co", "logoUrl": None, "accentColor": "#ff6600"}
     assert again.json()["workspace"]["notFoundRedirects"] == body["notFoundRedirects"]
-    assert decode_workspace(await redis.get(keys.workspace(workspace.id))).logo_url is None
+    assert decode_workspace(await redis_value(redis, keys.workspace(workspace.id))).logo_url is None
 
 
 async def _next_message(pubsub: Any) -> str:
@@ -116,4 +117,7 @@ async def test_concurrent_updates_leave_postgres_and_edge_alike(
     )
     assert [a.status_code for a in answers] == [200] * len(names)
     stored = await pool.fetchval("SELECT brand_name FROM workspaces WHERE id = $1", workspace.id)
-    assert decode_workspace(await redis.get(keys.workspace(workspace.id))).brand_name == stored
+    assert (
+        decode_workspace(await redis_value(redis, keys.workspace(workspace.id))).brand_name
+        == stored
+    )

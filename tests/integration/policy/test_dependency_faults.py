@@ -99,11 +99,11 @@ async def refusing_redis(
             aioredis.Redis(port=owner.port) as first,
             aioredis.Redis(port=moved.port) as other,
         ):
-            await first.execute_command("CLUSTER ADDSLOTSRANGE", 0, 16383)
-            await other.execute_command("CLUSTER MEET", "127.0.0.1", owner.port, owner_bus)
+            await first.execute_command("CLUSTER ADDSLOTSRANGE", 0, 16383)  # type: ignore[no-untyped-call]  # redis-py leaves it untyped
+            await other.execute_command("CLUSTER MEET", "127.0.0.1", owner.port, owner_bus)  # type: ignore[no-untyped-call]  # redis-py leaves it untyped
 
             async def slots_known() -> bool:
-                info = await other.execute_command("CLUSTER INFO")
+                info = await other.execute_command("CLUSTER INFO")  # type: ignore[no-untyped-call]  # redis-py leaves it untyped
                 return bool(info["cluster_state"] == "ok")
 
             await wait_for(slots_known, 20, "the second node to learn the slots")

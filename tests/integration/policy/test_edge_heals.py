@@ -22,6 +22,7 @@ from kurz.models import decode_group, decode_link
 
 from tests.conftest import DEFAULT_DOMAIN, new_workspace
 from tests.support.inprocess import management_client
+from tests.support.streams import as_bytes
 from tests.support.waiting import wait_for
 
 
@@ -99,15 +100,15 @@ async def test_writes_during_a_redis_outage_reach_the_edge_by_themselves(
                 now_changed, old_moved, new_moved, now_deleted, now_created, group, site = raw
                 return (
                     now_changed is not None
-                    and decode_link(now_changed).url == "https://example.com/changed"
+                    and decode_link(as_bytes(now_changed)).url == "https://example.com/changed"
                     and old_moved is None
                     and new_moved is not None
                     and now_deleted is None
                     and now_created is not None
                     and group is not None
-                    and decode_group(group).max_clicks == 7
+                    and decode_group(as_bytes(group)).max_clicks == 7
                     and site is not None
-                    and decode_workspace(site).brand_name == "Healed"
+                    and decode_workspace(as_bytes(site)).brand_name == "Healed"
                 )
 
             await wait_for(healed, 5, "every change made while Redis was away, at the edge")

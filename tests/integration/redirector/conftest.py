@@ -13,7 +13,6 @@ import asyncpg
 import httpx
 import pytest
 import redis.asyncio as aioredis
-from kurz import keys
 from kurz.dev.servers import Redis, free_port
 from kurz.edge_cache import EdgeCache
 from kurz.edge_records import LINK_COLUMNS, edge_link_from_row
@@ -22,6 +21,7 @@ from kurz.models import EdgeLink
 
 from tests.support.rows import insert_row
 from tests.support.services import Service, Stack, service_env
+from tests.support.streams import stream_entries
 
 HOST = "kurz.test"
 COUNTRY_HEADER = "CF-IPCountry"
@@ -110,7 +110,7 @@ async def insert_group(pool: asyncpg.Pool[Any], workspace_id: int, **fields: Any
 
 async def events_of(redis: aioredis.Redis, link_id: int) -> list[ClickEvent]:
     """Every event of a link in the click stream, oldest first."""
-    entries = await redis.xrange(keys.CLICK_STREAM)
+    entries = await stream_entries(redis)
     found = [e for _, fields in entries for e in entry_events(fields).events]
     return [e for e in found if e.link_id == link_id]
 

@@ -16,6 +16,7 @@ from kurz.passwords import hash_password
 from tests.conftest import Workspace
 from tests.integration.redirector.branding import assert_strict_csp, brand, custom_domain
 from tests.integration.redirector.conftest import HOST, create_link, events_of, future, past
+from tests.support.streams import redis_value
 
 LOGO = "https://cdn.example/logo.png"
 
@@ -111,13 +112,13 @@ async def test_postgres_on_a_miss_and_the_rebuild(
                        workspace.id)  # fmt: skip
     page = await client.get("/no-such-link", headers={"Host": host})
     assert page.status_code == 404 and "Straight from SQL" in page.text
-    assert decode_workspace(await redis.get(keys.workspace(workspace.id))).brand_name == (
+    assert decode_workspace(await redis_value(redis, keys.workspace(workspace.id))).brand_name == (
         "Straight from SQL"
     )
-    assert int(await redis.get(keys.host_workspace(host))) == workspace.id
+    assert int(await redis_value(redis, keys.host_workspace(host))) == workspace.id
     await redis.delete(keys.workspace(workspace.id), keys.host_workspace(host))
     await EdgeCache(redis).rebuild(pool)
-    assert decode_workspace(await redis.get(keys.workspace(workspace.id))).brand_name == (
+    assert decode_workspace(await redis_value(redis, keys.workspace(workspace.id))).brand_name == (
         "Straight from SQL"
     )
-    assert int(await redis.get(keys.host_workspace(host))) == workspace.id
+    assert int(await redis_value(redis, keys.host_workspace(host))) == workspace.id

@@ -159,7 +159,7 @@ async def test_page_answers_carry_escaped_destinations_and_strict_csp(
     workspace: Workspace,
 ) -> None:
     dest = "https://example.com/x?a=1&b=<2>"
-    options = {
+    options: dict[str, dict[str, Any]] = {
         "navigate": {"redirect_type": 200},
         "mailto": {"link_type": "MAILTO", "url": "hello@example.com"},
         "frame": {"cloaked": True},

@@ -22,6 +22,7 @@ from tests.integration.redirector.conftest import (
     new_slug,
     raw_get,
 )
+from tests.support.streams import redis_value
 
 
 async def test_password_form_cookie_and_replay_on_another_link(
@@ -98,7 +99,7 @@ async def test_two_thousand_concurrent_visits_let_exactly_the_limit_through(
     )
     assert statuses.count(302) == 100
     assert statuses.count(410) == 1900
-    assert int(await redis.get(keys.click_counter(link.id))) == 100
+    assert int(await redis_value(redis, keys.click_counter(link.id))) == 100
     events = await events_of(redis, link.id)
     assert len(events) == 2000
     assert sum(e.counted for e in events) == 100
@@ -156,9 +157,9 @@ async def test_a_group_limit_counts_each_link_under_the_group(
     for link in (first, second):
         statuses = [(await client.get(f"/{link.slug}")).status_code for _ in range(3)]
         assert statuses == [302, 302, 410]  # the group's limit wins over the link's 50
-        assert int(await redis.get(keys.group_click_counter(group_id, link.id))) == 2
+        assert int(await redis_value(redis, keys.group_click_counter(group_id, link.id))) == 2
     # The link's own limit counts its clicks too, under the group's; the other has none.
-    assert int(await redis.get(keys.click_counter(first.id))) == 2
+    assert int(await redis_value(redis, keys.click_counter(first.id))) == 2
     assert await redis.get(keys.click_counter(second.id)) is None
 
 
@@ -186,4 +187,4 @@ async def test_a_links_own_limit_holds_when_its_group_lifts_its_limit(
         await asyncio.sleep(0.05)
     assert status == 302  # the third of the link's own 3
     assert [await visit() for _ in range(3)] == [410, 410, 410]
-    assert int(await redis.get(keys.click_counter(link.id))) == 3
+    assert int(await redis_value(redis, keys.click_counter(link.id))) == 3

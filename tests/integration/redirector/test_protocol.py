@@ -262,7 +262,7 @@ async def visit_while_writes_pause(
     """A visit whose event waits: Redis takes no writes for `milliseconds`. Returned once
     the protocol has taken it (it counts a visit before the commit), its connection open."""
     before = await answered_in_protocol(edge.port)
-    await redis.execute_command("CLIENT", "PAUSE", milliseconds, "WRITE")
+    await redis.execute_command("CLIENT", "PAUSE", milliseconds, "WRITE")  # type: ignore[no-untyped-call]  # redis-py leaves it untyped
     conn = await Connection.open(edge.port)
     conn.send(get(f"/{link.slug}"))
 
@@ -279,7 +279,7 @@ async def test_a_visitor_who_leaves_before_the_commit_is_still_counted(
     link = await own_cached_link()
     conn = await visit_while_writes_pause(edge, own_client, link, milliseconds=1500)
     conn.close()
-    await own_client.execute_command("CLIENT", "UNPAUSE")
+    await own_client.execute_command("CLIENT", "UNPAUSE")  # type: ignore[no-untyped-call]  # redis-py leaves it untyped
 
     async def written() -> bool:
         return len(await events_of(own_client, link.id)) == 2
@@ -299,7 +299,7 @@ async def test_shutdown_answers_a_waiting_visit_and_closes_its_connection(
         assert edge.process is not None
         edge.process.send_signal(signal.SIGTERM)
         await wait_for(lambda: "Shutting down" in edge.log.read_text(), 10, "shutdown begun")
-        await own_client.execute_command("CLIENT", "UNPAUSE")
+        await own_client.execute_command("CLIENT", "UNPAUSE")  # type: ignore[no-untyped-call]  # redis-py leaves it untyped
         answer = await conn.response()  # once Redis has taken the event
         assert answer.startswith(b"HTTP/1.1 302 ") and b"\r\nconnection: close\r\n" in answer
         assert await conn.closed_by_server()

@@ -4,18 +4,20 @@ are not click events, which the shared stream's consumers must never see)."""
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import msgspec
 import pytest
 import redis.asyncio as aioredis
-from kurz import keys
 from kurz.dev.servers import Redis, free_port
 from kurz.events import BATCH_FIELD, entry_items
 from kurz_redirector.metrics import EdgeStats
 from kurz_redirector.recorder import EventRecorder
 from kurz_redirector.spool import Spool
+
+from tests.support.streams import stream_entries
 
 
 @pytest.fixture
@@ -40,12 +42,12 @@ async def test_concurrent_events_share_round_trips_and_are_written_on_return(
         await recorder.record(event)
         # Returned: the event is already in the stream.
         async with checks:
-            last = await client.xrevrange(keys.CLICK_STREAM, count=2000)
+            last = await stream_entries(client, reverse=True, count=2000)
         return sum(items.count(event) for _, f in last if (items := entry_items(f)))
 
     found = await asyncio.gather(*(one(i) for i in range(500)))
     assert found == [1] * 500
-    entries = await client.xrange(keys.CLICK_STREAM)
+    entries = await stream_entries(client)
     assert sum(len(entry_items(f) or ()) for _, f in entries) == 500
     assert all(BATCH_FIELD in f for _, f in entries)  # one entry per round trip
     assert len(entries) == stats.event_writes <= 50  # many events per round trip
@@ -85,14 +87,14 @@ async def test_callbacks_run_once_their_events_are_in_the_stream(
             raise RuntimeError("a request's own failure")
 
     for i in range(10):
-        recorder.record_then(msgspec.msgpack.encode(i), lambda i=i: callback(i))
+        recorder.record_then(msgspec.msgpack.encode(i), functools.partial(callback, i))
     assert written_when_called == []  # nothing before the write
     for _ in range(100):
         if len(written_when_called) == 10:
             break
         await asyncio.sleep(0.02)
     assert written_when_called == [10] * 10  # all ten, each after the batch was written
-    assert sum(len(entry_items(f) or ()) for _, f in await client.xrange(keys.CLICK_STREAM)) == 10
+    assert sum(len(entry_items(f) or ()) for _, f in await stream_entries(client)) == 10
     await recorder.record(msgspec.msgpack.encode("after"))  # the writer still writes
     assert stats.events_published == 11
     await recorder.close()
@@ -145,7 +147,7 @@ async def test_while_redis_is_away_answers_wait_for_the_spool_then_replay(
     again.start()
 
     async def replayed() -> list[bytes]:
-        entries = await client.xrange(keys.CLICK_STREAM)
+        entries = await stream_entries(client)
         return [item for _, f in entries for item in entry_items(f) or ()]
 
     for _ in range(100):

@@ -19,6 +19,7 @@ from tests.integration.redirector.conftest import (
     insert_link,
     new_slug,
 )
+from tests.support.streams import as_bytes
 
 
 async def test_redirects_with_the_link_status_and_records_the_click_before_answering(
@@ -91,7 +92,7 @@ async def test_a_link_only_in_postgres_is_served_and_refills_redis(
     assert response.status_code == 302
     assert response.headers["location"] == "https://example.com/from-postgres"
     stored = await redis.get(keys.link(link.host, link.slug))
-    assert stored is not None and decode_link(stored).id == link.id
+    assert stored is not None and decode_link(as_bytes(stored)).id == link.id
 
 
 async def test_an_update_reaches_the_edge_through_invalidation(

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import httpx
 import redis.asyncio as aioredis
-from kurz import keys
 from kurz.dev.servers import Redis, free_port
 from kurz.edge_cache import EdgeCache
 from kurz.events import entry_events
@@ -17,10 +16,11 @@ from kurz.passwords import hash_password
 
 from tests.integration.redirector.conftest import HOST, new_slug, redirector_env
 from tests.support.services import Service, Stack
+from tests.support.streams import stream_entries
 
 
 async def _stream_events(client: aioredis.Redis) -> list[str]:
-    entries = await client.xrange(keys.CLICK_STREAM)
+    entries = await stream_entries(client)
     return [e.id for _, f in entries for e in entry_events(f).events]
 
 

@@ -19,6 +19,7 @@ from kurz.passwords import verify_password
 
 from tests.conftest import DEFAULT_DOMAIN, Workspace
 from tests.integration.vivoldi.test_groups import create, ok
+from tests.support.streams import redis_value
 
 
 async def insert_link(
@@ -67,9 +68,9 @@ async def test_update_rewrites_the_single_group_record_and_publishes(
         ) is not None:
             messages.append(message["data"].decode())
     finally:
-        await pubsub.aclose()
+        await pubsub.aclose()  # type: ignore[no-untyped-call]  # redis-py leaves it untyped
     assert messages == [keys.group_invalidation(grp_idx)]  # one write, whatever the link count
-    edge = decode_group(await redis.get(keys.group(grp_idx)))
+    edge = decode_group(await redis_value(redis, keys.group(grp_idx)))
     assert edge.ends_at == datetime(2026, 3, 31, 23, 59, 59, tzinfo=ZoneInfo("UTC")).timestamp()
     assert edge.password_hash and verify_password(edge.password_hash, "open sesame")
     assert (edge.max_clicks, edge.expire_url) == (5, "https://example.com/over")
@@ -82,7 +83,7 @@ async def test_update_rewrites_the_single_group_record_and_publishes(
             json={"grpIdx": grp_idx, "endYmdt": "", "pwd": None, "acesMaxCnt": 0, "expireUrl": ""},
         )
     )
-    edge = decode_group(await redis.get(keys.group(grp_idx)))
+    edge = decode_group(await redis_value(redis, keys.group(grp_idx)))
     assert (edge.ends_at, edge.password_hash, edge.max_clicks, edge.expire_url) == (None,) * 4
 
 
@@ -102,8 +103,8 @@ async def test_delete_ungroups_links_and_drops_the_group_record(
     for host, slug in grouped:
         row = await pool.fetchrow(SELECT_LINK, host, slug)
         assert row is not None and row["group_id"] is None  # the link stays, ungrouped
-        edge = decode_link(await redis.get(keys.link(host, slug)))
+        edge = decode_link(await redis_value(redis, keys.link(host, slug)))
         assert edge.group_id is None and edge.max_clicks == 99  # its own limit applies again
-    assert decode_link(await redis.get(keys.link(*elsewhere))).group_id == keep
+    assert decode_link(await redis_value(redis, keys.link(*elsewhere))).group_id == keep
     again = await api.delete("/api/link-group/v1/delete", params={"grpIdx": grp_idx})
     assert again.json()["code"] == 404

@@ -11,7 +11,7 @@ import pytest
 
 from tests.conftest import Workspace, plan_workspace
 from tests.integration.vivoldi.conftest import client_for
-from tests.support.services import Service
+from tests.support.inprocess import InProcessApp
 
 HOOK = {"webhookEnableYn": "Y", "webhookCallbackUrl": "https://api.example.com/webhook"}
 
@@ -85,7 +85,7 @@ async def test_non_json_body(
 
 
 async def test_bad_update_changes_nothing(
-    api: httpx.AsyncClient, management: Service, pool: asyncpg.Pool[Any]
+    api: httpx.AsyncClient, management: InProcessApp, pool: asyncpg.Pool[Any]
 ) -> None:
     grp_idx = (await api.post("/api/link-group/v1/create", json={"nm": "keep", "pwd": "a"})).json()
     grp_idx = grp_idx["result"]["grpIdx"]
@@ -131,16 +131,16 @@ async def test_wrong_method_gets_the_envelope(api: httpx.AsyncClient) -> None:
 
 @pytest.mark.parametrize("header", [None, "APIKey", "APIKey kurz_nope", "Basic abc", "kurz_x"])
 async def test_auth_refused(
-    management: Service, workspace: Workspace, pool: asyncpg.Pool[Any], header: str | None
+    management: InProcessApp, workspace: Workspace, pool: asyncpg.Pool[Any], header: str | None
 ) -> None:
     headers = {} if header is None else {"Authorization": header}
-    async with httpx.AsyncClient(base_url=management.url, headers=headers) as anon:
+    async with management.client(headers) as anon:
         refused(await anon.post("/api/link-group/v1/create", json={"nm": "g"}), 401, "API key")
         refused(await anon.get("/api/link-group/v2/list"), 401)
     assert await group_count(pool, workspace.id) == 0
 
 
-async def test_bearer_accepted(management: Service, workspace: Workspace) -> None:
-    async with httpx.AsyncClient(base_url=management.url, headers=workspace.bearer) as client:
+async def test_bearer_accepted(management: InProcessApp, workspace: Workspace) -> None:
+    async with management.client(workspace.bearer) as client:
         body = (await client.get("/api/link-group/v1/list")).json()
     assert body == {"code": 0, "message": "", "result": []}

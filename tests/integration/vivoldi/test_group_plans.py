@@ -11,7 +11,7 @@ from kurz.plans import EVERYTHING, clicks_by_group_denial, entitlements
 
 from tests.conftest import plan_workspace
 from tests.integration.vivoldi.conftest import client_for
-from tests.support.services import Service
+from tests.support.inprocess import InProcessApp
 
 NOTIFY = {"pushNotifyYn": "Y", "mailNotifyYn": "Y"}
 HOOK = {"webhookEnableYn": "Y", "webhookCallbackUrl": "https://api.example.com/webhook"}
@@ -28,7 +28,9 @@ PLANS = {
 
 
 @pytest.mark.parametrize("plan", list(PLANS))
-async def test_group_gates_by_plan(management: Service, pool: asyncpg.Pool[Any], plan: str) -> None:
+async def test_group_gates_by_plan(
+    management: InProcessApp, pool: asyncpg.Pool[Any], plan: str
+) -> None:
     notify_ok, hooks_ok = PLANS[plan]
     ws = await plan_workspace(pool, plan)
     async with client_for(management, ws) as api:
@@ -58,7 +60,9 @@ async def test_group_gates_by_plan(management: Service, pool: asyncpg.Pool[Any],
     assert row["webhook_enabled"] is hooks_ok
 
 
-async def test_switching_off_is_never_gated(management: Service, pool: asyncpg.Pool[Any]) -> None:
+async def test_switching_off_is_never_gated(
+    management: InProcessApp, pool: asyncpg.Pool[Any]
+) -> None:
     ws = await plan_workspace(pool, "free")
     async with client_for(management, ws) as api:
         body = (

@@ -18,6 +18,7 @@ from tests.conftest import DEFAULT_DOMAIN, plan_workspace
 from tests.integration.vivoldi.conftest import client_for
 from tests.integration.vivoldi.test_groups import create as create_group
 from tests.integration.vivoldi.test_groups import ok
+from tests.support.inprocess import InProcessApp
 from tests.support.services import Service, one_service, service_env
 
 EXPIRED = "https://example.com/event-expired"
@@ -52,7 +53,7 @@ def goes_to(url: str) -> Callable[[httpx.Response], bool]:
 
 
 async def test_group_update_reaches_every_link(
-    management: Service, edge: Service, pool: asyncpg.Pool[Any]
+    management: InProcessApp, edge: Service, pool: asyncpg.Pool[Any]
 ) -> None:
     ws = await plan_workspace(pool, "selfhosted")
     async with client_for(management, ws) as api:

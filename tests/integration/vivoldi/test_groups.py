@@ -24,7 +24,8 @@ from kurz_management.vivoldi.operations import (
 
 from tests.conftest import Workspace, plan_workspace
 from tests.integration.vivoldi.conftest import client_for
-from tests.support.services import Service
+from tests.support.inprocess import InProcessApp
+from tests.support.streams import redis_value
 
 SEED_000 = b"""{
 "nm": "Youtube Group",
@@ -105,12 +106,12 @@ async def test_seed_000_create_verbatim(
         row["webhook_enabled"],
     ) == (False,) * 6
     assert (row["webhook_metric"], row["webhook_frequency"], row["max_clicks"]) == ("C", 1, None)
-    edge = decode_group(await redis.get(keys.group(result["grpIdx"])))
+    edge = decode_group(await redis_value(redis, keys.group(result["grpIdx"])))
     assert edge.id == result["grpIdx"] and edge.workspace_id == workspace.id
 
 
 async def test_seed_001_update_verbatim_in_workspace_time_zone(
-    management: Service, pool: asyncpg.Pool[Any]
+    management: InProcessApp, pool: asyncpg.Pool[Any]
 ) -> None:
     ws = await plan_workspace(pool, "selfhosted", time_zone="Asia/Seoul")
     async with client_for(management, ws) as api:
@@ -220,7 +221,7 @@ async def test_list_v2_pages_of_30(api: httpx.AsyncClient) -> None:
 
 
 async def test_workspaces_see_only_their_groups(
-    api: httpx.AsyncClient, management: Service, pool: asyncpg.Pool[Any]
+    api: httpx.AsyncClient, management: InProcessApp, pool: asyncpg.Pool[Any]
 ) -> None:
     mine = await create(api, nm="mine")
     other = await plan_workspace(pool, "selfhosted")

@@ -17,7 +17,7 @@ from tests.conftest import DEFAULT_DOMAIN, Workspace, plan_workspace
 from tests.integration.vivoldi.conftest import client_for
 from tests.integration.vivoldi.test_groups import create as create_group
 from tests.integration.vivoldi.test_groups import ok
-from tests.support.services import Service
+from tests.support.inprocess import InProcessApp
 
 DOMAIN = f"https://{DEFAULT_DOMAIN}"
 LINK_ITEM_TYPES: dict[str, Any] = {
@@ -250,7 +250,7 @@ async def test_list_pages_and_filters(
 
 
 async def test_link_in_another_workspace_is_not_found(
-    api: httpx.AsyncClient, management: Service, pool: asyncpg.Pool[Any]
+    api: httpx.AsyncClient, management: InProcessApp, pool: asyncpg.Pool[Any]
 ) -> None:
     brand = slug()
     ok(
@@ -302,7 +302,7 @@ async def test_bad_create_writes_nothing(
 
 
 async def test_other_workspace_group_and_taken_slug(
-    api: httpx.AsyncClient, workspace: Workspace, management: Service, pool: asyncpg.Pool[Any]
+    api: httpx.AsyncClient, workspace: Workspace, management: InProcessApp, pool: asyncpg.Pool[Any]
 ) -> None:
     other = await plan_workspace(pool, "selfhosted")
     async with client_for(management, other) as theirs:

@@ -9,11 +9,11 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
+import httpx
 import pytest
 from kurz.dev.servers import free_port
 
 from tests.conftest import DEFAULT_DOMAIN, plan_workspace
-from tests.integration.vivoldi.conftest import client_for
 from tests.support.services import Service, Stack, service_env
 
 
@@ -33,7 +33,9 @@ def strict(stack: Stack) -> Service:
 
 async def test_rate_limited_with_envelope(strict: Service, pool: asyncpg.Pool[Any]) -> None:
     ws = await plan_workspace(pool, "selfhosted")
-    async with client_for(strict, ws) as api:
+    async with httpx.AsyncClient(
+        base_url=strict.url, headers={"Authorization": f"APIKey {ws.key}"}
+    ) as api:
         responses = await asyncio.gather(*(api.get("/api/link-group/v1/list") for _ in range(12)))
     limited = [r for r in responses if r.status_code == 429]
     assert limited, [r.status_code for r in responses]
@@ -58,7 +60,9 @@ async def test_redis_away_still_writes_postgres(
     svc = stack.add("management").start()
     try:
         ws = await plan_workspace(pool, "selfhosted")
-        async with client_for(svc, ws) as api:
+        async with httpx.AsyncClient(
+            base_url=svc.url, headers={"Authorization": f"APIKey {ws.key}"}
+        ) as api:
             body = (await api.post("/api/link-group/v1/create", json={"nm": "offline"})).json()
             assert body["code"] == 0, body
             listed = (await api.get("/api/link-group/v1/list")).json()

@@ -7,18 +7,21 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import asyncpg
 import httpx
+import redis.asyncio as aioredis
 import standardwebhooks
 from aiohttp import web
 
+from tests.conftest import Workspace
 from tests.integration.webhooks.conftest import Received, click, make_link, wait_until, xadd
 
 
 async def test_list_replay_and_enable(
     native: httpx.AsyncClient,
-    pool,
-    redis,
-    workspace,
+    pool: asyncpg.Pool[Any],
+    redis: aioredis.Redis,
+    workspace: Workspace,
     receivers: Callable[..., Awaitable[Any]],
     worker_factory: Callable[..., Awaitable[Any]],
 ) -> None:
@@ -95,7 +98,9 @@ async def test_list_replay_and_enable(
     await wait_until(succeeded, timeout=10)
 
 
-async def test_replay_checks_the_webhook_it_names(native: httpx.AsyncClient, pool, workspace):
+async def test_replay_checks_the_webhook_it_names(
+    native: httpx.AsyncClient, pool: asyncpg.Pool[Any], workspace: Workspace
+) -> None:
     """A delivery of another webhook (same workspace) is not found under this one."""
     link = await make_link(pool, workspace.id)
     one = (await native.post("/api/v1/webhooks", json={"url": "http://127.0.0.1:9/a"})).json()

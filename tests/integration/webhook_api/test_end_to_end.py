@@ -9,10 +9,13 @@ from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import httpx
 import pytest
+import redis.asyncio as aioredis
 import standardwebhooks
 
+from tests.conftest import Workspace
 from tests.integration.webhooks.conftest import click, make_link, wait_until, xadd
 from tests.support.services import Service, Stack, service_env
 
@@ -29,9 +32,9 @@ def worker_process(database_url: str, redis_url: str, tmp_path: Path) -> Iterato
 async def test_worker_process_delivers_to_registered_webhooks(
     native: httpx.AsyncClient,
     linkly: httpx.AsyncClient,
-    pool,
-    redis,
-    workspace,
+    pool: asyncpg.Pool[Any],
+    redis: aioredis.Redis,
+    workspace: Workspace,
     receivers: Callable[..., Awaitable[Any]],
     worker_process: Service,
 ) -> None:

@@ -3,6 +3,9 @@ delete, in Linkly's envelope; bad input; the workspace scope; the plan gate."""
 
 from __future__ import annotations
 
+from typing import Any
+
+import asyncpg
 import httpx
 
 from tests.conftest import Workspace, plan_workspace
@@ -13,7 +16,9 @@ from tests.support.services import Service
 TARGET = "https://93.184.215.14/linkly"
 
 
-async def test_workspace_webhooks(linkly: httpx.AsyncClient, pool, workspace: Workspace) -> None:
+async def test_workspace_webhooks(
+    linkly: httpx.AsyncClient, pool: asyncpg.Pool[Any], workspace: Workspace
+) -> None:
     base = f"/api/v1/workspace/{workspace.id}/webhooks"
     added = await linkly.post(base, json={"url": TARGET})
     assert added.status_code == 200, added.text
@@ -41,7 +46,9 @@ async def test_workspace_webhooks(linkly: httpx.AsyncClient, pool, workspace: Wo
     assert again.status_code == 404 and "error" in again.json()
 
 
-async def test_link_webhooks(linkly: httpx.AsyncClient, pool, workspace: Workspace) -> None:
+async def test_link_webhooks(
+    linkly: httpx.AsyncClient, pool: asyncpg.Pool[Any], workspace: Workspace
+) -> None:
     link = await make_link(pool, workspace.id)
     base = f"/api/v1/link/{link.id}/webhooks"
     # A form body with the key in it, as Linkly clients send.
@@ -56,7 +63,9 @@ async def test_link_webhooks(linkly: httpx.AsyncClient, pool, workspace: Workspa
     assert await webhook_count(pool, workspace.id) == 0
 
 
-async def test_bad_input(linkly: httpx.AsyncClient, pool, workspace: Workspace) -> None:
+async def test_bad_input(
+    linkly: httpx.AsyncClient, pool: asyncpg.Pool[Any], workspace: Workspace
+) -> None:
     base = f"/api/v1/workspace/{workspace.id}/webhooks"
     missing = await linkly.post(base, json={})
     assert missing.status_code == 422 and missing.json()["field"] == "url"
@@ -77,7 +86,11 @@ async def test_bad_input(linkly: httpx.AsyncClient, pool, workspace: Workspace) 
 
 
 async def test_workspace_scope(
-    linkly: httpx.AsyncClient, hooks_server: Service, pool, workspace, other_workspace
+    linkly: httpx.AsyncClient,
+    hooks_server: Service,
+    pool: asyncpg.Pool[Any],
+    workspace: Workspace,
+    other_workspace: Workspace,
 ) -> None:
     link = await make_link(pool, workspace.id)
     ws_hook = (
@@ -102,7 +115,7 @@ async def test_workspace_scope(
     assert await webhook_count(pool, workspace.id) == 2
 
 
-async def test_plan_gate(hooks_server: Service, pool) -> None:
+async def test_plan_gate(hooks_server: Service, pool: asyncpg.Pool[Any]) -> None:
     premium = await plan_workspace(pool, "premium")
     async with linkly_client(hooks_server, premium) as client:
         answer = await client.post(f"/api/v1/workspace/{premium.id}/webhooks", json={"url": TARGET})
@@ -117,7 +130,7 @@ async def test_missing_key_is_401(hooks_server: Service, workspace: Workspace) -
 
 
 async def test_unsubscribe_by_url_as_linklys_clients_do(
-    linkly: httpx.AsyncClient, pool, workspace: Workspace
+    linkly: httpx.AsyncClient, pool: asyncpg.Pool[Any], workspace: Workspace
 ) -> None:
     """Linkly's MCP client (unsubscribe_webhook, unsubscribe_link_webhook) and the
     reference key webhooks by URL: DELETE .../webhooks/{encodeURIComponent(url)}."""

@@ -17,7 +17,9 @@ from tests.support.services import Service
 TARGET = "https://93.184.215.14/kurz"  # public, and an IP literal: no DNS needed
 
 
-async def test_register_list_get_remove(native: httpx.AsyncClient, pool, workspace) -> None:
+async def test_register_list_get_remove(
+    native: httpx.AsyncClient, pool: asyncpg.Pool[Any], workspace: Workspace
+) -> None:
     link = await make_link(pool, workspace.id)
     created = await native.post("/api/v1/webhooks", json={"url": TARGET})
     assert created.status_code == 201, created.text
@@ -59,7 +61,12 @@ async def test_register_list_get_remove(native: httpx.AsyncClient, pool, workspa
     ],
 )
 async def test_bad_registrations_are_refused_and_write_nothing(
-    native: httpx.AsyncClient, pool, workspace, body: dict[str, Any], status: int, words: str
+    native: httpx.AsyncClient,
+    pool: asyncpg.Pool[Any],
+    workspace: Workspace,
+    body: dict[str, Any],
+    status: int,
+    words: str,
 ) -> None:
     answer = await native.post("/api/v1/webhooks", json=body)
     assert answer.status_code == status, answer.text
@@ -83,7 +90,10 @@ async def test_no_key_is_401(hooks_server: Service) -> None:
 
 
 async def test_another_workspace_sees_not_found(
-    native: httpx.AsyncClient, hooks_server: Service, pool, other_workspace: Workspace
+    native: httpx.AsyncClient,
+    hooks_server: Service,
+    pool: asyncpg.Pool[Any],
+    other_workspace: Workspace,
 ) -> None:
     hook = (await native.post("/api/v1/webhooks", json={"url": TARGET})).json()["webhook"]
     foreign_link = await make_link(pool, other_workspace.id)
@@ -115,7 +125,9 @@ async def test_plan_without_webhooks_is_403(hooks_server: Service, pool: asyncpg
     assert await webhook_count(pool, free.id) == 0
 
 
-async def test_notifications_newest_first(native: httpx.AsyncClient, pool, workspace) -> None:
+async def test_notifications_newest_first(
+    native: httpx.AsyncClient, pool: asyncpg.Pool[Any], workspace: Workspace
+) -> None:
     for n in (1, 2, 3):
         await pool.execute(
             """INSERT INTO notifications

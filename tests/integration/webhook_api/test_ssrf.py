@@ -3,6 +3,9 @@ private, link-local and metadata addresses with a 422 that says why, and store n
 
 from __future__ import annotations
 
+from typing import Any
+
+import asyncpg
 import pytest
 
 from tests.conftest import Workspace
@@ -24,7 +27,7 @@ REFUSED = [
 
 @pytest.mark.parametrize(("url", "reason"), REFUSED)
 async def test_native_refuses_private_targets(
-    guarded_server: Service, pool, workspace: Workspace, url: str, reason: str
+    guarded_server: Service, pool: asyncpg.Pool[Any], workspace: Workspace, url: str, reason: str
 ) -> None:
     async with native_client(guarded_server, workspace) as client:
         answer = await client.post("/api/v1/webhooks", json={"url": url})
@@ -35,7 +38,7 @@ async def test_native_refuses_private_targets(
 
 @pytest.mark.parametrize(("url", "reason"), REFUSED[:5])
 async def test_linkly_refuses_private_targets(
-    guarded_server: Service, pool, workspace: Workspace, url: str, reason: str
+    guarded_server: Service, pool: asyncpg.Pool[Any], workspace: Workspace, url: str, reason: str
 ) -> None:
     async with linkly_client(guarded_server, workspace) as client:
         answer = await client.post(f"/api/v1/workspace/{workspace.id}/webhooks", json={"url": url})
@@ -44,7 +47,9 @@ async def test_linkly_refuses_private_targets(
     assert await webhook_count(pool, workspace.id) == 0
 
 
-async def test_public_target_is_accepted(guarded_server: Service, pool, workspace) -> None:
+async def test_public_target_is_accepted(
+    guarded_server: Service, pool: asyncpg.Pool[Any], workspace: Workspace
+) -> None:
     async with native_client(guarded_server, workspace) as client:
         answer = await client.post("/api/v1/webhooks", json={"url": "https://93.184.215.14/h"})
     assert answer.status_code == 201, answer.text

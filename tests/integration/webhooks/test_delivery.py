@@ -6,15 +6,22 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+from collections.abc import Awaitable, Callable
+from typing import Any
 
+import asyncpg
 import pytest
+import redis.asyncio as aioredis
 import standardwebhooks
 from aiohttp import web
 from kurz.settings import load_settings
 from kurz.webhooks import registry
+from kurz_webhooks.app import Worker
 
+from tests.conftest import Workspace
 from tests.integration.webhooks.conftest import (
     Received,
+    Receiver,
     click,
     make_link,
     wait_until,
@@ -24,8 +31,12 @@ from tests.integration.webhooks.conftest import (
 
 
 async def test_every_counted_click_yields_a_verified_delivery_per_webhook(
-    pool, redis, workspace, receivers, worker_factory
-):
+    pool: asyncpg.Pool[Any],
+    redis: aioredis.Redis,
+    workspace: Workspace,
+    receivers: Callable[..., Awaitable[Receiver]],
+    worker_factory: Callable[..., Awaitable[Worker]],
+) -> None:
     per_link_url, link_level, workspace_level = [await receivers() for _ in range(3)]
     link = await make_link(pool, workspace.id, webhook_urls=[per_link_url.url])
     other = await make_link(pool, workspace.id)
@@ -87,8 +98,12 @@ async def test_every_counted_click_yields_a_verified_delivery_per_webhook(
 
 
 async def test_a_receiver_failing_three_times_gets_the_event_once_more_with_the_same_id(
-    pool, redis, workspace, receivers, worker_factory
-):
+    pool: asyncpg.Pool[Any],
+    redis: aioredis.Redis,
+    workspace: Workspace,
+    receivers: Callable[..., Awaitable[Receiver]],
+    worker_factory: Callable[..., Awaitable[Worker]],
+) -> None:
     async def flaky(got: Received, n: int) -> web.StreamResponse:
         return web.Response(status=500 if n <= 3 else 200)
 
@@ -113,7 +128,7 @@ async def never_answers(got: Received, n: int) -> web.StreamResponse:
     return web.Response(status=200)
 
 
-async def _send_spaced(redis, link, count: int) -> dict[str, float]:
+async def _send_spaced(redis: aioredis.Redis, link: Any, count: int) -> dict[str, float]:
     sent_at: dict[str, float] = {}
     for _ in range(count):
         event = click(link)
@@ -123,15 +138,19 @@ async def _send_spaced(redis, link, count: int) -> dict[str, float]:
     return sent_at
 
 
-def _assert_prompt(receiver, sent_at: dict[str, float], within: float) -> None:
+def _assert_prompt(receiver: Receiver, sent_at: dict[str, float], within: float) -> None:
     assert sorted(receiver.ids()) == sorted(sent_at)
     delays = [r.at - sent_at[r.message_id] for r in receiver.received]
     assert max(delays) < within, delays
 
 
 async def test_a_dead_receiver_is_retried_on_schedule_and_dead_lettered_as_a_healthy_one_keeps_up(
-    pool, redis, workspace, receivers, worker_factory
-):
+    pool: asyncpg.Pool[Any],
+    redis: aioredis.Redis,
+    workspace: Workspace,
+    receivers: Callable[..., Awaitable[Receiver]],
+    worker_factory: Callable[..., Awaitable[Worker]],
+) -> None:
     dead = await receivers(never_answers)
     healthy = await receivers()
     link = await make_link(pool, workspace.id, webhook_urls=[dead.url, healthy.url])
@@ -145,7 +164,7 @@ async def test_a_dead_receiver_is_retried_on_schedule_and_dead_lettered_as_a_hea
         n = await pool.fetchval(
             "SELECT count(*) FROM webhook_dead_letters WHERE workspace_id = $1", workspace.id
         )
-        return n == 10
+        return bool(n == 10)
 
     await wait_until(all_dead, timeout=30)
     rows = await pool.fetch(
@@ -167,8 +186,12 @@ async def test_a_dead_receiver_is_retried_on_schedule_and_dead_lettered_as_a_hea
 
 
 async def test_a_saturated_endpoint_holds_only_its_own_slots(
-    pool, redis, workspace, receivers, worker_factory
-):
+    pool: asyncpg.Pool[Any],
+    redis: aioredis.Redis,
+    workspace: Workspace,
+    receivers: Callable[..., Awaitable[Receiver]],
+    worker_factory: Callable[..., Awaitable[Worker]],
+) -> None:
     dead = await receivers(never_answers)
     healthy = await receivers()
     link = await make_link(pool, workspace.id, webhook_urls=[dead.url, healthy.url])
@@ -181,7 +204,13 @@ async def test_a_saturated_endpoint_holds_only_its_own_slots(
     assert len(dead.received) <= 2  # the dead endpoint never had more than its two slots
 
 
-async def test_retry_after_is_honoured(pool, redis, workspace, receivers, worker_factory):
+async def test_retry_after_is_honoured(
+    pool: asyncpg.Pool[Any],
+    redis: aioredis.Redis,
+    workspace: Workspace,
+    receivers: Callable[..., Awaitable[Receiver]],
+    worker_factory: Callable[..., Awaitable[Worker]],
+) -> None:
     async def busy_once(got: Received, n: int) -> web.StreamResponse:
         if n == 1:
             return web.Response(status=429, headers={"Retry-After": "1"})
@@ -196,7 +225,13 @@ async def test_retry_after_is_honoured(pool, redis, workspace, receivers, worker
     assert gap >= 0.95  # the schedule alone would retry after about 0.2 s
 
 
-async def test_redirects_are_not_followed(pool, redis, workspace, receivers, worker_factory):
+async def test_redirects_are_not_followed(
+    pool: asyncpg.Pool[Any],
+    redis: aioredis.Redis,
+    workspace: Workspace,
+    receivers: Callable[..., Awaitable[Receiver]],
+    worker_factory: Callable[..., Awaitable[Worker]],
+) -> None:
     target = await receivers()
 
     async def redirect(got: Received, n: int) -> web.StreamResponse:
@@ -216,8 +251,12 @@ async def test_redirects_are_not_followed(pool, redis, workspace, receivers, wor
 
 
 async def test_private_targets_are_refused_at_delivery_unless_allowed(
-    pool, redis, workspace, receivers, worker_factory
-):
+    pool: asyncpg.Pool[Any],
+    redis: aioredis.Redis,
+    workspace: Workspace,
+    receivers: Callable[..., Awaitable[Receiver]],
+    worker_factory: Callable[..., Awaitable[Worker]],
+) -> None:
     receiver = await receivers()
     by_name = receiver.url.replace("127.0.0.1", "localhost")
     link = await make_link(pool, workspace.id, webhook_urls=[receiver.url, by_name])
@@ -240,8 +279,12 @@ async def test_private_targets_are_refused_at_delivery_unless_allowed(
 
 
 async def test_a_malformed_stream_entry_is_acknowledged_and_does_not_block(
-    pool, redis, workspace, receivers, worker_factory
-):
+    pool: asyncpg.Pool[Any],
+    redis: aioredis.Redis,
+    workspace: Workspace,
+    receivers: Callable[..., Awaitable[Receiver]],
+    worker_factory: Callable[..., Awaitable[Worker]],
+) -> None:
     from kurz import keys
 
     receiver = await receivers()
@@ -254,6 +297,6 @@ async def test_a_malformed_stream_entry_is_acknowledged_and_does_not_block(
 
     async def nothing_pending() -> bool:
         info = await redis.xpending(keys.CLICK_STREAM, keys.WEBHOOK_GROUP)
-        return info["pending"] == 0
+        return bool(info["pending"] == 0)
 
     await wait_until(nothing_pending)

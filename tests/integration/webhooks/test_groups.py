@@ -5,17 +5,26 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Awaitable, Callable
+from typing import Any
 
+import asyncpg
+import redis.asyncio as aioredis
 import standardwebhooks
 from kurz.webhooks.signing import generate_secret
 from kurz_webhooks.fanout import fan_out
 
-from tests.integration.webhooks.conftest import click, make_group, make_link, xadd
+from tests.conftest import Workspace
+from tests.integration.webhooks.conftest import Receiver, click, make_group, make_link, xadd
 
 
 async def test_metric_c_fires_every_frequency_clicks_once_under_redelivery(
-    pool, redis, workspace, receivers, burst
-):
+    pool: asyncpg.Pool[Any],
+    redis: aioredis.Redis,
+    workspace: Workspace,
+    receivers: Callable[..., Awaitable[Receiver]],
+    burst: Callable[..., Awaitable[tuple[int, int]]],
+) -> None:
     receiver = await receivers()
     secret = generate_secret()
     group_id = await make_group(
@@ -54,8 +63,12 @@ async def test_metric_c_fires_every_frequency_clicks_once_under_redelivery(
 
 
 async def test_metric_p_fires_every_frequency_new_unique_visitors(
-    pool, redis, workspace, receivers, burst
-):
+    pool: asyncpg.Pool[Any],
+    redis: aioredis.Redis,
+    workspace: Workspace,
+    receivers: Callable[..., Awaitable[Receiver]],
+    burst: Callable[..., Awaitable[tuple[int, int]]],
+) -> None:
     receiver = await receivers()
     group_id = await make_group(
         pool,
@@ -91,7 +104,9 @@ async def test_metric_p_fires_every_frequency_new_unique_visitors(
     assert (row["clicks"], row["visitors"]) == (7, 4)
 
 
-async def test_concurrent_fan_outs_of_the_same_events_count_once(pool, workspace, receivers):
+async def test_concurrent_fan_outs_of_the_same_events_count_once(
+    pool: asyncpg.Pool[Any], workspace: Workspace, receivers: Callable[..., Awaitable[Receiver]]
+) -> None:
     receiver = await receivers()
     group_id = await make_group(
         pool,
@@ -118,8 +133,8 @@ async def test_concurrent_fan_outs_of_the_same_events_count_once(pool, workspace
 
 
 async def test_a_disabled_group_webhook_and_a_foreign_group_fire_nothing(
-    pool, workspace, receivers
-):
+    pool: asyncpg.Pool[Any], workspace: Workspace, receivers: Callable[..., Awaitable[Receiver]]
+) -> None:
     receiver = await receivers()
     off = await make_group(pool, workspace.id, webhook_enabled=False, webhook_url=receiver.url)
     link = await make_link(pool, workspace.id, group_id=off)
@@ -137,7 +152,9 @@ async def test_a_disabled_group_webhook_and_a_foreign_group_fire_nothing(
     assert result.deliveries == 0
 
 
-async def test_redelivered_link_clicks_create_no_second_delivery(pool, workspace):
+async def test_redelivered_link_clicks_create_no_second_delivery(
+    pool: asyncpg.Pool[Any], workspace: Workspace
+) -> None:
     link = await make_link(pool, workspace.id, webhook_urls=["https://hooks.example.com/a"])
     events = [click(link) for _ in range(3)]
     first = await fan_out(pool, events, scheme="https", mail_configured=False)

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+import asyncpg
 from kurz_webhooks import maintenance
 from kurz_webhooks.fanout import fan_out
 
+from tests.conftest import Workspace
 from tests.integration.webhooks.conftest import click, make_link
 
 
-async def test_prune_keeps_recent_and_waiting_deliveries(pool, workspace):
+async def test_prune_keeps_recent_and_waiting_deliveries(
+    pool: asyncpg.Pool[Any], workspace: Workspace
+) -> None:
     link = await make_link(pool, workspace.id, webhook_urls=["https://hooks.example.com/a"])
     await fan_out(pool, [click(link) for _ in range(6)], scheme="https", mail_configured=False)
     ids = [

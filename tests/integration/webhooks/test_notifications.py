@@ -6,16 +6,22 @@ from __future__ import annotations
 import asyncio
 import email
 import email.policy
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
+from typing import Any
 
+import asyncpg
 import pytest
+import redis.asyncio as aioredis
 from aiohttp import web
 from aiosmtpd.controller import Controller
 from kurz.dev.servers import free_port
 from kurz.webhooks import registry
+from kurz_webhooks.app import Worker
 
+from tests.conftest import Workspace
 from tests.integration.webhooks.conftest import (
     Received,
+    Receiver,
     click,
     make_group,
     make_link,
@@ -29,7 +35,7 @@ class Inbox:
         self.messages: list[email.message.Message] = []
         self.recipients: list[list[str]] = []
 
-    async def handle_DATA(self, server, session, envelope) -> str:
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         self.messages.append(
             email.message_from_bytes(envelope.content, policy=email.policy.default)
         )
@@ -48,8 +54,12 @@ def smtp() -> Iterator[tuple[Inbox, int]]:
 
 
 async def test_group_milestones_mail_the_owner_and_push_once(
-    pool, redis, workspace, smtp, worker_factory
-):
+    pool: asyncpg.Pool[Any],
+    redis: aioredis.Redis,
+    workspace: Workspace,
+    smtp: tuple[Inbox, int],
+    worker_factory: Callable[..., Awaitable[Worker]],
+) -> None:
     inbox, port = smtp
     await pool.execute(
         "UPDATE workspaces SET owner_email = 'owner@example.com' WHERE id = $1", workspace.id
@@ -91,7 +101,9 @@ async def test_group_milestones_mail_the_owner_and_push_once(
     ]
 
 
-async def test_mail_without_owner_address_is_recorded_as_skipped(pool, workspace):
+async def test_mail_without_owner_address_is_recorded_as_skipped(
+    pool: asyncpg.Pool[Any], workspace: Workspace
+) -> None:
     from kurz_webhooks.fanout import fan_out
 
     group_id = await make_group(pool, workspace.id, mail_notify=True)
@@ -107,8 +119,13 @@ async def test_mail_without_owner_address_is_recorded_as_skipped(pool, workspace
 
 
 async def test_an_endpoint_failing_repeatedly_is_disabled_and_the_workspace_told(
-    pool, redis, workspace, receivers, smtp, worker_factory
-):
+    pool: asyncpg.Pool[Any],
+    redis: aioredis.Redis,
+    workspace: Workspace,
+    receivers: Callable[..., Awaitable[Receiver]],
+    smtp: tuple[Inbox, int],
+    worker_factory: Callable[..., Awaitable[Worker]],
+) -> None:
     inbox, port = smtp
     await pool.execute(
         "UPDATE workspaces SET owner_email = 'ops@example.com' WHERE id = $1", workspace.id
@@ -141,7 +158,7 @@ async def test_an_endpoint_failing_repeatedly_is_disabled_and_the_workspace_told
     await wait_until(disabled)
     await wait_until(lambda: len(inbox.messages) == 1)
     assert "disabled" in inbox.messages[0]["Subject"]
-    assert receiver.url in inbox.messages[0].get_content()
+    assert receiver.url in str(inbox.messages[0])
     async with pool.acquire() as conn:
         dead = await registry.list_deliveries(conn, workspace.id, status="dead")
         assert len(dead) == 2

@@ -5,26 +5,35 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
+from typing import Any
 
+import asyncpg
 import httpx
 import pytest
 import standardwebhooks
 
-from tests.integration.webhooks.conftest import wait_until, workspace_secret
-from tests.support.services import edge_addressed_stack
+from tests.conftest import Workspace
+from tests.integration.webhooks.conftest import Receiver, wait_until, workspace_secret
+from tests.support.services import Stack, edge_addressed_stack
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture
-def pipeline(database_url: str, redis_url: str, tmp_path: Path):
+def pipeline(database_url: str, redis_url: str, tmp_path: Path) -> Iterator[Stack]:
     stack = edge_addressed_stack(database_url, redis_url, tmp_path, "webhook-worker")
     yield stack
     stack.stop()
 
 
-async def test_a_visit_reaches_the_links_webhook(pipeline, pool, workspace, receivers):
+async def test_a_visit_reaches_the_links_webhook(
+    pipeline: Stack,
+    pool: asyncpg.Pool[Any],
+    workspace: Workspace,
+    receivers: Callable[..., Awaitable[Receiver]],
+) -> None:
     receiver = await receivers()
     async with httpx.AsyncClient(
         base_url=pipeline["management"].url, headers=workspace.bearer, timeout=10

@@ -5,26 +5,39 @@ from __future__ import annotations
 
 import asyncio
 import signal
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
+from typing import Any
 
+import asyncpg
 import httpx
 import pytest
+import redis.asyncio as aioredis
 from aiohttp import web
 
-from tests.integration.webhooks.conftest import Received, click, make_link, wait_until, xadd
+from tests.conftest import Workspace
+from tests.integration.webhooks.conftest import (
+    Behaviour,
+    Received,
+    Receiver,
+    click,
+    make_link,
+    wait_until,
+    xadd,
+)
 from tests.support.services import Stack, service_env
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture
-def stack(database_url: str, redis_url: str, tmp_path: Path):
+def stack(database_url: str, redis_url: str, tmp_path: Path) -> Iterator[Stack]:
     stack = Stack(service_env(database_url, redis_url, KURZ_WEBHOOK_CLAIM_IDLE_MS="1500"), tmp_path)
     yield stack
     stack.stop()
 
 
-def _slow(seconds: float):
+def _slow(seconds: float) -> Behaviour:
     async def behaviour(got: Received, n: int) -> web.StreamResponse:
         await asyncio.sleep(seconds)
         return web.Response(status=200)
@@ -32,7 +45,7 @@ def _slow(seconds: float):
     return behaviour
 
 
-async def test_operator_endpoints(stack):
+async def test_operator_endpoints(stack: Stack) -> None:
     worker = stack.add("webhook-worker")
     await asyncio.to_thread(worker.start)
     async with httpx.AsyncClient(base_url=worker.url) as client:
@@ -42,7 +55,13 @@ async def test_operator_endpoints(stack):
     assert "kurz_webhook_deliveries_total" in metrics
 
 
-async def test_sigkill_mid_flight_loses_no_delivery(pool, redis, workspace, receivers, stack):
+async def test_sigkill_mid_flight_loses_no_delivery(
+    pool: asyncpg.Pool[Any],
+    redis: aioredis.Redis,
+    workspace: Workspace,
+    receivers: Callable[..., Awaitable[Receiver]],
+    stack: Stack,
+) -> None:
     receiver = await receivers(_slow(0.3))
     link = await make_link(pool, workspace.id, webhook_urls=[receiver.url])
     worker = stack.add("webhook-worker", KURZ_WEBHOOK_TIMEOUT="1", KURZ_WEBHOOK_PER_ENDPOINT="4")
@@ -67,8 +86,12 @@ async def test_sigkill_mid_flight_loses_no_delivery(pool, redis, workspace, rece
 
 
 async def test_sigterm_finishes_in_flight_and_leaves_the_rest_due(
-    pool, redis, workspace, receivers, stack
-):
+    pool: asyncpg.Pool[Any],
+    redis: aioredis.Redis,
+    workspace: Workspace,
+    receivers: Callable[..., Awaitable[Receiver]],
+    stack: Stack,
+) -> None:
     receiver = await receivers(_slow(1.5))
     link = await make_link(pool, workspace.id, webhook_urls=[receiver.url])
     worker = stack.add("webhook-worker", KURZ_WEBHOOK_PER_ENDPOINT="2", KURZ_SHUTDOWN_GRACE="10")

@@ -3,12 +3,18 @@ deliveries, replay; all scoped to a workspace."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import asyncpg
 import pytest
+import redis.asyncio as aioredis
 from kurz.settings import WebhookSettings
 from kurz.webhooks import registry
 from kurz.webhooks.ssrf import UnsafeTarget
 
-from tests.integration.webhooks.conftest import click, make_link, xadd
+from tests.conftest import Workspace
+from tests.integration.webhooks.conftest import Receiver, click, make_link, xadd
 
 STRICT = WebhookSettings(allow_private_targets=False)
 OPEN = WebhookSettings(allow_private_targets=True)
@@ -22,7 +28,7 @@ async def internal(host: str, port: int) -> list[str]:
     return ["93.184.215.14", "10.1.2.3"]
 
 
-async def test_register_list_and_remove(pool, workspace):
+async def test_register_list_and_remove(pool: asyncpg.Pool[Any], workspace: Workspace) -> None:
     link = await make_link(pool, workspace.id)
     async with pool.acquire() as conn:
         on_link = await registry.register_webhook(
@@ -74,8 +80,8 @@ async def test_register_list_and_remove(pool, workspace):
     ],
 )
 async def test_register_refuses_unsafe_urls_and_writes_nothing(
-    pool, workspace, url, resolver, message
-):
+    pool: asyncpg.Pool[Any], workspace: Workspace, url: str, resolver: Any, message: str
+) -> None:
     async with pool.acquire() as conn:
         with pytest.raises(UnsafeTarget, match=message):
             await registry.register_webhook(
@@ -84,7 +90,9 @@ async def test_register_refuses_unsafe_urls_and_writes_nothing(
         assert await registry.list_webhooks(conn, workspace.id) == []
 
 
-async def test_register_refuses_bad_format_and_foreign_links(pool, workspace):
+async def test_register_refuses_bad_format_and_foreign_links(
+    pool: asyncpg.Pool[Any], workspace: Workspace
+) -> None:
     async with pool.acquire() as conn:
         other_ws = await conn.fetchval(
             "INSERT INTO workspaces (name) VALUES ('other') RETURNING id"
@@ -107,7 +115,9 @@ async def test_register_refuses_bad_format_and_foreign_links(pool, workspace):
         assert await registry.list_webhooks(conn, workspace.id) == []
 
 
-async def test_private_targets_register_when_allowed(pool, workspace):
+async def test_private_targets_register_when_allowed(
+    pool: asyncpg.Pool[Any], workspace: Workspace
+) -> None:
     async with pool.acquire() as conn:
         hook = await registry.register_webhook(
             conn, workspace.id, "http://127.0.0.1:9/x", settings=OPEN
@@ -115,7 +125,13 @@ async def test_private_targets_register_when_allowed(pool, workspace):
     assert hook.url == "http://127.0.0.1:9/x"
 
 
-async def test_list_deliveries_and_replay(pool, redis, workspace, receivers, burst):
+async def test_list_deliveries_and_replay(
+    pool: asyncpg.Pool[Any],
+    redis: aioredis.Redis,
+    workspace: Workspace,
+    receivers: Callable[..., Awaitable[Receiver]],
+    burst: Callable[..., Awaitable[tuple[int, int]]],
+) -> None:
     receiver = await receivers()
     link = await make_link(pool, workspace.id)
     async with pool.acquire() as conn:

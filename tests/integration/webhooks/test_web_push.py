@@ -20,6 +20,7 @@ from tests.integration.redirector.conftest import HOST, create_link, insert_grou
 from tests.support.inprocess import management_client
 from tests.support.push_service import VAPID_PUBLIC, Browser, PushService, push_service
 from tests.support.services import Service
+from tests.support.streams import stream_entries
 
 Burst = Callable[..., Awaitable[tuple[int, int]]]
 
@@ -149,7 +150,7 @@ async def test_the_edge_refuses_a_bad_subscription_and_records_nothing(
     answer = await edge.post(f"/{link.slug}/push", content=body)
     assert answer.status_code == 400
     assert complaint in answer.json()["error"]
-    entries = await redis.xrange(keys.CLICK_STREAM, count=before + 10)
+    entries = await stream_entries(redis, count=before + 10)
     assert not any(SUBSCRIPTION_FIELD in fields for _, fields in entries[before:])
 
 

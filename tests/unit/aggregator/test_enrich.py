@@ -215,7 +215,7 @@ def test_decode_reads_a_batch_entry_event_by_event() -> None:
 
 def _pg_error(sqlstate: str) -> asyncpg.PostgresError:
     error = asyncpg.PostgresError(f"sqlstate {sqlstate}")
-    error.sqlstate = sqlstate  # type: ignore[attr-defined]
+    error.sqlstate = sqlstate
     return error
 
 

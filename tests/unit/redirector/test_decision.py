@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from typing import Any
 
 import msgspec
 import pytest
@@ -314,7 +315,9 @@ def test_click_limit_reached_goes_to_expiry_url_or_410() -> None:
      (0.30, ("https://b.example/", "rotator:1")), (0.59, ("https://b.example/", "rotator:1")),
      (0.60, (URL, None)), (0.99, (URL, None))],
 )  # fmt: skip
-def test_rotator_bands_and_remainder_to_the_main_url(draw: float, expected: tuple) -> None:
+def test_rotator_bands_and_remainder_to_the_main_url(
+    draw: float, expected: tuple[Any, ...]
+) -> None:
     rotated = link(
         rules=(
             Rule("rotator", "https://a.example/", percentage=30),

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from kurz.plans import EVERYTHING, Entitlements
 from kurz_management.core.groups import rules
-from kurz_management.core.groups.model import GroupError, GroupSpec
+from kurz_management.core.groups.model import WEBHOOK_FREQUENCIES, GroupError, GroupSpec
 
 
 def merged_check(spec: GroupSpec, ent: Entitlements = EVERYTHING) -> dict[str, Any]:
@@ -73,7 +73,7 @@ def test_password_length_checked_before_hashing() -> None:
     assert caught.value.field == "password"
 
 
-@pytest.mark.parametrize("frequency", sorted(rules.WEBHOOK_FREQUENCIES))
+@pytest.mark.parametrize("frequency", sorted(WEBHOOK_FREQUENCIES))
 def test_documented_frequencies(frequency: int) -> None:
     merged_check(GroupSpec(name="g", webhook_frequency=frequency, webhook_metric="P"))
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import msgspec
 from kurz.events import ClickEvent
 from kurz.webhooks import payloads
@@ -33,7 +35,7 @@ def event(n: int = 0, visitor: str = "v", at: float = 1_700_000_000.0) -> ClickE
     )
 
 
-def group(**changes) -> GroupFacts:
+def group(**changes: Any) -> GroupFacts:
     base = GroupFacts(
         id=9,
         workspace_id=1,
@@ -49,7 +51,7 @@ def group(**changes) -> GroupFacts:
     return msgspec.structs.replace(base, **changes)
 
 
-def test_link_deliveries_cover_urls_link_and_workspace_hooks():
+def test_link_deliveries_cover_urls_link_and_workspace_hooks() -> None:
     hooks = Facts(
         links={},
         groups={},
@@ -76,7 +78,7 @@ def test_link_deliveries_cover_urls_link_and_workspace_hooks():
     assert linkly.timestamp == "2023-11-14T22:13:20.000Z"
 
 
-def test_metric_c_fires_on_multiples_across_batches():
+def test_metric_c_fires_on_multiples_across_batches() -> None:
     tallied = [(event(i), False) for i in range(5)]
     deliveries, _ = group_effects(
         group(), WS, tallied, clicks_before=4, visitors_before=0, mail_configured=True
@@ -88,7 +90,7 @@ def test_metric_c_fires_on_multiples_across_batches():
     assert all(d.secret == WS.webhook_secret for d in deliveries)  # no group secret: workspace's
 
 
-def test_metric_p_counts_only_new_visitors():
+def test_metric_p_counts_only_new_visitors() -> None:
     tallied = [(event(0), True), (event(1), False), (event(2), True), (event(3), True)]
     deliveries, _ = group_effects(
         group(webhook_metric="P", webhook_frequency=2, webhook_secret="whsec_Zw=="),
@@ -103,7 +105,7 @@ def test_metric_p_counts_only_new_visitors():
     assert deliveries[0].secret == "whsec_Zw=="
 
 
-def test_milestone_notifications_by_channel():
+def test_milestone_notifications_by_channel() -> None:
     g = group(webhook_enabled=False, mail_notify=True, push_notify=True)
     tallied = [(event(i), False) for i in range(3)]
     deliveries, notes = group_effects(
@@ -118,14 +120,14 @@ def test_milestone_notifications_by_channel():
     assert unconfigured[0].status == "skipped" and "SMTP" in (unconfigured[0].last_error or "")
 
 
-def test_visitor_day_is_the_workspace_day():
+def test_visitor_day_is_the_workspace_day() -> None:
     # 2023-11-14T22:13:20Z is already the 15th in Seoul.
     assert str(visitor_day(event(), "Asia/Seoul")) == "2023-11-15"
     assert str(visitor_day(event(), "UTC")) == "2023-11-14"
     assert str(visitor_day(event(), "Not/AZone")) == "2023-11-14"
 
 
-def test_docs_show_the_current_json_schemas():
+def test_docs_show_the_current_json_schemas() -> None:
     from pathlib import Path
 
     docs = (Path(__file__).parents[3] / "docs" / "webhooks.md").read_text()
