@@ -5,9 +5,8 @@ clicks with known, hand-counted figures (the table in `Seeded`'s docstring)."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -21,8 +20,8 @@ from kurz_aggregator.writer import ensure_partitions, write_batch
 
 from tests.conftest import DEFAULT_DOMAIN, Workspace
 from tests.conftest import new_workspace as any_workspace
+from tests.support.inprocess import management_client
 from tests.support.rows import insert_row
-from tests.support.services import Service, one_service, service_env
 
 FIREFOX = "Mozilla/5.0 (X11; Linux x86_64; rv:130.0) Gecko/20100101 Firefox/130.0"
 IPHONE = (
@@ -32,22 +31,14 @@ IPHONE = (
 GOOGLEBOT = "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"
 
 
-@pytest.fixture(scope="session")
-def stats_server(database_url: str, redis_url: str, tmp_root: Path) -> Iterator[Service]:
-    env = service_env(
-        database_url,
-        redis_url,
-        KURZ_DEFAULT_DOMAIN=DEFAULT_DOMAIN,
-        KURZ_API_RATE_LIMIT="100000",
-        KURZ_PASSWORD_ATTEMPTS="3",
-        KURZ_COOKIE_SECRET="analytics-test-secret",
-    )
-    yield from one_service("management", env, tmp_root / "analytics-logs")
-
-
 @pytest.fixture
-async def http(stats_server: Service) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(base_url=stats_server.url, timeout=30) as client:
+async def http(database_url: str, redis_url: str) -> AsyncIterator[httpx.AsyncClient]:
+    """The management app in this process: the statistics endpoints and pages."""
+    async with management_client(
+        database_url, redis_url, KURZ_DEFAULT_DOMAIN=DEFAULT_DOMAIN,
+        KURZ_API_RATE_LIMIT="100000", KURZ_PASSWORD_ATTEMPTS="3",
+        KURZ_COOKIE_SECRET="analytics-test-secret",
+    ) as client:  # fmt: skip
         yield client
 
 

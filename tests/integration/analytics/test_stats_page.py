@@ -73,10 +73,10 @@ async def test_the_cookie_opens_only_its_group_and_dies_with_the_password(
     value = r.cookies[f"kurz_stats_{group}"]
 
     async def shown(group_id: int, cookie: str) -> bool:
-        async with httpx.AsyncClient(base_url=str(http.base_url)) as bare:
-            page = await bare.get(
-                f"/stats/g/{group_id}", headers={"Cookie": f"kurz_stats_{group_id}={cookie}"}
-            )
+        http.cookies.clear()  # only the cookie given here
+        page = await http.get(
+            f"/stats/g/{group_id}", headers={"Cookie": f"kurz_stats_{group_id}={cookie}"}
+        )
         return "total-clicks" in page.text
 
     assert await shown(group, value)

@@ -1,10 +1,11 @@
-"""Management processes for the webhook endpoints: one that allows private targets (so
-local receivers on 127.0.0.1 can be registered) and one with the SSRF guard on."""
+"""Management apps in this process for the webhook endpoints: one that allows private
+targets (so local receivers on 127.0.0.1 can be registered) and one with the SSRF guard
+on."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
+import contextlib
+from collections.abc import AsyncIterator
 from typing import Any
 
 import asyncpg
@@ -20,51 +21,52 @@ from tests.integration.webhooks.conftest import (  # noqa: F401
     receivers,
     worker_factory,
 )
-from tests.support.services import Service, one_service, service_env
+from tests.support.inprocess import InProcessApp, management_app
 
 SERVER_ENV = {"KURZ_DEFAULT_DOMAIN": DEFAULT_DOMAIN, "KURZ_API_RATE_LIMIT": "1000"}
 
 
-def _management(database_url: str, redis_url: str, logs: Path, **env: str) -> Iterator[Service]:
+@contextlib.asynccontextmanager
+async def _management(database_url: str, redis_url: str, **env: str) -> AsyncIterator[InProcessApp]:
     # service_env allows private targets; a later value overrides it.
-    server_env = {**service_env(database_url, redis_url, **SERVER_ENV), **env}
-    yield from one_service("management", server_env, logs)
-
-
-@pytest.fixture(scope="session")
-def hooks_server(database_url: str, redis_url: str, tmp_root: Path) -> Iterator[Service]:
-    """Private targets allowed (service_env's default), as in local development."""
-    yield from _management(database_url, redis_url, tmp_root / "webhook-api-logs")
-
-
-@pytest.fixture(scope="session")
-def guarded_server(database_url: str, redis_url: str, tmp_root: Path) -> Iterator[Service]:
-    """The production setting: private and loopback targets refused."""
-    yield from _management(
-        database_url,
-        redis_url,
-        tmp_root / "webhook-api-guarded-logs",
-        KURZ_WEBHOOK_ALLOW_PRIVATE="false",
-    )
-
-
-def native_client(server: Service, ws: Workspace) -> httpx.AsyncClient:
-    return httpx.AsyncClient(base_url=server.url, headers=ws.bearer, timeout=30)
-
-
-def linkly_client(server: Service, ws: Workspace) -> httpx.AsyncClient:
-    headers = {"X-API-KEY": ws.key, "X-WORKSPACE-ID": str(ws.id)}
-    return httpx.AsyncClient(base_url=server.url, headers=headers, timeout=30)
+    async with management_app(database_url, redis_url, **{**SERVER_ENV, **env}) as app:
+        yield app
 
 
 @pytest.fixture
-async def native(hooks_server: Service, workspace: Workspace) -> AsyncIterator[httpx.AsyncClient]:
+async def hooks_server(database_url: str, redis_url: str) -> AsyncIterator[InProcessApp]:
+    """Private targets allowed (service_env's default), as in local development."""
+    async with _management(database_url, redis_url) as app:
+        yield app
+
+
+@pytest.fixture
+async def guarded_server(database_url: str, redis_url: str) -> AsyncIterator[InProcessApp]:
+    """The production setting: private and loopback targets refused."""
+    async with _management(database_url, redis_url, KURZ_WEBHOOK_ALLOW_PRIVATE="false") as app:
+        yield app
+
+
+def native_client(server: InProcessApp, ws: Workspace) -> httpx.AsyncClient:
+    return server.client(ws.bearer)
+
+
+def linkly_client(server: InProcessApp, ws: Workspace) -> httpx.AsyncClient:
+    return server.client({"X-API-KEY": ws.key, "X-WORKSPACE-ID": str(ws.id)})
+
+
+@pytest.fixture
+async def native(
+    hooks_server: InProcessApp, workspace: Workspace
+) -> AsyncIterator[httpx.AsyncClient]:
     async with native_client(hooks_server, workspace) as client:
         yield client
 
 
 @pytest.fixture
-async def linkly(hooks_server: Service, workspace: Workspace) -> AsyncIterator[httpx.AsyncClient]:
+async def linkly(
+    hooks_server: InProcessApp, workspace: Workspace
+) -> AsyncIterator[httpx.AsyncClient]:
     async with linkly_client(hooks_server, workspace) as client:
         yield client
 

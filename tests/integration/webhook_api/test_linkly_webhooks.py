@@ -11,7 +11,7 @@ import httpx
 from tests.conftest import Workspace, plan_workspace
 from tests.integration.webhook_api.conftest import linkly_client, webhook_count
 from tests.integration.webhooks.conftest import make_link
-from tests.support.services import Service
+from tests.support.inprocess import InProcessApp
 
 TARGET = "https://93.184.215.14/linkly"
 
@@ -87,7 +87,7 @@ async def test_bad_input(
 
 async def test_workspace_scope(
     linkly: httpx.AsyncClient,
-    hooks_server: Service,
+    hooks_server: InProcessApp,
     pool: asyncpg.Pool[Any],
     workspace: Workspace,
     other_workspace: Workspace,
@@ -115,7 +115,7 @@ async def test_workspace_scope(
     assert await webhook_count(pool, workspace.id) == 2
 
 
-async def test_plan_gate(hooks_server: Service, pool: asyncpg.Pool[Any]) -> None:
+async def test_plan_gate(hooks_server: InProcessApp, pool: asyncpg.Pool[Any]) -> None:
     premium = await plan_workspace(pool, "premium")
     async with linkly_client(hooks_server, premium) as client:
         answer = await client.post(f"/api/v1/workspace/{premium.id}/webhooks", json={"url": TARGET})
@@ -123,8 +123,8 @@ async def test_plan_gate(hooks_server: Service, pool: asyncpg.Pool[Any]) -> None
     assert await webhook_count(pool, premium.id) == 0
 
 
-async def test_missing_key_is_401(hooks_server: Service, workspace: Workspace) -> None:
-    async with httpx.AsyncClient(base_url=hooks_server.url) as anonymous:
+async def test_missing_key_is_401(hooks_server: InProcessApp, workspace: Workspace) -> None:
+    async with hooks_server.client() as anonymous:
         answer = await anonymous.get(f"/api/v1/workspace/{workspace.id}/webhooks")
     assert answer.status_code == 401 and "api_key" in answer.json()["error"]
 

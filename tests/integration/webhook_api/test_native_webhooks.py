@@ -12,7 +12,7 @@ import pytest
 from tests.conftest import Workspace, plan_workspace
 from tests.integration.webhook_api.conftest import native_client, webhook_count
 from tests.integration.webhooks.conftest import make_link
-from tests.support.services import Service
+from tests.support.inprocess import InProcessApp
 
 TARGET = "https://93.184.215.14/kurz"  # public, and an IP literal: no DNS needed
 
@@ -83,15 +83,15 @@ async def test_malformed_json_and_ids(native: httpx.AsyncClient) -> None:
     assert (await native.get("/api/v1/webhooks/1/deliveries?limit=0")).status_code == 400
 
 
-async def test_no_key_is_401(hooks_server: Service) -> None:
-    async with httpx.AsyncClient(base_url=hooks_server.url) as anonymous:
+async def test_no_key_is_401(hooks_server: InProcessApp) -> None:
+    async with hooks_server.client() as anonymous:
         answer = await anonymous.get("/api/v1/webhooks")
     assert answer.status_code == 401 and "API key" in answer.json()["error"]
 
 
 async def test_another_workspace_sees_not_found(
     native: httpx.AsyncClient,
-    hooks_server: Service,
+    hooks_server: InProcessApp,
     pool: asyncpg.Pool[Any],
     other_workspace: Workspace,
 ) -> None:
@@ -115,7 +115,9 @@ async def test_another_workspace_sees_not_found(
     assert (await native.get(f"/api/v1/webhooks/{hook['id']}")).status_code == 200
 
 
-async def test_plan_without_webhooks_is_403(hooks_server: Service, pool: asyncpg.Pool[Any]) -> None:
+async def test_plan_without_webhooks_is_403(
+    hooks_server: InProcessApp, pool: asyncpg.Pool[Any]
+) -> None:
     free = await plan_workspace(pool, "business")  # every plan below Enterprise
     async with native_client(hooks_server, free) as client:
         answer = await client.post("/api/v1/webhooks", json={"url": TARGET})

@@ -10,7 +10,7 @@ import pytest
 
 from tests.conftest import Workspace
 from tests.integration.webhook_api.conftest import linkly_client, native_client, webhook_count
-from tests.support.services import Service
+from tests.support.inprocess import InProcessApp
 
 REFUSED = [
     ("http://127.0.0.1:8080/hook", "loopback"),
@@ -27,7 +27,11 @@ REFUSED = [
 
 @pytest.mark.parametrize(("url", "reason"), REFUSED)
 async def test_native_refuses_private_targets(
-    guarded_server: Service, pool: asyncpg.Pool[Any], workspace: Workspace, url: str, reason: str
+    guarded_server: InProcessApp,
+    pool: asyncpg.Pool[Any],
+    workspace: Workspace,
+    url: str,
+    reason: str,
 ) -> None:
     async with native_client(guarded_server, workspace) as client:
         answer = await client.post("/api/v1/webhooks", json={"url": url})
@@ -38,7 +42,11 @@ async def test_native_refuses_private_targets(
 
 @pytest.mark.parametrize(("url", "reason"), REFUSED[:5])
 async def test_linkly_refuses_private_targets(
-    guarded_server: Service, pool: asyncpg.Pool[Any], workspace: Workspace, url: str, reason: str
+    guarded_server: InProcessApp,
+    pool: asyncpg.Pool[Any],
+    workspace: Workspace,
+    url: str,
+    reason: str,
 ) -> None:
     async with linkly_client(guarded_server, workspace) as client:
         answer = await client.post(f"/api/v1/workspace/{workspace.id}/webhooks", json={"url": url})
@@ -48,7 +56,7 @@ async def test_linkly_refuses_private_targets(
 
 
 async def test_public_target_is_accepted(
-    guarded_server: Service, pool: asyncpg.Pool[Any], workspace: Workspace
+    guarded_server: InProcessApp, pool: asyncpg.Pool[Any], workspace: Workspace
 ) -> None:
     async with native_client(guarded_server, workspace) as client:
         answer = await client.post("/api/v1/webhooks", json={"url": "https://93.184.215.14/h"})
