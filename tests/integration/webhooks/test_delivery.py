@@ -14,7 +14,7 @@ import pytest
 import redis.asyncio as aioredis
 import standardwebhooks
 from aiohttp import web
-from kurz.settings import load_settings
+from kurz.settings import WebhookSettings, load_settings
 from kurz.webhooks import registry
 from kurz_webhooks.app import Worker
 
@@ -95,6 +95,12 @@ async def test_every_counted_click_yields_a_verified_delivery_per_webhook(
     assert linkly["event"] == "click"
     assert linkly["link"]["slug"].startswith("/")
     assert linkly["timestamp"].endswith("Z")
+    # Linkly's /support/webhooks: the click payload's link carries these fields.
+    assert {
+        "id", "name", "url", "full_url", "domain", "slug", "destination", "workspace_id",
+        "enabled", "cloaking", "forward_params", "block_bots", "public_analytics",
+        "utm_source", "utm_medium", "utm_campaign", "og_title", "og_description", "rules",
+    } <= set(linkly["link"])  # fmt: skip
 
 
 async def test_a_receiver_failing_three_times_gets_the_event_once_more_with_the_same_id(
@@ -300,3 +306,40 @@ async def test_a_malformed_stream_entry_is_acknowledged_and_does_not_block(
         return bool(info["pending"] == 0)
 
     await wait_until(nothing_pending)
+
+
+async def test_linklys_click_payload_shows_the_link_as_it_is(
+    pool: asyncpg.Pool[Any], redis: aioredis.Redis, workspace: Workspace,
+    receivers: Callable[..., Awaitable[Receiver]], burst: Callable[..., Awaitable[tuple[int, int]]],
+) -> None:  # fmt: skip
+    # Linkly's /support/webhooks: "link": {..., "destination", "cloaking", "forward_params",
+    # "block_bots", "public_analytics", "utm_*", "og_title", "og_description", "rules"}.
+    receiver = await receivers()
+    link = await make_link(pool, workspace.id, url="https://shop.example/sale")
+    await pool.execute(
+        """UPDATE links SET cloaked = true, forward_params = true, utm_source = 'mail',
+               utm_campaign = 'spring', og_title = 'Spring', description = 'All of it',
+               rules = '[{"what": "country", "url": "https://shop.example/de",
+                          "matches": "DE"}]'
+           WHERE id = $1""",
+        link.id,
+    )
+    async with pool.acquire() as conn:
+        await registry.register_webhook(
+            conn, workspace.id, receiver.url, settings=WebhookSettings(allow_private_targets=True),
+            format="linkly",
+        )  # fmt: skip
+    await xadd(redis, [click(link)])
+    await burst()
+    [got] = receiver.received
+    shown = json.loads(got.body)["link"]
+    assert (shown["destination"], shown["cloaking"], shown["forward_params"]) == (
+        "https://shop.example/sale", True, True,
+    )  # fmt: skip
+    assert (shown["utm_source"], shown["utm_campaign"], shown["og_title"]) == (
+        "mail", "spring", "Spring",
+    )  # fmt: skip
+    assert shown["og_description"] == "All of it" and shown["public_analytics"] is False
+    assert shown["rules"] == [
+        {"what": "country", "url": "https://shop.example/de", "matches": "DE"}
+    ]

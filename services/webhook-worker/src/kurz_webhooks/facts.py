@@ -81,13 +81,27 @@ async def _workspaces(conn: asyncpg.Connection[Any], ids: list[int]) -> dict[int
     return {r["id"]: WorkspaceFacts(**dict(r)) for r in rows}
 
 
+def _rules(stored: object) -> tuple[dict[str, Any], ...]:
+    """A link's rules as stored (jsonb, read as text), in Linkly's shape."""
+    decoded = msgspec.json.decode(stored) if isinstance(stored, str | bytes) else stored
+    if not isinstance(decoded, list):
+        return ()
+    return tuple(
+        {k: v for k, v in rule.items() if v is not None}
+        for rule in decoded
+        if isinstance(rule, dict)
+    )
+
+
 async def load_facts(conn: asyncpg.Connection[Any], events: Iterable[ClickEvent]) -> Facts:
     events = list(events)
     link_ids = sorted({e.link_id for e in events})
     group_ids = sorted({e.group_id for e in events if e.group_id is not None})
     workspace_ids = sorted({e.workspace_id for e in events})
     link_rows = await conn.fetch(
-        """SELECT id, workspace_id, host, slug, url, title, note, enabled, webhook_urls
+        """SELECT id, workspace_id, host, slug, url, title, note, enabled, webhook_urls,
+                  cloaked, forward_params, block_bots, utm_source, utm_medium, utm_campaign,
+                  og_title, description, rules
            FROM links WHERE id = ANY($1)""",
         link_ids,
     )
@@ -102,6 +116,15 @@ async def load_facts(conn: asyncpg.Connection[Any], events: Iterable[ClickEvent]
                 r["title"],
                 r["note"],
                 r["enabled"],
+                r["cloaked"],
+                r["forward_params"],
+                r["block_bots"],
+                r["utm_source"],
+                r["utm_medium"],
+                r["utm_campaign"],
+                r["og_title"],
+                r["description"],
+                _rules(r["rules"]),
             ),
             tuple(dict.fromkeys(u.strip() for u in r["webhook_urls"] if u and u.strip())),
         )

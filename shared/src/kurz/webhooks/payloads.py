@@ -8,7 +8,7 @@ retried delivery always carries the same id.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Literal
+from typing import Any, Literal
 
 import msgspec
 
@@ -37,6 +37,16 @@ class LinkFacts(msgspec.Struct, frozen=True):
     title: str | None = None
     note: str | None = None
     enabled: bool = True
+    # What Linkly's click payload shows of its link, besides the above.
+    cloaked: bool = False
+    forward_params: bool = False
+    block_bots: bool = False
+    utm_source: str | None = None
+    utm_medium: str | None = None
+    utm_campaign: str | None = None
+    og_title: str | None = None
+    description: str | None = None
+    rules: tuple[dict[str, Any], ...] = ()
 
 
 class LinkRef(msgspec.Struct, frozen=True):
@@ -97,6 +107,8 @@ class GroupThreshold(msgspec.Struct, frozen=True):
 
 
 class LinklyLink(msgspec.Struct, frozen=True):
+    """The link as Linkly's click webhook shows it (its `/support/webhooks` page)."""
+
     id: int
     url: str
     name: str | None
@@ -106,6 +118,17 @@ class LinklyLink(msgspec.Struct, frozen=True):
     slug: str  # Linkly's slugs start with "/"
     full_url: str
     workspace_id: int
+    destination: str
+    cloaking: bool
+    forward_params: bool
+    block_bots: bool
+    public_analytics: bool
+    utm_source: str | None
+    utm_medium: str | None
+    utm_campaign: str | None
+    og_title: str | None
+    og_description: str | None
+    rules: tuple[dict[str, Any], ...]
 
 
 class LinklyClick(msgspec.Struct, frozen=True):
@@ -188,6 +211,17 @@ def linkly_click(event: ClickEvent, link: LinkFacts, scheme: str) -> bytes:
             "/" + link.slug,
             short_url(scheme, link.host, link.slug),
             link.workspace_id,
+            link.url,
+            link.cloaked,
+            link.forward_params,
+            link.block_bots,
+            False,  # kurz has no public per-link statistics page yet
+            link.utm_source,
+            link.utm_medium,
+            link.utm_campaign,
+            link.og_title,
+            link.description,
+            link.rules,
         ),
         click=LinklyClick(
             event.id,
