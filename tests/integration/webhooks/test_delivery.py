@@ -343,3 +343,26 @@ async def test_linklys_click_payload_shows_the_link_as_it_is(
     assert shown["rules"] == [
         {"what": "country", "url": "https://shop.example/de", "matches": "DE"}
     ]
+
+
+async def test_one_url_subscribed_on_the_link_and_the_workspace_gets_both(
+    pool: asyncpg.Pool[Any],
+    redis: aioredis.Redis,
+    workspace: Workspace,
+    receivers: Callable[..., Awaitable[Receiver]],
+    burst: Callable[..., Awaitable[tuple[int, int]]],
+) -> None:
+    """Linkly's clients subscribe a URL per link and per workspace; both fire."""
+    receiver = await receivers()
+    link = await make_link(pool, workspace.id)
+    allowed = WebhookSettings(allow_private_targets=True)
+    async with pool.acquire() as conn:
+        for link_id in (link.id, None):
+            await registry.register_webhook(
+                conn, workspace.id, receiver.url, settings=allowed, link_id=link_id,
+                format="linkly",
+            )  # fmt: skip
+    await xadd(redis, [click(link)])
+    await burst()
+    assert len(receiver.received) == 2
+    assert len({got.message_id for got in receiver.received}) == 2

@@ -134,3 +134,20 @@ def test_docs_show_the_current_json_schemas() -> None:
     for name in payloads.SCHEMAS:
         assert f"### `{name}`" in docs
         assert payloads.json_schema(name) in docs, f"docs/webhooks.md is stale for {name}"
+
+
+def test_the_same_url_registered_twice_gets_both_deliveries() -> None:
+    """Linkly keys webhooks by URL at two levels: a URL subscribed on the link and on the
+    workspace gets a delivery for each; the repeat's id is its own and stable."""
+    same = "https://same.io/hook"
+    hooks = Facts(
+        links={}, groups={}, workspaces={},
+        link_hooks={LINK.id: [RegisteredHook(7, 1, LINK.id, same, "whsec_YQ==", "linkly")]},
+        workspace_hooks={1: [RegisteredHook(9, 1, None, same, "whsec_Yg==", "linkly")]},
+    )  # fmt: skip
+    planned = link_deliveries(event(), LinkHooks(LINK, ()), hooks, WS, "https")
+    assert [(p.url, p.webhook_id, p.message_id) for p in planned] == [
+        (same, 7, "evt_e0"), (same, 9, "evt_e0.w9"),
+    ]  # fmt: skip
+    again = link_deliveries(event(), LinkHooks(LINK, ()), hooks, WS, "https")
+    assert [p.message_id for p in again] == [p.message_id for p in planned]

@@ -88,7 +88,13 @@ def link_deliveries(
         *facts.link_hooks.get(link.facts.id, ()),
         *facts.workspace_hooks.get(event.workspace_id, ()),
     ]
+    planned_urls = set(link.webhook_urls)
     for hook in hooks:
+        # The same URL registered twice (a link's and the workspace's, say) gets both
+        # deliveries: deliveries are unique per URL and message id, so a repeat takes
+        # an id of its own, the same on every redelivery of the event.
+        hook_message_id = message_id if hook.url not in planned_urls else f"{message_id}.w{hook.id}"
+        planned_urls.add(hook.url)
         if hook.format == "linkly":
             linkly = linkly or payloads.linkly_click(event, link.facts, scheme)
             body = linkly
@@ -104,7 +110,7 @@ def link_deliveries(
                 event.link_id,
                 event.group_id,
                 payloads.LINK_CLICKED,
-                message_id,
+                hook_message_id,
                 hook.secret,
                 body,
             )
