@@ -13,6 +13,8 @@ from kurz.decision import destination
 from kurz.models import EdgeLink
 from kurz.urls import QR_MARKER, QR_MARKER_VALUE
 
+from kurz_redirector.qr_png import exact_png
+
 MIN_SIZE = 50
 MAX_SIZE = 2000
 DEFAULT_SIZE = 200
@@ -41,13 +43,13 @@ def parse_options(params: dict[str, list[str]]) -> tuple[int, str]:
 
 
 def render(content: str, size: int, kind: str) -> tuple[bytes, bytes]:
-    """(body, content type). PNG modules are whole pixels, so its side is the largest
-    multiple of the module count not above `size`; SVG is exactly `size`."""
+    """(body, content type): exactly `size` pixels (or SVG units) a side, as a client
+    asking `?size=200` lays it out."""
     code = segno.make(content, error="m", micro=False)
-    modules = code.symbol_size(scale=1, border=BORDER)[0]
-    out = io.BytesIO()
     if kind == "svg":
+        modules = code.symbol_size(scale=1, border=BORDER)[0]
+        out = io.BytesIO()
         code.save(out, kind="svg", scale=size / modules, border=BORDER, xmldecl=False, unit=None)
         return out.getvalue(), b"image/svg+xml"
-    code.save(out, kind="png", scale=max(1, size // modules), border=BORDER)
-    return out.getvalue(), b"image/png"
+    matrix = [[bool(m) for m in row] for row in code.matrix_iter(scale=1, border=BORDER)]
+    return exact_png(matrix, size), b"image/png"
