@@ -23,6 +23,8 @@ DOMAIN = f"https://{DEFAULT_DOMAIN}"
 LINK_ITEM_TYPES: dict[str, Any] = {
     "idx": int,
     "linkId": str,
+    "typeIdx": int,
+    "typeNm": str,
     "domain": str,
     "shortUrl": str,
     "url": str,

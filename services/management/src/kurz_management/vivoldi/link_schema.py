@@ -67,11 +67,14 @@ class VivoldiLinkCreate(LinkSettings, kw_only=True):
 
     Fields:
         url: The destination.
+        reuseYn: Y: when a link to the same URL exists, answer its (first) short URL
+            instead of making another.
         domain: Short domain (https://host or host); default: the default domain.
         brandLinkId: The short URL's path; default: generated.
     """
 
     url: c.WebUrl
+    reuseYn: YN | UnsetType | None = UNSET  # Y: the first link to this URL, if there is one
     domain: VivoldiDomain | UnsetType | None = UNSET  # "https://vvd.bz" or a bare host
     brandLinkId: c.Slug | UnsetType | None = UNSET  # custom slug; default: generated
 
@@ -104,6 +107,9 @@ class VivoldiLink(msgspec.Struct):
     Fields:
         idx: The link's id.
         linkId: Its path.
+        typeIdx: Its kind: 103 (URL) for a web link, 0 for kurz's mailto:, tel: and sms:
+            links, which Vivoldi does not have.
+        typeNm: Its kind's name: URL, MAILTO, TEL or SMS.
         domain: Its short domain.
         shortUrl: The short URL.
         url: The destination.
@@ -129,6 +135,8 @@ class VivoldiLink(msgspec.Struct):
 
     idx: int
     linkId: str
+    typeIdx: int
+    typeNm: str
     domain: str
     shortUrl: str
     url: str
@@ -161,6 +169,10 @@ class VivoldiLinkListQuery(msgspec.Struct, kw_only=True):
         grpIdx: Only this group's links.
         domain: Only this short domain's links.
         searchKwd: Text found in the URL, linkId, title or memo.
+        linkId: Only the link with this path.
+        ttl: Only links whose title contains this.
+        memo: Only links whose memo contains this.
+        url: Only links to exactly this URL.
     """
 
     regStartYmdt: str | None = None  # inclusive; YYYY-MM-DD or YYYY-MM-DD HH:MM:SS
@@ -169,6 +181,10 @@ class VivoldiLinkListQuery(msgspec.Struct, kw_only=True):
     grpIdx: c.Id | None = None
     domain: VivoldiDomain | None = None
     searchKwd: c.Text | None = None  # part of the URL, linkId, title or memo
+    linkId: LinkId | None = None  # exactly this link
+    ttl: c.Text | None = None  # part of the title
+    memo: c.Text | None = None  # part of the memo
+    url: c.WebUrl | None = None  # exactly this destination
 
 
 class VivoldiLinkDeleteQuery(msgspec.Struct, kw_only=True):

@@ -39,11 +39,17 @@ _TEXT = {
 _TIMES = {"strtYmdt": "starts_at", "expireYmdt": "expires_at", "delYmdt": "delete_at"}
 
 
+# Vivoldi's link kinds by kurz's link type: Vivoldi numbers a short URL 103.
+VIVOLDI_TYPES = {"URL": 103}
+
+
 async def create(call: Call) -> str:
     """The result is the new short URL."""
     body = await call.body(VivoldiLinkCreate)
     spec, _ = _spec(body, call.principal.time_zone)
-    record = await service.create_link(call.ctx, call.principal, spec)
+    record = await service.create_link(
+        call.ctx, call.principal, spec, reuse=flag(body.reuseYn) is True
+    )
     return record.short_url
 
 
@@ -75,6 +81,10 @@ async def list_links(call: Call) -> Paged[VivoldiLink]:
         search=query.searchKwd,
         domain=host,
         group_id=query.grpIdx,
+        slug=query.linkId,
+        title_contains=query.ttl,
+        note_contains=query.memo,
+        url=query.url,
         created_from=start,
         created_to=end,
     )
@@ -164,6 +174,8 @@ def _item(link: LinkRecord, tz: str) -> VivoldiLink:
     return VivoldiLink(
         idx=link.id,
         linkId=link.slug,
+        typeIdx=VIVOLDI_TYPES.get(link.link_type, 0),
+        typeNm=link.link_type,
         domain=link.short_url.removesuffix("/" + link.slug),
         shortUrl=link.short_url,
         url=link.url,

@@ -63,6 +63,14 @@ def _filters(principal: Principal, query: LinkQuery) -> tuple[str, list[Any]]:
         clauses.append(
             f"EXISTS (SELECT 1 FROM link_tags t WHERE t.link_id = l.id AND t.tag_id = {tag})"
         )
+    if query.slug is not None:
+        clauses.append(f"l.slug = {arg(query.slug)}")
+    if query.title_contains:
+        clauses.append(f"l.title ILIKE {arg('%' + _escape_like(query.title_contains) + '%')}")
+    if query.note_contains:
+        clauses.append(f"l.note ILIKE {arg('%' + _escape_like(query.note_contains) + '%')}")
+    if query.url is not None:
+        clauses.append(f"l.url = {arg(query.url)}")
     if query.created_from is not None:
         clauses.append(f"l.created_at >= {arg(query.created_from)}")
     if query.created_to is not None:
@@ -87,7 +95,9 @@ def _escape_like(text: str) -> str:
 async def list_page(
     ctx: AppContext, principal: Principal, query: LinkQuery
 ) -> tuple[list[LinkRecord], int]:
-    if any("\x00" in (text or "") for text in (query.search, query.domain)):
+    texts = (query.search, query.domain, query.slug, query.title_contains, query.note_contains,
+             query.url)  # fmt: skip
+    if any("\x00" in (text or "") for text in texts):
         raise LinkError("invalid", "search text contains a NUL character")
     if any(i is not None and not is_id(i) for i in (query.group_id, query.tag_id)):
         raise LinkError("invalid", "group and tag ids are positive 64-bit numbers")

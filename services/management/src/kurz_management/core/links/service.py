@@ -17,8 +17,8 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Collection
 
-from kurz.models import LinkSpec
-from kurz.validation import is_id
+from kurz.models import LinkSpec, LinkType
+from kurz.validation import InvalidLink, is_id, normalize_destination
 
 from kurz_management.core.auth import Principal
 from kurz_management.core.context import AppContext
@@ -50,7 +50,22 @@ __all__ = [
 ]
 
 
-async def create_link(ctx: AppContext, principal: Principal, spec: LinkSpec) -> LinkRecord:
+async def create_link(
+    ctx: AppContext, principal: Principal, spec: LinkSpec, *, reuse: bool = False
+) -> LinkRecord:
+    """A new link; with `reuse`, the workspace's first live link to the same destination
+    when there is one (Vivoldi's reuseYn), else a new one."""
+    if reuse and spec.url:
+        try:
+            url = normalize_destination(spec.link_type or LinkType.URL, spec.url)
+        except InvalidLink:
+            url = None  # not a destination: creating it reports why
+        if url is not None:
+            found, _ = await reads.list_page(
+                ctx, principal, LinkQuery(url=url, order="id", descending=False, limit=1)
+            )
+            if found:
+                return found[0]
     return await writes.create_one(ctx, principal, spec)
 
 
