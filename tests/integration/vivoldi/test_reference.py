@@ -53,3 +53,18 @@ async def test_reuse_answers_the_first_link_to_the_same_url(api: httpx.AsyncClie
     assert again == first
     fresh = await _create(api, url="https://reuse.example/other", reuseYn="Y")
     assert fresh not in (first, second)
+
+
+async def test_the_older_create_takes_a_form(api: httpx.AsyncClient) -> None:
+    # en.vivoldi.com/url/api (the older reference): POST /api/link/v1/create with a
+    # form-urlencoded body; legacy integrations still call it.
+    answer = await api.post(
+        "/api/link/v1/create",
+        data={"url": "https://legacy.example/page", "ttl": "From a form", "reuseYn": "N"},
+    )
+    short_url = ok(answer)
+    slug = short_url.rsplit("/", 1)[1]
+    [item] = ok(await api.get("/api/link/v1/list", params={"linkId": slug}))["list"]
+    assert (item["url"], item["ttl"]) == ("https://legacy.example/page", "From a form")
+    bad = await api.post("/api/link/v1/create", data={"ttl": "no url"})
+    assert bad.json()["code"] != 0 and "url" in bad.json()["message"]

@@ -7,6 +7,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
+from urllib.parse import parse_qsl
 
 import msgspec
 from starlette.requests import Request
@@ -49,11 +50,19 @@ class Call:
     ctx: AppContext
 
     async def body(self, shape: type[T]) -> T:
-        """The JSON body as `shape`; numbers sent as strings are accepted."""
+        """The JSON body as `shape`; numbers sent as strings are accepted. A form body
+        (application/x-www-form-urlencoded, as Vivoldi's older API takes) is read too."""
         try:
             received = await read_limited(self.request, self.ctx.settings.api.max_body_bytes)
         except BodyTooLarge as exc:
             raise VivoldiError(Code.TOO_LARGE, str(exc)) from None
+        content_type = self.request.headers.get("content-type", "").lower()
+        if content_type.startswith("application/x-www-form-urlencoded"):
+            try:
+                pairs = parse_qsl(received.decode(), keep_blank_values=True, strict_parsing=True)
+                return msgspec.convert(dict(pairs), shape, strict=False)
+            except (UnicodeDecodeError, ValueError) as exc:  # ValidationError included
+                raise VivoldiError(Code.INVALID, f"invalid request: {exc}") from None
         try:
             return msgspec.json.decode(received, type=shape, strict=False)
         except msgspec.ValidationError as exc:

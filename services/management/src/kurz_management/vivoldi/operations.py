@@ -209,6 +209,22 @@ def declared() -> list[DocumentedRoute]:
         ),
         route(
             openapi.operation(
+                "POST",
+                "/api/link/v1/create",
+                FAMILY,
+                VivoldiLinkCreate,
+                VivoldiShortUrlAnswer,
+                errors=bad | _errors(Code.PLAN, Code.CONFLICT),
+                summary="Create a link (Vivoldi's older API, form or JSON body); `result` is "
+                "the short URL",
+                description="The same use case as /api/link/v2/create.",
+                request_content_types=("application/x-www-form-urlencoded", "application/json"),
+                security=KEY,
+            ),
+            links.create,
+        ),
+        route(
+            openapi.operation(
                 "PUT",
                 "/api/link/v2/update",
                 FAMILY,
