@@ -30,6 +30,7 @@ class GroupFacts(msgspec.Struct, frozen=True):
     webhook_secret: str | None
     mail_notify: bool
     push_notify: bool
+    webhook_format: str = "standard"  # how its webhooks are signed: standard | vivoldi
 
     @property
     def fires_webhook(self) -> bool:
@@ -133,7 +134,7 @@ async def load_facts(conn: asyncpg.Connection[Any], events: Iterable[ClickEvent]
     group_rows = await conn.fetch(
         """SELECT id, workspace_id, name, webhook_enabled, webhook_url,
                   trim(webhook_metric) AS webhook_metric, webhook_frequency, webhook_secret,
-                  mail_notify, push_notify
+                  mail_notify, push_notify, webhook_format
            FROM link_groups WHERE id = ANY($1)""",
         group_ids,
     )

@@ -170,10 +170,10 @@ async def _insert_deliveries(conn: Conn, planned: list[PlannedDelivery]) -> int:
     columns += [list(col) for col in zip(*(d for _, d in rows), strict=True)]
     status: str = await conn.execute(
         """INSERT INTO webhook_deliveries (endpoint_id, workspace_id, url, webhook_id, source,
-               link_id, group_id, event_type, message_id, secret, payload)
+               link_id, group_id, event_type, message_id, secret, payload, signing)
            SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::bigint[],
                $5::text[], $6::bigint[], $7::bigint[], $8::text[], $9::text[], $10::text[],
-               $11::bytea[])
+               $11::bytea[], $12::text[])
            ON CONFLICT (endpoint_id, message_id) DO NOTHING""",
         *columns,
     )

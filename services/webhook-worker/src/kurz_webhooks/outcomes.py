@@ -30,6 +30,7 @@ class Claimed(NamedTuple):
     payload: bytes
     attempts: int  # tries made before this one
     created_at: float  # Unix seconds
+    signing: str = "standard"  # standard | vivoldi
 
 
 class Recorder:

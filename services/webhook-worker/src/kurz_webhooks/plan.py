@@ -33,6 +33,7 @@ class PlannedDelivery(NamedTuple):
     message_id: str
     secret: str
     payload: bytes
+    signing: str = "standard"  # standard (Standard Webhooks) | vivoldi (X-Vivoldi-*)
 
 
 class PlannedNotification(NamedTuple):
@@ -142,6 +143,7 @@ def _threshold_delivery(
         payloads.threshold_event_id(group.id, metric, count),
         group.webhook_secret or workspace.webhook_secret,
         body,
+        group.webhook_format,
     )
 
 

@@ -44,7 +44,7 @@ WITH due AS (
 UPDATE webhook_deliveries d SET next_attempt_at = now() + make_interval(secs => $5)
 FROM picked WHERE d.id = picked.id
 RETURNING d.id, d.workspace_id, d.endpoint_id, d.url, d.message_id, d.secret, d.payload,
-          d.attempts, extract(epoch FROM d.created_at)::float8 AS created_at
+          d.attempts, extract(epoch FROM d.created_at)::float8 AS created_at, d.signing
 """
 MIN_CLAIM_GAP = 0.005  # claims come at most this often: slots freed meanwhile are claimed together
 # Deliveries held per endpoint (sending or queued) = per_endpoint_concurrency x PREFETCH:
@@ -159,6 +159,8 @@ class Scheduler:
                     secret=delivery.secret,
                     payload=delivery.payload,
                     settings=self._settings,
+                    signing=delivery.signing,
+                    organization=delivery.workspace_id,
                 )
             finally:
                 metrics.IN_FLIGHT.dec()

@@ -10,7 +10,7 @@ from typing import NamedTuple
 import aiohttp
 from aiohttp.abc import AbstractResolver, ResolveResult
 from kurz.settings import WebhookSettings
-from kurz.webhooks import signing
+from kurz.webhooks import signing as webhook_signing
 from kurz.webhooks.retry import parse_retry_after
 from kurz.webhooks.ssrf import Resolver, UnsafeTarget, check_addresses, ip_literal, parse_target
 
@@ -82,11 +82,19 @@ async def attempt(
     secret: str,
     payload: bytes,
     settings: WebhookSettings,
+    signing: str = "standard",
+    organization: int = 0,
 ) -> Attempt:
     """POST once. Any 2xx is success; everything else (3xx included: redirects are not
-    followed) is a failure to retry."""
+    followed) is a failure to retry. Signed per Standard Webhooks, or as Vivoldi signs
+    (`signing="vivoldi"`, for a group of that family; `organization` is its workspace)."""
     now = time.time()
-    headers = signing.headers(secret, message_id, int(now), payload)
+    if signing == "vivoldi":
+        headers = webhook_signing.vivoldi_headers(
+            secret, message_id, int(now * 1000), payload, organization
+        )
+    else:
+        headers = webhook_signing.headers(secret, message_id, int(now), payload)
     try:
         host, port = parse_target(url)
         if ip_literal(host) is not None:

@@ -10,6 +10,7 @@ import base64
 import hashlib
 import hmac
 import secrets
+import uuid
 from functools import lru_cache
 
 SECRET_PREFIX = "whsec_"
@@ -44,4 +45,28 @@ def headers(secret: str, message_id: str, timestamp: int, body: bytes) -> dict[s
         "webhook-id": message_id,
         "webhook-timestamp": str(timestamp),
         "webhook-signature": sign(secret, message_id, timestamp, body),
+    }
+
+
+def vivoldi_headers(
+    secret: str, event_id: str, timestamp_ms: int, body: bytes, organization: int
+) -> dict[str, str]:
+    """Vivoldi's webhook headers for one attempt of a group webhook: a new request id
+    each attempt, the event id kept across retries, the body's SHA-256, and
+    `X-Vivoldi-Signature: t=<ms>,v1=<hex HMAC-SHA256 of "<t>.<body>">,alg=hmac-sha256`
+    keyed by the group's secret (the `webhookSecretKey` Vivoldi's group API answers).
+    The timestamp is in milliseconds, as the guide's example is (its text says seconds)."""
+    stamp = str(timestamp_ms)
+    mac = hmac.new(secret.encode(), stamp.encode() + b"." + body, hashlib.sha256).hexdigest()
+    return {
+        "Content-Type": "application/json",
+        "X-Vivoldi-Request-Id": uuid.uuid4().hex,
+        "X-Vivoldi-Event-Id": event_id,
+        "X-Vivoldi-Webhook-Type": "GROUP",
+        "X-Vivoldi-Resource-Type": "URL",
+        "X-Vivoldi-Action-Type": "NONE",
+        "X-Vivoldi-Comp-Idx": str(organization),
+        "X-Vivoldi-Timestamp": stamp,
+        "X-Content-SHA256": hashlib.sha256(body).hexdigest(),
+        "X-Vivoldi-Signature": f"t={stamp},v1={mac},alg=hmac-sha256",
     }

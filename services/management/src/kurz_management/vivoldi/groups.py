@@ -79,6 +79,8 @@ def _group_id(value: int) -> int:
 def _spec(body: GroupSettings, tz: str, *, name: str | UnsetType) -> GroupSpec:
     return GroupSpec(
         name=name,
+        # A group of this family delivers its webhooks as Vivoldi signs them.
+        webhook_format="vivoldi",
         memo=body.memo,
         push_subscribe=flag(body.notfSubscYn),
         qr_bypass=flag(body.qrBypassYn),

@@ -48,6 +48,9 @@ class GroupSpec(msgspec.Struct, kw_only=True):
     password: str | UnsetType | None = UNSET
     max_clicks: int | UnsetType | None = UNSET
     webhook_enabled: bool | UnsetType = UNSET
+    # How its webhooks are signed: "standard" (Standard Webhooks) or "vivoldi" (Vivoldi's
+    # own headers, for groups made through that family).
+    webhook_format: str | UnsetType = UNSET
     webhook_url: str | UnsetType | None = UNSET
     webhook_metric: str | UnsetType = UNSET
     webhook_frequency: int | UnsetType = UNSET

@@ -44,11 +44,13 @@ DEFAULTS: dict[str, Any] = {
     "webhook_metric": "C",
     "webhook_frequency": 1,
     "webhook_secret": None,
+    "webhook_format": "standard",
 }
 COLUMNS: tuple[str, ...] = tuple(DEFAULTS)
 
 # Spec fields that are stored as they come (after blank text becomes None).
 _PLAIN = (
+    "webhook_format",
     "name",
     "memo",
     "push_subscribe",
