@@ -48,6 +48,7 @@ def _values(t: Tenant | None, family: str = "") -> dict[str, Any]:
         "link_id": link, "id": link, "domain_id": t.domain_id if t else NOWHERE,
         "group_id": group, "grpIdx": group, "groupId": group, "grpIdxList": str(group),
         "tagId": t.tag_id if t else NOWHERE, "tagIds": [t.tag_id if t else NOWHERE],
+        "tag_id": t.tag_id if t else NOWHERE,
         "webhook_id": t.webhook_id if t else NOWHERE,
         "webhook": t.webhook_id if t else NOWHERE,
         "delivery_id": t.delivery_id if t else NOWHERE,

@@ -96,3 +96,24 @@ async def test_dns_verification_refuses_an_unproven_domain(
         r = await c.post(f"/api/v1/domains/{domain['id']}/verify")
         assert r.status_code == 422 and "TXT" in r.json()["error"]
         assert (await c.post("/api/v1/domains/999999/verify")).status_code == 404
+
+
+async def test_tags_are_renamed_and_deleted(api: httpx.AsyncClient) -> None:
+    """Tags can be renamed (links keep them) and deleted (links keep their other tags)."""
+    spring = (await api.post("/api/v1/tags", json={"name": "spring"})).json()["tag"]
+    keep = (await api.post("/api/v1/tags", json={"name": "keep"})).json()["tag"]
+    made = await api.post(
+        "/api/v1/links",
+        json={"url": "https://tags.example/", "tagIds": [spring["id"], keep["id"]]},
+    )
+    link = made.json()["link"]
+    renamed = await api.patch(f"/api/v1/tags/{spring['id']}", json={"name": "spring 2026"})
+    assert renamed.status_code == 200 and renamed.json()["tag"]["name"] == "spring 2026"
+    taken = await api.patch(f"/api/v1/tags/{spring['id']}", json={"name": "keep"})
+    assert taken.status_code == 409
+    assert (await api.delete(f"/api/v1/tags/{spring['id']}")).status_code == 204
+    assert [t["name"] for t in (await api.get("/api/v1/tags")).json()["tags"]] == ["keep"]
+    after = (await api.get(f"/api/v1/links/{link['id']}")).json()["link"]
+    assert after["tagIds"] == [keep["id"]]
+    assert (await api.delete(f"/api/v1/tags/{spring['id']}")).status_code == 404
+    assert (await api.patch("/api/v1/tags/999999999", json={"name": "x"})).status_code == 404

@@ -54,9 +54,7 @@ async def list_tags(ctx: AppContext, principal: Principal) -> list[TagRecord]:
 
 
 async def create_tag(ctx: AppContext, principal: Principal, name: str) -> TagRecord:
-    name = name.strip()
-    if not name or len(name) > TAG_NAME_MAX or "\x00" in name:
-        raise LinkError("invalid", f"tag name must be 1 to {TAG_NAME_MAX} characters", field="name")
+    name = _tag_name(name)
     with database_available():
         try:
             tag_id = await ctx.pool.fetchval(
@@ -67,6 +65,40 @@ async def create_tag(ctx: AppContext, principal: Principal, name: str) -> TagRec
         except asyncpg.UniqueViolationError:
             raise LinkError("conflict", f"a tag named {name!r} exists", field="name") from None
     return TagRecord(tag_id, name)
+
+
+async def rename_tag(ctx: AppContext, principal: Principal, tag_id: int, name: str) -> TagRecord:
+    name = _tag_name(name)
+    with database_available():
+        try:
+            found = await ctx.pool.fetchval(
+                "UPDATE tags SET name = $3 WHERE id = $1 AND workspace_id = $2 RETURNING id",
+                tag_id,
+                principal.workspace_id,
+                name,
+            )
+        except asyncpg.UniqueViolationError:
+            raise LinkError("conflict", f"a tag named {name!r} exists", field="name") from None
+    if found is None:
+        raise LinkError("not_found", f"no tag {tag_id} in this workspace")
+    return TagRecord(tag_id, name)
+
+
+async def delete_tag(ctx: AppContext, principal: Principal, tag_id: int) -> None:
+    """The tag goes, and with it from every link that had it (links keep the rest)."""
+    with database_available():
+        status = await ctx.pool.execute(
+            "DELETE FROM tags WHERE id = $1 AND workspace_id = $2", tag_id, principal.workspace_id
+        )
+    if status == "DELETE 0":
+        raise LinkError("not_found", f"no tag {tag_id} in this workspace")
+
+
+def _tag_name(name: str) -> str:
+    name = name.strip()
+    if not name or len(name) > TAG_NAME_MAX or "\x00" in name:
+        raise LinkError("invalid", f"tag name must be 1 to {TAG_NAME_MAX} characters", field="name")
+    return name
 
 
 _DOMAIN_COLUMNS = "id, host, verified, verify_token, created_at"

@@ -122,6 +122,17 @@ async def create_tag(call: Call) -> Response:
     return json_response(TagEnvelope(_tag(tag)), 201)
 
 
+async def rename_tag(call: Call) -> Response:
+    body = await call.body(TagCreate)
+    tag = await catalog.rename_tag(call.ctx, call.principal, call.path_id("tag_id"), body.name)
+    return json_response(TagEnvelope(_tag(tag)))
+
+
+async def delete_tag(call: Call) -> Response:
+    await catalog.delete_tag(call.ctx, call.principal, call.path_id("tag_id"))
+    return Response(status_code=204)
+
+
 async def list_domains(call: Call) -> Response:
     domains = await catalog.list_domains(call.ctx, call.principal)
     return json_response(DomainList([_domain(d) for d in domains]))

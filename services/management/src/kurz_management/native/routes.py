@@ -108,6 +108,23 @@ routes: list[BaseRoute] = [
         status=201,
     ),
     native_route(
+        "PATCH",
+        "/api/v1/tags/{tag_id:id}",
+        catalog.rename_tag,
+        "Rename a tag (its links keep it)",
+        request=catalog.TagCreate,
+        response=catalog.TagEnvelope,
+        errors=(400, 404, 409, 413, 422),
+    ),
+    native_route(
+        "DELETE",
+        "/api/v1/tags/{tag_id:id}",
+        catalog.delete_tag,
+        "Delete a tag: links that had it keep their other tags",
+        errors=(404,),
+        status=204,
+    ),
+    native_route(
         "GET",
         "/api/v1/domains",
         catalog.list_domains,
