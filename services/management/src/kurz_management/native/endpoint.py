@@ -25,6 +25,7 @@ from kurz_management.core.faults import (
 )
 from kurz_management.core.links.service import LinkError
 from kurz_management.native.convert import body_field
+from kurz_management.validation_errors import explained
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -72,7 +73,7 @@ class Call:
         try:
             return msgspec.json.decode(raw, type=body_type)
         except msgspec.ValidationError as exc:
-            raise NativeError(400, f"invalid body: {exc}") from None
+            raise NativeError(400, f"invalid body: {explained(exc, body_type)}") from None
         except (msgspec.DecodeError, UnicodeDecodeError) as exc:  # bad UTF-8 inside a string
             raise NativeError(400, f"malformed JSON: {exc}") from None
 
@@ -80,7 +81,7 @@ class Call:
         try:
             return msgspec.convert(dict(self.request.query_params), query_type, strict=False)
         except msgspec.ValidationError as exc:
-            raise NativeError(400, f"invalid query: {exc}") from None
+            raise NativeError(400, f"invalid query: {explained(exc, query_type)}") from None
 
     def path_id(self, name: str = "link_id") -> int:
         raw = self.request.path_params[name]

@@ -26,6 +26,7 @@ from kurz_management.core.faults import (
 from kurz_management.core.groups.model import GroupError
 from kurz_management.core.links.service import LinkError
 from kurz_management.openapi import DocumentedRoute, Operation
+from kurz_management.validation_errors import explained
 from kurz_management.vivoldi.envelope import Code, VivoldiError, answer, failure
 from kurz_management.vivoldi.fields import wire_name
 
@@ -66,7 +67,7 @@ class Call:
         try:
             return msgspec.json.decode(received, type=shape, strict=False)
         except msgspec.ValidationError as exc:
-            raise VivoldiError(Code.INVALID, f"invalid request: {exc}") from None
+            raise VivoldiError(Code.INVALID, f"invalid request: {explained(exc, shape)}") from None
         except (msgspec.DecodeError, UnicodeDecodeError):  # bad UTF-8 inside a string
             raise VivoldiError(
                 Code.INVALID, "invalid request: the body is not valid JSON"
@@ -78,7 +79,8 @@ class Call:
         try:
             return msgspec.convert(params, shape, strict=False)
         except msgspec.ValidationError as exc:
-            raise VivoldiError(Code.INVALID, f"invalid query parameter: {exc}") from None
+            message = explained(exc, shape)
+            raise VivoldiError(Code.INVALID, f"invalid query parameter: {message}") from None
 
 
 Handler = Callable[[Call], Awaitable[Any]]
