@@ -35,6 +35,7 @@ EXTRA_KEYS = {
     "hide_referrer": False,
     "expiry_datetime": None,
     "expiry_destination": None,
+    "expiry_clicks": None,
 }
 
 SEED_RULES = [

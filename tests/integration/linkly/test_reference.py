@@ -176,3 +176,16 @@ async def test_pipedream_update_honours_full_url_and_domain_id(
         assert refused.status_code == status, (bad, refused.text)
     current = (await api.get(f"/api/v1/link/{link['id']}")).json()
     assert current["slug"] == "/summer" and current["domain"] == "go.pd.example"
+
+
+async def test_expiry_clicks_is_the_links_click_limit(
+    api: httpx.AsyncClient, workspace: Workspace, pool: asyncpg.Pool[Any]
+) -> None:
+    # Linkly's Link (its OpenAPI document): expiry_clicks, after that many clicks the link
+    # expires. It is kurz's click limit, which the edge enforces exactly.
+    [made] = await _links(api, workspace.id, {"url": "https://limit.example/", "expiry_clicks": 3})
+    assert made["expiry_clicks"] == 3
+    stored = await pool.fetchval("SELECT max_clicks FROM links WHERE id = $1", made["id"])
+    assert stored == 3
+    cleared = await api.post("/api/v1/link", json={"id": made["id"], "expiry_clicks": 0})
+    assert cleared.status_code == 200 and cleared.json()["expiry_clicks"] is None

@@ -52,6 +52,7 @@ EXTRA_KEYS = [
     "hide_referrer",
     "expiry_datetime",
     "expiry_destination",
+    "expiry_clicks",
 ]
 
 

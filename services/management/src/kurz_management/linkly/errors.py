@@ -116,6 +116,7 @@ _LINKLY_NAMES = {
     "ga4_id": "ga4_tag_id",
     "expires_at": "expiry_datetime",
     "expiry_url": "expiry_destination",
+    "max_clicks": "expiry_clicks",
 }
 
 

@@ -24,5 +24,7 @@ LINK_FIELDS = {
     "ga4_tag_id": "Google Analytics 4 measurement id.",
     "gtm_id": "Google Tag Manager container id.",
     "expiry_destination": "Where visitors go once it has expired.",
+    "expiry_clicks": "Counted clicks after which the link expires, as at its expiry time "
+    "(kurz's click limit, exact under concurrency at the edge); null or 0: no limit.",
     "rules": "Routing rules, first match wins.",
 }

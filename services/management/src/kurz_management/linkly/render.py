@@ -90,6 +90,7 @@ class LinklyLink(msgspec.Struct):
     hide_referrer: bool
     expiry_datetime: str | None
     expiry_destination: str | None
+    expiry_clicks: int | None
 
 
 FIELDS: tuple[str, ...] = LinklyLink.__struct_fields__
@@ -142,6 +143,7 @@ def to_linkly(record: LinkRecord, default_domain: str, *, deleted: bool = False)
         hide_referrer=record.hide_referrer,
         expiry_datetime=record.expires_at.isoformat() if record.expires_at else None,
         expiry_destination=record.expiry_url,
+        expiry_clicks=record.max_clicks or None,
     )
 
 

@@ -37,6 +37,7 @@ CLEARABLE = {
     "gtm_id": "gtm_id",
     "expiry_datetime": "expires_at",
     "expiry_destination": "expiry_url",
+    "expiry_clicks": "max_clicks",  # 0 clears it too: no limit
     "rules": "rules",
 }
 # An empty value of these means "no value" rather than an empty string or a bad type.
@@ -95,6 +96,7 @@ class LinklyLinkIn(msgspec.Struct, kw_only=True):
     gtm_id: str | None = None
     expiry_datetime: datetime | None = None
     expiry_destination: str | None = None
+    expiry_clicks: int | None = None
     rules: list[Rule] | None = None
     full_url: str | None = None
     domain_id: int | None = None
@@ -174,7 +176,11 @@ def clears_of(raw: object) -> frozenset[str]:
     """LinkSpec fields an update empties: clearable fields sent as null or ""."""
     if not isinstance(raw, dict):
         return frozenset()
-    return frozenset(CLEARABLE[k] for k, v in raw.items() if k in CLEARABLE and _blank(v))
+    return frozenset(
+        CLEARABLE[k]
+        for k, v in raw.items()
+        if k in CLEARABLE and (_blank(v) or (k == "expiry_clicks" and str(v).strip() == "0"))
+    )
 
 
 def _blank(value: object) -> bool:
@@ -271,5 +277,6 @@ def to_spec(link: LinklyLinkIn) -> LinkSpec:
         gtm_id=link.gtm_id,
         expires_at=_utc(link.expiry_datetime),
         expiry_url=link.expiry_destination,
+        max_clicks=link.expiry_clicks or None,  # 0: no limit (cleared, see clears_of)
         rules=link.rules,
     )
