@@ -167,21 +167,21 @@ async def test_clicks_by_date(
         {
             "ymd": "2025-07-31",
             "linkId": seeded.slug1,
-            "domain": DEFAULT_DOMAIN,
+            "domain": f"http://{DEFAULT_DOMAIN}",  # with its scheme, as Vivoldi answers
             "acesCnt": 0,
             "pernCnt": 0,
         },
         {
             "ymd": "2025-08-01",
             "linkId": seeded.slug1,
-            "domain": DEFAULT_DOMAIN,
+            "domain": f"http://{DEFAULT_DOMAIN}",  # with its scheme, as Vivoldi answers
             "acesCnt": 3,
             "pernCnt": 2,
         },
         {
             "ymd": "2025-08-02",
             "linkId": seeded.slug1,
-            "domain": DEFAULT_DOMAIN,
+            "domain": f"http://{DEFAULT_DOMAIN}",  # with its scheme, as Vivoldi answers
             "acesCnt": 2,
             "pernCnt": 2,
         },

@@ -112,7 +112,7 @@ class VivoldiDateClicks(msgspec.Struct):
     """Fields:
     ymd: The day.
     linkId: The link's path.
-    domain: Its short domain.
+    domain: Its short domain, with its scheme (https://go.example.com).
     acesCnt: Counted clicks.
     pernCnt: Distinct visitors.
     """
@@ -240,8 +240,11 @@ async def clicks_by_date(call: Call) -> object:
     span = _range(query.startYmd, query.endYmd, call.principal.time_zone)
     sel = await _selection(call, query.linkId, query.domain, query.grpIdx)
     rows = await groups.link_days(call.ctx.pool, sel, span, fill=sel.link_ids is not None)
+    scheme = call.ctx.settings.edge.public_scheme
+    # `domain` with its scheme, as in every Vivoldi answer (link/list, the request's own).
     return [
-        VivoldiDateClicks(r.day.isoformat(), r.slug, r.host, r.clicks, r.visitors) for r in rows
+        VivoldiDateClicks(r.day.isoformat(), r.slug, f"{scheme}://{r.host}", r.clicks, r.visitors)
+        for r in rows
     ]
 
 
