@@ -344,6 +344,14 @@ def _responses(op: Operation, schema: dict[Any, Any]) -> dict[str, Any]:
         if body is not None:
             entry["content"] = {"application/json": {"schema": schema[body]}}
         responses[str(status)] = entry
+    # The server's own HTTP limits (kurz.http_guard) answer any request, before any
+    # family sees it, in plain text: a request target or a head too long.
+    for status in (414, 431):
+        responses.setdefault(
+            str(status),
+            {"description": HTTPStatus(status).phrase,
+             "content": {"text/plain": {"schema": {"type": "string"}}}},
+        )  # fmt: skip
     return responses
 
 
