@@ -22,11 +22,12 @@ async def _links(api: httpx.AsyncClient, ws: int, *items: dict[str, Any]) -> lis
 async def test_workspaces_lists_the_keys_workspace(
     api: httpx.AsyncClient, workspace: Workspace
 ) -> None:
-    # Linkly API reference v1.3, "GET /workspaces": the key's workspaces and their ids.
+    # Linkly API reference v1.3, "GET /workspaces": the key's workspaces and their ids;
+    # Pipedream's list-workspaces reads the answer as a bare array.
     response = await api.get("/api/v1/workspaces")
     assert response.status_code == 200, response.text
-    assert [w["id"] for w in response.json()["workspaces"]] == [workspace.id]
-    assert response.json()["workspaces"][0]["name"]
+    assert [w["id"] for w in response.json()] == [workspace.id]
+    assert response.json()[0]["name"]
 
 
 async def test_list_links_pages_searches_and_sorts_with_clicks_total(
@@ -56,6 +57,11 @@ async def test_list_links_pages_searches_and_sorts_with_clicks_total(
     assert [x["name"] for x in by_name["links"]] == ["Alpha sale", "beta launch", "Gamma post"]
     found = (await api.get(url, params={"search": "SPRING"})).json()
     assert [x["id"] for x in found["links"]] == [made[1]["id"]]
+    # Pipedream's new-link-created source: sort_by=inserted_at&sort_dir=desc, reading
+    # each link's id, url and inserted_at.
+    newest = (await api.get(url, params={"sort_by": "inserted_at", "sort_dir": "desc"})).json()
+    assert [x["id"] for x in newest["links"]] == [m["id"] for m in made][::-1]
+    assert all(x["inserted_at"] for x in newest["links"])
     bad = await api.get(url, params={"sort_by": "nonsense"})
     assert bad.status_code == 400 and "sort_by" in bad.json()["error"]
 

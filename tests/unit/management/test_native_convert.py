@@ -66,5 +66,7 @@ def test_registered_operations_render_from_msgspec_types() -> None:
     assert op["tags"] == ["test-family"] and op["summary"] == "Put a thing"
     assert op["parameters"][0]["name"] == "thing_id"
     assert document["components"]["schemas"]["Thing"]["required"] == ["name"]
-    assert set(op["responses"]) == {"200", "404"}
+    # Its own statuses, and the server's HTTP limits every operation can meet.
+    assert set(op["responses"]) == {"200", "404", "414", "431"}
+    assert list(op["responses"]["414"]["content"]) == ["text/plain"]
     assert document["tags"] == [{"name": "test-family", "description": "Things"}]

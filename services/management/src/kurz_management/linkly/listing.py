@@ -23,8 +23,11 @@ from kurz_management.openapi import DocumentedRoute, fields_doc
 FAMILY = "linkly"
 PageSize = Annotated[int, msgspec.Meta(ge=1, le=MAX_LIST_LIMIT)]
 Page = Annotated[int, msgspec.Meta(ge=1, le=1_000_000)]
-SortBy = Literal["id", "created_at", "updated_at", "name", "url", "clicks_total"]
-_ORDER_OF_SORT = {"name": "title", "clicks_total": "clicks"}
+SortBy = Literal[
+    "id", "created_at", "inserted_at", "updated_at", "name", "url", "clicks_total"
+]  # fmt: skip
+# inserted_at: Pipedream's new-link source sorts by it (Linkly's name for created_at).
+_ORDER_OF_SORT = {"name": "title", "clicks_total": "clicks", "inserted_at": "created_at"}
 
 
 class LinkListQuery(msgspec.Struct, kw_only=True, forbid_unknown_fields=False):
@@ -32,7 +35,8 @@ class LinkListQuery(msgspec.Struct, kw_only=True, forbid_unknown_fields=False):
     page: The page, from 1.
     page_size: Links a page, 1 to 1000.
     search: Only links whose URL, name, slug or note contains this (any case).
-    sort_by: id (default), created_at, updated_at, name, url or clicks_total.
+    sort_by: id (default), created_at (or inserted_at), updated_at, name, url or
+        clicks_total.
     sort_dir: desc (default) or asc.
     api_key: The API key, when not in a header.
     workspace_id: The key's workspace, when not in the path.
@@ -49,11 +53,13 @@ class LinkListQuery(msgspec.Struct, kw_only=True, forbid_unknown_fields=False):
 
 class LinklyListedLink(LinklyLink):
     __doc__ = fields_doc(
-        "A link as in the other answers, with its clicks.",
-        {"clicks_total": "Counted clicks of the link, all time."},
-    )
+        "A link as in the other answers, with its clicks and when it was made.",
+        {"clicks_total": "Counted clicks of the link, all time.",
+         "inserted_at": "When the link was created (ISO 8601)."},
+    )  # fmt: skip
 
     clicks_total: int
+    inserted_at: str
 
 
 class LinklyLinkPage(msgspec.Struct):
@@ -78,14 +84,6 @@ class LinklyWorkspace(msgspec.Struct):
 
     id: int
     name: str
-
-
-class LinklyWorkspaces(msgspec.Struct):
-    """Fields:
-    workspaces: The workspaces this key reaches (a kurz key reaches one).
-    """
-
-    workspaces: list[LinklyWorkspace]
 
 
 class LinkIds(msgspec.Struct, forbid_unknown_fields=False):
@@ -127,7 +125,11 @@ async def list_links(request: Request, ctx: AppContext) -> Response:
     records, total = await service.list_links(ctx, principal, query)
     domain = ctx.settings.edge.default_domain
     links = [
-        LinklyListedLink(**msgspec.structs.asdict(to_linkly(r, domain)), clicks_total=r.clicks)
+        LinklyListedLink(
+            **msgspec.structs.asdict(to_linkly(r, domain)),
+            clicks_total=r.clicks,
+            inserted_at=r.created_at.isoformat(),
+        )
         for r in records
     ]
     return _json(LinklyLinkPage(links, total, q.page, q.page_size))
@@ -136,7 +138,8 @@ async def list_links(request: Request, ctx: AppContext) -> Response:
 async def list_workspaces(request: Request, ctx: AppContext) -> Response:
     principal, _ = await authorized(request, ctx, workspace_in_path=False)
     settings = await workspace_settings.get_settings(ctx, principal)
-    return _json(LinklyWorkspaces([LinklyWorkspace(principal.workspace_id, settings.name)]))
+    # A bare array, as Pipedream's list-workspaces reads it (a kurz key reaches one).
+    return _json([LinklyWorkspace(principal.workspace_id, settings.name)])
 
 
 async def delete_links(request: Request, ctx: AppContext) -> Response:
@@ -159,7 +162,7 @@ def declared() -> list[DocumentedRoute]:
 
     return [
         linkly_route(
-            linkly_operation("GET", "/api/v1/workspaces", None, LinklyWorkspaces,
+            linkly_operation("GET", "/api/v1/workspaces", None, list[LinklyWorkspace],
                              "The workspaces the key reaches", errors=(400, 404)),
             list_workspaces,
         ),
