@@ -53,11 +53,11 @@ class Pipeline:
 
     @property
     def link_ids(self) -> list[int]:
-        return [link["id"] for link in self.links]
+        return [int(link["id"]) for link in self.links]
 
     def webhook_ids(self) -> set[str]:
         """The `webhook-id` of every delivery the visits must cause."""
-        hooked = self.links[-1]["id"]
+        hooked = int(self.links[-1]["id"])
         return {f"evt_{e.id}" for e in self.events if e.link_id == hooked}
 
     def expected_totals(self) -> dict[int, tuple[int, int]]:

@@ -43,7 +43,7 @@ async def test_sigkill_while_redis_is_away_loses_no_answered_click(
     await asyncio.gather(in_thread(management.start), in_thread(redirector.start))
     async with api(management, tenant) as client:
         links = await create_links(client, 3)
-    link_ids = [link["id"] for link in links]
+    link_ids = [int(link["id"]) for link in links]
     # The webhook group stays where the visits begin: it holds them in the stream.
     for group in (keys.AGGREGATOR_GROUP, keys.WEBHOOK_GROUP):
         try:

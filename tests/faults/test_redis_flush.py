@@ -88,13 +88,16 @@ async def _flush_and_rebuild(
         plain = await create_links(client, 3)
         (limited,) = await create_links(client, 1, maxClicks=LIMIT)
         (hooked,) = await create_links(client, 1, webhookUrls=[receiver.url])
+    limited_id = int(limited["id"])
 
     # A browser: bots are neither counted nor take a slot of the limit.
     async with httpx.AsyncClient(timeout=10, headers={"User-Agent": BROWSER}) as visitor:
         for _ in range(USED):
             assert (await visitor.get(limited["shortUrl"])).status_code == 302
         await wait_for(
-            lambda: _counted(fault_pool, limited["id"], USED), 20, "the first clicks aggregated"
+            lambda: _counted(fault_pool, limited_id, USED),
+            20,
+            "the first clicks aggregated",
         )
 
         await fault_redis.flushall()
@@ -120,7 +123,9 @@ async def _flush_and_rebuild(
     assert int(await redis_value(fault_redis, keys.click_counter(limited["id"]))) == LIMIT
     # The flush took the consumer groups with it; both consumers made theirs again.
     await wait_for(
-        lambda: _counted(fault_pool, limited["id"], LIMIT), 20, "clicks after the flush aggregated"
+        lambda: _counted(fault_pool, limited_id, LIMIT),
+        20,
+        "clicks after the flush aggregated",
     )
     async with httpx.AsyncClient(headers={"User-Agent": BROWSER}) as visitor:
         assert (await visitor.get(hooked["shortUrl"])).status_code == 302

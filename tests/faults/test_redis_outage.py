@@ -120,7 +120,7 @@ async def test_redis_outage_under_load_loses_no_click_event(
         await redis.aclose()
     assert all(e.outcome == "redirect" for events in found.values() for e in events)
     assert {e.link_id for events in found.values() for e in events} == {
-        link["id"] for link in links
+        int(link["id"]) for link in links
     }
 
     metrics = httpx.get(redirector.url + "/metrics").text

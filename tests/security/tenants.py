@@ -61,6 +61,7 @@ async def make_tenant(http: httpx.AsyncClient, pool: asyncpg.Pool[Any], ws: Work
         "url": f"https://{marker}.example/page", "title": f"{marker} title",
         "tagIds": [tag["tag"]["id"]], "note": f"{marker} note",
     }))["link"]  # fmt: skip
+    link_id = int(link["id"])  # answered as a string, as every link id
     group = _ok(await http.post("/api/link-group/v1/create", headers=vivoldi, json={
         "nm": f"{marker} group", "memo": f"{marker} memo",
     }))["result"]  # fmt: skip
@@ -75,13 +76,13 @@ async def make_tenant(http: httpx.AsyncClient, pool: asyncpg.Pool[Any], ws: Work
     async with pool.acquire() as conn:
         hook = await register_webhook(
             conn, ws.id, f"https://{marker}.example/hook", settings=WebhookSettings(),
-            link_id=link["id"], resolver=public_resolver,
+            link_id=link_id, resolver=public_resolver,
         )  # fmt: skip
-    delivery_id = await dead_delivery(pool, ws.id, hook.id, hook.url, link["id"])
+    delivery_id = await dead_delivery(pool, ws.id, hook.id, hook.url, link_id)
     await record_clicks(pool, ws.id, grouped_row["id"], group_id)
-    message_id, subscription_id = await push_objects(pool, ws.id, link["id"])
+    message_id, subscription_id = await push_objects(pool, ws.id, link_id)
     return Tenant(
-        ws, marker, link["id"], link["slug"], grouped_row["id"], grouped_row["slug"], group_id,
+        ws, marker, link_id, link["slug"], grouped_row["id"], grouped_row["slug"], group_id,
         tag["tag"]["id"], domain["domain"]["id"], hook.id, delivery_id, message_id,
         subscription_id,
     )  # fmt: skip

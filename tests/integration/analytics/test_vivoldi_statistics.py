@@ -10,6 +10,7 @@ import httpx
 
 from tests.conftest import DEFAULT_DOMAIN, Workspace
 from tests.integration.analytics.conftest import Seeded, add_group, new_workspace
+from tests.support.families import vivoldi_status
 
 
 def key(ws: Workspace) -> dict[str, str]:
@@ -20,10 +21,10 @@ async def get(http: httpx.AsyncClient, ws: Workspace, path: str, **params: Any) 
     return await http.get(path, params=params, headers=key(ws))
 
 
-def refused(response: httpx.Response, status: int) -> str:
-    assert response.status_code == status, response.text
+def refused(response: httpx.Response, code: int) -> str:
+    assert response.status_code == vivoldi_status(code), response.text
     body = response.json()
-    assert body["code"] == status and body["result"] is None
+    assert body["code"] == code and body["result"] is None
     assert isinstance(body["message"], str) and body["message"]
     return str(body["message"])
 

@@ -106,4 +106,11 @@ async def test_bulk_bad_shapes_are_400(api: httpx.AsyncClient) -> None:
         r = await api.post("/api/v1/links/bulk", json=body)
         assert r.status_code == 400 and "error" in r.json()
     empty = await api.post("/api/v1/links/bulk", json={"links": []})
-    assert empty.status_code == 200 and empty.json() == {"links": [], "errors": []}
+    assert empty.status_code == 200 and empty.json() == {
+        "created": 0,
+        "activeCount": 0,
+        "pendingCount": 0,
+        "links": [],
+        "errors": [],
+        "failed": [],
+    }

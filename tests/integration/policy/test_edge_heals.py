@@ -38,8 +38,7 @@ async def _create(http: httpx.AsyncClient, headers: dict[str, str], slug: str) -
     body = {"url": f"https://example.com/{slug}", "customSlug": slug}
     answer = await http.post("/api/v1/links", headers=headers, json=body)
     assert answer.status_code == 201, answer.text
-    link_id: int = answer.json()["link"]["id"]
-    return link_id
+    return int(answer.json()["link"]["id"])
 
 
 @pytest.fixture

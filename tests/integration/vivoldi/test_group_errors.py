@@ -11,6 +11,7 @@ import pytest
 
 from tests.conftest import Workspace, plan_workspace
 from tests.integration.vivoldi.conftest import client_for
+from tests.support.families import vivoldi_status
 from tests.support.inprocess import InProcessApp
 
 HOOK = {"webhookEnableYn": "Y", "webhookCallbackUrl": "https://api.example.com/webhook"}
@@ -54,7 +55,7 @@ async def group_count(pool: asyncpg.Pool[Any], workspace_id: int) -> int:
 def refused(response: httpx.Response, code: int, mentions: str | None = None) -> str:
     body = response.json()
     assert set(body) == {"code", "message", "result"}
-    assert body["code"] == code and response.status_code == code, body
+    assert body["code"] == code and response.status_code == vivoldi_status(code), body
     assert body["result"] is None and body["message"]
     if mentions:
         assert mentions in body["message"], body["message"]

@@ -17,6 +17,7 @@ from tests.conftest import DEFAULT_DOMAIN, Workspace, plan_workspace
 from tests.integration.vivoldi.conftest import client_for
 from tests.integration.vivoldi.test_groups import create as create_group
 from tests.integration.vivoldi.test_groups import ok
+from tests.support.families import vivoldi_status
 from tests.support.inprocess import InProcessApp
 
 DOMAIN = f"https://{DEFAULT_DOMAIN}"
@@ -298,7 +299,8 @@ async def test_bad_create_writes_nothing(
 ) -> None:
     response = await api.post("/api/link/v2/create", json=body)
     answer = response.json()
-    assert (response.status_code, answer["code"], answer["result"]) == (code, code, None), answer
+    expected = (vivoldi_status(code), code, None)
+    assert (response.status_code, answer["code"], answer["result"]) == expected, answer
     assert mentions in answer["message"]
     assert await live_links(pool, workspace.id) == 0
 
@@ -322,7 +324,7 @@ async def test_other_workspace_group_and_taken_slug(
     taken = await api.post(
         "/api/link/v2/create", json={"url": "https://e.com", "brandLinkId": brand}
     )
-    assert taken.status_code == 409 and taken.json()["code"] == 409
+    assert taken.status_code == 200 and taken.json()["code"] == 409
     assert await live_links(pool, workspace.id) == 0
 
 
@@ -374,6 +376,6 @@ async def test_non_json_link_body(
 ) -> None:
     response = await api.post(path, content=b"url=https://e.com")
     answer = response.json()
-    assert (response.status_code, answer["code"], answer["result"]) == (400, 400, None)
+    assert (response.status_code, answer["code"], answer["result"]) == (200, 400, None)
     assert "JSON" in answer["message"]
     assert await live_links(pool, workspace.id) == 0

@@ -61,5 +61,5 @@ async def test_a_visit_reaches_the_links_webhook(
     body = standardwebhooks.Webhook(secret).verify(got.body, got.headers)
     assert body == json.loads(got.body)
     assert body["type"] == "link.clicked"
-    assert body["data"]["link"]["id"] == link["id"]
+    assert body["data"]["link"]["id"] == int(link["id"])
     assert body["data"]["click"]["destination"] == "https://example.com/landing"

@@ -40,7 +40,14 @@ def test_error_codes_are_documented() -> None:
         assert f"| {int(code)} |" in family["description"]
         assert CODE_MEANINGS[code] in family["description"]
     create = doc["paths"]["/api/link-group/v1/create"]["post"]
-    assert {"400", "401", "403", "429"} <= set(create["responses"])
+    # Refusals (400, 403) travel inside the 200 answer; failures keep their status.
+    assert {"200", "401", "413", "429"} <= set(create["responses"])
+    assert not {"400", "403", "404", "409"} & set(create["responses"])
+    ok = create["responses"]["200"]["content"]["application/json"]["schema"]
+    refs = {alternative["$ref"].rsplit("/", 1)[1] for alternative in ok["anyOf"]}
+    assert refs == {"VivoldiGroupCreatedAnswer", "VivoldiRefusal"}
+    assert "| 400 | 200 |" in family["description"]
+    assert "| 401 | 401 |" in family["description"]
     schemas = doc["components"]["schemas"]
     answer = schemas["VivoldiGroupCreatedAnswer"]
     assert set(answer["properties"]) == {"code", "message", "result"}

@@ -11,8 +11,9 @@ language (an international host name is taken, but only ASCII ones are declared)
 
 from __future__ import annotations
 
+import functools
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -74,7 +75,18 @@ TIME = r"(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]"
 DATETIME = rf"{DATE}T{TIME}(?:\.[0-9]{{1,6}})?(?:Z|[+-](?:0[0-9]|1[0-3]):[0-5][0-9])"
 
 Id = Annotated[int, declared(minimum=1, maximum=validation.MAX_ID)]
-IdText = Annotated[str, declared(pattern=r"^[1-9][0-9]{0,17}$")]
+_ID_TEXT = r"^[1-9][0-9]{0,17}$"
+IdText = Annotated[str, declared(pattern=_ID_TEXT)]
+# An id in a JSON body: a string, as the native API answers ids (its form enforced at
+# decoding, so id_of never meets another), or a number.
+SentId = Annotated[str, msgspec.Meta(pattern=_ID_TEXT)] | Id
+
+
+def id_of(sent: str | int | None) -> int | None:
+    """The id a SentId names."""
+    return None if sent is None else int(sent)
+
+
 NonEmpty = Annotated[str, declared(minLength=1, pattern=anchored(r"[^\u0000]+"))]
 WebUrl = Annotated[
     str, declared(minLength=1, maxLength=validation.MAX_URL_LENGTH, pattern=anchored(WEB_URL))
@@ -168,3 +180,65 @@ RULE_SCHEMA = {
     ]
 }
 Rules = Annotated[list[Rule], declared(maxItems=validation.MAX_RULES, items=RULE_SCHEMA)]
+
+
+# Query strings. msgspec converts a query's text (lax: "2" is 2) but checks only what its
+# own Meta states; the constraints declared for the document are checked here, on the
+# text as sent, so a query the document forbids is refused (400) and never read leniently
+# (a number taken as a timestamp, an id of 0 as "none").
+_RULES = ("pattern", "minimum", "maximum", "minLength", "maxLength", "enum", "format")
+# Patterns that declare only part of what the server takes (ASCII host names, the years
+# and days of DATE): the server's own rule decides those values.
+_PARTIAL = (HOST, YEAR)
+
+
+@functools.cache
+def _query_rules(shape: type) -> dict[str, dict[str, Any]]:
+    schema = msgspec.json.schema(shape)
+    name = schema["$ref"].rsplit("/", 1)[1]
+    rules: dict[str, dict[str, Any]] = {}
+    for field, prop in schema["$defs"][name].get("properties", {}).items():
+        branches = [b for b in prop.get("anyOf", [prop]) if b.get("type") != "null"]
+        if len(branches) == 1:
+            rules[field] = {k: v for k, v in branches[0].items() if k in _RULES}
+    return rules
+
+
+def query_breach(shape: type, params: Mapping[str, str]) -> tuple[str, str] | None:
+    """The first of `params` breaking its declared constraint, and what it does wrong;
+    None when every one keeps them."""
+    rules = _query_rules(shape)
+    for name, text in params.items():
+        if problem := _breach(rules.get(name, {}), name, text):
+            return name, problem
+    return None
+
+
+def _breach(rule: dict[str, Any], name: str, text: str) -> str | None:
+    if "\x00" in text:
+        return f"{name} contains a NUL character"
+    pattern = rule.get("pattern", "")
+    if pattern and not any(p in pattern for p in _PARTIAL) and not re.search(pattern, text):
+        return f"{name}: {text!r} is not in the documented form"
+    if rule.get("format") == "date-time" and _number(text) is not None:
+        return f"{name} must be a date and time (RFC 3339), not a number"
+    if "enum" in rule and text not in {str(v) for v in rule["enum"]}:
+        return f"{name} must be one of {', '.join(str(v) for v in rule['enum'])}"
+    if not {"minLength", "maxLength"}.isdisjoint(rule) and not (
+        rule.get("minLength", 0) <= len(text) <= rule.get("maxLength", len(text))
+    ):
+        return f"{name}: {len(text)} characters, out of the documented range"
+    number = _number(text)
+    if number is not None and not {"minimum", "maximum"}.isdisjoint(rule):
+        low, high = rule.get("minimum", number), rule.get("maximum", number)
+        if not low <= number <= high:
+            return f"{name} must be from {low} to {high}"
+    return None
+
+
+def _number(text: str) -> float | None:
+    """The number `text` spells, exactly (a float would round ids near 2**63)."""
+    try:
+        return int(text) if text.lstrip("-").isdecimal() else float(text)
+    except ValueError:
+        return None

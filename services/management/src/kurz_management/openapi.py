@@ -93,6 +93,13 @@ class Operation:
     security: str | None = None
     request_content_types: tuple[str, ...] = ("application/json",)
     response_content_type: str = "application/json"
+    # A body the success status also carries, for a family that answers its refusals
+    # with that status (Vivoldi: HTTP 200 and a non-zero code).
+    refusal_type: Any = None
+    # Other media types the success answer takes on request (a CSV export), as text.
+    text_media: tuple[str, ...] = ()
+    # The family reads an empty query value (`?name=`) as no value at all.
+    empty_query_is_absent: bool = False
 
 
 class DocumentedRoute(Route):
@@ -144,6 +151,9 @@ def operation(
     security: str | None = None,
     request_content_types: tuple[str, ...] = ("application/json",),
     response_content_type: str = "application/json",
+    refusal_type: Any = None,
+    text_media: tuple[str, ...] = (),
+    empty_query_is_absent: bool = False,
 ) -> Operation:
     """One operation. `errors` maps status → body type (or lists statuses whose body is
     not described); `security` names a scheme of the family's FamilyDoc; `query_type` is
@@ -163,6 +173,9 @@ def operation(
         security,
         request_content_types,
         response_content_type,
+        refusal_type,
+        text_media,
+        empty_query_is_absent,
     )
 
 
@@ -276,7 +289,8 @@ def document(
 
 
 def _types_of(op: Operation) -> Iterable[Any]:
-    for t in (op.request_type, op.response_type, op.query_type, *op.errors.values()):
+    types = (op.request_type, op.response_type, op.query_type, op.refusal_type)
+    for t in (*types, *op.errors.values()):
         if t is not None:
             yield t
 
@@ -326,18 +340,27 @@ def _parameters(op: Operation, components: dict[str, Any]) -> list[dict[str, Any
         struct = components[_type_name(op.query_type)]
         required = set(struct.get("required", []))
         for name, prop in struct.get("properties", {}).items():
-            param = {"name": name, "in": "query", "required": name in required, "schema": prop}
+            needed = name in required
+            schema = {"anyOf": [prop, _EMPTY]} if op.empty_query_is_absent and not needed else prop
+            param = {"name": name, "in": "query", "required": needed, "schema": schema}
             if "description" in prop:
                 param["description"] = prop["description"]
             params.append(param)
     return params
 
 
+_EMPTY = {"type": "string", "maxLength": 0, "description": "Empty: the same as absent."}
+
+
 def _responses(op: Operation, schema: dict[Any, Any]) -> dict[str, Any]:
     responses: dict[str, Any] = {}
     ok: dict[str, Any] = {"description": HTTPStatus(op.status).phrase}
     if op.response_type is not None:
-        ok["content"] = {op.response_content_type: {"schema": schema[op.response_type]}}
+        body = schema[op.response_type]
+        if op.refusal_type is not None:
+            body = {"anyOf": [body, schema[op.refusal_type]]}
+        ok["content"] = {op.response_content_type: {"schema": body}}
+        ok["content"].update({media: {"schema": {"type": "string"}} for media in op.text_media})
     responses[str(op.status)] = ok
     for status, body in sorted(op.errors.items()):
         entry: dict[str, Any] = {"description": HTTPStatus(status).phrase}

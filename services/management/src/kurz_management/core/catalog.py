@@ -15,7 +15,9 @@ import asyncpg
 import dns.asyncresolver
 import dns.exception
 import msgspec
+from kurz.branding import ACCENT
 from kurz.validation import InvalidLink, is_id, normalize_host
+from msgspec import UNSET, UnsetType
 
 from kurz_management.core.auth import Principal
 from kurz_management.core.context import AppContext
@@ -30,6 +32,7 @@ DNS_TIMEOUT = 3.0
 class TagRecord(msgspec.Struct):
     id: int
     name: str
+    color: str | None = None
 
 
 class DomainRecord(msgspec.Struct):
@@ -47,41 +50,59 @@ class DomainRecord(msgspec.Struct):
 async def list_tags(ctx: AppContext, principal: Principal) -> list[TagRecord]:
     with database_available():
         rows = await ctx.pool.fetch(
-            "SELECT id, name FROM tags WHERE workspace_id = $1 ORDER BY name",
+            "SELECT id, name, color FROM tags WHERE workspace_id = $1 ORDER BY name",
             principal.workspace_id,
         )
-    return [TagRecord(r["id"], r["name"]) for r in rows]
+    return [TagRecord(r["id"], r["name"], r["color"]) for r in rows]
 
 
-async def create_tag(ctx: AppContext, principal: Principal, name: str) -> TagRecord:
-    name = _tag_name(name)
+async def create_tag(
+    ctx: AppContext, principal: Principal, name: str, color: str | None = None
+) -> TagRecord:
+    name, color = _tag_name(name), _tag_color(color)
     with database_available():
         try:
             tag_id = await ctx.pool.fetchval(
-                "INSERT INTO tags (workspace_id, name) VALUES ($1, $2) RETURNING id",
+                "INSERT INTO tags (workspace_id, name, color) VALUES ($1, $2, $3) RETURNING id",
                 principal.workspace_id,
                 name,
+                color,
             )
         except asyncpg.UniqueViolationError:
             raise LinkError("conflict", f"a tag named {name!r} exists", field="name") from None
-    return TagRecord(tag_id, name)
+    return TagRecord(tag_id, name, color)
 
 
-async def rename_tag(ctx: AppContext, principal: Principal, tag_id: int, name: str) -> TagRecord:
-    name = _tag_name(name)
+async def change_tag(
+    ctx: AppContext,
+    principal: Principal,
+    tag_id: int,
+    *,
+    name: str | None = None,
+    color: str | UnsetType | None = UNSET,
+) -> TagRecord:
+    """Renames and recolours a tag (its links keep it); None for `name`, UNSET for
+    `color` leave them; a None colour removes it."""
+    new_name = None if name is None else _tag_name(name)
+    keep_color = color is UNSET
+    new_color = None if isinstance(color, UnsetType) else _tag_color(color)
     with database_available():
         try:
-            found = await ctx.pool.fetchval(
-                "UPDATE tags SET name = $3 WHERE id = $1 AND workspace_id = $2 RETURNING id",
+            row = await ctx.pool.fetchrow(
+                """UPDATE tags SET name = COALESCE($3, name),
+                                   color = CASE WHEN $4 THEN color ELSE $5 END
+                   WHERE id = $1 AND workspace_id = $2 RETURNING name, color""",
                 tag_id,
                 principal.workspace_id,
-                name,
+                new_name,
+                keep_color,
+                new_color,
             )
         except asyncpg.UniqueViolationError:
             raise LinkError("conflict", f"a tag named {name!r} exists", field="name") from None
-    if found is None:
+    if row is None:
         raise LinkError("not_found", f"no tag {tag_id} in this workspace")
-    return TagRecord(tag_id, name)
+    return TagRecord(tag_id, row["name"], row["color"])
 
 
 async def delete_tag(ctx: AppContext, principal: Principal, tag_id: int) -> None:
@@ -92,6 +113,40 @@ async def delete_tag(ctx: AppContext, principal: Principal, tag_id: int) -> None
         )
     if status == "DELETE 0":
         raise LinkError("not_found", f"no tag {tag_id} in this workspace")
+
+
+class PixelRecord(msgspec.Struct):
+    kind: str  # META, GOOGLE_ANALYTICS, GOOGLE_TAG_MANAGER
+    pixel_id: str
+    links: int
+
+
+# Each link column that names a tracking pixel, and the kind of pixel it names.
+PIXEL_COLUMNS = {
+    "META": "meta_pixel_id",
+    "GOOGLE_ANALYTICS": "ga4_id",
+    "GOOGLE_TAG_MANAGER": "gtm_id",
+}
+
+
+async def list_pixels(ctx: AppContext, principal: Principal) -> list[PixelRecord]:
+    """The tracking pixels the workspace's live links fire, with how many links each."""
+    kinds = ", ".join(f"('{kind}', l.{column})" for kind, column in PIXEL_COLUMNS.items())
+    with database_available():
+        rows = await ctx.pool.fetch(
+            f"""SELECT p.kind, p.pixel_id, count(*) AS links
+                FROM links l, LATERAL (VALUES {kinds}) AS p (kind, pixel_id)
+                WHERE l.workspace_id = $1 AND l.deleted_at IS NULL AND p.pixel_id IS NOT NULL
+                GROUP BY p.kind, p.pixel_id ORDER BY p.kind, p.pixel_id""",
+            principal.workspace_id,
+        )
+    return [PixelRecord(r["kind"], r["pixel_id"], r["links"]) for r in rows]
+
+
+def _tag_color(color: str | None) -> str | None:
+    if color is not None and not ACCENT.fullmatch(color):
+        raise LinkError("invalid", "tag color must be #rrggbb", field="color")
+    return None if color is None else color.lower()
 
 
 def _tag_name(name: str) -> str:

@@ -24,6 +24,7 @@ from starlette.responses import Response, StreamingResponse
 
 from kurz_management import constraints as c
 from kurz_management import openapi
+from kurz_management.constraints import query_breach
 from kurz_management.context import AppContext
 from kurz_management.core.analytics import exporting, raw, rollups
 from kurz_management.core.analytics.model import (
@@ -65,7 +66,8 @@ _RAW_ONLY = {"isp": "isp", "top_params": "params"}
 COUNTERS: tuple[str, ...] = (*_DIMENSION, "link_id", *_RAW_ONLY)
 openapi.path_words("linkly_counter", COUNTERS)
 # Link ids as Linkly's query takes them: one, or several separated by commas.
-LinkIds = Annotated[str, c.declared(pattern=r"^[1-9][0-9]{0,17}(?:,[1-9][0-9]{0,17})*$")]
+# Empty is the same as absent.
+LinkIds = Annotated[str, c.declared(pattern=r"^(?:[1-9][0-9]{0,17}(?:,[1-9][0-9]{0,17})*)?$")]
 Country = Annotated[str, c.declared(pattern="^[A-Za-z]{2}$")]
 
 
@@ -105,7 +107,6 @@ class LinklyCountersQuery(msgspec.Struct, omit_defaults=True):
     api_key: The API key, when not in the X-API-KEY header.
     workspace_id: The key's workspace, when not in the X-WORKSPACE-ID header.
     limit: Rows of the ranking (default 100).
-    counter: The counter again, as Linkly's client also sends it; must match the path.
     country: Only clicks from this country (ISO alpha-2).
     platform: Only clicks from this platform.
     browser: Only clicks from this browser.
@@ -117,7 +118,6 @@ class LinklyCountersQuery(msgspec.Struct, omit_defaults=True):
     end: c.QueryDate | None = None
     link_id: LinkIds | None = None
     limit: Annotated[int, msgspec.Meta(ge=1, le=1000)] = 100
-    counter: Counter | None = None
     country: Country | None = None
     platform: Literal["ios", "android", "windows", "mac", "linux"] | None = None
     browser: c.Text | None = None
@@ -193,6 +193,8 @@ class LinklyCounter(msgspec.Struct):
 
 def _query(request: Request, shape: type[Q]) -> Q:
     params = {k: v for k, v in request.query_params.items() if v != ""}
+    if breach := query_breach(shape, params):
+        raise LinklyError(400, f"invalid query parameter: {breach[1]}", field=breach[0])
     try:
         return msgspec.convert(params, shape, strict=False)
     except msgspec.ValidationError as exc:
@@ -279,8 +281,10 @@ async def counters(request: Request, ctx: AppContext) -> Response:
     _, sel, span = await _context(request, ctx, q.start, q.end, q.link_id)
     if counter not in COUNTERS:
         raise LinklyError(404, f"unknown counter {counter!r}; one of: " + ", ".join(COUNTERS))
-    if q.counter is not None and q.counter != counter:
-        raise LinklyError(400, f"counter {q.counter!r} in the query is not {counter!r}")
+    # Linkly's own client names the counter in the query too: the same one, or refused.
+    again = request.query_params.get("counter")
+    if again and again != counter:
+        raise LinklyError(400, f"counter {again!r} in the query is not {counter!r}")
     if not 1 <= q.limit <= 1000:
         raise LinklyError(400, "limit must be between 1 and 1000", field="limit")
     flt = RawFilter(q.country, q.platform, q.browser, q.bots)
@@ -390,6 +394,7 @@ def declared() -> list[DocumentedRoute]:
                 summary=summary,
                 security="linkly_key",
                 response_content_type=media,
+                empty_query_is_absent=True,  # _query drops empty values
             ),
             handler,
         )

@@ -7,11 +7,13 @@ links the workspace has; each batch is encoded and sent before the next is read.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Annotated, Any
 
+import msgspec
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
+from kurz_management import constraints as c
 from kurz_management.context import AppContext
 from kurz_management.core.analytics.exporting import primed
 from kurz_management.core.links import service
@@ -23,10 +25,24 @@ BATCH = 1000
 _MEDIA = {"json": "application/json", "csv": "text/csv; charset=utf-8"}
 
 
+class LinklyExportQuery(msgspec.Struct, omit_defaults=True):
+    """Fields:
+    api_key: The API key, when not in the X-API-KEY header.
+    format: json (default) or csv, in any case; the answer's media type follows it.
+    search: Only links whose URL, name, slug or note contains this (any case).
+    """
+
+    api_key: str | None = None
+    format: Annotated[str, c.declared(pattern=c.anchored(c.one_of_words(_MEDIA)))] = "json"
+    search: c.Text | None = None
+
+
 async def export_links(request: Request, ctx: AppContext) -> Response:
     payload = await read_payload(request, ctx.settings.api.max_body_bytes)
     workspace = request.path_params["ws"]
     principal = await authorize(request, ctx, payload, path_workspace=workspace)
+    if breach := c.query_breach(LinklyExportQuery, dict(request.query_params)):
+        raise LinklyError(400, f"invalid query: {breach[1]}", field=breach[0])
     fmt = (request.query_params.get("format") or "json").lower()
     if fmt not in _MEDIA:
         raise LinklyError(400, "format must be json or csv", field="format")

@@ -11,6 +11,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from kurz_management import constraints as c
+from kurz_management.constraints import query_breach
 from kurz_management.context import AppContext
 from kurz_management.core import workspace_settings
 from kurz_management.core.links import service
@@ -109,8 +110,11 @@ def _json(value: object) -> Response:
 
 
 def _query(request: Request) -> LinkListQuery:
+    params = dict(request.query_params)
+    if breach := query_breach(LinkListQuery, params):
+        raise LinklyError(400, f"invalid query: {breach[1]}", field=breach[0])
     try:
-        return msgspec.convert(dict(request.query_params), LinkListQuery, strict=False)
+        return msgspec.convert(params, LinkListQuery, strict=False)
     except msgspec.ValidationError as exc:
         raise LinklyError(400, f"invalid query: {exc}") from None
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import msgspec
 
-from kurz_management import constraints as c
 from kurz_management import openapi
 from kurz_management.linkly.errors import LinklyErrorBody
+from kurz_management.linkly.export import LinklyExportQuery
 from kurz_management.linkly.render import LinklyLink
 from kurz_management.linkly.schema import LinklyLinkIn
 from kurz_management.openapi import DocumentedRoute
@@ -26,18 +26,6 @@ class LinklyAuthQuery(msgspec.Struct, omit_defaults=True):
 
     api_key: str | None = None
     workspace_id: int | None = None
-
-
-class LinklyExportQuery(msgspec.Struct, omit_defaults=True):
-    """Fields:
-    api_key: The API key, when not in the X-API-KEY header.
-    format: json (default) or csv.
-    search: Only links whose URL, name, slug or note contains this (any case).
-    """
-
-    api_key: str | None = None
-    format: str = "json"  # json or csv (any case); the answer's media type follows it
-    search: c.Text | None = None
 
 
 DOC = openapi.FamilyDoc(
@@ -126,6 +114,7 @@ def declared() -> list[DocumentedRoute]:
                 summary="Every link of the workspace, streamed as JSON or CSV (format=csv)",
                 security="linkly_key",
                 query_type=LinklyExportQuery,
+                text_media=("text/csv",),
             ),
             export_links,
         ),

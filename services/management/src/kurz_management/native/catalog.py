@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Annotated
 
 import msgspec
+from msgspec import UNSET, UnsetType
 from starlette.responses import Response
 
 from kurz_management import constraints as c
@@ -20,19 +21,35 @@ TagName = Annotated[
 class TagCreate(msgspec.Struct, forbid_unknown_fields=True):
     """Fields:
     name: The tag's name, unique in the workspace.
+    color: The colour it is shown in, as #rrggbb.
     """
 
     name: TagName
+    color: c.Color | None = None
+
+
+class TagPatch(msgspec.Struct, forbid_unknown_fields=True):
+    """A change: given fields change, absent fields stay; a null color removes it.
+
+    Fields:
+        name: The tag's new name (its links keep it).
+        color: Its colour, as #rrggbb.
+    """
+
+    name: TagName | UnsetType = UNSET
+    color: c.Color | UnsetType | None = UNSET
 
 
 class TagOut(msgspec.Struct):
     """Fields:
-    id: The tag's id (a string, as in a link's tagIds).
+    id: The tag's id, a string like every id of this API (and a link's tagIds).
     name: The tag's name.
+    color: The colour it is shown in, as #rrggbb, or null.
     """
 
-    id: str  # a string, as tagIds are in link bodies
+    id: str
     name: str
+    color: str | None
 
 
 class TagEnvelope(msgspec.Struct):
@@ -96,8 +113,34 @@ class DomainList(msgspec.Struct):
     domains: list[DomainOut]
 
 
+class PixelOut(msgspec.Struct):
+    """A tracking pixel the workspace's links fire.
+
+    Fields:
+        id: The pixel's id in this list: its type and pixelId.
+        type: META (Meta pixel), GOOGLE_ANALYTICS (GA4 measurement id) or
+            GOOGLE_TAG_MANAGER (container id).
+        pixelId: The id the pixel's vendor gave it.
+        linkCount: How many live links fire it.
+    """
+
+    id: str
+    type: str
+    pixelId: str
+    linkCount: int
+
+
+class PixelList(msgspec.Struct):
+    """Fields:
+    pixels: The pixels set on the workspace's live links (metaPixelId, googleTagId,
+        gtmId), by type and id.
+    """
+
+    pixels: list[PixelOut]
+
+
 def _tag(tag: catalog.TagRecord) -> TagOut:
-    return TagOut(str(tag.id), tag.name)
+    return TagOut(str(tag.id), tag.name, tag.color)
 
 
 def _domain(domain: catalog.DomainRecord) -> DomainOut:
@@ -118,19 +161,29 @@ async def list_tags(call: Call) -> Response:
 
 async def create_tag(call: Call) -> Response:
     body = await call.body(TagCreate)
-    tag = await catalog.create_tag(call.ctx, call.principal, body.name)
+    tag = await catalog.create_tag(call.ctx, call.principal, body.name, body.color)
     return json_response(TagEnvelope(_tag(tag)), 201)
 
 
-async def rename_tag(call: Call) -> Response:
-    body = await call.body(TagCreate)
-    tag = await catalog.rename_tag(call.ctx, call.principal, call.path_id("tag_id"), body.name)
+async def change_tag(call: Call) -> Response:
+    body = await call.body(TagPatch)
+    name = None if isinstance(body.name, UnsetType) else body.name
+    tag = await catalog.change_tag(
+        call.ctx, call.principal, call.path_id("tag_id"), name=name, color=body.color
+    )
     return json_response(TagEnvelope(_tag(tag)))
 
 
 async def delete_tag(call: Call) -> Response:
     await catalog.delete_tag(call.ctx, call.principal, call.path_id("tag_id"))
     return Response(status_code=204)
+
+
+async def list_pixels(call: Call) -> Response:
+    pixels = await catalog.list_pixels(call.ctx, call.principal)
+    return json_response(
+        PixelList([PixelOut(f"{p.kind}:{p.pixel_id}", p.kind, p.pixel_id, p.links) for p in pixels])
+    )
 
 
 async def list_domains(call: Call) -> Response:

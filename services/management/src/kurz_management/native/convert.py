@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
+from kurz.edge_records import UTM_FIELDS
 from kurz.models import LinkSpec, LinkType
+from kurz.urls import merge_query
 from msgspec import UNSET
 
 from kurz_management.core.links.service import LinkError, LinkRecord
@@ -13,7 +16,11 @@ from kurz_management.native.schema import (
     LINK_FIELDS,
     REDIRECT_CODES,
     REDIRECT_NAMES,
+    Creator,
     LinkOut,
+    LinkTag,
+    QrCode,
+    TagOfLink,
 )
 
 
@@ -44,8 +51,11 @@ def _to_domain(name: str, value: Any) -> Any:
     if name == "tagIds":
         return [_tag_id(v) for v in value]
     if name == "webhookUrls":
-        urls = value.split(",") if isinstance(value, str) else value
-        return [u.strip() for u in urls if u.strip()]
+        if isinstance(value, str):  # comma-separated: blanks between commas are nothing
+            return [u.strip() for u in value.split(",") if u.strip()]
+        if not all(u.strip() for u in value):
+            raise LinkError("invalid", "an empty URL in the list", field="webhook_urls")
+        return [u.strip() for u in value]
     return value
 
 
@@ -64,12 +74,15 @@ def body_field(spec_field: str | None) -> str | None:
     return BODY_FIELD_OF_SPEC.get(spec_field, spec_field)
 
 
-def link_out(record: LinkRecord) -> LinkOut:
+def link_out(record: LinkRecord, now: datetime | None = None) -> LinkOut:
+    """The link as this API shows it: kurz's fields and, beside them, the names and
+    types Brevr's clients read (string ids, shortCode, isActive, clickCount, tags...)."""
     return LinkOut(
-        id=record.id,
-        url=record.url,
+        id=str(record.id),
+        url=merge_query(record.url, utm_pairs(record)) if record.link_type == "URL" else record.url,
         domain=record.host,
         slug=record.slug,
+        shortCode=record.slug,
         shortUrl=record.short_url,
         title=record.title,
         description=record.description,
@@ -78,9 +91,11 @@ def link_out(record: LinkRecord) -> LinkOut:
         linkType=record.link_type,  # type: ignore[arg-type]
         cloaked=record.cloaked,
         hasPassword=record.has_password,
+        password=None,
         expiresAt=record.expires_at,
         maxClicks=record.max_clicks,
         tagIds=[str(t) for t in record.tag_ids],
+        tags=[LinkTag(TagOfLink(str(t.id), t.name, t.color)) for t in record.tags],
         forwardParameters=record.forward_params,
         blockBots=record.block_bots,
         utmSource=record.utm_source,
@@ -90,13 +105,14 @@ def link_out(record: LinkRecord) -> LinkOut:
         utmContent=record.utm_content,
         metaPixelId=record.meta_pixel_id,
         googleTagId=record.ga4_id,
-        webhookUrls=",".join(record.webhook_urls),
+        webhookUrls=",".join(record.webhook_urls) or None,
         note=record.note,
         startsAt=record.starts_at,
         expiryUrl=record.expiry_url,
         deleteAt=record.delete_at,
         hideReferrer=record.hide_referrer,
         gtmId=record.gtm_id,
+        gtmContainerId=record.gtm_id,
         ogTitle=record.og_title,
         headTags=record.head_tags,
         bodyTags=record.body_tags,
@@ -105,7 +121,34 @@ def link_out(record: LinkRecord) -> LinkOut:
         enabled=record.enabled,
         qrBypass=record.qr_bypass,
         pushSubscribe=record.push_subscribe,
+        isActive=is_active(record, now or datetime.now(UTC)),
         clicks=record.clicks,
+        clickCount=record.clicks,
+        skipSocialCrawlerTracking=True,
+        qrCode=QrCode(f"{record.short_url}/qr", f"{record.short_url}/qr?format=svg"),
+        workspaceId=str(record.workspace_id),
+        createdBy=_creator(record),
         createdAt=record.created_at,
         updatedAt=record.updated_at,
     )
+
+
+def utm_pairs(record: LinkRecord) -> list[tuple[str, str]]:
+    """The link's UTM parameters, as the edge appends them."""
+    return [(name, value) for name in UTM_FIELDS if (value := getattr(record, name))]
+
+
+def is_active(record: LinkRecord, now: datetime) -> bool:
+    """Whether a visit now would be sent on and counted."""
+    return (
+        record.enabled
+        and (record.starts_at is None or record.starts_at <= now)
+        and (record.expires_at is None or now < record.expires_at)
+        and (record.max_clicks is None or record.clicks < record.max_clicks)
+    )
+
+
+def _creator(record: LinkRecord) -> Creator | None:
+    if record.created_by_key is None:
+        return None
+    return Creator(str(record.created_by_key), f"API key {record.created_by_prefix}", None)

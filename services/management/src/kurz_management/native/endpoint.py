@@ -14,7 +14,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from kurz_management.access import AccessRefused, admit, client_address
-from kurz_management.body import BodyTooLarge, read_limited
+from kurz_management.body import BodyTooLarge, decode_json, read_limited
+from kurz_management.constraints import query_breach
 from kurz_management.context import AppContext, context
 from kurz_management.core.auth import Principal
 from kurz_management.core.faults import (
@@ -71,15 +72,18 @@ class Call:
         if not raw.strip():
             raise NativeError(400, "a JSON body is required")
         try:
-            return msgspec.json.decode(raw, type=body_type)
+            return decode_json(raw, body_type)
         except msgspec.ValidationError as exc:
             raise NativeError(400, f"invalid body: {explained(exc, body_type)}") from None
         except (msgspec.DecodeError, UnicodeDecodeError) as exc:  # bad UTF-8 inside a string
             raise NativeError(400, f"malformed JSON: {exc}") from None
 
     def query(self, query_type: type[T]) -> T:
+        params = dict(self.request.query_params)
+        if breach := query_breach(query_type, params):
+            raise NativeError(400, f"invalid query: {breach[1]}")
         try:
-            return msgspec.convert(dict(self.request.query_params), query_type, strict=False)
+            return msgspec.convert(params, query_type, strict=False)
         except msgspec.ValidationError as exc:
             raise NativeError(400, f"invalid query: {explained(exc, query_type)}") from None
 

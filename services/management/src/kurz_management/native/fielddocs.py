@@ -51,14 +51,29 @@ LINK_FIELD_DOCS: dict[str, str] = {
 }
 
 LINK_OUT_DOCS: dict[str, str] = {
-    "id": "The link's id.",
+    "id": "The link's id, a string of digits (a number is taken wherever an id is sent).",
     **{name: text for name, text in LINK_FIELD_DOCS.items() if name != "customSlug"},
+    "url": "The destination, with the link's UTM parameters appended (those it already "
+    "has are kept): where a plain visit goes.",
     "slug": "Path of the short URL.",
+    "shortCode": "Path of the short URL (the same as slug).",
     "shortUrl": "The short URL visitors use.",
     "hasPassword": "Whether visitors must enter a password.",
-    "webhookUrls": "The link's webhook URLs, comma-separated (empty: none).",
+    "password": "Always null: a password is stored hashed and never returned (see hasPassword).",
+    "webhookUrls": "The link's webhook URLs, comma-separated; null: none.",
     "tagIds": "Ids of the link's tags.",
+    "tags": "The link's tags, each as {tag: {id, name, color}}.",
+    "isActive": "Whether a visit now would be counted and sent on: enabled, started, "
+    "not expired and under its click limit.",
     "clicks": "Counted clicks so far (bots excluded).",
+    "clickCount": "Counted clicks so far (the same as clicks).",
+    "gtmContainerId": "Google Tag Manager container id (the same as gtmId).",
+    "skipSocialCrawlerTracking": "Always true: visits of link-preview crawlers and other "
+    "bots are never counted as clicks.",
+    "qrCode": "The link's QR code images: {pngUrl, svgUrl} (sizes with ?size=).",
+    "workspaceId": "Id of the link's workspace.",
+    "createdBy": "Who created the link: the API key ({id, name, email: null}); null for "
+    "links made by the command line or an import.",
     "createdAt": "When the link was created.",
     "updatedAt": "When the link last changed.",
 }

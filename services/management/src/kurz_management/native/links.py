@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import math
 
+import msgspec
+from kurz import validation
 from kurz.models import LinkSpec
 from starlette.responses import Response
 
+from kurz_management.constraints import id_of
 from kurz_management.core.links import service
 from kurz_management.core.links.service import NOT_WRITTEN, LinkError, LinkQuery, LinkRecord
 from kurz_management.native.convert import body_field, link_out, spec_of
@@ -21,6 +24,7 @@ from kurz_management.native.schema import (
     MAX_PAGE,
     MAX_PAGE_SIZE,
     BulkFailure,
+    BulkLinkOut,
     BulkRequest,
     BulkResponse,
     ItemError,
@@ -85,11 +89,21 @@ async def bulk_links(call: Call) -> Response:
     limit = call.ctx.settings.api.bulk_max
     if len(body.links) > limit:
         raise NativeError(422, f"at most {limit} links per request, got {len(body.links)}")
+    atomic = body.all_or_nothing
+    if body.domain is not None:
+        try:
+            validation.normalize_host(body.domain)
+        except validation.InvalidLink as exc:
+            refused = BulkFailure(f"domain: {exc.message}; nothing was written", [])
+            return json_response(refused, 422)
     parsed: list[tuple[int, int | None, LinkSpec]] = []
     errors: list[ItemError] = []
     for index, item in enumerate(body.links):
         try:
-            parsed.append((index, item.id, spec_of(item)[0]))
+            spec = spec_of(item)[0]
+            if body.domain is not None and spec.domain is None and item.id is None:
+                spec = msgspec.structs.replace(spec, domain=body.domain)
+            parsed.append((index, id_of(item.id), spec))
         except LinkError as exc:
             exc.index = index
             errors.append(_item_error(exc))
@@ -99,20 +113,28 @@ async def bulk_links(call: Call) -> Response:
         call.ctx,
         call.principal,
         [(link_id, spec) for _, link_id, spec in parsed],
-        atomic=body.atomic,
-        validate_only=body.atomic and bool(errors),
+        atomic=atomic,
+        validate_only=atomic and bool(errors),
     )
-    written = []
-    for (index, _, _), result in zip(parsed, results, strict=True):
+    written: list[BulkLinkOut] = []
+    created = 0
+    for (index, link_id, _), result in zip(parsed, results, strict=True):
         if isinstance(result, LinkRecord):
-            written.append(link_out(result))
+            written.append(_bulk_link(result))
+            created += link_id is None
         elif result.message != NOT_WRITTEN:
             result.index = index
             errors.append(_item_error(result))
     errors.sort(key=lambda e: e.index)
-    if body.atomic and errors:
+    if atomic and errors:
         return _atomic_failure(errors, len(body.links))
-    return json_response(BulkResponse(written, errors), 201 if written and not errors else 200)
+    active = sum(link.isActive for link in written)
+    answer = BulkResponse(created, active, 0, written, errors, errors)
+    return json_response(answer, 201 if written and not errors else 200)
+
+
+def _bulk_link(record: LinkRecord) -> BulkLinkOut:
+    return BulkLinkOut(**msgspec.structs.asdict(link_out(record)), pendingVerification=False)
 
 
 def _item_error(error: LinkError) -> ItemError:

@@ -98,6 +98,13 @@ routes: list[BaseRoute] = [
     ),
     native_route("GET", "/api/v1/tags", catalog.list_tags, "List tags", response=catalog.TagList),
     native_route(
+        "GET",
+        "/api/v1/pixels",
+        catalog.list_pixels,
+        "List the tracking pixels the workspace's links fire",
+        response=catalog.PixelList,
+    ),
+    native_route(
         "POST",
         "/api/v1/tags",
         catalog.create_tag,
@@ -110,9 +117,9 @@ routes: list[BaseRoute] = [
     native_route(
         "PATCH",
         "/api/v1/tags/{tag_id:id}",
-        catalog.rename_tag,
-        "Rename a tag (its links keep it)",
-        request=catalog.TagCreate,
+        catalog.change_tag,
+        "Rename or recolour a tag (its links keep it)",
+        request=catalog.TagPatch,
         response=catalog.TagEnvelope,
         errors=(400, 404, 409, 413, 422),
     ),

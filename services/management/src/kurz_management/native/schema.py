@@ -16,6 +16,7 @@ from kurz.models import Rule
 from msgspec import UNSET, UnsetType
 
 from kurz_management import constraints as c
+from kurz_management.core.links.rows import CLEARABLE
 from kurz_management.native.fielddocs import LINK_FIELD_DOCS, LINK_OUT_DOCS
 from kurz_management.openapi import fields_doc
 
@@ -57,7 +58,10 @@ LINK_FIELDS: dict[str, tuple[Any, str]] = {
     "utmContent": (c.link_text("utm_content"), "utm_content"),
     "metaPixelId": (c.TrackingId, "meta_pixel_id"),
     "googleTagId": (c.TrackingId, "ga4_id"),
-    "webhookUrls": (c.WebUrl | c.items(c.WebUrl, validation.MAX_WEBHOOK_URLS), "webhook_urls"),
+    "webhookUrls": (
+        c.OptionalWebUrl | c.items(c.WebUrl, validation.MAX_WEBHOOK_URLS),
+        "webhook_urls",
+    ),
     "note": (c.link_text("note"), "note"),
     "startsAt": (c.Timestamp, "starts_at"),
     "expiryUrl": (c.WebUrl, "expiry_url"),
@@ -83,13 +87,19 @@ _STRUCT_OPTIONS: dict[str, Any] = {"kw_only": True, "forbid_unknown_fields": Tru
 
 LinkCreate: Any = msgspec.defstruct(
     "LinkCreate",
-    [("url", str)] + [(n, t | None, None) for n, (t, _) in LINK_FIELDS.items() if n != "url"],
+    [("url", c.Destination)]
+    + [(n, t | None, None) for n, (t, _) in LINK_FIELDS.items() if n != "url"],
     namespace={"__doc__": fields_doc("A new link: url is required.", LINK_FIELD_DOCS)},
     **_STRUCT_OPTIONS,
 )
+# Fields a PATCH may clear with null; the others take a value or stay.
+CLEARABLE_FIELDS = frozenset(n for n, (_, spec) in LINK_FIELDS.items() if spec in CLEARABLE)
 LinkPatch: Any = msgspec.defstruct(
     "LinkPatch",
-    [(n, t | UnsetType | None, UNSET) for n, (t, _) in LINK_FIELDS.items()],
+    [
+        (n, t | UnsetType | None if n in CLEARABLE_FIELDS else t | UnsetType, UNSET)
+        for n, (t, _) in LINK_FIELDS.items()
+    ],
     namespace={
         "__doc__": fields_doc(
             "A change: given fields change, null clears, absent fields stay.", LINK_FIELD_DOCS
@@ -99,7 +109,7 @@ LinkPatch: Any = msgspec.defstruct(
 )
 BulkItem: Any = msgspec.defstruct(
     "BulkItem",
-    [("id", c.Id | None, None)] + [(n, t | None, None) for n, (t, _) in LINK_FIELDS.items()],
+    [("id", c.SentId | None, None)] + [(n, t | None, None) for n, (t, _) in LINK_FIELDS.items()],
     namespace={
         "__doc__": fields_doc(
             "One link of a bulk request: with id an update of that link, else a new link.",
@@ -114,22 +124,72 @@ class BulkRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """Items with an `id` update that link, the others create one.
 
     Fields:
+        domain: The short domain of every item that names none.
         links: The links to create or update, at most KURZ_BULK_MAX (default 1000).
-        atomic: true (default): one bad item and nothing is written. false: good items
-            are written, bad ones reported in errors.
+        atomic: true: one bad item and nothing is written. false: good items are
+            written, bad ones reported in errors (and failed). Default: true, or false
+            when domain is given.
     """
 
+    domain: c.Host | None = None
     links: list[BulkItem]
-    atomic: bool = True
+    atomic: bool | None = None
+
+    @property
+    def all_or_nothing(self) -> bool:
+        return self.atomic if self.atomic is not None else self.domain is None
+
+
+class TagOfLink(msgspec.Struct):
+    """Fields:
+    id: The tag's id.
+    name: The tag's name.
+    color: Its colour as #rrggbb, or null.
+    """
+
+    id: str
+    name: str
+    color: str | None
+
+
+class LinkTag(msgspec.Struct):
+    """Fields:
+    tag: The tag.
+    """
+
+    tag: TagOfLink
+
+
+class QrCode(msgspec.Struct):
+    """Fields:
+    pngUrl: The QR code as a PNG (add ?size= for its width in pixels).
+    svgUrl: The QR code as SVG.
+    """
+
+    pngUrl: str
+    svgUrl: str
+
+
+class Creator(msgspec.Struct):
+    """Fields:
+    id: The API key's id.
+    name: The key, named by its prefix.
+    email: Always null: a key has no e-mail address.
+    """
+
+    id: str
+    name: str
+    email: None
 
 
 class LinkOut(msgspec.Struct, kw_only=True):
     __doc__ = fields_doc("A link.", LINK_OUT_DOCS)
 
-    id: int
+    id: str
     url: str
     domain: str
     slug: str
+    shortCode: str
     shortUrl: str
     title: str | None
     description: str | None
@@ -138,9 +198,11 @@ class LinkOut(msgspec.Struct, kw_only=True):
     linkType: LinkTypeName
     cloaked: bool
     hasPassword: bool
+    password: None
     expiresAt: datetime | None
     maxClicks: int | None
     tagIds: list[str]
+    tags: list[LinkTag]
     forwardParameters: bool
     blockBots: bool
     utmSource: str | None
@@ -150,13 +212,14 @@ class LinkOut(msgspec.Struct, kw_only=True):
     utmContent: str | None
     metaPixelId: str | None
     googleTagId: str | None
-    webhookUrls: str
+    webhookUrls: str | None
     note: str | None
     startsAt: datetime | None
     expiryUrl: str | None
     deleteAt: datetime | None
     hideReferrer: bool
     gtmId: str | None
+    gtmContainerId: str | None
     ogTitle: str | None
     headTags: str | None
     bodyTags: str | None
@@ -165,7 +228,13 @@ class LinkOut(msgspec.Struct, kw_only=True):
     enabled: bool
     qrBypass: bool
     pushSubscribe: bool
+    isActive: bool
     clicks: int
+    clickCount: int
+    skipSocialCrawlerTracking: bool
+    qrCode: QrCode
+    workspaceId: str
+    createdBy: Creator | None
     createdAt: datetime
     updatedAt: datetime
 
@@ -244,16 +313,37 @@ class ItemError(msgspec.Struct, omit_defaults=True):
     field: str | None = None
 
 
+class BulkLinkOut(LinkOut, kw_only=True):
+    __doc__ = fields_doc(
+        "A link a bulk request wrote.",
+        {
+            **LINK_OUT_DOCS,
+            "pendingVerification": "Always false: links are made only on verified "
+            "domains (an unverified one is refused).",
+        },
+    )
+
+    pendingVerification: bool
+
+
 class BulkResponse(msgspec.Struct):
     """The outcome of a bulk request.
 
     Fields:
+        created: How many links were created (updates aside).
+        activeCount: How many of the written links are active now.
+        pendingCount: How many wait for their domain's verification (always 0).
         links: The written links, in request order.
         errors: The refused items (only when atomic is false).
+        failed: The same refused items, under the name older clients read.
     """
 
-    links: list[LinkOut]
+    created: int
+    activeCount: int
+    pendingCount: int
+    links: list[BulkLinkOut]
     errors: list[ItemError]
+    failed: list[ItemError]
 
 
 class BulkFailure(msgspec.Struct):

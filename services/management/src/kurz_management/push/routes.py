@@ -7,6 +7,7 @@ from kurz.validation import InvalidLink, normalize_web_url
 from starlette.responses import Response
 from starlette.routing import BaseRoute
 
+from kurz_management.constraints import id_of
 from kurz_management.core import push as service
 from kurz_management.core.links.service import LinkError
 from kurz_management.native.endpoint import Call, json_response
@@ -42,7 +43,7 @@ async def send_message(call: Call) -> Response:
     except InvalidLink as exc:
         raise LinkError("invalid", exc.message, field="url") from None
     message_id, recipients = await service.send(
-        call.ctx, call.principal, link_id=body.linkId, group_id=body.groupId,
+        call.ctx, call.principal, link_id=id_of(body.linkId), group_id=id_of(body.groupId),
         title=body.title, body=body.body, url=url,
     )  # fmt: skip
     return json_response(PushMessageAccepted(id=message_id, subscriptions=recipients), 202)

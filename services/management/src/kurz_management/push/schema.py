@@ -7,14 +7,17 @@ from typing import Annotated, Literal
 
 import msgspec
 
+from kurz_management.constraints import WEB_URL, Id, SentId, anchored, declared
 from kurz_management.core.push import DeliveryView, MessageView, SubscriptionView
 
 PageSize = Annotated[int, msgspec.Meta(ge=1, le=500)]
-Id = Annotated[int, msgspec.Meta(ge=1, le=2**63 - 1)]
+
 # What fits one push message: the encrypted payload of a push service is at most 4 KB.
 Title = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
 Body = Annotated[str, msgspec.Meta(max_length=1000)]
-Url = Annotated[str, msgspec.Meta(min_length=1, max_length=2048)]
+Url = Annotated[
+    str, msgspec.Meta(min_length=1, max_length=2048), declared(pattern=anchored(WEB_URL))
+]
 DeliveryStatus = Literal["pending", "sent", "failed", "gone"]
 
 
@@ -29,8 +32,8 @@ class PushMessageCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True
         url: Opened when the notification is clicked (http or https).
     """
 
-    linkId: Id | None = None
-    groupId: Id | None = None
+    linkId: SentId | None = None
+    groupId: SentId | None = None
     title: Title
     body: Body = ""
     url: Url | None = None

@@ -15,6 +15,7 @@ from starlette.responses import Response
 
 from kurz_management.access import AccessRefused, admit, client_address
 from kurz_management.body import BodyTooLarge, read_limited
+from kurz_management.constraints import query_breach
 from kurz_management.context import AppContext, context
 from kurz_management.core.auth import Principal
 from kurz_management.core.faults import (
@@ -76,6 +77,8 @@ class Call:
     def query(self, shape: type[T]) -> T:
         """The query string as `shape` (last value wins when a name repeats)."""
         params = {k: v for k, v in self.request.query_params.items() if v != ""}
+        if breach := query_breach(shape, params):
+            raise VivoldiError(Code.INVALID, f"invalid query parameter: {breach[1]}")
         try:
             return msgspec.convert(params, shape, strict=False)
         except msgspec.ValidationError as exc:

@@ -1,6 +1,11 @@
 """The Vivoldi envelope `{"code", "message", "result"}` on every answer, and its error
-codes. A code is the HTTP status it travels with, so either tells a client what
-happened; 0 is success."""
+codes, each numbered like the HTTP status of the same meaning; 0 is success.
+
+Vivoldi's clients test `code` inside their success handler: a request kurz understood
+and refuses (a bad parameter, an unknown group or link, a plan gate, a taken address)
+answers HTTP 200 with its non-zero code. Only failures below the request's meaning keep
+their HTTP status: no valid key, the wrong method, a body too large, the rate limit, a
+fault or an outage."""
 
 from __future__ import annotations
 
@@ -43,10 +48,19 @@ CODE_MEANINGS: dict[Code, str] = {
 }
 
 
+# Understood and refused: these travel with HTTP 200.
+REFUSALS = frozenset({Code.INVALID, Code.PLAN, Code.NOT_FOUND, Code.CONFLICT})
+
+
+def http_status(code: Code) -> int:
+    """The HTTP status an answer with `code` travels with."""
+    return 200 if code is Code.OK or code in REFUSALS else int(code)
+
+
 class Envelope(msgspec.Struct, Generic[T]):
     """Fields:
-    code: 0 on success, else the HTTP status of the failure (400, 401, 403, 404, 405, 409, 413,
-        429, 500, 503).
+    code: 0 on success, else the failure's code (400, 401, 403, 404, 405, 409, 413, 429,
+        500, 503).
     message: Empty on success, else what went wrong.
     result: The answer; null on failure.
     """
@@ -66,7 +80,7 @@ class VivoldiError(Exception):
 def answer(
     result: Any, code: Code = Code.OK, message: str = "", headers: Mapping[str, str] | None = None
 ) -> Response:
-    status = 200 if code is Code.OK else int(code)
+    status = http_status(code)
     body = msgspec.json.encode(Envelope(int(code), message, result))
     return Response(body, status_code=status, headers=headers, media_type="application/json")
 

@@ -11,6 +11,10 @@ from kurz_management import constraints as c
 from kurz_management.vivoldi.fields import YN
 from kurz_management.vivoldi.paging import Page
 
+# The redirects Vivoldi offers: a page (200), permanent (301) or temporary (302).
+REDIRECT_TYPES = (200, 301, 302)
+RedirectCode = Annotated[int, c.declared(enum=list(REDIRECT_TYPES))]
+
 Text = str | None | UnsetType
 # A short link's path, as Vivoldi names a link; and a short domain, with its scheme or not.
 LinkId = Annotated[
@@ -20,16 +24,19 @@ Title = Annotated[str, c.text_meta(c.validation.TEXT_LIMITS["title"])]
 Description = Annotated[str, c.text_meta(c.validation.TEXT_LIMITS["description"])]
 Note = Annotated[str, c.text_meta(c.validation.TEXT_LIMITS["note"])]
 Password = Annotated[str, c.text_meta(c.validation.TEXT_LIMITS["password"])]
+# "https://vvd.bz" or a bare host; "" is the default domain.
 VivoldiDomain = Annotated[
-    str, c.declared(maxLength=300, pattern=c.anchored(f"(?:https?://)?{c.HOST}/?"))
+    str, c.declared(maxLength=300, pattern=c.anchored(f"(?:(?:https?://)?{c.HOST}/?)?"))
 ]
+OptionalSlug = Annotated[str, c.declared(pattern=c.anchored(f"(?:{c.SLUG})?"))]
+DayOrTime = Annotated[str, c.declared(pattern=c.anchored(f"{c.DATE}(?: {c.TIME})?"))]
 
 
 class LinkSettings(msgspec.Struct, kw_only=True):
     """Fields create and update share. Left out: not given; null: cleared (update).
 
     Fields:
-        redirectType: HTTP status of the redirect: 301, 302 (default), 307 or 308, or 200 for a page
+        redirectType: HTTP status of the redirect: 301, 302 (default), or 200 for a page
             that forwards.
         grpIdx: The link group (0 or null on update: leave the group).
         ttl: The link's title ("" on update leaves it unchanged).
@@ -46,7 +53,7 @@ class LinkSettings(msgspec.Struct, kw_only=True):
         delYmdt: When it deletes itself.
     """
 
-    redirectType: c.RedirectCode | UnsetType | None = UNSET
+    redirectType: RedirectCode | UnsetType | None = UNSET
     grpIdx: c.IdOrZero | UnsetType | None = UNSET  # 0 or null on update: leave the group
     ttl: Title | UnsetType | None = UNSET  # "" on update leaves it unchanged
     description: Description | UnsetType | None = UNSET
@@ -70,13 +77,13 @@ class VivoldiLinkCreate(LinkSettings, kw_only=True):
         reuseYn: Y: when a link to the same URL exists, answer its (first) short URL
             instead of making another.
         domain: Short domain (https://host or host); default: the default domain.
-        brandLinkId: The short URL's path; default: generated.
+        brandLinkId: The short URL's path; empty or absent: generated.
     """
 
     url: c.WebUrl
     reuseYn: YN | UnsetType | None = UNSET  # Y: the first link to this URL, if there is one
     domain: VivoldiDomain | UnsetType | None = UNSET  # "https://vvd.bz" or a bare host
-    brandLinkId: c.Slug | UnsetType | None = UNSET  # custom slug; default: generated
+    brandLinkId: OptionalSlug | UnsetType | None = UNSET  # custom slug; "": generated
 
 
 class VivoldiLinkUpdate(LinkSettings, kw_only=True):
@@ -113,7 +120,7 @@ class VivoldiLink(msgspec.Struct):
         domain: Its short domain.
         shortUrl: The short URL.
         url: The destination.
-        redirectType: HTTP status of the redirect: 301, 302 (default), 307 or 308, or 200 for a page
+        redirectType: HTTP status of the redirect: 301, 302 (default), or 200 for a page
             that forwards.
         grpIdx: The link group (0 or null on update: leave the group).
         ttl: The link's title ("" on update leaves it unchanged).
@@ -175,8 +182,8 @@ class VivoldiLinkListQuery(msgspec.Struct, kw_only=True):
         url: Only links to exactly this URL.
     """
 
-    regStartYmdt: str | None = None  # inclusive; YYYY-MM-DD or YYYY-MM-DD HH:MM:SS
-    regEndYmdt: str | None = None  # inclusive: a bare day covers the whole day
+    regStartYmdt: DayOrTime | None = None  # inclusive
+    regEndYmdt: DayOrTime | None = None  # inclusive: a bare day covers the whole day
     pages: Page = 1
     grpIdx: c.Id | None = None
     domain: VivoldiDomain | None = None
@@ -184,7 +191,7 @@ class VivoldiLinkListQuery(msgspec.Struct, kw_only=True):
     linkId: LinkId | None = None  # exactly this link
     ttl: c.Text | None = None  # part of the title
     memo: c.Text | None = None  # part of the memo
-    url: c.WebUrl | None = None  # exactly this destination
+    url: c.Text | None = None  # exactly this destination (any text: no link, no match)
 
 
 class VivoldiLinkDeleteQuery(msgspec.Struct, kw_only=True):

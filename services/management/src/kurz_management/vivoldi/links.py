@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from kurz import validation
 from kurz.models import LinkSpec
 from msgspec import UNSET, UnsetType
 
@@ -18,6 +19,7 @@ from kurz_management.vivoldi.endpoint import Call, from_domain
 from kurz_management.vivoldi.envelope import Code, VivoldiError
 from kurz_management.vivoldi.fields import flag, format_time, host_of, parse_date, parse_time, yn
 from kurz_management.vivoldi.link_schema import (
+    REDIRECT_TYPES,
     LinkSettings,
     VivoldiBulkCreate,
     VivoldiLink,
@@ -28,7 +30,6 @@ from kurz_management.vivoldi.link_schema import (
 )
 from kurz_management.vivoldi.paging import PAGE_SIZE, Paged, offset_of, paged
 
-REDIRECT_TYPES = (200, 301, 302)
 _TEXT = {
     "description": "description",
     "metaImg": "image",
@@ -74,7 +75,7 @@ async def list_links(call: Call) -> Paged[VivoldiLink]:
         start = parse_date(query.regStartYmdt, "regStartYmdt").replace(tzinfo=ZoneInfo(tz))
     if query.regEndYmdt:
         end = _end_of(query.regEndYmdt, tz)
-    host = host_of(query.domain) if query.domain else None
+    host = _filter_host(query.domain) if query.domain else None
     window = LinkQuery(
         offset=offset_of(query.pages),
         limit=PAGE_SIZE,
@@ -110,6 +111,14 @@ async def create_bulk(call: Call) -> list[str]:
         more = f" (and {len(failures) - 5} more)" if len(failures) > 5 else ""
         raise VivoldiError(first.code, f"nothing written: {shown}{more}")
     return [r.short_url for r in results if isinstance(r, LinkRecord)]
+
+
+def _filter_host(domain: str) -> str:
+    """A domain filter's host; a value that is no host name is refused, not matched."""
+    try:
+        return validation.normalize_host(host_of(domain))
+    except validation.InvalidLink as exc:
+        raise VivoldiError(Code.INVALID, f"domain: {exc.message}") from None
 
 
 async def _find(call: Call, domain: str | UnsetType | None, link_id: str) -> LinkRecord:

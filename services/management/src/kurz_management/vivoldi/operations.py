@@ -3,13 +3,15 @@ codes included."""
 
 from __future__ import annotations
 
+from typing import Any, TypedDict
+
 import msgspec
 
 from kurz_management import openapi
 from kurz_management.openapi import DocumentedRoute
 from kurz_management.vivoldi import groups, links
 from kurz_management.vivoldi.endpoint import route
-from kurz_management.vivoldi.envelope import CODE_MEANINGS, Code, Envelope
+from kurz_management.vivoldi.envelope import CODE_MEANINGS, REFUSALS, Code, Envelope, http_status
 from kurz_management.vivoldi.group_schema import (
     VivoldiGroup,
     VivoldiGroupCreate,
@@ -34,11 +36,12 @@ KEY = "vivoldi_key"
 
 
 class VivoldiError(msgspec.Struct):
-    """Every refusal: a non-zero `code` (the table in the family description), a
-    message saying what to fix, and `result` null.
+    """A failure below the request's meaning, with its HTTP status: no valid key (401),
+    the wrong method (405), a body too large (413), the rate limit (429), a fault (500),
+    an outage (503).
 
     Fields:
-        code: The HTTP status of the failure (400, 401, 403, 404, 405, 409, 413, 429, 500, 503).
+        code: The failure's code, the same number as its HTTP status.
         message: What went wrong and what to fix.
         result: Always null.
     """
@@ -46,6 +49,44 @@ class VivoldiError(msgspec.Struct):
     code: int
     message: str
     result: None
+
+
+class VivoldiRefusal(msgspec.Struct):
+    """A request understood and refused, answered with HTTP 200 as Vivoldi does: a bad
+    parameter (400), a plan without the feature (403), no such group or link (404), a
+    short address taken (409).
+
+    Fields:
+        code: Why (400, 403, 404 or 409); never 0.
+        message: What to fix, naming the field by its Vivoldi name.
+        result: Always null.
+    """
+
+    code: int
+    message: str
+    result: None
+
+
+class Answers(TypedDict):
+    errors: dict[int, Any]
+    refusal_type: Any
+    empty_query_is_absent: bool
+
+
+def answers(codes: frozenset[Code]) -> Answers:
+    """An operation's documented answers besides success for its refusal `codes`: the
+    refusals inside the 200 answer, every failure with its own HTTP status."""
+    always = {Code.UNAUTHORIZED, Code.METHOD, Code.RATE_LIMITED, Code.INTERNAL, Code.UNAVAILABLE}
+    failures = sorted(c for c in codes | always if c not in REFUSALS)
+    return Answers(
+        errors={int(c): VivoldiError for c in failures},
+        refusal_type=VivoldiRefusal if codes & REFUSALS else None,
+        empty_query_is_absent=True,  # Call.query drops empty values
+    )
+
+
+def _operation(*args: Any, errors: frozenset[Code], **kwargs: Any) -> openapi.Operation:
+    return openapi.operation(*args, **answers(errors), **kwargs)
 
 
 # Concrete envelopes, so the document names each answer plainly.
@@ -89,19 +130,18 @@ class VivoldiShortUrlsAnswer(Envelope[list[str]]):
     """`result`: the short URLs, in request order."""
 
 
-def _errors(*codes: Code) -> dict[int, type[VivoldiError]]:
-    always = (Code.UNAUTHORIZED, Code.METHOD, Code.RATE_LIMITED, Code.INTERNAL, Code.UNAVAILABLE)
-    return {int(c): VivoldiError for c in (*codes, *always)}
+def _errors(*codes: Code) -> frozenset[Code]:
+    return frozenset(codes)
 
 
 def _code_table() -> str:
-    rows = "\n".join(
-        f"| {int(c)} | {200 if c is Code.OK else int(c)} | {m} |" for c, m in CODE_MEANINGS.items()
-    )
+    rows = "\n".join(f"| {int(c)} | {http_status(c)} | {m} |" for c, m in CODE_MEANINGS.items())
     return (
         "Vivoldi-compatible API. `Authorization: APIKey <key>` "
         '(Bearer accepted). Every answer is `{"code", "message", "result"}`; '
-        "`code` 0 is success. Error codes (each travels with the same HTTP status):\n\n"
+        "`code` 0 is success. A request understood and refused answers HTTP 200 with a "
+        "non-zero `code`; only failures below the request's meaning keep their HTTP "
+        "status. The codes:\n\n"
         "| code | HTTP | meaning |\n|---|---|---|\n" + rows
     )
 
@@ -125,7 +165,7 @@ def declared() -> list[DocumentedRoute]:
     bad = _errors(Code.INVALID, Code.TOO_LARGE)
     return [
         route(
-            openapi.operation(
+            _operation(
                 "POST",
                 "/api/link-group/v1/create",
                 FAMILY,
@@ -138,7 +178,7 @@ def declared() -> list[DocumentedRoute]:
             groups.create,
         ),
         route(
-            openapi.operation(
+            _operation(
                 "PUT",
                 "/api/link-group/v1/update",
                 FAMILY,
@@ -153,7 +193,7 @@ def declared() -> list[DocumentedRoute]:
             groups.update,
         ),
         route(
-            openapi.operation(
+            _operation(
                 "GET",
                 "/api/link-group/v1/list",
                 FAMILY,
@@ -167,7 +207,7 @@ def declared() -> list[DocumentedRoute]:
             groups.list_v1,
         ),
         route(
-            openapi.operation(
+            _operation(
                 "GET",
                 "/api/link-group/v2/list",
                 FAMILY,
@@ -181,7 +221,7 @@ def declared() -> list[DocumentedRoute]:
             groups.list_v2,
         ),
         route(
-            openapi.operation(
+            _operation(
                 "DELETE",
                 "/api/link-group/v1/delete",
                 FAMILY,
@@ -195,7 +235,7 @@ def declared() -> list[DocumentedRoute]:
             groups.delete,
         ),
         route(
-            openapi.operation(
+            _operation(
                 "POST",
                 "/api/link/v2/create",
                 FAMILY,
@@ -208,7 +248,7 @@ def declared() -> list[DocumentedRoute]:
             links.create,
         ),
         route(
-            openapi.operation(
+            _operation(
                 "POST",
                 "/api/link/v1/create",
                 FAMILY,
@@ -224,7 +264,7 @@ def declared() -> list[DocumentedRoute]:
             links.create,
         ),
         route(
-            openapi.operation(
+            _operation(
                 "PUT",
                 "/api/link/v2/update",
                 FAMILY,
@@ -237,7 +277,7 @@ def declared() -> list[DocumentedRoute]:
             links.update,
         ),
         route(
-            openapi.operation(
+            _operation(
                 "DELETE",
                 "/api/link/v1/delete",
                 FAMILY,
@@ -251,7 +291,7 @@ def declared() -> list[DocumentedRoute]:
             links.delete,
         ),
         route(
-            openapi.operation(
+            _operation(
                 "GET",
                 "/api/link/v1/list",
                 FAMILY,
@@ -265,7 +305,7 @@ def declared() -> list[DocumentedRoute]:
             links.list_links,
         ),
         route(
-            openapi.operation(
+            _operation(
                 "POST",
                 "/api/link/v1/createBulk",
                 FAMILY,

@@ -31,8 +31,7 @@ from kurz_management.openapi import DocumentedRoute
 from kurz_management.vivoldi.endpoint import Call, Handler, route
 from kurz_management.vivoldi.envelope import Code, Envelope, VivoldiError
 from kurz_management.vivoldi.fields import host_of
-from kurz_management.vivoldi.operations import KEY
-from kurz_management.vivoldi.operations import VivoldiError as ErrorBody
+from kurz_management.vivoldi.operations import KEY, answers
 from kurz_management.vivoldi.paging import PAGE_SIZE, Page, Paged, offset_of, paged
 
 MONTH_DAYS = 31  # "a range of at most one month": the longest month, both ends included
@@ -276,7 +275,6 @@ class VivoldiHourClicksAnswer(Envelope[list[VivoldiHourClicks]]):
     pass
 
 
-_ALWAYS = (Code.UNAUTHORIZED, Code.METHOD, Code.RATE_LIMITED, Code.INTERNAL, Code.UNAVAILABLE)
 _OPERATIONS: list[
     tuple[str, Callable[[Call], Awaitable[object]], object, object, tuple[Code, ...], str]
 ] = [
@@ -326,7 +324,7 @@ def declared() -> list[DocumentedRoute]:
                 None,
                 answer,
                 query_type=query,
-                errors={int(c): ErrorBody for c in (*codes, *_ALWAYS)},
+                **answers(frozenset(codes)),
                 summary=summary,
                 security=KEY,
             ),

@@ -6,6 +6,7 @@ from __future__ import annotations
 from kurz.webhooks.registry import Webhook
 from starlette.responses import Response
 
+from kurz_management.constraints import id_of
 from kurz_management.core import webhooks as service
 from kurz_management.native.endpoint import Call, json_response
 from kurz_management.webhooks.schema import (
@@ -32,7 +33,7 @@ async def _webhook(call: Call) -> Webhook:
 
 async def create_webhook(call: Call) -> Response:
     body = await call.body(WebhookCreate)
-    hook = await service.register(call.ctx, call.principal, body.url, link_id=body.linkId)
+    hook = await service.register(call.ctx, call.principal, body.url, link_id=id_of(body.linkId))
     view = await service.view(call.ctx, call.principal, hook)
     return json_response(WebhookCreatedEnvelope(webhook_created(hook, view)), 201)
 

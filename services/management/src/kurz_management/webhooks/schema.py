@@ -26,7 +26,7 @@ class WebhookCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """
 
     url: c.WebhookUrl
-    linkId: c.Id | None = None
+    linkId: c.SentId | None = None
 
 
 class WebhookOut(msgspec.Struct, kw_only=True):

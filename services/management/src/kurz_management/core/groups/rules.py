@@ -96,6 +96,8 @@ def changes(spec: GroupSpec) -> tuple[dict[str, Any], dict[str, str | None]]:
             clear = given[field] or None
             if clear is not None and len(clear) > PASSWORD_MAX:
                 raise GroupError("invalid", f"must be at most {PASSWORD_MAX} characters", field)
+            if clear is not None and "\x00" in clear:  # as a link's password: no NUL
+                raise GroupError("invalid", "must not contain a NUL character", field)
             passwords[column] = clear
     return cols, passwords
 

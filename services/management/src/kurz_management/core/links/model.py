@@ -34,6 +34,14 @@ class LinkError(Exception):
         return f"LinkError({self.kind!r}, {self.message!r}, {where})"
 
 
+class TagRef(msgspec.Struct, frozen=True):
+    """A tag as a link shows it."""
+
+    id: int
+    name: str
+    color: str | None
+
+
 class LinkRecord(msgspec.Struct, kw_only=True):
     """A stored link as every family renders it. Never carries the password hash."""
 
@@ -77,6 +85,9 @@ class LinkRecord(msgspec.Struct, kw_only=True):
     qr_bypass: bool
     push_subscribe: bool
     tag_ids: list[int]
+    tags: list[TagRef]
+    created_by_key: int | None  # the API key that created it; None: the CLI, an import
+    created_by_prefix: str | None  # that key's prefix
     clicks: int
     version: int
     created_at: datetime

@@ -8,7 +8,7 @@ from typing import Any
 import msgspec
 from kurz.models import LinkSpec, Rule
 
-from kurz_management.core.links.model import LinkRecord
+from kurz_management.core.links.model import LinkRecord, TagRef
 
 # Writable columns of `links` in write order, with the Postgres array type that
 # carries them through unnest(). webhook_urls travels newline-joined (unnest would
@@ -102,8 +102,9 @@ CLEARABLE: dict[str, Any] = {
 
 RECORD_SELECT = """
 SELECT l.*,
-       ARRAY(SELECT t.tag_id FROM link_tags t WHERE t.link_id = l.id ORDER BY t.tag_id)
-           AS tag_ids,
+       ARRAY(SELECT ROW(t.id, t.name, t.color) FROM link_tags lt JOIN tags t ON t.id = lt.tag_id
+             WHERE lt.link_id = l.id ORDER BY t.id) AS tags,
+       (SELECT k.prefix FROM api_keys k WHERE k.id = l.created_by_key) AS created_by_prefix,
        COALESCE((SELECT sum(d.clicks) FROM link_daily d WHERE d.link_id = l.id), 0)::bigint
            AS clicks
 FROM links l
@@ -165,6 +166,7 @@ def short_url(scheme: str, host: str, slug: str) -> str:
 
 
 def record_of_row(row: Mapping[str, Any], scheme: str) -> LinkRecord:
+    tags = [TagRef(id=t[0], name=t[1], color=t[2]) for t in row["tags"] or []]
     return LinkRecord(
         id=row["id"],
         workspace_id=row["workspace_id"],
@@ -205,7 +207,10 @@ def record_of_row(row: Mapping[str, Any], scheme: str) -> LinkRecord:
         enabled=row["enabled"],
         qr_bypass=row["qr_bypass"],
         push_subscribe=row["push_subscribe"],
-        tag_ids=list(row["tag_ids"] or []),
+        tag_ids=[t.id for t in tags],
+        tags=tags,
+        created_by_key=row["created_by_key"],
+        created_by_prefix=row["created_by_prefix"],
         clicks=row["clicks"],
         version=row["version"],
         created_at=row["created_at"],

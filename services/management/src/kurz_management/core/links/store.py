@@ -43,10 +43,10 @@ def _unnest(first: int, *, with_id: bool) -> str:
 
 _NAMES = ", ".join(rows.COLUMN_NAMES)
 INSERT = f"""
-INSERT INTO links (workspace_id, {_NAMES})
-SELECT $1, {", ".join(_expressions("v"))} FROM {_unnest(2, with_id=False)}
+INSERT INTO links (workspace_id, created_by_key, {_NAMES})
+SELECT $1, $2, {", ".join(_expressions("v"))} FROM {_unnest(3, with_id=False)}
 ON CONFLICT (host, slug) WHERE deleted_at IS NULL DO NOTHING
-RETURNING *
+RETURNING id, host, slug
 """
 _ASSIGN = ", ".join(f"{n} = {e}" for n, e in zip(rows.COLUMN_NAMES, _expressions("v"), strict=True))
 UPDATE = f"""
@@ -90,22 +90,17 @@ async def load_for_update(
 
 
 async def insert(
-    conn: asyncpg.Connection[Any], workspace_id: int, creates: list[Change]
-) -> dict[int, dict[str, Any]]:
-    """Insert the creates; return their new rows as records (a new link has no clicks)
-    and set link_id on each. One left without a row lost a race for its address (ON
-    CONFLICT DO NOTHING)."""
+    conn: asyncpg.Connection[Any], workspace_id: int, key_id: int | None, creates: list[Change]
+) -> None:
+    """Insert the creates, made with API key `key_id` (None: not through a key), and
+    set link_id on each. One left without a row lost a race for its address (ON CONFLICT
+    DO NOTHING)."""
     if not creates:
-        return {}
-    inserted = await conn.fetch(INSERT, workspace_id, *_arguments(creates))
-    by_address = {(r["host"], r["slug"]): r for r in inserted}
-    records: dict[int, dict[str, Any]] = {}
+        return
+    inserted = await conn.fetch(INSERT, workspace_id, key_id, *_arguments(creates))
+    by_address = {(r["host"], r["slug"]): r["id"] for r in inserted}
     for change in creates:
-        row = by_address.get(change.address)
-        if row is not None:
-            change.link_id = row["id"]
-            records[row["id"]] = {**row, "tag_ids": change.tag_ids or [], "clicks": 0}
-    return records
+        change.link_id = by_address.get(change.address)
 
 
 async def update(conn: asyncpg.Connection[Any], workspace_id: int, updates: list[Change]) -> None:

@@ -126,7 +126,7 @@ async def _commit(
                 raise _Rollback
             live = [c for c in changes if c.live]
             creates = [c for c in live if c.stored is None]
-            records = await store.insert(conn, workspace_id, creates)
+            await store.insert(conn, workspace_id, principal.key_id or None, creates)
             for change in creates:
                 if change.link_id is None:
                     host, slug = change.address
@@ -136,9 +136,7 @@ async def _commit(
             await store.update(conn, workspace_id, [c for c in live if c.stored is not None])
             live = [c for c in changes if c.live]
             await store.replace_tags(conn, live)
-            updated = [c.link_id for c in live if c.stored is not None and c.link_id]
-            if updated:
-                records.update(await store.fetch_records(conn, updated))
+            records = await store.fetch_records(conn, [c.link_id for c in live if c.link_id])
             outbox = await edge_outbox.record(
                 conn, links=[c.link_id for c in live if c.link_id], addresses=_vacated(live)
             )
