@@ -7,7 +7,7 @@ from typing import Any
 from kurz.models import LinkSpec, LinkType
 from msgspec import UNSET
 
-from kurz_management.core.links.service import LinkError, LinkRecord
+from kurz_management.core.links.service import LinkError, LinkRecord, public_stats_path
 from kurz_management.native.schema import (
     BODY_FIELD_OF_SPEC,
     LINK_FIELDS,
@@ -64,7 +64,10 @@ def body_field(spec_field: str | None) -> str | None:
     return BODY_FIELD_OF_SPEC.get(spec_field, spec_field)
 
 
-def link_out(record: LinkRecord) -> LinkOut:
+def link_out(record: LinkRecord, site: str) -> LinkOut:
+    """`site`: the management server's base URL as the client reached it (without a
+    trailing slash), where the public statistics page of the link is."""
+    stats_url = site + public_stats_path(record.id) if record.public_analytics else None
     return LinkOut(
         id=record.id,
         url=record.url,
@@ -97,6 +100,7 @@ def link_out(record: LinkRecord) -> LinkOut:
         deleteAt=record.delete_at,
         hideReferrer=record.hide_referrer,
         gtmId=record.gtm_id,
+        tiktokPixelId=record.tiktok_pixel_id,
         ogTitle=record.og_title,
         headTags=record.head_tags,
         bodyTags=record.body_tags,
@@ -105,6 +109,8 @@ def link_out(record: LinkRecord) -> LinkOut:
         enabled=record.enabled,
         qrBypass=record.qr_bypass,
         pushSubscribe=record.push_subscribe,
+        publicAnalytics=record.public_analytics,
+        statsUrl=stats_url,
         clicks=record.clicks,
         createdAt=record.created_at,
         updatedAt=record.updated_at,

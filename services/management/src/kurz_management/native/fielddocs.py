@@ -39,6 +39,7 @@ LINK_FIELD_DOCS: dict[str, str] = {
     "deleteAt": "When the link is deleted by itself (ISO 8601).",
     "hideReferrer": "Send visitors on without a Referer header.",
     "gtmId": "Google Tag Manager container id fired on the link page.",
+    "tiktokPixelId": "TikTok pixel id fired on the link page.",
     "ogTitle": "Title for link previews (og:title); title when omitted.",
     "headTags": "Raw HTML for the <head> of the link page (custom domains only).",
     "bodyTags": "Raw HTML for the <body> of the link page (custom domains only).",
@@ -48,6 +49,8 @@ LINK_FIELD_DOCS: dict[str, str] = {
     "enabled": "false: the link answers 404 until enabled again (default true).",
     "qrBypass": "QR codes carry the destination itself, so scans skip the short URL.",
     "pushSubscribe": "Offer visitors push notifications on the link page.",
+    "publicAnalytics": "Show the link's statistics to anyone on its public page (statsUrl); "
+    "false (default): only through the API.",
 }
 
 LINK_OUT_DOCS: dict[str, str] = {
@@ -58,6 +61,7 @@ LINK_OUT_DOCS: dict[str, str] = {
     "hasPassword": "Whether visitors must enter a password.",
     "webhookUrls": "The link's webhook URLs, comma-separated (empty: none).",
     "tagIds": "Ids of the link's tags.",
+    "statsUrl": "The link's public statistics page while publicAnalytics is true, else null.",
     "clicks": "Counted clicks so far (bots excluded).",
     "createdAt": "When the link was created.",
     "updatedAt": "When the link last changed.",

@@ -36,19 +36,19 @@ from kurz_management.native.schema import (
 async def create_link(call: Call) -> Response:
     spec, _ = spec_of(await call.body(LinkCreate))
     record = await service.create_link(call.ctx, call.principal, spec)
-    return json_response(LinkEnvelope(link_out(record)), 201)
+    return json_response(LinkEnvelope(link_out(record, call.site)), 201)
 
 
 async def get_link(call: Call) -> Response:
     record = await service.get_link(call.ctx, call.principal, call.path_id())
-    return json_response(LinkEnvelope(link_out(record)))
+    return json_response(LinkEnvelope(link_out(record, call.site)))
 
 
 async def update_link(call: Call) -> Response:
     link_id = call.path_id()
     spec, clears = spec_of(await call.body(LinkPatch), nulls_clear=True)
     record = await service.update_link(call.ctx, call.principal, link_id, spec, spec_clears=clears)
-    return json_response(LinkEnvelope(link_out(record)))
+    return json_response(LinkEnvelope(link_out(record, call.site)))
 
 
 async def delete_link(call: Call) -> Response:
@@ -77,7 +77,7 @@ async def list_links(call: Call) -> Response:
         ),
     )
     pages = Pagination(query.page, query.limit, total, math.ceil(total / query.limit))
-    return json_response(LinkList([link_out(r) for r in records], pages))
+    return json_response(LinkList([link_out(r, call.site) for r in records], pages))
 
 
 async def bulk_links(call: Call) -> Response:
@@ -105,7 +105,7 @@ async def bulk_links(call: Call) -> Response:
     written = []
     for (index, _, _), result in zip(parsed, results, strict=True):
         if isinstance(result, LinkRecord):
-            written.append(link_out(result))
+            written.append(link_out(result, call.site))
         elif result.message != NOT_WRITTEN:
             result.index = index
             errors.append(_item_error(result))

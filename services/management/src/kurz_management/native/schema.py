@@ -64,6 +64,7 @@ LINK_FIELDS: dict[str, tuple[Any, str]] = {
     "deleteAt": (c.Timestamp, "delete_at"),
     "hideReferrer": (bool, "hide_referrer"),
     "gtmId": (c.TrackingId, "gtm_id"),
+    "tiktokPixelId": (c.TrackingId, "tiktok_pixel_id"),
     "ogTitle": (c.link_text("og_title"), "og_title"),
     "headTags": (c.link_text("head_tags"), "head_tags"),
     "bodyTags": (c.link_text("body_tags"), "body_tags"),
@@ -72,6 +73,7 @@ LINK_FIELDS: dict[str, tuple[Any, str]] = {
     "enabled": (bool, "enabled"),
     "qrBypass": (bool, "qr_bypass"),
     "pushSubscribe": (bool, "push_subscribe"),
+    "publicAnalytics": (bool, "public_analytics"),
 }
 BODY_FIELD_OF_SPEC = {spec: body for body, (_, spec) in LINK_FIELDS.items() if body != "slug"}
 
@@ -157,6 +159,7 @@ class LinkOut(msgspec.Struct, kw_only=True):
     deleteAt: datetime | None
     hideReferrer: bool
     gtmId: str | None
+    tiktokPixelId: str | None
     ogTitle: str | None
     headTags: str | None
     bodyTags: str | None
@@ -165,6 +168,8 @@ class LinkOut(msgspec.Struct, kw_only=True):
     enabled: bool
     qrBypass: bool
     pushSubscribe: bool
+    publicAnalytics: bool
+    statsUrl: str | None
     clicks: int
     createdAt: datetime
     updatedAt: datetime
