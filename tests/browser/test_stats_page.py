@@ -206,3 +206,57 @@ async def test_a_year_and_a_chosen_range(
     assert await page.locator("#total-clicks").inner_text() == "6"
     assert await page.locator('.ranges a[aria-current="page"]').count() == 0
     assert problems == []
+
+
+# Every Content-Security-Policy violation reaches the test, however Chromium words it.
+_CSP_LISTENER = (
+    "document.addEventListener('securitypolicyviolation',function(e){"
+    "window.__kurzCsp(e.violatedDirective+' blocked '+e.blockedURI)});"
+)
+
+
+@pytest.mark.parametrize("viewport", ["desktop", "phone"])
+async def test_a_public_link_page_at_phone_and_desktop_sizes(
+    browser: Browser, server: Service, pool: asyncpg.Pool[Any], tmp_root: Path, viewport: str
+) -> None:
+    """No password: the link's own figures, drawn by the page's script, fitting the
+    screen, with no script error, console error or policy violation."""
+    ws = await new_workspace(pool)
+    link, slug = await add_link(pool, ws.id, None, title="Launch <post>", public_analytics=True)
+    other, _ = await add_link(pool, ws.id, None, public_analytics=True)
+    plan = {1: ["a", "a", "b"], 4: ["c"]}
+    events = [
+        click(ws.id, link, None, f"{_day(days_ago).isoformat()}T12:{n:02d}:00+00:00", visitor)
+        for days_ago, visitors in plan.items()
+        for n, visitor in enumerate(visitors)
+    ]
+    events.append(click(ws.id, other, None, f"{_day(1).isoformat()}T13:00:00+00:00", "z"))
+    await record(pool, events)
+    size = DESKTOP if viewport == "desktop" else PHONE
+    options: dict[str, Any] = (
+        {"is_mobile": True, "has_touch": True, "device_scale_factor": 2}
+        if viewport == "phone"
+        else {}
+    )
+    page, problems = await _open(browser, size, **options)
+    await page.context.expose_binding("__kurzCsp", lambda _source, text: problems.append(text))
+    await page.context.add_init_script(_CSP_LISTENER)
+    response = await page.goto(f"{server.url}/stats/l/{link}")
+    assert response is not None and response.status == 200
+    chart = await _chart(page)
+    assert len(chart["bars"]) == 30
+    assert {b["day"]: b["value"] for b in chart["bars"] if b["value"]} == {
+        _day(1).isoformat(): 3, _day(4).isoformat(): 1,
+    }  # fmt: skip
+    assert await page.locator("#link-name").inner_text() == f"http://{DEFAULT_DOMAIN}/{slug}"
+    assert await page.locator("#link-title").inner_text() == "Launch <post>"
+    assert await page.locator("#total-clicks").inner_text() == "4"
+    assert await page.locator("#total-visitors").inner_text() == "3"
+    assert chart["overflow"] <= 0, "the page scrolls sideways"
+    await page.click("text=7 days")
+    assert len((await _chart(page))["bars"]) == 7
+    await page.screenshot(path=str(_shoot_dir(tmp_root) / f"stats-link-{viewport}.png"),
+                          full_page=True)  # fmt: skip
+    assert not await page.context.cookies()
+    assert problems == []
+    await page.context.close()

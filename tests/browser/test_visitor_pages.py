@@ -110,6 +110,7 @@ async def test_pixel_interstitial_loads_the_pixels_then_goes_on(
     link = await create_link(
         pool, redis, workspace.id, host=host, url=f"{landing}/pixels",
         meta_pixel_id="1234567890", ga4_id="G-TEST1", gtm_id="GTM-TEST1",
+        tiktok_pixel_id="C4TIKTOK01",
     )  # fmt: skip
     page = visitor.page
     await page.goto(f"http://{host}/{link.slug}", wait_until="commit")
@@ -117,6 +118,8 @@ async def test_pixel_interstitial_loads_the_pixels_then_goes_on(
     assert any(u.startswith("https://connect.facebook.net/") for u in visitor.outside)
     assert any("gtag/js?id=G-TEST1" in u for u in visitor.outside)
     assert any("gtm.js?id=GTM-TEST1" in u for u in visitor.outside)
+    tiktok = "https://analytics.tiktok.com/i18n/pixel/events.js?sdkid=C4TIKTOK01&lib=ttq"
+    assert tiktok in visitor.outside
     assert visitor.problems() == []
 
 

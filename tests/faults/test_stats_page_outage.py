@@ -14,7 +14,7 @@ from kurz.passwords import hash_password
 from tests.conftest import Workspace
 from tests.faults.conftest import FaultServers, ServiceFactory
 from tests.faults.kit import in_thread
-from tests.integration.analytics.conftest import add_group
+from tests.integration.analytics.conftest import add_group, add_link
 from tests.support.tcpproxy import TcpProxy
 
 pytestmark = pytest.mark.slow
@@ -46,12 +46,17 @@ async def test_stats_page_answers_503_while_a_dependency_is_down(
         fault_pool, tenant.id, "Outage", stats_password_hash=hash_password("secret")
     )
     page = f"/stats/g/{group}"
+    link, _ = await add_link(fault_pool, tenant.id, None, public_analytics=True)
+    link_page = f"/stats/l/{link}"
     async with httpx.AsyncClient(base_url=management.url, timeout=30) as http:
         assert (await http.get(page)).status_code == 200
+        assert (await http.get(link_page)).status_code == 200
         database.cut()
         _is_outage_page(await http.get(page))
+        _is_outage_page(await http.get(link_page))  # never the 404 of a private link
         _is_outage_page(await http.post(page, data={"password": "secret"}))
         database.restore()
+        assert (await http.get(link_page)).status_code == 200
         redis.cut()
         assert (await http.get(page)).status_code == 200  # the form needs no Redis
         _is_outage_page(await http.post(page, data={"password": "secret"}))

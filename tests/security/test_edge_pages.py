@@ -80,7 +80,7 @@ PAGES: dict[str, tuple[dict[str, Any], dict[str, str], int]] = {
                     403),
     "frame": ({"title": XSS, "cloaked": True, "url": "https://example.com/?q=" + XSS}, {}, 200),
     "navigate": ({"redirect_type": 200, "url": "https://example.com/?q=" + XSS}, {}, 200),
-    "pixels": ({"meta_pixel_id": XSS, "ga4_id": XSS, "gtm_id": XSS,
+    "pixels": ({"meta_pixel_id": XSS, "ga4_id": XSS, "gtm_id": XSS, "tiktok_pixel_id": XSS,
                 "url": "https://example.com/?q=" + XSS}, {}, 200),
     "push": ({"push_subscribe": True, "title": XSS, "url": "https://example.com/?" + XSS}, {},
              200),

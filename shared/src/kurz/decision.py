@@ -112,7 +112,12 @@ def has_preview(link: EdgeLink) -> bool:
 
 def has_pixels(link: EdgeLink) -> bool:
     return bool(
-        link.meta_pixel_id or link.ga4_id or link.gtm_id or link.head_tags or link.body_tags
+        link.meta_pixel_id
+        or link.ga4_id
+        or link.gtm_id
+        or link.tiktok_pixel_id
+        or link.head_tags
+        or link.body_tags
     )
 
 

@@ -16,7 +16,7 @@ LINK_COLUMNS = """
     l.forward_params, l.block_bots, l.utm_source, l.utm_medium, l.utm_campaign, l.utm_term,
     l.utm_content, l.rules, l.cloaked, l.hide_referrer, l.meta_pixel_id, l.ga4_id, l.gtm_id,
     l.head_tags, l.body_tags, l.og_title, l.title, l.description, l.image, l.qr_bypass,
-    l.push_subscribe
+    l.push_subscribe, l.tiktok_pixel_id
 """
 
 GROUP_COLUMNS = """
@@ -69,6 +69,7 @@ def edge_link_from_row(row: Mapping[str, Any]) -> EdgeLink:
         push_subscribe=row["push_subscribe"],
         host=row["host"],
         slug=row["slug"],
+        tiktok_pixel_id=row["tiktok_pixel_id"],
     )
 
 

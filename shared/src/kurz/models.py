@@ -79,6 +79,7 @@ class LinkSpec(msgspec.Struct, kw_only=True):
     meta_pixel_id: str | None = None
     ga4_id: str | None = None
     gtm_id: str | None = None
+    tiktok_pixel_id: str | None = None
     head_tags: str | None = None
     body_tags: str | None = None
     webhook_urls: list[str] | None = None
@@ -87,6 +88,7 @@ class LinkSpec(msgspec.Struct, kw_only=True):
     enabled: bool | None = None
     qr_bypass: bool | None = None
     push_subscribe: bool | None = None
+    public_analytics: bool | None = None  # statistics shown on /stats/l/{id}
 
 
 class EdgeLink(msgspec.Struct, array_like=True, frozen=True):
@@ -126,6 +128,7 @@ class EdgeLink(msgspec.Struct, array_like=True, frozen=True):
     push_subscribe: bool = False
     host: str = ""
     slug: str = ""
+    tiktok_pixel_id: str | None = None
 
 
 class EdgeGroup(msgspec.Struct, array_like=True, frozen=True):

@@ -212,7 +212,7 @@ _WEB_URL_FIELDS = ("image", "expiry_url")
 # Tracking ids end up inside the interstitial page's script: a strict charset keeps
 # them from carrying markup.
 TRACKING_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
-_TRACKING_FIELDS = ("meta_pixel_id", "ga4_id", "gtm_id")
+_TRACKING_FIELDS = ("meta_pixel_id", "ga4_id", "gtm_id", "tiktok_pixel_id")
 MAX_TAGS = 100
 MAX_WEBHOOK_URLS = 10
 MAX_INT32 = 2**31 - 1

@@ -111,6 +111,12 @@ async def test_wrong_passwords_are_refused_then_throttled(
     assert (await login(http, other, "open sesame")).status_code == 303
 
 
+def masked(page: str, group_id: int) -> str:
+    """The page with the group's id, as a number of its own, replaced (not the 8 of
+    utf-8, say)."""
+    return re.sub(rf"(?<![\w.-]){group_id}(?![\w])", "ID", page)
+
+
 async def test_a_missing_group_answers_like_a_protected_one(
     http: httpx.AsyncClient, pool: asyncpg.Pool[Any]
 ) -> None:
@@ -124,12 +130,12 @@ async def test_a_missing_group_answers_like_a_protected_one(
     for other in (open_group, 999999999999):
         missing = await http.get(f"/stats/g/{other}")
         assert missing.status_code == real.status_code == 200
-        assert missing.text.replace(str(other), "ID") == real.text.replace(str(group), "ID")
+        assert masked(missing.text, other) == masked(real.text, group)
         assert missing.headers["content-security-policy"] == real.headers["content-security-policy"]
         refused = await login(http, other, "open sesame")
         wrong = await login(http, group, "not it")
         assert refused.status_code == wrong.status_code == 401
-        assert refused.text.replace(str(other), "ID") == wrong.text.replace(str(group), "ID")
+        assert masked(refused.text, other) == masked(wrong.text, group)
     assert (await http.get("/stats/g/abc")).status_code == 200
     assert (await http.get("/stats/static/../routes.py")).status_code == 404
     css = await http.get("/stats/static/stats.css")
@@ -188,3 +194,60 @@ async def test_user_supplied_text_is_escaped(
     assert EVIL not in page.text and "<img" not in page.text and "<b>" not in page.text
     assert "&lt;img src=x onerror=alert(1)&gt;" in page.text
     assert "&lt;script&gt;" in page.text
+
+
+async def test_a_public_link_shows_its_own_figures_to_anyone(
+    http: httpx.AsyncClient, pool: asyncpg.Pool[Any]
+) -> None:
+    ws = await new_workspace(pool)
+    link, slug = await add_link(pool, ws.id, None, title=EVIL, public_analytics=True,
+                                url="https://secret.example/behind-a-password")  # fmt: skip
+    other, _ = await add_link(pool, ws.id, None, public_analytics=True)
+    yesterday = (datetime.now(UTC) - timedelta(days=1)).strftime("%Y-%m-%dT12:00:00+00:00")
+    await record(pool, [
+        click(ws.id, link, None, yesterday, "a"),
+        click(ws.id, link, None, yesterday, "a"),
+        click(ws.id, link, None, yesterday, "b", country="FR"),
+        click(ws.id, other, None, yesterday, "c"),
+    ])  # fmt: skip
+    page = await http.get(f"/stats/l/{link}")
+    assert page.status_code == 200, page.text
+    assert re.search(r'id="total-clicks" data-value="3"', page.text)
+    assert re.search(r'id="total-visitors" data-value="2"', page.text)
+    assert re.search(r'id="total-all-time" data-value="3"', page.text)
+    assert f"/{slug}</h1>" in page.text and "&lt;script&gt;" in page.text
+    assert EVIL not in page.text and "secret.example" not in page.text
+    assert len(re.findall(r"<tr data-day=", page.text)) == 30
+    assert page.headers["content-security-policy"].startswith("default-src 'none'")
+    assert page.headers["cache-control"] == "no-store" and "set-cookie" not in page.headers
+    week = await http.get(f"/stats/l/{link}", params={"days": "7"})
+    assert len(re.findall(r"<tr data-day=", week.text)) == 7
+    bad = await http.get(f"/stats/l/{link}", params={"days": "0"})
+    assert bad.status_code == 400 and 'id="period-error"' in bad.text
+    assert (await http.head(f"/stats/l/{link}")).status_code == 200
+
+
+async def test_a_link_page_is_404_unless_the_link_is_public_and_live(
+    http: httpx.AsyncClient, pool: asyncpg.Pool[Any]
+) -> None:
+    """Off, deleted, another workspace's private link, no such link: one answer, so the
+    page never tells whether a link exists."""
+    ws, elsewhere = await new_workspace(pool), await new_workspace(pool)
+    private, _ = await add_link(pool, ws.id, None)
+    deleted, _ = await add_link(pool, ws.id, None, public_analytics=True)
+    theirs, _ = await add_link(pool, elsewhere.id, None)
+    when = datetime.now(UTC).strftime("%Y-%m-%dT00:30:00+00:00")
+    await record(pool, [click(ws.id, i, None, when, "v") for i in (private, deleted)])
+    assert (await http.get(f"/stats/l/{deleted}")).status_code == 200
+    await pool.execute("UPDATE links SET deleted_at = now() WHERE id = $1", deleted)
+    answers = [
+        await http.get(f"/stats/l/{link_id}")
+        for link_id in (private, deleted, theirs, 999999999999, "abc", "0")
+    ]
+    first = answers[0]
+    assert first.status_code == 404 and "total-clicks" not in first.text
+    for answer in answers:
+        assert (answer.status_code, answer.text) == (404, first.text)
+        assert answer.headers["content-security-policy"] == first.headers["content-security-policy"]
+    await pool.execute("UPDATE links SET public_analytics = true WHERE id = $1", private)
+    assert (await http.get(f"/stats/l/{private}")).status_code == 200

@@ -36,6 +36,8 @@ EXTRA_KEYS = {
     "expiry_datetime": None,
     "expiry_destination": None,
     "expiry_clicks": None,
+    "tiktok_pixel_id": None,
+    "public_analytics": False,
 }
 
 SEED_RULES = [
@@ -106,6 +108,8 @@ async def test_json_create_with_every_field_then_get(
         "fb_pixel_id": "123",
         "ga4_tag_id": "G-XYZ",
         "gtm_id": "GTM-ABC",
+        "tiktok_pixel_id": "CABC123DEF456GHI789J",
+        "public_analytics": True,
         "expiry_datetime": "2035-01-01T00:00:00Z",
         "expiry_destination": "https://example.com/over",
     }
@@ -119,6 +123,41 @@ async def test_json_create_with_every_field_then_get(
         if key != "expiry_datetime":
             assert link[key] == value, key
     assert link["expiry_datetime"].startswith("2035-01-01T00:00:00")
+
+
+async def test_tiktok_pixel_and_public_analytics_change_and_clear(
+    api: httpx.AsyncClient, redis: aioredis.Redis, pool: asyncpg.Pool[Any]
+) -> None:
+    """Both reach the stored link, the edge record and the answers; a form's "on" turns
+    the statistics page on, "" empties the pixel id."""
+    created = await api.post(
+        "/api/v1/link",
+        data={
+            "url": "https://a.example",
+            "tiktok_pixel_id": "C4TIKTOK01",
+            "public_analytics": "on",
+        },
+    )
+    assert created.status_code == 200, created.text
+    link = created.json()
+    assert (link["tiktok_pixel_id"], link["public_analytics"]) == ("C4TIKTOK01", True)
+    edge = await redis.get(keys.link(DEFAULT_DOMAIN, link["slug"][1:]))
+    assert edge is not None and decode_link(as_bytes(edge)).tiktok_pixel_id == "C4TIKTOK01"
+    stored = await pool.fetchrow(
+        "SELECT tiktok_pixel_id, public_analytics FROM links WHERE id = $1", link["id"]
+    )
+    assert stored is not None and tuple(stored) == ("C4TIKTOK01", True)
+    changed = await api.post(
+        "/api/v1/link", json={"id": link["id"], "tiktok_pixel_id": "", "public_analytics": False}
+    )
+    assert changed.status_code == 200, changed.text
+    assert (changed.json()["tiktok_pixel_id"], changed.json()["public_analytics"]) == (None, False)
+    edge = await redis.get(keys.link(DEFAULT_DOMAIN, link["slug"][1:]))
+    assert edge is not None and decode_link(as_bytes(edge)).tiktok_pixel_id is None
+    bad = await api.post(
+        "/api/v1/link", json={"url": "https://a.example", "tiktok_pixel_id": "<script>"}
+    )
+    assert bad.status_code == 422 and bad.json()["field"] == "tiktok_pixel_id"
 
 
 async def test_update_by_id_or_link_id_keeps_other_fields(

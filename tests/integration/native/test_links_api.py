@@ -173,6 +173,47 @@ async def test_patch_changes_given_fields_clears_nulls_and_moves_the_edge_record
     assert refused.status_code == 400 and "$.url" in refused.json()["error"], refused.text
 
 
+async def test_tiktok_pixel_and_public_statistics_round_trip(
+    api: httpx.AsyncClient, redis: aioredis.Redis, pool: asyncpg.Pool[Any]
+) -> None:
+    r = await api.post(
+        "/api/v1/links",
+        json={"url": "https://example.com/tt", "tiktokPixelId": "C4TIKTOK01",
+              "publicAnalytics": True},
+    )  # fmt: skip
+    assert r.status_code == 201, r.text
+    link = r.json()["link"]
+    assert (link["tiktokPixelId"], link["publicAnalytics"]) == ("C4TIKTOK01", True)
+    assert link["statsUrl"] == f"http://kurz.test/stats/l/{link['id']}"
+    assert (await api.get(f"/api/v1/links/{link['id']}")).json()["link"] == link
+    edge = await edge_record(redis, DEFAULT_DOMAIN, link["slug"])
+    assert edge is not None and edge.tiktok_pixel_id == "C4TIKTOK01"
+    assert (await api.get(f"/stats/l/{link['id']}")).status_code == 200
+
+    r = await api.patch(
+        f"/api/v1/links/{link['id']}", json={"tiktokPixelId": None, "publicAnalytics": False}
+    )
+    assert r.status_code == 200, r.text
+    changed = r.json()["link"]
+    assert changed["tiktokPixelId"] is None and changed["publicAnalytics"] is False
+    assert changed["statsUrl"] is None
+    edge = await edge_record(redis, DEFAULT_DOMAIN, link["slug"])
+    assert edge is not None and edge.tiktok_pixel_id is None
+    stored = await pool.fetchrow(
+        "SELECT tiktok_pixel_id, public_analytics FROM links WHERE id = $1", int(link["id"])
+    )
+    assert stored is not None and tuple(stored) == (None, False)
+    assert (await api.get(f"/stats/l/{link['id']}")).status_code == 404
+
+    plain = (await api.post("/api/v1/links", json={"url": "https://example.com/"})).json()["link"]
+    assert plain["publicAnalytics"] is False and plain["statsUrl"] is None
+    assert plain["tiktokPixelId"] is None
+    bad = await api.post(
+        "/api/v1/links", json={"url": "https://example.com/", "tiktokPixelId": "<x>"}
+    )
+    assert bad.status_code == 422 and "tiktokPixelId" in bad.json()["error"]
+
+
 async def test_delete_is_soft_drops_the_edge_record_and_frees_the_slug(
     api: httpx.AsyncClient, workspace: Workspace, redis: aioredis.Redis, pool: asyncpg.Pool[Any]
 ) -> None:

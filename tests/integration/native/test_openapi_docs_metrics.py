@@ -71,6 +71,6 @@ async def test_every_schema_field_is_described(http: httpx.AsyncClient) -> None:
     ]
     assert undescribed == []
     link_create = document["components"]["schemas"]["LinkCreate"]
-    assert len(link_create["properties"]) == 38 and "Fields:" not in link_create["description"]
+    assert len(link_create["properties"]) == 40 and "Fields:" not in link_create["description"]
     listing = document["paths"]["/api/v1/links"]["get"]["parameters"]
     assert all(p.get("description") for p in listing if p["in"] == "query")

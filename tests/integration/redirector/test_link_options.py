@@ -164,6 +164,7 @@ async def test_page_answers_carry_escaped_destinations_and_strict_csp(
         "mailto": {"link_type": "MAILTO", "url": "hello@example.com"},
         "frame": {"cloaked": True},
         "pixels": {"meta_pixel_id": "1234", "ga4_id": "G-ABC", "gtm_id": "GTM-XYZ"},
+        "tiktok": {"tiktok_pixel_id": "C4TIKTOK01"},
         "push": {"push_subscribe": True},
     }
     for name, fields in options.items():
@@ -182,6 +183,12 @@ async def test_page_answers_carry_escaped_destinations_and_strict_csp(
     pixel = await create_link(pool, redis, workspace.id, meta_pixel_id="99", url=dest)
     html = (await client.get(f"/{pixel.slug}")).text
     assert 'data-meta="99"' in html and "<noscript>" in html and "facebook.com/tr?id=99" in html
+    tiktok = await create_link(pool, redis, workspace.id, tiktok_pixel_id="C4TIKTOK02", url=dest)
+    response = await client.get(f"/{tiktok.slug}")
+    assert response.status_code == 200 and 'data-tiktok="C4TIKTOK02"' in response.text
+    assert "https://analytics.tiktok.com/i18n/pixel/events.js" in response.text
+    assert "t.load(d.tiktok);t.page()" in response.text
+    assert "'strict-dynamic'" in response.headers["content-security-policy"]
     framed = await create_link(pool, redis, workspace.id, cloaked=True)
     response = await client.get(f"/{framed.slug}")
     assert f'<iframe src="{framed.url}"' in response.text

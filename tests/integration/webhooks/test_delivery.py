@@ -319,6 +319,7 @@ async def test_linklys_click_payload_shows_the_link_as_it_is(
     await pool.execute(
         """UPDATE links SET cloaked = true, forward_params = true, utm_source = 'mail',
                utm_campaign = 'spring', og_title = 'Spring', description = 'All of it',
+               public_analytics = true,
                rules = '[{"what": "country", "url": "https://shop.example/de",
                           "matches": "DE"}]'
            WHERE id = $1""",
@@ -339,7 +340,7 @@ async def test_linklys_click_payload_shows_the_link_as_it_is(
     assert (shown["utm_source"], shown["utm_campaign"], shown["og_title"]) == (
         "mail", "spring", "Spring",
     )  # fmt: skip
-    assert shown["og_description"] == "All of it" and shown["public_analytics"] is False
+    assert shown["og_description"] == "All of it" and shown["public_analytics"] is True
     assert shown["rules"] == [
         {"what": "country", "url": "https://shop.example/de", "matches": "DE"}
     ]

@@ -53,6 +53,8 @@ EXTRA_KEYS = [
     "expiry_datetime",
     "expiry_destination",
     "expiry_clicks",
+    "tiktok_pixel_id",
+    "public_analytics",
 ]
 
 
@@ -90,6 +92,7 @@ def record(**changes: Any) -> LinkRecord:
         meta_pixel_id=None,
         ga4_id=None,
         gtm_id=None,
+        tiktok_pixel_id=None,
         head_tags=None,
         body_tags=None,
         webhook_urls=[],
@@ -98,6 +101,7 @@ def record(**changes: Any) -> LinkRecord:
         enabled=True,
         qr_bypass=False,
         push_subscribe=False,
+        public_analytics=False,
         tag_ids=[],
         tags=[],
         created_by_key=None,
@@ -147,6 +151,8 @@ def test_custom_domain_and_mapped_fields() -> None:
             og_title="OT",
             meta_pixel_id="fb",
             ga4_id="G-1",
+            tiktok_pixel_id="TT1",
+            public_analytics=True,
             expiry_url="https://gone.example",
             expires_at=datetime(2030, 1, 2, 3, 4, 5, tzinfo=UTC),
             rules=[
@@ -166,6 +172,7 @@ def test_custom_domain_and_mapped_fields() -> None:
         "OT",
     )
     assert (body["fb_pixel_id"], body["ga4_tag_id"]) == ("fb", "G-1")
+    assert (body["tiktok_pixel_id"], body["public_analytics"]) == ("TT1", True)
     assert body["expiry_datetime"] == "2030-01-02T03:04:05+00:00"
     assert body["expiry_destination"] == "https://gone.example"
     assert body["rules"] == [

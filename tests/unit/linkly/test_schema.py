@@ -85,6 +85,8 @@ def test_every_linkly_field_maps_to_its_kurz_name() -> None:
             "fb_pixel_id": "fb1",
             "ga4_tag_id": "G-1",
             "gtm_id": "GTM-1",
+            "tiktok_pixel_id": "TT-1",
+            "public_analytics": "yes",
             "expiry_datetime": "2030-01-02T03:04:05",
             "expiry_destination": "https://gone.example",
         }
@@ -107,6 +109,7 @@ def test_every_linkly_field_maps_to_its_kurz_name() -> None:
         spec.hide_referrer,
     ) == (True, False, True, True, True)
     assert (spec.meta_pixel_id, spec.ga4_id, spec.gtm_id) == ("fb1", "G-1", "GTM-1")
+    assert (spec.tiktok_pixel_id, spec.public_analytics) == ("TT-1", True)
     assert spec.expires_at == datetime(2030, 1, 2, 3, 4, 5, tzinfo=UTC)
     assert spec.expiry_url == "https://gone.example"
     assert (spec.head_tags, spec.body_tags) == ("<script></script>", "<noscript></noscript>")
@@ -198,11 +201,14 @@ def test_null_or_empty_clearable_fields_are_cleared() -> None:
         "expiry_datetime": "",
         "slug": None,
         "enabled": None,
+        "tiktok_pixel_id": "",
+        "public_analytics": "",
         "url": "https://a.example",
     }
-    assert clears_of(raw) == {"note", "title", "image", "expires_at"}
+    assert clears_of(raw) == {"note", "title", "image", "expires_at", "tiktok_pixel_id"}
     spec = to_spec(parse_link(raw))
     assert spec.title is None and spec.expires_at is None and spec.slug is None
+    assert spec.public_analytics is None  # an empty boolean is "not given"
 
 
 def test_spec_field_names_are_reported_in_linkly_terms() -> None:

@@ -159,6 +159,7 @@ def test_check_spec_normalizes_and_refuses() -> None:
         (LinkSpec(title="t" * 501), "title"),
         (LinkSpec(password=""), "password"),
         (LinkSpec(gtm_id="GTM-1'><script>"), "gtm_id"),
+        (LinkSpec(tiktok_pixel_id='C4"><script>'), "tiktok_pixel_id"),
         (LinkSpec(tag_ids=[0]), "tag_ids"),
         (LinkSpec(group_id=-5), "group_id"),
         (LinkSpec(webhook_urls=["https://x.example"] * 11), "webhook_urls"),

@@ -81,7 +81,7 @@ def test_a_branded_csp_widens_only_what_the_page_has() -> None:
     assert "img-src 'self' data: https://cdn.example:8443;" in page.csp
     assert "unsafe-inline" not in page.csp
     # Raw tags' policy allows inline style by having no style-src: a hash would end that.
-    raw = pages.pixels("https://example.com/", meta=None, ga4=None, gtm=None,
+    raw = pages.pixels("https://example.com/", meta=None, ga4=None, gtm=None, tiktok=None,
                        head_tags="<style>b{}</style>", body_tags=None, brand=WORKSPACE)  # fmt: skip
     assert "style-src" not in raw.csp and "'unsafe-inline'" in raw.csp
 

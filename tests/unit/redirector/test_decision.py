@@ -265,6 +265,12 @@ CASES: list[tuple[str, EdgeLink, RequestFacts, Decision]] = [
     ("ga4", link(ga4_id="G-1"), RequestFacts(), Decision(Answer.PIXELS, 200, Outcome.PAGE, URL)),
     ("gtm", link(gtm_id="GTM-1"), RequestFacts(), Decision(Answer.PIXELS, 200, Outcome.PAGE, URL)),
     (
+        "tiktok pixel",
+        link(tiktok_pixel_id="C4TT01"),
+        RequestFacts(),
+        Decision(Answer.PIXELS, 200, Outcome.PAGE, URL),
+    ),
+    (
         "raw tags",
         link(head_tags="<meta name=x>"),
         RequestFacts(),

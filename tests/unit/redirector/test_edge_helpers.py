@@ -130,8 +130,8 @@ def test_cache_invalidation_messages_lru_and_ttl() -> None:
 def test_pages_escape_what_users_supplied() -> None:
     evil = 'https://e.example/?q="><script>alert(1)</script>'
     for page in (pages.navigate(evil), pages.frame(evil, "<b>t</b>"), pages.push(evil, evil, evil),
-                 pages.pixels(evil, meta="1\"><x", ga4=None, gtm=None, head_tags=None,
-                              body_tags=None),
+                 pages.pixels(evil, meta="1\"><x", ga4=None, gtm=None, tiktok="2\"><x",
+                              head_tags=None, body_tags=None),
                  pages.preview(evil, "<t>", "<d>", evil), pages.scheme("mailto:\"<x>"),
                  pages.password_form(evil, error="<e>")):  # fmt: skip
         html = page.body.decode()

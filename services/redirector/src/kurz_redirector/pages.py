@@ -34,6 +34,20 @@ _PIXELS_JS = (
     "load('https://www.googletagmanager.com/gtag/js?id='+encodeURIComponent(d.ga4))}"
     "if(d.gtm){w.dataLayer.push({'gtm.start':Date.now(),event:'gtm.js'});"
     "load('https://www.googletagmanager.com/gtm.js?id='+encodeURIComponent(d.gtm))}"
+    # TikTok's own loader, condensed: ttq queues calls until events.js takes them over.
+    "if(d.tiktok){w.TiktokAnalyticsObject='ttq';var t=w.ttq=w.ttq||[];"
+    "t.methods=['page','track','identify','instances','debug','on','off','once','ready',"
+    "'alias','group','enableCookie','disableCookie','holdConsent','revokeConsent',"
+    "'grantConsent'];t.setAndDefer=function(o,m){o[m]=function(){"
+    "o.push([m].concat(Array.prototype.slice.call(arguments,0)))}};"
+    "for(var i=0;i<t.methods.length;i++)t.setAndDefer(t,t.methods[i]);"
+    "t.instance=function(id){for(var e=t._i[id]||[],n=0;n<t.methods.length;n++)"
+    "t.setAndDefer(e,t.methods[n]);return e};"
+    "t.load=function(id,o){var u='https://analytics.tiktok.com/i18n/pixel/events.js';"
+    "t._i=t._i||{};t._i[id]=[];t._i[id]._u=u;t._t=t._t||{};t._t[id]=+new Date;"
+    "t._o=t._o||{};t._o[id]=o||{};"
+    "load(u+'?sdkid='+encodeURIComponent(id)+'&lib=ttq')};"
+    "t.load(d.tiktok);t.page()}"
     "setTimeout(function(){location.replace(d.to)},600)})();"
 )
 _PUSH_JS = web_push.SUBSCRIBE_JS
@@ -150,6 +164,7 @@ def pixels(
     meta: str | None,
     ga4: str | None,
     gtm: str | None,
+    tiktok: str | None,
     head_tags: str | None,
     body_tags: str | None,
     no_referrer: bool = False,
@@ -157,7 +172,7 @@ def pixels(
 ) -> Html:
     attrs = "".join(
         f' data-{name}="{escape(value)}"'
-        for name, value in (("meta", meta), ("ga4", ga4), ("gtm", gtm))
+        for name, value in (("meta", meta), ("ga4", ga4), ("gtm", gtm), ("tiktok", tiktok))
         if value
     )
     noscript = ""

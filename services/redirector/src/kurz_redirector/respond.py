@@ -120,6 +120,7 @@ def page_for(
             meta=link.meta_pixel_id,
             ga4=link.ga4_id,
             gtm=link.gtm_id,
+            tiktok=link.tiktok_pixel_id,
             head_tags=link.head_tags,
             body_tags=link.body_tags,
             no_referrer=no_referrer,

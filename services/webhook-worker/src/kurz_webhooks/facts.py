@@ -102,7 +102,7 @@ async def load_facts(conn: asyncpg.Connection[Any], events: Iterable[ClickEvent]
     link_rows = await conn.fetch(
         """SELECT id, workspace_id, host, slug, url, title, note, enabled, webhook_urls,
                   cloaked, forward_params, block_bots, utm_source, utm_medium, utm_campaign,
-                  og_title, description, rules
+                  og_title, description, rules, public_analytics
            FROM links WHERE id = ANY($1)""",
         link_ids,
     )
@@ -126,6 +126,7 @@ async def load_facts(conn: asyncpg.Connection[Any], events: Iterable[ClickEvent]
                 r["og_title"],
                 r["description"],
                 _rules(r["rules"]),
+                r["public_analytics"],
             ),
             tuple(dict.fromkeys(u.strip() for u in r["webhook_urls"] if u and u.strip())),
         )

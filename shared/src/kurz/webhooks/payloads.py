@@ -47,6 +47,7 @@ class LinkFacts(msgspec.Struct, frozen=True):
     og_title: str | None = None
     description: str | None = None
     rules: tuple[dict[str, Any], ...] = ()
+    public_analytics: bool = False  # its statistics are public on /stats/l/{id}
 
 
 class LinkRef(msgspec.Struct, frozen=True):
@@ -215,7 +216,7 @@ def linkly_click(event: ClickEvent, link: LinkFacts, scheme: str) -> bytes:
             link.cloaked,
             link.forward_params,
             link.block_bots,
-            False,  # kurz has no public per-link statistics page yet
+            link.public_analytics,
             link.utm_source,
             link.utm_medium,
             link.utm_campaign,

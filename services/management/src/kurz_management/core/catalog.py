@@ -116,7 +116,7 @@ async def delete_tag(ctx: AppContext, principal: Principal, tag_id: int) -> None
 
 
 class PixelRecord(msgspec.Struct):
-    kind: str  # META, GOOGLE_ANALYTICS, GOOGLE_TAG_MANAGER
+    kind: str  # META, GOOGLE_ANALYTICS, GOOGLE_TAG_MANAGER, TIKTOK
     pixel_id: str
     links: int
 
@@ -126,6 +126,7 @@ PIXEL_COLUMNS = {
     "META": "meta_pixel_id",
     "GOOGLE_ANALYTICS": "ga4_id",
     "GOOGLE_TAG_MANAGER": "gtm_id",
+    "TIKTOK": "tiktok_pixel_id",
 }
 
 

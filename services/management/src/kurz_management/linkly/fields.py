@@ -23,6 +23,9 @@ LINK_FIELDS = {
     "fb_pixel_id": "Meta (Facebook) pixel id fired on the link page.",
     "ga4_tag_id": "Google Analytics 4 measurement id.",
     "gtm_id": "Google Tag Manager container id.",
+    "tiktok_pixel_id": "TikTok pixel id fired on the link page.",
+    "public_analytics": "Show the link's statistics to anyone, on kurz's page "
+    "/stats/l/{id} of the management server; false (default): only through the API.",
     "expiry_destination": "Where visitors go once it has expired.",
     "expiry_clicks": "Counted clicks after which the link expires, as at its expiry time "
     "(kurz's click limit, exact under concurrency at the edge); null or 0: no limit.",

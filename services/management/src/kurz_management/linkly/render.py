@@ -91,6 +91,8 @@ class LinklyLink(msgspec.Struct):
     expiry_datetime: str | None
     expiry_destination: str | None
     expiry_clicks: int | None
+    tiktok_pixel_id: str | None
+    public_analytics: bool
 
 
 FIELDS: tuple[str, ...] = LinklyLink.__struct_fields__
@@ -144,6 +146,8 @@ def to_linkly(record: LinkRecord, default_domain: str, *, deleted: bool = False)
         expiry_datetime=record.expires_at.isoformat() if record.expires_at else None,
         expiry_destination=record.expiry_url,
         expiry_clicks=record.max_clicks or None,
+        tiktok_pixel_id=record.tiktok_pixel_id,
+        public_analytics=record.public_analytics,
     )
 
 

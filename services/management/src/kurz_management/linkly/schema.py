@@ -15,7 +15,9 @@ from kurz_management.linkly.fields import LINK_FIELDS
 from kurz_management.openapi import fields_doc
 
 # Linkly request fields that are booleans.
-BOOL_FIELDS = frozenset({"forward_params", "enabled", "cloaking", "block_bots", "hide_referrer"})
+BOOL_FIELDS = frozenset(
+    {"forward_params", "enabled", "cloaking", "block_bots", "hide_referrer", "public_analytics"}
+)
 _TRUE = frozenset({"true", "1", "yes", "on"})
 _FALSE = frozenset({"false", "0", "no", "off"})
 # Linkly fields that can be emptied on update (null or "") → their LinkSpec names.
@@ -35,6 +37,7 @@ CLEARABLE = {
     "fb_pixel_id": "meta_pixel_id",
     "ga4_tag_id": "ga4_id",
     "gtm_id": "gtm_id",
+    "tiktok_pixel_id": "tiktok_pixel_id",
     "expiry_datetime": "expires_at",
     "expiry_destination": "expiry_url",
     "expiry_clicks": "max_clicks",  # 0 clears it too: no limit
@@ -81,6 +84,7 @@ class LinklyLinkIn(msgspec.Struct, kw_only=True):
     cloaking: bool | None = None
     block_bots: bool | None = None
     hide_referrer: bool | None = None
+    public_analytics: bool | None = None
     utm_source: str | None = None
     utm_medium: str | None = None
     utm_campaign: str | None = None
@@ -94,6 +98,7 @@ class LinklyLinkIn(msgspec.Struct, kw_only=True):
     fb_pixel_id: str | None = None
     ga4_tag_id: str | None = None
     gtm_id: str | None = None
+    tiktok_pixel_id: str | None = None
     expiry_datetime: datetime | None = None
     expiry_destination: str | None = None
     expiry_clicks: int | None = None
@@ -264,6 +269,7 @@ def to_spec(link: LinklyLinkIn) -> LinkSpec:
         cloaked=link.cloaking,
         block_bots=link.block_bots,
         hide_referrer=link.hide_referrer,
+        public_analytics=link.public_analytics,
         utm_source=link.utm_source,
         utm_medium=link.utm_medium,
         utm_campaign=link.utm_campaign,
@@ -275,6 +281,7 @@ def to_spec(link: LinklyLinkIn) -> LinkSpec:
         meta_pixel_id=link.fb_pixel_id,
         ga4_id=link.ga4_tag_id,
         gtm_id=link.gtm_id,
+        tiktok_pixel_id=link.tiktok_pixel_id,
         expires_at=_utc(link.expiry_datetime),
         expiry_url=link.expiry_destination,
         max_clicks=link.expiry_clicks or None,  # 0: no limit (cleared, see clears_of)

@@ -118,8 +118,8 @@ class PixelOut(msgspec.Struct):
 
     Fields:
         id: The pixel's id in this list: its type and pixelId.
-        type: META (Meta pixel), GOOGLE_ANALYTICS (GA4 measurement id) or
-            GOOGLE_TAG_MANAGER (container id).
+        type: META (Meta pixel), GOOGLE_ANALYTICS (GA4 measurement id),
+            GOOGLE_TAG_MANAGER (container id) or TIKTOK (TikTok pixel).
         pixelId: The id the pixel's vendor gave it.
         linkCount: How many live links fire it.
     """
@@ -133,7 +133,7 @@ class PixelOut(msgspec.Struct):
 class PixelList(msgspec.Struct):
     """Fields:
     pixels: The pixels set on the workspace's live links (metaPixelId, googleTagId,
-        gtmId), by type and id.
+        gtmId, tiktokPixelId), by type and id.
     """
 
     pixels: list[PixelOut]

@@ -10,7 +10,7 @@ from kurz.models import LinkSpec, LinkType
 from kurz.urls import merge_query
 from msgspec import UNSET
 
-from kurz_management.core.links.service import LinkError, LinkRecord
+from kurz_management.core.links.service import LinkError, LinkRecord, public_stats_path
 from kurz_management.native.schema import (
     BODY_FIELD_OF_SPEC,
     LINK_FIELDS,
@@ -74,9 +74,12 @@ def body_field(spec_field: str | None) -> str | None:
     return BODY_FIELD_OF_SPEC.get(spec_field, spec_field)
 
 
-def link_out(record: LinkRecord, now: datetime | None = None) -> LinkOut:
+def link_out(record: LinkRecord, site: str, now: datetime | None = None) -> LinkOut:
     """The link as this API shows it: kurz's fields and, beside them, the names and
-    types Brevr's clients read (string ids, shortCode, isActive, clickCount, tags...)."""
+    types Brevr's clients read (string ids, shortCode, isActive, clickCount, tags...).
+    `site`: the management server's base URL as the client reached it (without a
+    trailing slash), where the public statistics page of the link is."""
+    stats_url = site + public_stats_path(record.id) if record.public_analytics else None
     return LinkOut(
         id=str(record.id),
         url=merge_query(record.url, utm_pairs(record)) if record.link_type == "URL" else record.url,
@@ -113,6 +116,7 @@ def link_out(record: LinkRecord, now: datetime | None = None) -> LinkOut:
         hideReferrer=record.hide_referrer,
         gtmId=record.gtm_id,
         gtmContainerId=record.gtm_id,
+        tiktokPixelId=record.tiktok_pixel_id,
         ogTitle=record.og_title,
         headTags=record.head_tags,
         bodyTags=record.body_tags,
@@ -122,6 +126,8 @@ def link_out(record: LinkRecord, now: datetime | None = None) -> LinkOut:
         qrBypass=record.qr_bypass,
         pushSubscribe=record.push_subscribe,
         isActive=is_active(record, now or datetime.now(UTC)),
+        publicAnalytics=record.public_analytics,
+        statsUrl=stats_url,
         clicks=record.clicks,
         clickCount=record.clicks,
         skipSocialCrawlerTracking=True,

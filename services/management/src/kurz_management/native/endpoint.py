@@ -67,6 +67,11 @@ class Call:
     ctx: AppContext
     principal: Principal
 
+    @property
+    def site(self) -> str:
+        """The server's base URL as the client reached it, without a trailing slash."""
+        return str(self.request.base_url).rstrip("/")
+
     async def body(self, body_type: type[T]) -> T:
         raw = await read_body(self.request, self.ctx.settings.api.max_body_bytes)
         if not raw.strip():

@@ -39,6 +39,7 @@ LINK_FIELD_DOCS: dict[str, str] = {
     "deleteAt": "When the link is deleted by itself (ISO 8601).",
     "hideReferrer": "Send visitors on without a Referer header.",
     "gtmId": "Google Tag Manager container id fired on the link page.",
+    "tiktokPixelId": "TikTok pixel id fired on the link page.",
     "ogTitle": "Title for link previews (og:title); title when omitted.",
     "headTags": "Raw HTML for the <head> of the link page (custom domains only).",
     "bodyTags": "Raw HTML for the <body> of the link page (custom domains only).",
@@ -48,6 +49,8 @@ LINK_FIELD_DOCS: dict[str, str] = {
     "enabled": "false: the link answers 404 until enabled again (default true).",
     "qrBypass": "QR codes carry the destination itself, so scans skip the short URL.",
     "pushSubscribe": "Offer visitors push notifications on the link page.",
+    "publicAnalytics": "Show the link's statistics to anyone on its public page (statsUrl); "
+    "false (default): only through the API.",
 }
 
 LINK_OUT_DOCS: dict[str, str] = {
@@ -65,6 +68,7 @@ LINK_OUT_DOCS: dict[str, str] = {
     "tags": "The link's tags, each as {tag: {id, name, color}}.",
     "isActive": "Whether a visit now would be counted and sent on: enabled, started, "
     "not expired and under its click limit.",
+    "statsUrl": "The link's public statistics page while publicAnalytics is true, else null.",
     "clicks": "Counted clicks so far (bots excluded).",
     "clickCount": "Counted clicks so far (the same as clicks).",
     "gtmContainerId": "Google Tag Manager container id (the same as gtmId).",

@@ -40,19 +40,19 @@ from kurz_management.native.schema import (
 async def create_link(call: Call) -> Response:
     spec, _ = spec_of(await call.body(LinkCreate))
     record = await service.create_link(call.ctx, call.principal, spec)
-    return json_response(LinkEnvelope(link_out(record)), 201)
+    return json_response(LinkEnvelope(link_out(record, call.site)), 201)
 
 
 async def get_link(call: Call) -> Response:
     record = await service.get_link(call.ctx, call.principal, call.path_id())
-    return json_response(LinkEnvelope(link_out(record)))
+    return json_response(LinkEnvelope(link_out(record, call.site)))
 
 
 async def update_link(call: Call) -> Response:
     link_id = call.path_id()
     spec, clears = spec_of(await call.body(LinkPatch), nulls_clear=True)
     record = await service.update_link(call.ctx, call.principal, link_id, spec, spec_clears=clears)
-    return json_response(LinkEnvelope(link_out(record)))
+    return json_response(LinkEnvelope(link_out(record, call.site)))
 
 
 async def delete_link(call: Call) -> Response:
@@ -81,7 +81,7 @@ async def list_links(call: Call) -> Response:
         ),
     )
     pages = Pagination(query.page, query.limit, total, math.ceil(total / query.limit))
-    return json_response(LinkList([link_out(r) for r in records], pages))
+    return json_response(LinkList([link_out(r, call.site) for r in records], pages))
 
 
 async def bulk_links(call: Call) -> Response:
@@ -120,7 +120,7 @@ async def bulk_links(call: Call) -> Response:
     created = 0
     for (index, link_id, _), result in zip(parsed, results, strict=True):
         if isinstance(result, LinkRecord):
-            written.append(_bulk_link(result))
+            written.append(_bulk_link(result, call.site))
             created += link_id is None
         elif result.message != NOT_WRITTEN:
             result.index = index
@@ -133,8 +133,9 @@ async def bulk_links(call: Call) -> Response:
     return json_response(answer, 201 if written and not errors else 200)
 
 
-def _bulk_link(record: LinkRecord) -> BulkLinkOut:
-    return BulkLinkOut(**msgspec.structs.asdict(link_out(record)), pendingVerification=False)
+def _bulk_link(record: LinkRecord, site: str) -> BulkLinkOut:
+    out = link_out(record, site)
+    return BulkLinkOut(**msgspec.structs.asdict(out), pendingVerification=False)
 
 
 def _item_error(error: LinkError) -> ItemError:

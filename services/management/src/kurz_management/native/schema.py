@@ -68,6 +68,7 @@ LINK_FIELDS: dict[str, tuple[Any, str]] = {
     "deleteAt": (c.Timestamp, "delete_at"),
     "hideReferrer": (bool, "hide_referrer"),
     "gtmId": (c.TrackingId, "gtm_id"),
+    "tiktokPixelId": (c.TrackingId, "tiktok_pixel_id"),
     "ogTitle": (c.link_text("og_title"), "og_title"),
     "headTags": (c.link_text("head_tags"), "head_tags"),
     "bodyTags": (c.link_text("body_tags"), "body_tags"),
@@ -76,6 +77,7 @@ LINK_FIELDS: dict[str, tuple[Any, str]] = {
     "enabled": (bool, "enabled"),
     "qrBypass": (bool, "qr_bypass"),
     "pushSubscribe": (bool, "push_subscribe"),
+    "publicAnalytics": (bool, "public_analytics"),
 }
 BODY_FIELD_OF_SPEC = {spec: body for body, (_, spec) in LINK_FIELDS.items() if body != "slug"}
 
@@ -220,6 +222,7 @@ class LinkOut(msgspec.Struct, kw_only=True):
     hideReferrer: bool
     gtmId: str | None
     gtmContainerId: str | None
+    tiktokPixelId: str | None
     ogTitle: str | None
     headTags: str | None
     bodyTags: str | None
@@ -229,6 +232,8 @@ class LinkOut(msgspec.Struct, kw_only=True):
     qrBypass: bool
     pushSubscribe: bool
     isActive: bool
+    publicAnalytics: bool
+    statsUrl: str | None
     clicks: int
     clickCount: int
     skipSocialCrawlerTracking: bool

@@ -1,4 +1,5 @@
-"""What the page shows: the group, and its figures from the statistics query layer."""
+"""What the pages show: the group or the link, and its figures from the statistics query
+layer (kurz_management.core.analytics)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import msgspec
 
 from kurz_management.core.analytics import rollups, sql
 from kurz_management.core.analytics.model import Bucket, Count, Period, Selection, Totals
+from kurz_management.core.links.service import PublicLink
 
 RANGES = (7, 30, 90, 365)  # days a visitor can choose with one click
 TOP = 8  # rows of each ranking
@@ -34,13 +36,20 @@ class PageLink(msgspec.Struct, frozen=True):
     visitors: int
 
 
-class PageStats(msgspec.Struct, frozen=True):
+class Figures(msgspec.Struct, frozen=True):
+    """What every statistics page charts and ranks over its period."""
+
     span: Period
     totals: Totals
     days: list[Bucket]
     countries: list[Count]
     devices: list[Count]
     referrers: list[Count]
+
+
+class PageStats(Figures, frozen=True):
+    """A group's figures and its links."""
+
     links: list[PageLink]
     link_count: int
 
@@ -66,16 +75,29 @@ async def load_stats(
     pool: asyncpg.Pool[Any], group: PageGroup, span: Period, scheme: str
 ) -> PageStats:
     sel = Selection(group.workspace_id, group.time_zone, group_id=group.id)
-    totals, series, countries, devices, referrers, links = await asyncio.gather(
+    figures, (link_list, link_count) = await asyncio.gather(
+        load_figures(pool, sel, span), _links(pool, sel, span, scheme)
+    )
+    return PageStats(**msgspec.structs.asdict(figures), links=link_list, link_count=link_count)
+
+
+async def load_link_figures(pool: asyncpg.Pool[Any], link: PublicLink, span: Period) -> Figures:
+    """One public link's figures (core.links.service.public_link found it public)."""
+    record = link.record
+    return await load_figures(
+        pool, Selection(record.workspace_id, link.time_zone, link_ids=(record.id,)), span
+    )
+
+
+async def load_figures(pool: asyncpg.Pool[Any], sel: Selection, span: Period) -> Figures:
+    totals, series, countries, devices, referrers = await asyncio.gather(
         rollups.totals(pool, sel, span),
         rollups.daily(pool, sel, span),
         rollups.counts(pool, sel, "country", span, TOP),
         rollups.counts(pool, sel, "device", span, TOP),
         rollups.counts(pool, sel, "referrer", span, TOP),
-        _links(pool, sel, span, scheme),
     )
-    link_list, link_count = links
-    return PageStats(span, totals, series, countries, devices, referrers, link_list, link_count)
+    return Figures(span, totals, series, countries, devices, referrers)
 
 
 async def _links(

@@ -1,5 +1,6 @@
-"""The page's HTML. Everything that comes from users (group and link names, URLs,
-referrers, browsers) goes through `_e`; nothing is put in a script or a style."""
+"""The pages' HTML: a group's (behind its password) and a public link's, one look.
+Everything that comes from users (group and link names, URLs, referrers, browsers) goes
+through `_e`; nothing is put in a script or a style."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ from html import escape
 from kurz import push as web_push
 
 from kurz_management.core.analytics.model import Count, Period
-from kurz_management.statspage.data import RANGES, PageGroup, PageStats
+from kurz_management.core.links.service import LinkRecord
+from kurz_management.statspage.data import RANGES, Figures, PageGroup, PageStats
 
 STATIC = "/stats/static"
 _DEVICES = {"desktop": "Desktop", "mobile": "Mobile", "tablet": "Tablet", "other": "Other"}
@@ -72,13 +74,24 @@ def login_page(action: str, *, error: str | None = None, wait: int = 0) -> str:
     return _layout("Link statistics", body, wide=False)
 
 
-def period_error_page(group: PageGroup, message: str) -> str:
+def period_error_page(name: str, back: str, message: str) -> str:
+    """A period the page cannot show, on the page of `name` (a group's or a link's)."""
     body = f"""<main class="login"><div class="card login-card">
-<p class="eyebrow">Link statistics</p><h1>{_e(group.name)}</h1>
+<p class="eyebrow">Link statistics</p><h1>{_e(name)}</h1>
 <p class="alert" role="alert" id="period-error">{_e(message)}</p>
-<p><a href="/stats/g/{group.id}">Show the last 30 days</a></p>
+<p><a href="{_e(back)}">Show the last 30 days</a></p>
 </div></main>"""
-    return _layout(f"{group.name}: statistics", body, wide=False)
+    return _layout(f"{name}: statistics", body, wide=False)
+
+
+def not_found_page() -> str:
+    """A link page that is not public: the same for a private, a deleted and a missing
+    link, so the page never tells which."""
+    body = """<main class="login"><div class="card login-card">
+<p class="eyebrow">Link statistics</p><h1>Not found</h1>
+<p class="muted">There are no public statistics at this address.</p>
+</div></main>"""
+    return _layout("Not found", body, wide=False)
 
 
 def unavailable_page() -> str:
@@ -106,25 +119,61 @@ def _notify_me(group: PageGroup, push_key: str | None) -> str:
 
 
 def dashboard(group: PageGroup, stats: PageStats, today: date, push_key: str | None = None) -> str:
+    header = f"""<h1 id="group-name">{_e(group.name)}</h1>
+{_period_line(stats, group.time_zone)}
+<nav class="ranges" aria-label="Period">{_ranges(stats.span, today)}</nav>
+{_notify_me(group, push_key)}"""
+    cards = (
+        _card("Clicks", stats.totals.clicks, "total-clicks")
+        + _card("Unique visitors", stats.totals.visitors, "total-visitors")
+        + _card("Links", stats.link_count, "total-links")
+    )
+    body = _page(header, cards, stats, _links(stats))
+    return _layout(f"{group.name}: statistics", body)
+
+
+def link_dashboard(link: LinkRecord, time_zone: str, stats: Figures, today: date) -> str:
+    """One link's public page: its short URL and title (never its destination or note,
+    which a password or rules may keep from visitors), then the figures."""
+    title = f'<p class="muted" id="link-title">{_e(link.title)}</p>' if link.title else ""
+    header = f"""<h1 id="link-name">{_e(link.short_url)}</h1>
+{title}
+{_period_line(stats, time_zone)}
+<nav class="ranges" aria-label="Period">{_ranges(stats.span, today)}</nav>"""
+    cards = (
+        _card("Clicks", stats.totals.clicks, "total-clicks")
+        + _card("Unique visitors", stats.totals.visitors, "total-visitors")
+        + _card("Clicks, all time", link.clicks, "total-all-time")
+    )
+    return _layout(f"{link.short_url}: statistics", _page(header, cards, stats))
+
+
+def _period_line(stats: Figures, time_zone: str) -> str:
     span = stats.span
+    return (
+        f'<p class="muted">{_e(span.start.isoformat())} to {_e(span.end.isoformat())}\n'
+        f" · days in {_e(time_zone)}</p>"
+    )
+
+
+def _ranges(span: Period, today: date) -> str:
     current = ' aria-current="page"'
     days = span.days if span.end == today else None
-    ranges = "".join(
+    return "".join(
         f'<a href="?days={d}"{current if d == days else ""}>{d} days</a>' for d in RANGES
     ) + _range_form(span)
-    body = f"""<header class="top"><div class="wrap">
+
+
+def _page(header: str, cards: str, stats: Figures, after: str = "") -> str:
+    """The header (its heading, period and ranges), the total cards, the chart with its
+    numbers, the rankings, then `after`."""
+    return f"""<header class="top"><div class="wrap">
 <p class="eyebrow">Link statistics</p>
-<h1 id="group-name">{_e(group.name)}</h1>
-<p class="muted">{_e(span.start.isoformat())} to {_e(span.end.isoformat())}
- · days in {_e(group.time_zone)}</p>
-<nav class="ranges" aria-label="Period">{ranges}</nav>
-{_notify_me(group, push_key)}
+{header}
 </div></header>
 <main class="wrap">
 <section class="cards" aria-label="Totals">
-{_card("Clicks", stats.totals.clicks, "total-clicks")}
-{_card("Unique visitors", stats.totals.visitors, "total-visitors")}
-{_card("Links", stats.link_count, "total-links")}
+{cards}
 </section>
 <section class="panel">
 <div class="panel-head"><h2>Clicks and unique visitors</h2>
@@ -140,9 +189,8 @@ def dashboard(group: PageGroup, stats: PageStats, today: date, push_key: str | N
 {_ranking("Devices", "devices", stats.devices, lambda v: _DEVICES.get(v, v or "Unknown"))}
 {_ranking("Referrers", "referrers", stats.referrers, lambda v: v or "Direct / none")}
 </div>
-{_links(stats)}
+{after}
 </main>"""
-    return _layout(f"{group.name}: statistics", body)
 
 
 def _range_form(span: Period) -> str:
@@ -163,7 +211,7 @@ def _card(label: str, value: int, ident: str) -> str:
     )
 
 
-def _series_table(stats: PageStats) -> str:
+def _series_table(stats: Figures) -> str:
     rows = "".join(
         f'<tr data-day="{b.day.isoformat()}" data-clicks="{b.clicks}" '
         f'data-visitors="{b.visitors}"><th scope="row">{b.day.isoformat()}</th>'

@@ -1,7 +1,11 @@
 """`/stats/g/{grpIdx}`: GET shows the password form or, with a valid cookie, the page;
 POST checks the password through the same gate as the edge's password links (each
 attempt counted per visitor and group before it is verified; closed while Redis is away)
-and sets the cookie."""
+and sets the cookie.
+
+`/stats/l/{link_id}`: a link's page, open to anyone while the link's statistics are
+public (public_analytics) and it is not deleted; otherwise 404, the same answer as for a
+link that does not exist."""
 
 from __future__ import annotations
 
@@ -28,8 +32,10 @@ from kurz_management.context import context
 from kurz_management.core.analytics.model import AnalyticsError
 from kurz_management.core.analytics.periods import today
 from kurz_management.core.faults import UNAVAILABLE_ERRORS
+from kurz_management.core.links import service as links
+from kurz_management.core.links.service import LinkError
 from kurz_management.statspage import period, render, session
-from kurz_management.statspage.data import PageGroup, load_group, load_stats
+from kurz_management.statspage.data import PageGroup, load_group, load_link_figures, load_stats
 
 log = logging.getLogger(__name__)
 Handler = Callable[[Request], Awaitable[Response]]
@@ -89,10 +95,31 @@ async def page(request: Request) -> Response:
     try:
         span = period.chosen(request.query_params, group.time_zone)
     except AnalyticsError as exc:
-        return _html(render.period_error_page(group, exc.message), 400)
+        return _html(render.period_error_page(group.name, _action(request), exc.message), 400)
     stats = await load_stats(ctx.pool, group, span, ctx.settings.edge.public_scheme)
     push_key = web_push.public_key(ctx.settings.push)
     return _html(render.dashboard(group, stats, today(group.time_zone), push_key))
+
+
+async def link_page(request: Request) -> Response:
+    ctx = context(request)
+    link_id = parse_id(request.path_params["link_id"])
+    try:
+        if link_id is None:
+            raise LinkError("not_found", "not a link id")
+        found = await links.public_link(ctx, link_id)
+    except LinkError as exc:
+        if exc.kind == "unavailable":
+            return _unavailable()
+        return _html(render.not_found_page(), 404)
+    try:
+        span = period.chosen(request.query_params, found.time_zone)
+    except AnalyticsError as exc:
+        back = links.public_stats_path(found.record.id)
+        return _html(render.period_error_page(found.record.short_url, back, exc.message), 400)
+    figures = await load_link_figures(ctx.pool, found, span)
+    page = render.link_dashboard(found.record, found.time_zone, figures, today(found.time_zone))
+    return _html(page)
 
 
 async def subscribe(request: Request) -> Response:
@@ -238,6 +265,7 @@ routes: list[BaseRoute] = [
     Route("/stats/g/{group_id}", _outage_safe(page), methods=["GET", "HEAD"]),
     Route("/stats/g/{group_id}", _outage_safe(login), methods=["POST"]),
     Route("/stats/g/{group_id}/push", _outage_safe(subscribe), methods=["POST"]),
+    Route("/stats/l/{link_id}", _outage_safe(link_page), methods=["GET", "HEAD"]),
     Route("/stats/static/{name}", static, methods=["GET", "HEAD"]),
     Route(web_push.SERVICE_WORKER_PATH, service_worker, methods=["GET", "HEAD"]),
 ]

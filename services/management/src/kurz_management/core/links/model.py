@@ -76,6 +76,7 @@ class LinkRecord(msgspec.Struct, kw_only=True):
     meta_pixel_id: str | None
     ga4_id: str | None
     gtm_id: str | None
+    tiktok_pixel_id: str | None
     head_tags: str | None
     body_tags: str | None
     webhook_urls: list[str]
@@ -84,6 +85,7 @@ class LinkRecord(msgspec.Struct, kw_only=True):
     enabled: bool
     qr_bypass: bool
     push_subscribe: bool
+    public_analytics: bool  # statistics shown on public_stats_path(id)
     tag_ids: list[int]
     tags: list[TagRef]
     created_by_key: int | None  # the API key that created it; None: the CLI, an import
@@ -93,6 +95,18 @@ class LinkRecord(msgspec.Struct, kw_only=True):
     created_at: datetime
     updated_at: datetime
     deleted_at: datetime | None = None
+
+
+class PublicLink(msgspec.Struct, frozen=True):
+    """A link whose statistics are public, and the time zone its days are counted in."""
+
+    record: LinkRecord
+    time_zone: str
+
+
+def public_stats_path(link_id: int) -> str:
+    """Where a link with public_analytics shows its statistics, on the management server."""
+    return f"/stats/l/{link_id}"
 
 
 # What a list of links can be sorted by (ties broken by id, the same way).

@@ -10,7 +10,13 @@ from kurz.validation import is_id
 from kurz_management.core.auth import Principal
 from kurz_management.core.context import AppContext
 from kurz_management.core.links.guard import database_available
-from kurz_management.core.links.model import MAX_LIST_LIMIT, LinkError, LinkQuery, LinkRecord
+from kurz_management.core.links.model import (
+    MAX_LIST_LIMIT,
+    LinkError,
+    LinkQuery,
+    LinkRecord,
+    PublicLink,
+)
 from kurz_management.core.links.rows import RECORD_SELECT, record_of_row
 from kurz_management.core.links.validate import normalize_address
 
@@ -25,6 +31,22 @@ async def get_by_id(ctx: AppContext, principal: Principal, link_id: int) -> Link
     if row is None:
         raise LinkError("not_found", f"no link {link_id} in this workspace")
     return record_of_row(row, ctx.settings.edge.public_scheme)
+
+
+async def get_public(ctx: AppContext, link_id: int) -> PublicLink:
+    """A live link whose owner made its statistics public, with its workspace's time
+    zone; any other id (off, deleted, unknown) is the same `not_found`."""
+    with database_available():
+        row = await ctx.pool.fetchrow(
+            f"""SELECT r.*, w.time_zone
+                FROM ({RECORD_SELECT} WHERE l.id = $1 AND l.public_analytics
+                      AND l.deleted_at IS NULL) AS r
+                JOIN workspaces w ON w.id = r.workspace_id""",
+            link_id,
+        )
+    if row is None:
+        raise LinkError("not_found", f"no public link {link_id}")
+    return PublicLink(record_of_row(row, ctx.settings.edge.public_scheme), row["time_zone"])
 
 
 async def get_by_address(ctx: AppContext, principal: Principal, host: str, slug: str) -> LinkRecord:

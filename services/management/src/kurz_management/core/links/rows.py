@@ -42,6 +42,7 @@ COLUMNS: tuple[tuple[str, str], ...] = (
     ("meta_pixel_id", "text"),
     ("ga4_id", "text"),
     ("gtm_id", "text"),
+    ("tiktok_pixel_id", "text"),
     ("head_tags", "text"),
     ("body_tags", "text"),
     ("webhook_urls", "text"),
@@ -50,6 +51,7 @@ COLUMNS: tuple[tuple[str, str], ...] = (
     ("enabled", "bool"),
     ("qr_bypass", "bool"),
     ("push_subscribe", "bool"),
+    ("public_analytics", "bool"),
 )
 COLUMN_NAMES = tuple(name for name, _ in COLUMNS)
 
@@ -65,6 +67,7 @@ DEFAULTS: dict[str, Any] = {name: None for name in COLUMN_NAMES} | {
     "enabled": True,
     "qr_bypass": False,
     "push_subscribe": False,
+    "public_analytics": False,
 }
 
 # LinkSpec fields stored under another column name (tag_ids live in link_tags).
@@ -94,6 +97,7 @@ CLEARABLE: dict[str, Any] = {
         "meta_pixel_id",
         "ga4_id",
         "gtm_id",
+        "tiktok_pixel_id",
         "head_tags",
         "body_tags",
         "group_id",
@@ -199,6 +203,7 @@ def record_of_row(row: Mapping[str, Any], scheme: str) -> LinkRecord:
         meta_pixel_id=row["meta_pixel_id"],
         ga4_id=row["ga4_id"],
         gtm_id=row["gtm_id"],
+        tiktok_pixel_id=row["tiktok_pixel_id"],
         head_tags=row["head_tags"],
         body_tags=row["body_tags"],
         webhook_urls=list(row["webhook_urls"] or []),
@@ -207,6 +212,7 @@ def record_of_row(row: Mapping[str, Any], scheme: str) -> LinkRecord:
         enabled=row["enabled"],
         qr_bypass=row["qr_bypass"],
         push_subscribe=row["push_subscribe"],
+        public_analytics=row["public_analytics"],
         tag_ids=[t.id for t in tags],
         tags=tags,
         created_by_key=row["created_by_key"],

@@ -30,6 +30,8 @@ from kurz_management.core.links.model import (
     LinkError,
     LinkQuery,
     LinkRecord,
+    PublicLink,
+    public_stats_path,
 )
 
 __all__ = [
@@ -39,6 +41,7 @@ __all__ = [
     "LinkError",
     "LinkQuery",
     "LinkRecord",
+    "PublicLink",
     "bulk_upsert",
     "create_link",
     "delete_link",
@@ -46,6 +49,8 @@ __all__ = [
     "get_link",
     "iter_links",
     "list_links",
+    "public_link",
+    "public_stats_path",
     "update_link",
 ]
 
@@ -101,6 +106,15 @@ async def delete_links(ctx: AppContext, principal: Principal, link_ids: list[int
 async def get_link(ctx: AppContext, principal: Principal, link_id: int) -> LinkRecord:
     _known_id(link_id)
     return await reads.get_by_id(ctx, principal, link_id)
+
+
+async def public_link(ctx: AppContext, link_id: int) -> PublicLink:
+    """For the public statistics page, without a principal: the link when it is live and
+    its statistics are public (public_analytics), else `not_found`, the same for a link
+    that does not exist, so the page never tells whether a private link exists."""
+    if not is_id(link_id):
+        raise LinkError("not_found", f"no public link {link_id}")
+    return await reads.get_public(ctx, link_id)
 
 
 async def find_link(ctx: AppContext, principal: Principal, host: str, slug: str) -> LinkRecord:
