@@ -18,6 +18,7 @@ import asyncpg
 import redis.asyncio as aioredis
 from email_validator import EmailNotValidError, validate_email
 
+from kurz import redis_topology
 from kurz.countries import COUNTRY_CODES
 from kurz.plans import PLAN_CODES
 
@@ -71,7 +72,7 @@ async def postgres(url: str) -> AsyncIterator[asyncpg.Connection[Any]]:
 
 async def redis_client(url: str) -> aioredis.Redis:
     """A Redis client that has answered a PING."""
-    client = aioredis.Redis.from_url(url, socket_connect_timeout=CONNECT_TIMEOUT)
+    client = redis_topology.client(url, socket_connect_timeout=CONNECT_TIMEOUT)
     try:
         await client.ping()
     except (OSError, aioredis.RedisError) as exc:

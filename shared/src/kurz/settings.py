@@ -10,6 +10,8 @@ from typing import Literal
 
 import msgspec
 
+from kurz import redis_topology
+
 
 class DatabaseSettings(msgspec.Struct, frozen=True):
     url: str = "postgresql://postgres@127.0.0.1:5432/kurz"
@@ -24,6 +26,9 @@ class RedisSettings(msgspec.Struct, frozen=True):
     # (kurz.stream_watch); past these, kurz alerts and consumers report not ready.
     stream_high_water_bytes: int = 1_073_741_824
     stream_behind_seconds: float = 300.0  # oldest unacknowledged entry older than this
+
+    def __post_init__(self) -> None:
+        redis_topology.check(self.url)  # one line at start, not a traceback at first use
 
 
 class EdgeSettings(msgspec.Struct, frozen=True):

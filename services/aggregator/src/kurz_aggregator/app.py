@@ -11,6 +11,7 @@ from typing import Any
 
 import asyncpg
 import redis.asyncio as aioredis
+from kurz import redis_topology
 from kurz.db import create_pool
 from kurz.logs import log_as
 from kurz.observability import OPERATOR_PATHS, serve_operator_path
@@ -70,7 +71,7 @@ class AggregatorApp:
         concurrency = max(settings.aggregator.concurrency, 1)
         pool = await create_pool(settings.database.url, min_size=1, max_size=concurrency + 1)
         stack.push_async_callback(pool.close)
-        redis = aioredis.Redis.from_url(settings.redis.url)
+        redis = redis_topology.client(settings.redis.url)
         stack.push_async_callback(redis.aclose)
         self._resources, self._pool, self._redis = stack, pool, redis
         # Several consumers in one process: while one waits on Postgres, another decodes,

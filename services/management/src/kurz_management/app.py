@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import msgspec
-import redis.asyncio as aioredis
+from kurz import redis_topology
 from kurz.db import create_pool
 from kurz.edge_cache import EdgeCache
 from kurz.logs import log_as
@@ -98,7 +98,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             max_size=settings.database.pool_max,
         )
         # Bounded waits: a Redis that hangs must not hang the API (writes log and go on).
-        redis = aioredis.Redis.from_url(
+        redis = redis_topology.client(
             settings.redis.url, socket_connect_timeout=2, socket_timeout=5
         )
         app.state.ctx = ctx = AppContext(settings, pool, redis, EdgeCache(redis))

@@ -186,7 +186,7 @@ Rules = Annotated[list[Rule], declared(maxItems=validation.MAX_RULES, items=RULE
 # own Meta states; the constraints declared for the document are checked here, on the
 # text as sent, so a query the document forbids is refused (400) and never read leniently
 # (a number taken as a timestamp, an id of 0 as "none").
-_RULES = ("pattern", "minimum", "maximum", "minLength", "maxLength", "enum", "format")
+_RULES = ("pattern", "minimum", "maximum", "minLength", "maxLength", "enum")
 # Patterns that declare only part of what the server takes (ASCII host names, the years
 # and days of DATE): the server's own rule decides those values.
 _PARTIAL = (HOST, YEAR)
@@ -201,7 +201,25 @@ def _query_rules(shape: type) -> dict[str, dict[str, Any]]:
         branches = [b for b in prop.get("anyOf", [prop]) if b.get("type") != "null"]
         if len(branches) == 1:
             rules[field] = {k: v for k, v in branches[0].items() if k in _RULES}
+    for field in _datetime_fields(shape):
+        rules.setdefault(field, {})["date-time"] = True
     return rules
+
+
+def _datetime_fields(shape: type) -> list[str]:
+    """The fields of `shape` that hold a datetime (msgspec would take a number there as
+    a Unix time)."""
+    info = msgspec.inspect.type_info(shape)
+    assert isinstance(info, msgspec.inspect.StructType)
+    found = []
+    for field in info.fields:
+        kind = field.type
+        members = kind.types if isinstance(kind, msgspec.inspect.UnionType) else (kind,)
+        for member in members:
+            inner = member.type if isinstance(member, msgspec.inspect.Metadata) else member
+            if isinstance(inner, msgspec.inspect.DateTimeType):
+                found.append(field.encode_name)
+    return found
 
 
 def query_breach(shape: type, params: Mapping[str, str]) -> tuple[str, str] | None:
@@ -220,7 +238,7 @@ def _breach(rule: dict[str, Any], name: str, text: str) -> str | None:
     pattern = rule.get("pattern", "")
     if pattern and not any(p in pattern for p in _PARTIAL) and not re.search(pattern, text):
         return f"{name}: {text!r} is not in the documented form"
-    if rule.get("format") == "date-time" and _number(text) is not None:
+    if rule.get("date-time") and _number(text) is not None:
         return f"{name} must be a date and time (RFC 3339), not a number"
     if "enum" in rule and text not in {str(v) for v in rule["enum"]}:
         return f"{name} must be one of {', '.join(str(v) for v in rule['enum'])}"

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import redis.asyncio as aioredis
 from kurz import push as web_push
+from kurz import redis_topology
 from kurz.agents import classify
 from kurz.branding import EdgeWorkspace
 from kurz.decision import (
@@ -328,12 +329,11 @@ class Redirector:
         # failing with "too many connections" and falling through to Postgres.
         # One retry on a broken connection: after a Redis restart every pooled connection
         # is dead, and a lookup must not fall through to Postgres for that alone.
-        pool = aioredis.BlockingConnectionPool.from_url(
-            settings.redis.url, max_connections=_REDIS_CONNECTIONS, timeout=2.0,
+        self.redis = redis_topology.client(
+            settings.redis.url, blocking=True, max_connections=_REDIS_CONNECTIONS, timeout=2.0,
             socket_timeout=2.0, socket_connect_timeout=1.0,
             retry=Retry(NoBackoff(), 1, supported_errors=(ConnectionError,)),
         )  # fmt: skip
-        self.redis = aioredis.Redis.from_pool(pool)  # owns the pool: aclose() closes it
         database_url = settings.database.replica_url or settings.database.url
         self.resolver = Resolver(
             self.cache, self.redis, database_url, self.prepare,

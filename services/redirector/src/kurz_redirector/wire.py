@@ -35,6 +35,11 @@ class Wire:
             was_connected = connection.is_connected
             try:
                 async with asyncio.timeout(self._timeout):
+                    if not was_connected:
+                        # connect() itself, as redis-py's pools do: a Sentinel-managed
+                        # connection asks for the master's address there (sending on an
+                        # unconnected one would reach its default address instead).
+                        await connection.connect()  # type: ignore[no-untyped-call]  # untyped in redis-py
                     await connection.send_packed_command(command, check_health=False)
                     return await connection.read_response()
             except ResponseError:

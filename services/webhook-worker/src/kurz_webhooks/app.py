@@ -9,8 +9,7 @@ import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
-import redis.asyncio as aioredis
-from kurz import push
+from kurz import push, redis_topology
 from kurz.db import create_pool
 from kurz.logs import log_as
 from kurz.observability import OPERATOR_PATHS, serve_operator_path
@@ -45,7 +44,7 @@ class Worker:
         self.pool = await create_pool(
             s.database.url, min_size=s.database.pool_min, max_size=max(s.database.pool_max, 4)
         )
-        self.redis = aioredis.Redis.from_url(s.redis.url)
+        self.redis = redis_topology.client(s.redis.url)
         self.session = create_session(s.webhooks)
         self.recorder = Recorder(self.pool, s.webhooks, mail_configured)
         self.scheduler = Scheduler(self.pool, self.session, self.recorder, s.webhooks)
