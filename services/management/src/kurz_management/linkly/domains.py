@@ -37,6 +37,7 @@ class LinklyDomain(msgspec.Struct):
     """Fields:
     id: The domain's id.
     name: The domain (international names in punycode).
+    full_url: The domain as its short URLs begin, https://name.
     verified: Whether its DNS TXT record was found; links may use it once verified.
     verify_record: The TXT record to publish.
     verify_token: The value the TXT record holds.
@@ -47,6 +48,7 @@ class LinklyDomain(msgspec.Struct):
 
     id: int
     name: str
+    full_url: str
     verified: bool
     verify_record: str
     verify_token: str | None
@@ -82,10 +84,13 @@ async def resolve_domain_ids(
         link.domain = host
 
 
-def _render(domain: catalog.DomainRecord, workspace_id: int, deleted: bool = False) -> LinklyDomain:
+def _render(
+    ctx: AppContext, domain: catalog.DomainRecord, workspace_id: int, deleted: bool = False
+) -> LinklyDomain:
     return LinklyDomain(
-        domain.id, domain.host, domain.verified, domain.verify_record, domain.verify_token,
-        workspace_id, domain.created_at, deleted,
+        domain.id, domain.host, f"{ctx.settings.edge.public_scheme}://{domain.host}",
+        domain.verified,
+        domain.verify_record, domain.verify_token, workspace_id, domain.created_at, deleted,
     )  # fmt: skip
 
 
@@ -96,7 +101,15 @@ def _json(value: object, status: int = 200) -> Response:
 async def list_domains(request: Request, ctx: AppContext) -> Response:
     principal, _ = await authorized(request, ctx)
     found = await catalog.list_domains(ctx, principal)
-    return _json(LinklyDomains([_render(d, principal.workspace_id) for d in found]))
+    return _json(LinklyDomains([_render(ctx, d, principal.workspace_id) for d in found]))
+
+
+async def account_domains(request: Request, ctx: AppContext) -> Response:
+    """GET /api/v1/domains for a Linkly caller (Pipedream's list-domains): the key's
+    custom domains as a bare array; no domain means the default one."""
+    principal, _ = await authorized(request, ctx, workspace_in_path=False)
+    found = await catalog.list_domains(ctx, principal)
+    return _json([_render(ctx, d, principal.workspace_id) for d in found])
 
 
 async def add_domain(request: Request, ctx: AppContext) -> Response:
@@ -106,7 +119,7 @@ async def add_domain(request: Request, ctx: AppContext) -> Response:
     except msgspec.ValidationError as exc:
         raise LinklyError(400, f"invalid domain: {exc}", field="name") from None
     domain = await catalog.add_domain(ctx, principal, body.name)
-    return _json(_render(domain, principal.workspace_id))
+    return _json(_render(ctx, domain, principal.workspace_id))
 
 
 async def delete_domain(request: Request, ctx: AppContext) -> Response:
@@ -116,7 +129,7 @@ async def delete_domain(request: Request, ctx: AppContext) -> Response:
     if domain_id is None:
         raise LinklyError(404, f"no domain {raw} in this workspace", field="domain_id")
     domain = await catalog.delete_domain(ctx, principal, domain_id)
-    return _json(_render(domain, principal.workspace_id, deleted=True))
+    return _json(_render(ctx, domain, principal.workspace_id, deleted=True))
 
 
 def declared() -> list[DocumentedRoute]:

@@ -29,7 +29,7 @@ Handler = Callable[[Request, AppContext], Awaitable[Response]]
 
 
 def linkly_route(operation: Operation, handler: Handler) -> DocumentedRoute:
-    return DocumentedRoute(operation, _endpoint(handler))
+    return DocumentedRoute(operation, linkly_endpoint(handler))
 
 
 def linkly_operation(
@@ -52,7 +52,7 @@ def linkly_operation(
     )  # fmt: skip
 
 
-def _endpoint(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
+def linkly_endpoint(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
     """Renders every refusal in Linkly's envelope and adds the rate-limit headers."""
 
     async def endpoint(request: Request) -> Response:

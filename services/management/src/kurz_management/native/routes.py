@@ -5,8 +5,10 @@ from __future__ import annotations
 from starlette.routing import BaseRoute
 
 from kurz_management import openapi
+from kurz_management.linkly import domains as linkly_domains
+from kurz_management.linkly.endpoint import linkly_endpoint
 from kurz_management.native import catalog, links
-from kurz_management.native.routing import FAMILY, SECURITY, native_route
+from kurz_management.native.routing import FAMILY, SECURITY, native_route, shared_with_linkly
 from kurz_management.native.schema import (
     BulkFailure,
     BulkRequest,
@@ -131,12 +133,17 @@ routes: list[BaseRoute] = [
         errors=(404,),
         status=204,
     ),
-    native_route(
-        "GET",
-        "/api/v1/domains",
-        catalog.list_domains,
-        "List custom domains",
-        response=catalog.DomainList,
+    shared_with_linkly(
+        native_route(
+            "GET",
+            "/api/v1/domains",
+            catalog.list_domains,
+            "List custom domains",
+            response=catalog.DomainList,
+            description="Called with a Linkly key (`api_key` in the query, as Linkly's "
+            "integrations send it), it answers Linkly's form: a bare array of domains.",
+        ),
+        linkly_endpoint(linkly_domains.account_domains),
     ),
     native_route(
         "POST",

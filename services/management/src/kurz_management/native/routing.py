@@ -4,7 +4,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
 
 from kurz_management import openapi
 from kurz_management.native.endpoint import Handler, endpoint
@@ -49,3 +53,21 @@ def native_route(
         response_content_type=media,
     )
     return openapi.DocumentedRoute(operation, endpoint(handler))
+
+
+def shared_with_linkly(
+    route: openapi.DocumentedRoute, linkly: Callable[[Request], Awaitable[Response]]
+) -> openapi.DocumentedRoute:
+    """`route`, whose path Linkly's clients call too: a request carrying a Linkly key
+    (`api_key` in the query or `X-API-KEY`) and no Authorization header gets `linkly`'s
+    answer; every other request the native one."""
+    native = route.endpoint
+
+    async def either(request: Request) -> Response:
+        headers = request.headers
+        by_linkly = "authorization" not in headers and (
+            "api_key" in request.query_params or "x-api-key" in headers
+        )
+        return await (linkly if by_linkly else native)(request)
+
+    return openapi.DocumentedRoute(route.operation, either)
