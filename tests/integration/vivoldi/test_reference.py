@@ -68,3 +68,67 @@ async def test_the_older_create_takes_a_form(api: httpx.AsyncClient) -> None:
     assert (item["url"], item["ttl"]) == ("https://legacy.example/page", "From a form")
     bad = await api.post("/api/link/v1/create", data={"ttl": "no url"})
     assert bad.json()["code"] != 0 and "url" in bad.json()["message"]
+
+
+async def test_refusals_answer_http_200_with_their_code(api: httpx.AsyncClient) -> None:
+    # overview/getting-started: "code ... is independent of the HTTP status and is
+    # returned only when the HTTP status is in the 2xx or 3xx range": a request kurz
+    # understood and refuses is HTTP 200 with a non-zero code, which clients test in
+    # their success handler; transport failures (a missing key) keep their status.
+    refusals = [
+        await api.post("/api/link/v2/create", json={"ttl": "no url"}),  # invalid
+        await api.delete("/api/link-group/v1/delete", params={"grpIdx": 987654321}),  # unknown
+    ]
+    taken = await _create(api, url="https://codes.example/a", brandLinkId="codes-taken")
+    refusals.append(
+        await api.post(
+            "/api/link/v2/create",
+            json={"url": "https://codes.example/b", "brandLinkId": "codes-taken"},
+        )
+    )
+    assert taken.endswith("/codes-taken")
+    answers = [(r.status_code, r.json()["code"], r.json()["result"]) for r in refusals]
+    assert answers == [(200, 400, None), (200, 404, None), (200, 409, None)]
+    assert all(r.json()["message"] for r in refusals)
+    unauthenticated = await api.post(
+        "/api/link/v2/create", json={"url": "https://codes.example/c"},
+        headers={"Authorization": "APIKey not-a-key"},
+    )  # fmt: skip
+    assert (unauthenticated.status_code, unauthenticated.json()["code"]) == (401, 401)
+
+
+async def test_update_keeps_a_title_sent_empty_and_moves_the_destination(
+    api: httpx.AsyncClient,
+) -> None:
+    # link/update: an empty `ttl` leaves the title; `url` changes the destination.
+    short_url = await _create(api, url="https://update.example/old", ttl="Kept title")
+    slug = short_url.rsplit("/", 1)[1]
+    ok(await api.put("/api/link/v2/update", json={
+        "linkId": slug, "domain": DEFAULT_DOMAIN, "ttl": "", "url": "https://update.example/new",
+    }))  # fmt: skip
+    [item] = ok(await api.get("/api/link/v1/list", params={"linkId": slug}))["list"]
+    assert (item["ttl"], item["url"]) == ("Kept title", "https://update.example/new")
+
+
+async def test_messages_follow_accept_language_where_kurz_has_them(
+    api: httpx.AsyncClient,
+) -> None:
+    # overview/getting-started: requests carry Accept-Language (en, ko); kurz answers
+    # in Korean the fixed messages it has in Korean, the code unchanged.
+    wrong_key = {"Authorization": "APIKey not-a-key"}
+    korean = await api.get(
+        "/api/link/v1/list", headers={**wrong_key, "Accept-Language": "ko-KR,ko;q=0.9,en;q=0.8"}
+    )
+    english = await api.get(
+        "/api/link/v1/list", headers={**wrong_key, "Accept-Language": "en-US,en;q=0.9,ko;q=0.5"}
+    )
+    assert korean.json()["code"] == english.json()["code"] == 401
+    assert "API 키" in korean.json()["message"]
+    assert english.json()["message"].startswith("missing or invalid API key")
+    wrong_method = await api.delete("/api/link/v1/list", headers={"Accept-Language": "ko"})
+    assert wrong_method.status_code == 405 and "메서드" in wrong_method.json()["message"]
+    # A message kurz has only in English stays English, its code the same.
+    refused = await api.post(
+        "/api/link/v2/create", json={"ttl": "no url"}, headers={"Accept-Language": "ko"}
+    )
+    assert refused.json()["code"] == 400 and "url" in refused.json()["message"]

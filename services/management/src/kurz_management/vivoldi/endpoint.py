@@ -4,7 +4,7 @@ each handler only maps its request onto a use case and renders the result."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 from urllib.parse import parse_qsl
@@ -30,6 +30,7 @@ from kurz_management.openapi import DocumentedRoute, Operation
 from kurz_management.validation_errors import explained
 from kurz_management.vivoldi.envelope import Code, VivoldiError, answer, failure
 from kurz_management.vivoldi.fields import wire_name
+from kurz_management.vivoldi.language import in_language
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -96,7 +97,9 @@ def route(operation: Operation, handler: Handler) -> DocumentedRoute:
 
     async def endpoint(request: Request) -> Response:
         if request.method != method and (request.method, method) != ("HEAD", "GET"):
-            return failure(VivoldiError(Code.METHOD, f"{path} takes {method}"), {"Allow": method})
+            return _refuse(
+                request, VivoldiError(Code.METHOD, f"{path} takes {method}"), {"Allow": method}
+            )
         return await _serve(request, handler)
 
     return DocumentedRoute(
@@ -117,20 +120,29 @@ async def _serve(request: Request, handler: Handler) -> Response:
         return answer(await handler(Call(request, access.principal, ctx)), headers=headers)
     except AccessRefused as exc:
         if exc.reason == "rate_limited":
-            return failure(VivoldiError(Code.RATE_LIMITED, exc.rate_message()), exc.headers())
-        return failure(VivoldiError(Code.UNAUTHORIZED, _NO_KEY), exc.headers())
+            return _refuse(
+                request, VivoldiError(Code.RATE_LIMITED, exc.rate_message()), exc.headers()
+            )
+        return _refuse(request, VivoldiError(Code.UNAUTHORIZED, _NO_KEY), exc.headers())
     except VivoldiError as exc:
-        return failure(exc, headers)
+        return _refuse(request, exc, headers)
     except (GroupError, LinkError) as exc:
-        return failure(from_domain(exc), headers)
+        return _refuse(request, from_domain(exc), headers)
     except BAD_VALUE_ERRORS:
-        return failure(VivoldiError(Code.INVALID, BAD_VALUE_MESSAGE), headers)
+        return _refuse(request, VivoldiError(Code.INVALID, BAD_VALUE_MESSAGE), headers)
     except UNAVAILABLE_ERRORS as exc:
         log.warning("vivoldi %s: dependency unavailable: %r", request.url.path, exc)
-        return failure(VivoldiError(Code.UNAVAILABLE, UNAVAILABLE_MESSAGE), headers)
+        return _refuse(request, VivoldiError(Code.UNAVAILABLE, UNAVAILABLE_MESSAGE), headers)
     except Exception:
         log.exception("vivoldi %s failed", request.url.path)
-        return failure(VivoldiError(Code.INTERNAL, "internal error"), headers)
+        return _refuse(request, VivoldiError(Code.INTERNAL, "internal error"), headers)
+
+
+def _refuse(
+    request: Request, error: VivoldiError, headers: Mapping[str, str] | None = None
+) -> Response:
+    """The refusal, in Korean where the caller prefers it and kurz has it."""
+    return failure(in_language(error, request.headers.get("accept-language")), headers)
 
 
 def from_domain(exc: GroupError | LinkError) -> VivoldiError:
