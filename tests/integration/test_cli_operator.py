@@ -184,7 +184,11 @@ def test_an_unreachable_redis_is_one_line(tmp_path: Path, database_url: str) -> 
 def test_dev_env_file_is_found_from_a_subfolder(tmp_path: Path, database_url: str) -> None:
     from kurz.devenv import write_env
 
-    write_env(tmp_path / ".local/dev/env", {"DATABASE_URL": database_url, "REDIS_URL": "x"})
+    # `workspace list` never reaches Redis: any well-formed address will do.
+    unused_redis = f"redis://127.0.0.1:{free_port()}/0"
+    write_env(
+        tmp_path / ".local/dev/env", {"DATABASE_URL": database_url, "REDIS_URL": unused_redis}
+    )
     (tmp_path / "deep/er").mkdir(parents=True)
     done = kurz("workspace", "list", cwd=tmp_path / "deep/er")
     assert done.returncode == 0, done.stderr

@@ -334,10 +334,10 @@ class Redirector:
             socket_timeout=2.0, socket_connect_timeout=1.0,
             retry=Retry(NoBackoff(), 1, supported_errors=(ConnectionError,)),
         )  # fmt: skip
-        database_url = settings.database.replica_url or settings.database.url
         self.resolver = Resolver(
-            self.cache, self.redis, database_url, self.prepare,
-            pool_max=settings.database.pool_max, stats=self.stats,
+            self.cache, self.redis, settings.database.url, self.prepare,
+            replica_url=settings.database.replica_url, pool_max=settings.database.pool_max,
+            stats=self.stats,
         )  # fmt: skip
         self.sites = Sites(self.redis, self.resolver.database_pool, settings.edge.cache_ttl)
         self.resolver.listeners.append(self.sites.invalidate)

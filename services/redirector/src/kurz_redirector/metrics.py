@@ -33,6 +33,7 @@ class EdgeStats:
         self.events_dropped = 0
         self.buffer_size = 0
         self.redis_up = 1  # last event write or invalidation subscription worked
+        self.replica_stale = 0  # replica reads the primary had changed: read from it
 
     def observe(self, outcome: str, seconds: float) -> None:
         row = self.latency[outcome]
@@ -83,6 +84,11 @@ class _StatsCollector(Collector):
         )
         yield GaugeMetricFamily(
             "kurz_redis_up", "1 while the redirector's Redis exchanges succeed, else 0", s.redis_up
+        )
+        yield CounterMetricFamily(
+            "kurz_edge_replica_stale_reads",
+            "Links the read replica had behind the primary, read from the primary instead",
+            s.replica_stale,
         )
 
 

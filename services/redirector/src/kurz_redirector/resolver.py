@@ -2,6 +2,14 @@
 
 Redis is refilled from Postgres with SET NX, so a fill never overwrites a newer record
 that the management service wrote in between.
+
+With a read replica (DATABASE_REPLICA_URL), reads go to the replica, which may be
+behind. What it finds is refilled into Redis (which keeps records until they change)
+only once the primary confirms the row is current, by its id and version, a one-row
+index lookup; a row the primary has changed or deleted since is read from the primary
+instead, so a lagging replica never brings a deleted link back. What the replica does
+not find is remembered for a second only: a link made on the primary a moment ago is
+found as soon as the replica replays it.
 """
 
 from __future__ import annotations
@@ -9,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -37,6 +46,9 @@ log = logging.getLogger(__name__)
 
 _DATABASE_ERRORS = (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError)
 _RETRY_POOL_AFTER = 1.0  # seconds
+_REPLICA_MISS_SECONDS = 1.0  # how long a miss on a replica that may be behind is believed
+SELECT_LINK_AND_VERSION = SELECT_LINK.replace(" FROM links l", ", l.version FROM links l", 1)
+_CURRENT = "SELECT 1 FROM links WHERE id = $1 AND version = $2 AND deleted_at IS NULL"
 
 
 class Unavailable(Exception):
@@ -51,6 +63,7 @@ class Resolver:
         database_url: str,
         prepare: Callable[[EdgeLink, float, Counters | None], Entry],
         *,
+        replica_url: str | None = None,
         pool_max: int = 4,
         stats: EdgeStats | None = None,
     ) -> None:
@@ -58,12 +71,10 @@ class Resolver:
         self.stats = stats or EdgeStats()
         self._redis = redis
         self._gets = BatchedGets(Wire(redis))
-        self._database_url = database_url
-        self._pool_max = pool_max
+        # Reads go to the replica when there is one; the primary only confirms them.
+        self._reads = _LazyPool(replica_url or database_url, pool_max)
+        self._primary = _LazyPool(database_url, 2) if replica_url else None
         self._prepare = prepare
-        self._pool: asyncpg.Pool[Any] | None = None
-        self._pool_lock = asyncio.Lock()
-        self._pool_failed_at = float("-inf")
         self._loading: dict[str, asyncio.Future[Entry]] = {}
         # Told every invalidation message after the link cache, and "*" on a resubscribe.
         self.listeners: list[Callable[[str], None]] = []
@@ -97,6 +108,8 @@ class Resolver:
         if link is None:
             link, group = await self._from_postgres(host, slug)
         if link is None:
+            if self._primary is not None:  # the replica may not have it yet
+                return Entry.unknown(time.monotonic() + _REPLICA_MISS_SECONDS)
             return Entry.unknown(self.cache.deadline())
         effective = effective_link(link, group)
         return self._prepare(effective, self.cache.deadline(), _counters(link, group))
@@ -134,7 +147,9 @@ class Resolver:
     ) -> tuple[EdgeLink | None, EdgeGroup | None]:
         pool = await self._get_pool()
         try:
-            row = await pool.fetchrow(SELECT_LINK, host, slug)
+            row = await pool.fetchrow(SELECT_LINK_AND_VERSION, host, slug)
+            if row is not None and self._primary is not None:
+                row = await self._current(row, host, slug)
         except _DATABASE_ERRORS as exc:
             raise Unavailable("postgres lookup failed") from exc
         if row is None:
@@ -143,6 +158,16 @@ class Resolver:
         await self._refill(keys.link(host, slug), encode_link(link))
         group = await self._group_from_postgres(link.group_id) if link.group_id else None
         return link, group
+
+    async def _current(self, row: Any, host: str, slug: str) -> Any:
+        """The replica's row if the primary has it unchanged, else the primary's (None:
+        deleted there)."""
+        assert self._primary is not None
+        primary = await self._primary.get()
+        if await primary.fetchval(_CURRENT, row["id"], row["version"]):
+            return row
+        self.stats.replica_stale += 1
+        return await primary.fetchrow(SELECT_LINK_AND_VERSION, host, slug)
 
     async def _group_from_postgres(self, group_id: int) -> EdgeGroup | None:
         pool = await self._get_pool()
@@ -169,27 +194,13 @@ class Resolver:
         return await self._get_pool()
 
     async def _get_pool(self) -> asyncpg.Pool[Any]:
-        """The pool, made on first need: a redirector whose links all sit in Redis never
-        connects to Postgres. After a failed attempt, fail fast for a moment."""
-        if self._pool is None:
-            async with self._pool_lock:
-                if self._pool is None:
-                    loop = asyncio.get_running_loop()
-                    if loop.time() - self._pool_failed_at < _RETRY_POOL_AFTER:
-                        raise Unavailable("postgres unreachable")
-                    try:
-                        self._pool = await create_pool(
-                            self._database_url, min_size=0, max_size=self._pool_max
-                        )
-                    except _DATABASE_ERRORS as exc:
-                        self._pool_failed_at = loop.time()
-                        raise Unavailable("postgres unreachable") from exc
-        return self._pool
+        return await self._reads.get()
 
     async def close(self) -> None:
         await self._gets.close()
-        if self._pool is not None:
-            await self._pool.close()
+        for pool in (self._reads, self._primary):
+            if pool is not None:
+                await pool.close()
 
     async def listen(self, channel: str = keys.INVALIDATION_CHANNEL) -> None:
         """Apply invalidations until cancelled.
@@ -221,6 +232,37 @@ class Resolver:
                     await pubsub.aclose()  # type: ignore[no-untyped-call]
             await asyncio.sleep(delay)
             delay = min(delay * 2, 2.0)
+
+
+class _LazyPool:
+    """A pool made on first need (a redirector whose links all sit in Redis never
+    connects to Postgres); after a failed attempt, it fails fast for a moment."""
+
+    def __init__(self, url: str, max_size: int) -> None:
+        self._url, self._max_size = url, max_size
+        self._pool: asyncpg.Pool[Any] | None = None
+        self._lock = asyncio.Lock()
+        self._failed_at = float("-inf")
+
+    async def get(self) -> asyncpg.Pool[Any]:
+        if self._pool is None:
+            async with self._lock:
+                if self._pool is None:
+                    loop = asyncio.get_running_loop()
+                    if loop.time() - self._failed_at < _RETRY_POOL_AFTER:
+                        raise Unavailable("postgres unreachable")
+                    try:
+                        self._pool = await create_pool(
+                            self._url, min_size=0, max_size=self._max_size
+                        )
+                    except _DATABASE_ERRORS as exc:
+                        self._failed_at = loop.time()
+                        raise Unavailable("postgres unreachable") from exc
+        return self._pool
+
+    async def close(self) -> None:
+        if self._pool is not None:
+            await self._pool.close()
 
 
 def _counters(link: EdgeLink, group: EdgeGroup | None) -> Counters | None:
