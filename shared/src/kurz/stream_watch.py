@@ -209,3 +209,39 @@ class Behind:
         """For readiness: raises while the group is behind."""
         if self.reason is not None:
             raise RuntimeError(self.reason)
+
+
+class Failing:
+    """Whether a consumer's batches keep failing: after `limit` failures in a row (and
+    until the next success) readiness says so, and the first of them is logged as the
+    start of it, the success after them as its end. PING and SELECT 1 can both answer
+    while every batch fails (a Redis node that turned read-only, a table it cannot
+    write): readiness must see the batches."""
+
+    def __init__(self, consumer: str, limit: int = 3) -> None:
+        self.consumer = consumer
+        self.limit = limit
+        self.in_a_row = 0
+        self.last_error = ""
+
+    def failed(self, exc: BaseException) -> None:
+        self.in_a_row += 1
+        self.last_error = repr(exc)
+        if self.in_a_row == self.limit:
+            log.error(
+                "batches keep failing; not ready until one succeeds",
+                extra={"consumer": self.consumer, "failures": self.in_a_row,
+                       "error": self.last_error},
+            )  # fmt: skip
+
+    def succeeded(self) -> None:
+        if self.in_a_row >= self.limit:
+            log.info("batches succeed again", extra={"consumer": self.consumer})
+        self.in_a_row = 0
+
+    def check(self) -> None:
+        """For readiness: raises while batches keep failing."""
+        if self.in_a_row >= self.limit:
+            raise RuntimeError(
+                f"{self.consumer}: {self.in_a_row} batches failed in a row ({self.last_error})"
+            )

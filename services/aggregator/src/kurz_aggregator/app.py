@@ -107,6 +107,8 @@ class AggregatorApp:
         await self._pool.fetchval("SELECT 1")
         await self._redis.ping()
         self.workers[0][0].behind.check()
+        for worker, _ in self.workers:
+            worker.failing.check()
 
     def _draining(self) -> bool:
         return any(worker.stopping for worker, _ in self.workers)

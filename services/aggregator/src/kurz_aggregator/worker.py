@@ -25,7 +25,7 @@ from kurz import keys
 from kurz.events import FIELD, ClickEvent, entry_items
 from kurz.settings import AggregatorSettings, RedisSettings
 from kurz.stream import ConsumerGroup, Entry, EntrySizes, consumer_name
-from kurz.stream_watch import Behind, watch
+from kurz.stream_watch import Behind, Failing, watch
 from redis.exceptions import RedisError, ResponseError
 
 from kurz_aggregator import metrics
@@ -86,6 +86,7 @@ class Aggregator:
         self.behind = Behind(
             stream, keys.AGGREGATOR_GROUP, limits.stream_behind_seconds, self._high_water
         )
+        self.failing = Failing(name)
 
     def stop(self) -> None:
         """Stop taking batches; the one in flight still commits and is acknowledged."""
@@ -110,9 +111,11 @@ class Aggregator:
                 if not entries:
                     if burst:
                         break
+                    self.failing.succeeded()  # reading works, and nothing waits
                     continue
                 handled += await self.handle(entries)
                 self._failures = 0
+                self.failing.succeeded()
             except Exception as exc:
                 if burst:
                     raise
@@ -263,6 +266,7 @@ class Aggregator:
         """The batch stays pending: retry it (as own pending) after a growing pause."""
         metrics.FAILURES.inc()
         self._failures += 1
+        self.failing.failed(exc)
         self._own_pending = True
         self._partitions.clear()  # a partition may have been dropped since it was seen
         pause = min(0.5 * 2 ** (self._failures - 1), _MAX_BACKOFF)

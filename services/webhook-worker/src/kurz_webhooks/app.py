@@ -97,6 +97,7 @@ class Worker:
         await self.pool.fetchval("SELECT 1")
         await self.redis.ping()
         self.consumer.behind.check()
+        self.consumer.failing.check()
 
     async def stop(self) -> None:
         """Stop taking work; give deliveries in flight the grace period; record what

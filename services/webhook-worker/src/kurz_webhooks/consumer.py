@@ -17,7 +17,7 @@ from kurz import keys, push
 from kurz.events import SUBSCRIPTION_FIELD, ClickEvent, entry_events
 from kurz.settings import Settings
 from kurz.stream import ConsumerGroup, Entry, EntrySizes, consumer_name
-from kurz.stream_watch import Behind, watch
+from kurz.stream_watch import Behind, Failing, watch
 from redis.exceptions import RedisError, ResponseError
 
 from kurz_webhooks import metrics
@@ -51,6 +51,7 @@ class Consumer:
             keys.CLICK_STREAM, keys.WEBHOOK_GROUP, limits.stream_behind_seconds,
             limits.stream_high_water_bytes,
         )  # fmt: skip
+        self.failing = Failing(self._group.consumer)
 
     def stop(self) -> None:
         self._stopping = True
@@ -83,7 +84,9 @@ class Consumer:
                     await self.process(await self._group.reclaim(claim_idle_ms, count))
                 count = self._sizes.entries_for(BATCH)
                 await self.process(await self._group.read(count, block_ms=BLOCK_MS))
+                self.failing.succeeded()
             except (RedisError, OSError) as exc:
+                self.failing.failed(exc)
                 if isinstance(exc, ResponseError) and str(exc).startswith("NOGROUP"):
                     # Redis lost the group (flushed, or restarted empty): make it again.
                     log.warning("consumer group missing; creating it again")
@@ -91,8 +94,9 @@ class Consumer:
                     continue
                 log.exception("stream read failed; retrying")
                 await asyncio.sleep(1)
-            except Exception:
+            except Exception as exc:
                 # A bug must not stop the worker: the batch stays pending and is reclaimed.
+                self.failing.failed(exc)
                 log.exception("batch failed; left pending")
                 await asyncio.sleep(1)
 
@@ -110,7 +114,8 @@ class Consumer:
             try:
                 await step()
                 return
-            except (RedisError, OSError):
+            except (RedisError, OSError) as exc:
+                self.failing.failed(exc)
                 log.exception("Redis not ready; retrying")
                 await asyncio.sleep(1)
 
