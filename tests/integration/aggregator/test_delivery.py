@@ -122,7 +122,8 @@ async def test_upkeep_drops_partitions_past_retention_and_prunes_marks(
         partitions = await click_partitions(conn)
     assert "clicks_20200110" in result.dropped and "clicks_20200110" not in partitions
     assert {"clicks_20200210", "clicks_20200215", "clicks_20200216"} <= set(partitions)
-    assert result.marks_pruned == 2  # "old": one link mark, one workspace mark
+    # "old": its hour mark and its day mark, for the link and for the workspace
+    assert result.marks_pruned == 4
     assert await pool.fetchval("SELECT count(*) FROM clicks WHERE link_id = $1", link) == 1
     # Rollups stay: statistics outlive raw clicks.
     assert await _clicks(pool, link) == (2, 2)

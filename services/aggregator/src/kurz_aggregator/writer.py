@@ -40,31 +40,35 @@ SELECT b.* FROM aggregator_batch b JOIN fresh f USING (clicked_at, event_id)
 """
 
 
+# The mark that makes a visitor new to the day: an hour of its own, before any real one.
+DAY_MARK = -1
+
+
 def _rollups(scope: str, key: str, where: str = "") -> str:
     """Add the fresh counted clicks to `<scope>_daily` and `<scope>_hourly`, and their
-    visitors where new. A new mark (day, key, visitor, hour) makes the visitor new to the
-    hour; new to the day too when no earlier batch marked any hour of that day: every
-    part of one statement sees the tables as they were before it, so the NOT EXISTS below
-    looks only at earlier batches. Rows go in key order (fewer lock waits)."""
+    visitors where new. A visitor's marks are (day, key, visitor, hour) rows: one per
+    hour it came in, and one with hour DAY_MARK for the day. Each is inserted ON CONFLICT
+    DO NOTHING, and only the rows this batch inserted count: a visitor is new to an hour
+    or a day exactly when its batch wrote that mark. Two aggregators writing the same mark
+    at once are ordered by the mark's unique index (the second waits for the first to
+    commit, then finds it there), so they need no lock of their own and batches of
+    different visitors commit side by side. Rows go in key order (fewer lock waits, no
+    deadlock between batches)."""
     cond = f"counted {where}"
     day_keys, hour_keys = f"day, {key}", f"day, hour, {key}"
     add = "clicks = {t}.clicks + EXCLUDED.clicks, visitors = {t}.visitors + EXCLUDED.visitors"
     return f"""
 WITH marks AS (
     INSERT INTO {scope}_visitors (day, {key}, visitor, hour)
-    SELECT DISTINCT day, {key}, visitor, hour FROM aggregator_fresh WHERE {cond}
-    ORDER BY day, {key}, visitor, hour
+    SELECT day, {key}, visitor, hour FROM aggregator_fresh WHERE {cond}
+    UNION SELECT day, {key}, visitor, {DAY_MARK} FROM aggregator_fresh WHERE {cond}
+    ORDER BY 1, 2, 3, 4
     ON CONFLICT DO NOTHING
     RETURNING day, {key}, visitor, hour
 ), new_in_hour AS (
-    SELECT {hour_keys}, count(*) AS n FROM marks GROUP BY {hour_keys}
+    SELECT {hour_keys}, count(*) AS n FROM marks WHERE hour <> {DAY_MARK} GROUP BY {hour_keys}
 ), new_in_day AS (
-    SELECT {day_keys}, count(DISTINCT visitor) AS n FROM marks m
-    WHERE NOT EXISTS (
-        SELECT 1 FROM {scope}_visitors o
-        WHERE o.day = m.day AND o.{key} = m.{key} AND o.visitor = m.visitor
-    )
-    GROUP BY {day_keys}
+    SELECT {day_keys}, count(*) AS n FROM marks WHERE hour = {DAY_MARK} GROUP BY {day_keys}
 ), hour_clicks AS (
     SELECT {hour_keys}, count(*) AS n FROM aggregator_fresh WHERE {cond} GROUP BY {hour_keys}
 ), day_clicks AS (
@@ -117,13 +121,7 @@ ON CONFLICT ({key}, day, dimension, value) DO UPDATE SET clicks = {table}.clicks
 """
 
 
-# The marks' "new to the day" test reads what earlier batches committed: batches of
-# concurrent aggregators take their rollup step one at a time (a transaction lock, held
-# to commit; their raw-click inserts still run side by side).
-ROLLUP_LOCK = "SELECT pg_advisory_xact_lock(hashtext('kurz_aggregator_rollups'));"
-
 ROLLUPS = "".join([
-    ROLLUP_LOCK,
     _rollups("link", "link_id"),
     _rollups("group", "group_id", "AND group_id IS NOT NULL"),
     _rollups("workspace", "workspace_id"),
