@@ -42,6 +42,10 @@ class EdgeSettings(msgspec.Struct, frozen=True):
     # before the answer): its directory (a volume of its own) and its bound in bytes.
     spool_dir: str = str(Path(tempfile.gettempdir()) / "kurz-edge-spool")
     spool_bytes: int = 256 * 1024 * 1024
+    # Redis replicas that must have each batch of click events before the visitors get
+    # their answers (WAIT), and how long to wait for them; 0: do not wait.
+    wait_replicas: int = 0
+    wait_ms: int = 500
     cookie_secret: str = "dev-only-change-me"
     visitor_secret: str = "dev-only-change-me"
     password_attempts: int = 5  # wrong answers per visitor and link per window
@@ -153,6 +157,8 @@ ENVIRONMENT: dict[str, tuple[str | None, str]] = {
     "KURZ_EDGE_CACHE_TTL": ("edge", "cache_ttl"),
     "KURZ_EDGE_SPOOL_DIR": ("edge", "spool_dir"),
     "KURZ_EDGE_SPOOL_BYTES": ("edge", "spool_bytes"),
+    "KURZ_EDGE_WAIT_REPLICAS": ("edge", "wait_replicas"),
+    "KURZ_EDGE_WAIT_MS": ("edge", "wait_ms"),
     "KURZ_COOKIE_SECRET": ("edge", "cookie_secret"),
     "KURZ_VISITOR_SECRET": ("edge", "visitor_secret"),
     "KURZ_PASSWORD_ATTEMPTS": ("edge", "password_attempts"),

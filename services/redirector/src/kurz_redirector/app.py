@@ -345,6 +345,8 @@ class Redirector:
             self.redis,
             spool=Spool(Path(settings.edge.spool_dir), settings.edge.spool_bytes),
             stats=self.stats,
+            wait_replicas=settings.edge.wait_replicas,
+            wait_ms=settings.edge.wait_ms,
         )
         self.recorder.start()
         self.limiter = ClickLimiter(self.redis)

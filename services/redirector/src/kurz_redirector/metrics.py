@@ -31,6 +31,7 @@ class EdgeStats:
         self.event_writes = 0  # round trips that wrote events: batching shows as a ratio
         self.events_buffered = 0
         self.events_dropped = 0
+        self.events_unreplicated = 0  # answered before KURZ_EDGE_WAIT_REPLICAS replicas had them
         self.buffer_size = 0
         self.redis_up = 1  # last event write or invalidation subscription worked
         self.replica_stale = 0  # replica reads the primary had changed: read from it
@@ -73,6 +74,7 @@ class _StatsCollector(Collector):
         events.add_metric(["published"], s.events_published)
         events.add_metric(["buffered"], s.events_buffered)
         events.add_metric(["dropped"], s.events_dropped)
+        events.add_metric(["unreplicated"], s.events_unreplicated)
         yield events
         yield CounterMetricFamily(
             "kurz_click_event_writes", "Round trips that wrote click events", s.event_writes

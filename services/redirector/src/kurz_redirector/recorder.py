@@ -53,7 +53,11 @@ class EventRecorder:
         stats: EdgeStats,
         retry_interval: float = 0.5,
         timeout: float = 2.0,
+        wait_replicas: int = 0,
+        wait_ms: int = 500,
     ) -> None:
+        # WAIT's own timeout inside the exchange's: the answer is never held past it.
+        self._wait = (wait_replicas, min(wait_ms, int(timeout * 1000) // 2))
         self._wire = Wire(redis, timeout=timeout)
         self._spool = spool
         self._stats = stats
@@ -163,6 +167,14 @@ class EventRecorder:
         """One XADD of one entry holding the batch. No trimming here: the consumers trim
         the stream below what every group acknowledged (kurz.stream_watch)."""
         await self._wire.call(b"XADD", _STREAM_KEY, b"*", BATCH_FIELD, encode_batch(events))
+        replicas, wait_ms = self._wait
+        if replicas:
+            # Async replication loses what a master acknowledged and no replica had when
+            # it fails over; WAIT holds the answers until `replicas` have the entry. Past
+            # `wait_ms` they go out anyway (the entry is on the master), counted.
+            acknowledged = await self._wire.call(b"WAIT", replicas, wait_ms)
+            if int(acknowledged) < replicas:
+                self._stats.events_unreplicated += len(events)
 
     async def _spool_loop(self) -> None:
         batch = self._to_disk
