@@ -136,6 +136,36 @@ async def _steady_load(
     }
 
 
+# What each stored click costs on disk, by table kind (indexes and TOAST included).
+_FOOTPRINT = {
+    "raw_clicks": "SELECT sum(pg_total_relation_size(inhrelid)) FROM pg_inherits "
+    "WHERE inhparent = 'clicks'::regclass",
+    "rollups": "SELECT sum(pg_total_relation_size(c)) FROM unnest(ARRAY['link_daily', "
+    "'link_hourly', 'group_daily', 'group_hourly', 'workspace_daily', 'workspace_hourly', "
+    "'link_daily_dims', 'group_daily_dims']::regclass[]) AS c",
+    "visitor_marks": "SELECT sum(pg_total_relation_size(c)) FROM unnest(ARRAY["
+    "'link_visitors', 'group_visitors', 'workspace_visitors']::regclass[]) AS c",
+}
+
+
+async def _footprint(pool: Any, wal_before: Any, events: int) -> dict[str, float]:
+    """Bytes per click in each kind of table, and of WAL, after `events` were drained
+    into an empty database (rollups and marks depend on how many distinct links, days
+    and visitors the clicks have: Traffic's shape)."""
+    out: dict[str, float] = {}
+    for name, query in _FOOTPRINT.items():
+        out[f"{name}_bytes_per_click"] = float(await pool.fetchval(query) or 0) / events
+    wal_after = await pool.fetchval("SELECT pg_current_wal_lsn()")  # asyncpg: an int
+    out["wal_bytes_per_click"] = float(int(wal_after) - int(wal_before)) / events
+    return out
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User and system CPU time of a process, from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _start_aggregator(env: dict[str, str], port: int, log: Path) -> subprocess.Popen[bytes]:
     process = subprocess.Popen(
         [sys.executable, "-m", "kurz_aggregator"],
@@ -158,12 +188,20 @@ async def _measure(pg_url: str, redis_url: str, root: Path, args: dict[str, Any]
                KURZ_AGGREGATOR_CONCURRENCY=str(args["concurrency"]))  # fmt: skip
     result: dict[str, Any] = {"batch_size": args["batch"], "consumers": args["concurrency"]}
     try:
+        wal_before = await pool.fetchval("SELECT pg_current_wal_lsn()")
         await _produce(redis, [traffic.event() for _ in range(args["backlog"])])
+        stream_bytes = await redis.memory_usage(keys.CLICK_STREAM, samples=0)
+        result["stream_bytes_per_event"] = (stream_bytes or 0) / args["backlog"]
         process = _start_aggregator(env, free_port(), root / "aggregator.log")
         try:
+            cpu_before = _cpu_seconds(process.pid)
             drain = await _drain(redis, 600)
             result["drain_events"] = args["backlog"]
             result["drain_events_per_s"] = args["backlog"] / drain
+            result["events_per_aggregator_cpu_s"] = args["backlog"] / (
+                _cpu_seconds(process.pid) - cpu_before
+            )
+            result.update(await _footprint(pool, wal_before, args["backlog"]))
             result.update(await _steady_load(redis, traffic, args["rate"], args["seconds"]))
         finally:
             process.send_signal(signal.SIGTERM)
