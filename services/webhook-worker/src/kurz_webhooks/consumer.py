@@ -56,6 +56,10 @@ class Consumer:
     def stop(self) -> None:
         self._stopping = True
 
+    @property
+    def stopping(self) -> bool:
+        return self._stopping
+
     async def drain(self) -> int:
         """Burst mode: fan out every entry the group has not handled (its own pending ones
         first), then return how many entries were handled; a failure raises."""
@@ -86,6 +90,8 @@ class Consumer:
                 await self.process(await self._group.read(count, block_ms=BLOCK_MS))
                 self.failing.succeeded()
             except (RedisError, OSError) as exc:
+                if self.stopping:
+                    break  # Redis going away while the worker stops is no failure
                 self.failing.failed(exc)
                 if isinstance(exc, ResponseError) and str(exc).startswith("NOGROUP"):
                     # Redis lost the group (flushed, or restarted empty): make it again.

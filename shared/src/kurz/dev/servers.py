@@ -129,6 +129,9 @@ class Postgres:
             ),
             stdout=subprocess.DEVNULL,
             stderr=open(self.root / "postgres.log", "ab"),  # noqa: SIM115
+            # Out of the terminal's process group: Ctrl-C stops the services, which
+            # drain against a database still up; whoever started it stops it after.
+            start_new_session=True,
         )
         _wait_port(self.port, 30)
         self._create_database()
@@ -210,6 +213,7 @@ class Redis:
                 *self.options,
             ],
             stdout=subprocess.DEVNULL,
+            start_new_session=True,  # as Postgres: stopped after the services, not by Ctrl-C
         )
         _wait_port(self.port, 15)
         return self
