@@ -119,6 +119,8 @@ class Aggregator:
             except Exception as exc:
                 if burst:
                     raise
+                if self.stopping:
+                    break  # a read cut short by the stop: the batch stays pending, unread
                 handled += await self._recover(exc, entries)
         return handled
 
