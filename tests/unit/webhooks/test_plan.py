@@ -75,7 +75,7 @@ def test_link_deliveries_cover_urls_link_and_workspace_hooks() -> None:
         "/abc",
         "https://s.io/abc",
     )
-    assert linkly.timestamp == "2023-11-14T22:13:20.000Z"
+    assert linkly.timestamp == "2023-11-14T22:13:20.000000Z"  # Linkly's microseconds
 
 
 def test_metric_c_fires_on_multiples_across_batches() -> None:

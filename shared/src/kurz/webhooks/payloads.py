@@ -26,6 +26,13 @@ def iso_time(at: float) -> str:
     return datetime.fromtimestamp(at, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+def linkly_time(at: float) -> str:
+    """ISO-8601 in UTC with microseconds, e.g. 2026-11-22T01:02:03.456789Z: Linkly's
+    precision. Its clients tell clicks apart by it (Pipedream's new-link-clicked dedupes
+    on `<link id>-<timestamp>`), so two clicks of a link in one millisecond must differ."""
+    return datetime.fromtimestamp(at, UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
 class LinkFacts(msgspec.Struct, frozen=True):
     """The link as the worker loaded it from Postgres."""
 
@@ -201,7 +208,7 @@ def linkly_click(event: ClickEvent, link: LinkFacts, scheme: str) -> bytes:
     payload = LinklyClickPayload(
         event="click",
         id=click_event_id(event),
-        timestamp=iso_time(event.at),
+        timestamp=linkly_time(event.at),
         link=LinklyLink(
             link.id,
             link.url,
