@@ -79,7 +79,11 @@ _ID_TEXT = r"^[1-9][0-9]{0,17}$"
 IdText = Annotated[str, declared(pattern=_ID_TEXT)]
 # An id in a JSON body: a string, as the native API answers ids (its form enforced at
 # decoding, so id_of never meets another), or a number.
-SentId = Annotated[str, msgspec.Meta(pattern=_ID_TEXT)] | Id
+_SentIdText = Annotated[str, msgspec.Meta(pattern=_ID_TEXT)]
+SentId = _SentIdText | Id
+# An id whose range is enforced at decoding (400), for bodies that always refused 0.
+CheckedId = Annotated[int, msgspec.Meta(ge=1, le=validation.MAX_ID)]
+CheckedSentId = _SentIdText | CheckedId
 
 
 def id_of(sent: str | int | None) -> int | None:

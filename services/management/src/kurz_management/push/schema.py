@@ -7,7 +7,13 @@ from typing import Annotated, Literal
 
 import msgspec
 
-from kurz_management.constraints import WEB_URL, Id, SentId, anchored, declared
+from kurz_management.constraints import (
+    WEB_URL,
+    CheckedId,
+    CheckedSentId,
+    anchored,
+    declared,
+)
 from kurz_management.core.push import DeliveryView, MessageView, SubscriptionView
 
 PageSize = Annotated[int, msgspec.Meta(ge=1, le=500)]
@@ -32,8 +38,8 @@ class PushMessageCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True
         url: Opened when the notification is clicked (http or https).
     """
 
-    linkId: SentId | None = None
-    groupId: SentId | None = None
+    linkId: CheckedSentId | None = None
+    groupId: CheckedSentId | None = None
     title: Title
     body: Body = ""
     url: Url | None = None
@@ -97,7 +103,7 @@ class PageQuery(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
         limit: Items a page.
     """
 
-    before: Id | None = None
+    before: CheckedId | None = None
     limit: PageSize = 50
 
 
@@ -164,8 +170,8 @@ class SubscriptionQuery(PageQuery, kw_only=True, forbid_unknown_fields=True):
     groupId: Only subscriptions of this group (its links' visitors and its owners).
     """
 
-    linkId: Id | None = None
-    groupId: Id | None = None
+    linkId: CheckedId | None = None
+    groupId: CheckedId | None = None
 
 
 class SubscriptionOut(msgspec.Struct, kw_only=True):
