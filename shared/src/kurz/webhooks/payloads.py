@@ -21,16 +21,9 @@ FORMATS: frozenset[str] = frozenset({"standard", "linkly"})
 Metric = Literal["C", "P"]
 
 
-def iso_time(at: float) -> str:
-    """ISO-8601 in UTC with milliseconds, e.g. 2026-11-22T01:02:03.456Z."""
-    return datetime.fromtimestamp(at, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-def linkly_time(at: float) -> str:
-    """ISO-8601 in UTC with microseconds, e.g. 2026-11-22T01:02:03.456789Z: Linkly's
-    precision. Its clients tell clicks apart by it (Pipedream's new-link-clicked dedupes
-    on `<link id>-<timestamp>`), so two clicks of a link in one millisecond must differ."""
-    return datetime.fromtimestamp(at, UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+def iso_time(at: float, timespec: str = "milliseconds") -> str:
+    """ISO-8601 in UTC, e.g. 2026-11-22T01:02:03.456Z; `timespec` as datetime.isoformat."""
+    return datetime.fromtimestamp(at, UTC).isoformat(timespec=timespec).replace("+00:00", "Z")
 
 
 class LinkFacts(msgspec.Struct, frozen=True):
@@ -208,7 +201,9 @@ def linkly_click(event: ClickEvent, link: LinkFacts, scheme: str) -> bytes:
     payload = LinklyClickPayload(
         event="click",
         id=click_event_id(event),
-        timestamp=linkly_time(event.at),
+        # Linkly's precision: its clients tell clicks apart by it (Pipedream's
+        # new-link-clicked dedupes on `<link id>-<timestamp>`).
+        timestamp=iso_time(event.at, "microseconds"),
         link=LinklyLink(
             link.id,
             link.url,

@@ -99,17 +99,21 @@ def _json(value: object, status: int = 200) -> Response:
 
 
 async def list_domains(request: Request, ctx: AppContext) -> Response:
-    principal, _ = await authorized(request, ctx)
-    found = await catalog.list_domains(ctx, principal)
-    return _json(LinklyDomains([_render(ctx, d, principal.workspace_id) for d in found]))
+    return _json(LinklyDomains(await _domains(request, ctx, workspace_in_path=True)))
 
 
 async def account_domains(request: Request, ctx: AppContext) -> Response:
     """GET /api/v1/domains for a Linkly caller (Pipedream's list-domains): the key's
     custom domains as a bare array; no domain means the default one."""
-    principal, _ = await authorized(request, ctx, workspace_in_path=False)
+    return _json(await _domains(request, ctx, workspace_in_path=False))
+
+
+async def _domains(
+    request: Request, ctx: AppContext, *, workspace_in_path: bool
+) -> list[LinklyDomain]:
+    principal, _ = await authorized(request, ctx, workspace_in_path=workspace_in_path)
     found = await catalog.list_domains(ctx, principal)
-    return _json([_render(ctx, d, principal.workspace_id) for d in found])
+    return [_render(ctx, d, principal.workspace_id) for d in found]
 
 
 async def add_domain(request: Request, ctx: AppContext) -> Response:
