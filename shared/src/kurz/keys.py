@@ -8,13 +8,25 @@ from __future__ import annotations
 
 PREFIX = "k:"
 
-CLICK_STREAM = "clicks"
+CLICK_STREAM = "clicks"  # the click stream's first shard, and the only one by default
 AGGREGATOR_GROUP = "aggregator"
 # Click entries the aggregator could not store even alone (their fields, plus the error):
 # kept for inspection and replay instead of stalling the stream.
 DEAD_CLICK_STREAM = "clicks:dead"
 WEBHOOK_GROUP = "webhooks"
 INVALIDATION_CHANNEL = PREFIX + "inval"
+
+
+def click_stream(shard: int) -> str:
+    """Shard `shard` of the click stream. The first keeps the name of the single stream
+    kurz always had; the others carry their number as a hash tag, so Redis Cluster
+    spreads them over its slots (and each stream's dead letters share its slot)."""
+    return CLICK_STREAM if shard == 0 else f"{CLICK_STREAM}:{{{shard}}}"
+
+
+def click_streams(shards: int) -> list[str]:
+    """Every shard of a click stream cut in `shards` (at least one)."""
+    return [click_stream(i) for i in range(max(shards, 1))]
 
 
 def link(host: str, slug: str) -> str:
@@ -48,7 +60,9 @@ def group_click_counter(group_id: int, link_id: int) -> str:
 
 
 def rate_limit(scope: str, ident: str, window: int) -> str:
-    return f"{PREFIX}rl:{scope}:{ident}:{window}"
+    """One caller's count in one window. The name changes every window; the hash tag
+    keeps a caller's keys in one slot, so a cluster does not move them every second."""
+    return f"{PREFIX}rl:{{{scope}:{ident}}}:{window}"
 
 
 def password_attempts(link_id: int, visitor: str) -> str:

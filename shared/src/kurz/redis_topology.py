@@ -7,21 +7,32 @@
   to a master that was demoted (`READONLY`) is dropped, so after a failover the next
   command reaches the new master. The password is the data nodes'; Sentinels that
   need one of their own take `?sentinel_password=`.
+- `redis+cluster://[[user]:password@]host:port[,host:port...]`: a Redis Cluster, found
+  from any of the nodes given (`rediss+cluster://` for TLS). redis-py's cluster client
+  sends each command to the master owning its key's slot, follows `MOVED` and `ASK`, and
+  after a lost connection or a failover reads the slot map again. A cluster has one
+  database: no `/db`.
 
-Built on redis-py's own Sentinel support; nothing here speaks the protocol.
+Built on redis-py's own Sentinel and Cluster support; nothing here speaks the protocol.
+The cluster client is handed out as an `aioredis.Redis`: it answers the same commands
+(every key-based one, pipelines, scripts, pub/sub), and the few places that need the
+difference ask `is_cluster`.
 """
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import redis.asyncio as aioredis
+from redis.asyncio.cluster import ClusterNode, RedisCluster
 from redis.asyncio.connection import BlockingConnectionPool, ConnectionPool, parse_url
 from redis.asyncio.sentinel import Sentinel, SentinelConnectionPool
 
 SENTINEL_SCHEMES = ("redis+sentinel", "rediss+sentinel")
+CLUSTER_SCHEMES = ("redis+cluster", "rediss+cluster")
 DEFAULT_SENTINEL_PORT = 26379
+DEFAULT_CLUSTER_PORT = 6379
 
 
 class BadRedisUrl(ValueError):
@@ -36,10 +47,21 @@ def is_sentinel(url: str) -> bool:
     return urlsplit(url).scheme in SENTINEL_SCHEMES
 
 
+def is_cluster_url(url: str) -> bool:
+    return urlsplit(url).scheme in CLUSTER_SCHEMES
+
+
+def is_cluster(redis: object) -> bool:
+    """Whether `redis` (from `client`) speaks to a Redis Cluster."""
+    return isinstance(redis, RedisCluster)
+
+
 def client(url: str, *, blocking: bool = False, **options: Any) -> aioredis.Redis:
     """A client for `url`. `blocking`: a burst waits for a free connection (up to
     `max_connections`, for `timeout` seconds) instead of failing; `options` are
     redis-py's connection options (timeouts, retry, max_connections)."""
+    if is_cluster_url(url):
+        return _cluster_client(url, **options)
     if is_sentinel(url):
         return _sentinel_client(url, blocking=blocking, **options)
     pool_class: type[ConnectionPool] = BlockingConnectionPool if blocking else ConnectionPool
@@ -63,6 +85,8 @@ def check(url: str) -> None:
     scheme = urlsplit(url).scheme
     if scheme in SENTINEL_SCHEMES:
         _sentinel_parts(url)
+    elif scheme in CLUSTER_SCHEMES:
+        _cluster_parts(url)
     elif scheme in ("redis", "rediss", "unix"):
         try:
             parse_url(url)
@@ -70,8 +94,9 @@ def check(url: str) -> None:
             raise BadRedisUrl(f"{describe(url)}: {exc}") from None
     else:
         raise BadRedisUrl(
-            f"{describe(url)}: expected redis://, rediss://, unix:// or "
-            "redis+sentinel://host:port[,host:port...]/service[/db]"
+            f"{describe(url)}: expected redis://, rediss://, unix://, "
+            "redis+sentinel://host:port[,host:port...]/service[/db] or "
+            "redis+cluster://host:port[,host:port...]"
         )
 
 
@@ -123,11 +148,52 @@ def _sentinel_client(url: str, *, blocking: bool, **options: Any) -> aioredis.Re
     return master
 
 
-def _address(text: str) -> tuple[str, int]:
+class _ClusterParts(NamedTuple):
+    nodes: list[tuple[str, int]]
+    node: dict[str, Any]  # how to reach each node: password, TLS
+
+
+def _cluster_parts(url: str) -> _ClusterParts:
+    parts = urlsplit(url)
+    hosts = parts.netloc.rpartition("@")[2]
+    nodes = [_address(h, DEFAULT_CLUSTER_PORT, "cluster node") for h in hosts.split(",") if h]
+    if not nodes:
+        raise BadRedisUrl(f"{describe(url)}: expected redis+cluster://host:port[,host:port...]")
+    if parts.path.strip("/") not in ("", "0"):
+        raise BadRedisUrl(f"{describe(url)}: a Redis Cluster has one database, 0")
+    node: dict[str, Any] = {}
+    if parts.password is not None:
+        node["password"] = unquote(parts.password)
+    if parts.username:
+        node["username"] = unquote(parts.username)
+    if parts.scheme.startswith("rediss"):
+        node["ssl"] = True
+    return _ClusterParts(nodes, node)
+
+
+def _cluster_client(url: str, **options: Any) -> aioredis.Redis:
+    """redis-py's cluster client. A node's pool never blocks (redis-py has no blocking
+    one for clusters): `max_connections` is per node, and a burst past it fails fast.
+    Its own retries (a lost node: the slot map read again, the command sent again) stay
+    as redis-py sets them."""
+    found = _cluster_parts(url)
+    for option in ("timeout", "retry"):
+        options.pop(option, None)
+    cluster = RedisCluster(
+        startup_nodes=[ClusterNode(host, port) for host, port in found.nodes],
+        **found.node,
+        **options,
+    )
+    return cast(aioredis.Redis, cluster)  # the same command API; see the module's note
+
+
+def _address(
+    text: str, default_port: int = DEFAULT_SENTINEL_PORT, what: str = "Sentinel"
+) -> tuple[str, int]:
     """`host:port`, `host` (the default port) or `[ipv6]:port`."""
     host, colon, port = text.rpartition(":")
     if not colon or "]" in port:  # no port given
         host, port = text, ""
     if port and not port.isdecimal():
-        raise BadRedisUrl(f"bad Sentinel address {text!r}: the port must be a number")
-    return host.strip("[]"), int(port) if port else DEFAULT_SENTINEL_PORT
+        raise BadRedisUrl(f"bad {what} address {text!r}: the port must be a number")
+    return host.strip("[]"), int(port) if port else default_port

@@ -10,7 +10,7 @@ from typing import Literal
 
 import msgspec
 
-from kurz import redis_topology
+from kurz import keys, redis_topology
 
 
 class DatabaseSettings(msgspec.Struct, frozen=True):
@@ -26,9 +26,18 @@ class RedisSettings(msgspec.Struct, frozen=True):
     # (kurz.stream_watch); past these, kurz alerts and consumers report not ready.
     stream_high_water_bytes: int = 1_073_741_824
     stream_behind_seconds: float = 300.0  # oldest unacknowledged entry older than this
+    # Click streams the redirector spreads its batches over, each read by every consumer
+    # group: more than one lets a Redis Cluster put them on several masters.
+    stream_shards: int = 1
 
     def __post_init__(self) -> None:
         redis_topology.check(self.url)  # one line at start, not a traceback at first use
+        if not 1 <= self.stream_shards <= 1024:
+            raise ValueError(f"KURZ_STREAM_SHARDS must be 1 to 1024, got {self.stream_shards}")
+
+    @property
+    def click_streams(self) -> list[str]:
+        return keys.click_streams(self.stream_shards)
 
 
 class EdgeSettings(msgspec.Struct, frozen=True):
@@ -149,6 +158,7 @@ ENVIRONMENT: dict[str, tuple[str | None, str]] = {
     "REDIS_URL": ("redis", "url"),
     "KURZ_STREAM_HIGH_WATER": ("redis", "stream_high_water_bytes"),
     "KURZ_STREAM_BEHIND_SECONDS": ("redis", "stream_behind_seconds"),
+    "KURZ_STREAM_SHARDS": ("redis", "stream_shards"),
     "KURZ_DEFAULT_DOMAIN": ("edge", "default_domain"),
     "KURZ_PUBLIC_SCHEME": ("edge", "public_scheme"),
     "KURZ_COUNTRY_HEADER": ("edge", "country_header"),

@@ -76,16 +76,19 @@ class AggregatorApp:
         self._resources, self._pool, self._redis = stack, pool, redis
         # Several consumers in one process: while one waits on Postgres, another decodes,
         # and Postgres gets a second core. Each has its own name, so its own pending entries.
+        # As many on every shard of the click stream (a consumer group is per stream).
         base = settings.aggregator.consumer or consumer_name()
-        for i in range(concurrency):
-            name = base if concurrency == 1 else f"{base}-{i}"
-            worker = Aggregator(
-                pool, redis, settings.aggregator, consumer=name, housekeeping=i == 0,
-                stream_limits=settings.redis,
-            )  # fmt: skip
-            task = asyncio.create_task(worker.run(), name=f"aggregator-{i}")
-            task.add_done_callback(_report_exit)
-            self.workers.append((worker, task))
+        for shard, stream in enumerate(settings.redis.click_streams):
+            for i in range(concurrency):
+                name = base if concurrency == 1 else f"{base}-{i}"
+                worker = Aggregator(
+                    pool, redis, settings.aggregator, consumer=name, stream=stream,
+                    housekeeping=i == 0, upkeep=i == 0 and shard == 0,
+                    stream_limits=settings.redis,
+                )  # fmt: skip
+                task = asyncio.create_task(worker.run(), name=f"aggregator-{shard}-{i}")
+                task.add_done_callback(_report_exit)
+                self.workers.append((worker, task))
 
     async def stop(self) -> None:
         """Stop reading, let the batches in flight commit and be acknowledged, then close."""
@@ -106,8 +109,8 @@ class AggregatorApp:
         assert self._pool is not None and self._redis is not None
         await self._pool.fetchval("SELECT 1")
         await self._redis.ping()
-        self.workers[0][0].behind.check()
         for worker, _ in self.workers:
+            worker.behind.check()  # told only on the loops that watch (one per shard)
             worker.failing.check()
 
     def _draining(self) -> bool:

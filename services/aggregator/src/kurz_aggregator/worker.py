@@ -26,7 +26,7 @@ from kurz.events import FIELD, ClickEvent, entry_items
 from kurz.settings import AggregatorSettings, RedisSettings
 from kurz.stream import ConsumerGroup, Entry, EntrySizes, consumer_name
 from kurz.stream_watch import Behind, Failing, watch
-from redis.exceptions import RedisError, ResponseError
+from redis.exceptions import RedisClusterException, RedisError, ResponseError
 
 from kurz_aggregator import metrics
 from kurz_aggregator.lookups import Lookups
@@ -43,7 +43,8 @@ _MAX_BACKOFF = 30.0
 _ENRICH_SLICE = 200  # events enriched between two yields to the event loop
 # What a batch can fail with and succeed on a later try: the dependencies' errors.
 TRANSIENT_ERRORS = (
-    asyncpg.PostgresError, asyncpg.InterfaceError, RedisError, OSError, TimeoutError,
+    asyncpg.PostgresError, asyncpg.InterfaceError, RedisError, RedisClusterException, OSError,
+    TimeoutError,
 )  # fmt: skip
 
 
@@ -62,10 +63,12 @@ class Aggregator:
         consumer: str | None = None,
         stream: str = keys.CLICK_STREAM,
         housekeeping: bool = True,
+        upkeep: bool | None = None,
         stream_limits: RedisSettings | None = None,
     ) -> None:
-        """`housekeeping`: this loop also runs upkeep, reports the group's lag and trims
-        the stream (one loop per process is enough)."""
+        """`housekeeping`: this loop also reports the group's lag on its stream and trims
+        it (one loop per process and stream shard is enough); `upkeep` (as housekeeping
+        unless told): it also keeps the partitions and marks (one loop per process)."""
         name = consumer or settings.consumer or consumer_name()
         self.pool = pool
         self.settings = settings
@@ -81,6 +84,7 @@ class Aggregator:
         self._next_upkeep = 0.0
         self._failures = 0
         self._housekeeping = housekeeping
+        self._upkeep = housekeeping if upkeep is None else upkeep
         limits = stream_limits or RedisSettings()
         self._high_water = limits.stream_high_water_bytes
         self.behind = Behind(
@@ -282,7 +286,7 @@ class Aggregator:
             if now >= self._next_lag:
                 self._next_lag = now + _LAG_INTERVAL
                 await self.update_lag()
-            if now >= self._next_upkeep:
+            if self._upkeep and now >= self._next_upkeep:
                 self._next_upkeep = now + self.settings.maintenance_interval
                 await self.upkeep()
         except TRANSIENT_ERRORS as exc:

@@ -347,6 +347,7 @@ class Redirector:
             stats=self.stats,
             wait_replicas=settings.edge.wait_replicas,
             wait_ms=settings.edge.wait_ms,
+            streams=settings.redis.click_streams,
         )
         self.recorder.start()
         self.limiter = ClickLimiter(self.redis)

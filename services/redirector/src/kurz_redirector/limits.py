@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 
 import redis.asyncio as aioredis
-from redis.exceptions import NoScriptError, RedisError
+from redis.exceptions import NoScriptError, RedisClusterException, RedisError
 
 from kurz_redirector.cache import Counters
 from kurz_redirector.tasks import stop_task
@@ -18,12 +18,6 @@ _TAKE = """
 local used = tonumber(redis.call('GET', KEYS[1]) or '0')
 if used >= tonumber(ARGV[1]) then return 0 end
 if ARGV[2] == '1' then redis.call('INCR', KEYS[1]) end
-return 1
-"""
-
-
-_GIVE_BACK = """
-for _, key in ipairs(KEYS) do redis.call('DECR', key) end
 return 1
 """
 
@@ -59,8 +53,13 @@ class ClickLimiter:
         if counted and any(allowed):
             # One limit said no: give back the slots the others took. Meanwhile a racing
             # visitor may have been refused for them: fewer get through, never more.
-            taken = [key for (key, _), ok in zip(counters, allowed, strict=True) if ok]
-            await self._redis.eval(_GIVE_BACK, len(taken), *taken)
+            # One DECR per counter, not a script over several keys: a link's counters
+            # may sit in different Redis Cluster slots.
+            pipe = self._redis.pipeline(transaction=False)
+            for (key, _), ok in zip(counters, allowed, strict=True):
+                if ok:
+                    pipe.decr(key)
+            await pipe.execute()
         return False
 
     async def _run(self) -> None:
@@ -71,7 +70,7 @@ class ClickLimiter:
                 batch, self._pending = self._pending, []
                 try:
                     results = await self._take(batch)
-                except (RedisError, OSError) as exc:
+                except (RedisError, RedisClusterException, OSError) as exc:
                     for *_, future in batch:
                         if not future.done():
                             future.set_exception(RedisError(repr(exc)))

@@ -1,4 +1,5 @@
-"""Redis GETs of concurrent cache misses, sent together: one MGET per round trip.
+"""Redis GETs of concurrent cache misses, sent together: one MGET per round trip (on a
+Redis Cluster, one MGET per slot: never a multi-key command across slots).
 
 Under mixed traffic many addresses miss the local cache at once; each asks for its key
 and awaits its own future, and one task sends every key asked for since its previous
@@ -10,16 +11,16 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from redis.exceptions import RedisError
+from redis.exceptions import RedisClusterException, RedisError
 
 from kurz_redirector.tasks import stop_task
-from kurz_redirector.wire import Wire
+from kurz_redirector.wire import ClusterWire, Wire
 
 _CHUNK = 1000  # keys per MGET
 
 
 class BatchedGets:
-    def __init__(self, wire: Wire) -> None:
+    def __init__(self, wire: Wire | ClusterWire) -> None:
         self._wire = wire
         self._keys: list[str] = []
         self._waiters: list[asyncio.Future[bytes | None]] = []
@@ -48,8 +49,8 @@ class BatchedGets:
 
     async def _answer(self, keys: list[str], waiters: list[asyncio.Future[bytes | None]]) -> None:
         try:
-            values: list[Any] = await self._wire.call(b"MGET", *keys)
-        except (RedisError, OSError, TimeoutError) as exc:
+            values: list[Any] = await self._wire.mget(keys)
+        except (RedisError, RedisClusterException, OSError, TimeoutError) as exc:
             failure = exc if isinstance(exc, RedisError) else RedisError(repr(exc))
             for waiter in waiters:
                 if not waiter.done():

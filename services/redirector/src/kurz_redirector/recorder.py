@@ -16,6 +16,10 @@ a process that died left behind. Past the spool's bound an event is counted as d
 The writer owns a connection (wire.py): a batch costs one packed command and one reply.
 An event whose batch failed after Redis ran it may be written twice, and a spool segment
 whose replay was cut short is replayed again: consumers are idempotent on event id.
+
+The click stream may be cut in shards (KURZ_STREAM_SHARDS), which a Redis Cluster puts
+on several masters: each batch goes to the next shard in turn, and a batch a shard
+refuses (its master failing over) goes to the next one before any is spooled.
 """
 
 from __future__ import annotations
@@ -30,17 +34,16 @@ import redis.asyncio as aioredis
 from kurz import keys
 from kurz.events import BATCH_FIELD, encode_batch
 from kurz.logs import Sparse
-from redis.exceptions import RedisError
+from redis.exceptions import RedisClusterException, RedisError
 
 from kurz_redirector.metrics import EdgeStats
 from kurz_redirector.spool import Spool
-from kurz_redirector.wire import Wire
+from kurz_redirector.wire import make_wire
 
 log = logging.getLogger(__name__)
 
 _CHUNK = 500  # events per stream entry, at most: consumers read batches of entries
-_STREAM_KEY = keys.CLICK_STREAM.encode()
-_REDIS_ERRORS = (RedisError, OSError, TimeoutError)
+_REDIS_ERRORS = (RedisError, RedisClusterException, OSError, TimeoutError)
 T = TypeVar("T")
 
 
@@ -55,10 +58,13 @@ class EventRecorder:
         timeout: float = 2.0,
         wait_replicas: int = 0,
         wait_ms: int = 500,
+        streams: list[str] | None = None,
     ) -> None:
         # WAIT's own timeout inside the exchange's: the answer is never held past it.
         self._wait = (wait_replicas, min(wait_ms, int(timeout * 1000) // 2))
-        self._wire = Wire(redis, timeout=timeout)
+        self._wire = make_wire(redis, timeout=timeout)
+        self._streams = [s.encode() for s in streams or [keys.CLICK_STREAM]]
+        self._turn = 0  # the shard the next batch goes to
         self._spool = spool
         self._stats = stats
         self._retry_interval = retry_interval
@@ -164,17 +170,35 @@ class EventRecorder:
         return True
 
     async def _add(self, events: list[bytes]) -> None:
-        """One XADD of one entry holding the batch. No trimming here: the consumers trim
-        the stream below what every group acknowledged (kurz.stream_watch)."""
-        await self._wire.call(b"XADD", _STREAM_KEY, b"*", BATCH_FIELD, encode_batch(events))
+        """One XADD of one entry holding the batch, on the next shard in turn; a shard
+        that fails passes the batch to the next (a batch a failing shard may have taken
+        after all is written twice: consumers are idempotent). No trimming here: the
+        consumers trim below what every group acknowledged (kurz.stream_watch)."""
+        entry = encode_batch(events)
+        shards = len(self._streams)
+        first = self._turn
+        self._turn = (first + 1) % shards
+        for step in range(shards):
+            stream = self._streams[(first + step) % shards]
+            try:
+                await self._add_to(stream, entry, len(events))
+                return
+            except _REDIS_ERRORS:
+                if step == shards - 1:
+                    raise
+
+    async def _add_to(self, stream: bytes, entry: bytes, count: int) -> None:
+        wire = self._wire
+        await wire.call_for(stream, b"XADD", stream, b"*", BATCH_FIELD, entry)
         replicas, wait_ms = self._wait
         if replicas:
             # Async replication loses what a master acknowledged and no replica had when
             # it fails over; WAIT holds the answers until `replicas` have the entry. Past
-            # `wait_ms` they go out anyway (the entry is on the master), counted.
-            acknowledged = await self._wire.call(b"WAIT", replicas, wait_ms)
+            # `wait_ms` they go out anyway (the entry is on the master), counted. On the
+            # connection that wrote it: WAIT counts that connection's writes.
+            acknowledged = await wire.call_for(stream, b"WAIT", replicas, wait_ms)
             if int(acknowledged) < replicas:
-                self._stats.events_unreplicated += len(events)
+                self._stats.events_unreplicated += count
 
     async def _spool_loop(self) -> None:
         batch = self._to_disk
@@ -232,7 +256,7 @@ class EventRecorder:
         """Every event in the spool into the stream, segment by segment, each removed
         once written; False if Redis failed on the way (what is left stays on disk)."""
         try:
-            await self._wire.call(b"PING")
+            await self._wire.call_for(self._streams[0], b"PING")
         except _REDIS_ERRORS:
             return False
         self._spooling = False  # new events go to Redis again

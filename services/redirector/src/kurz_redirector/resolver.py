@@ -35,12 +35,12 @@ from kurz.models import (
     encode_group,
     encode_link,
 )
-from redis.exceptions import RedisError
+from redis.exceptions import RedisClusterException, RedisError
 
 from kurz_redirector.cache import Counters, Entry, LinkCache
 from kurz_redirector.lookups import BatchedGets
 from kurz_redirector.metrics import EdgeStats
-from kurz_redirector.wire import Wire
+from kurz_redirector.wire import make_wire
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +70,7 @@ class Resolver:
         self.cache = cache
         self.stats = stats or EdgeStats()
         self._redis = redis
-        self._gets = BatchedGets(Wire(redis))
+        self._gets = BatchedGets(make_wire(redis))
         # Reads go to the replica when there is one; the primary only confirms them.
         self._reads = _LazyPool(replica_url or database_url, pool_max)
         self._primary = _LazyPool(database_url, 2) if replica_url else None
@@ -135,7 +135,7 @@ class Resolver:
                     return link, await self._group_from_postgres(link.group_id)
                 group = decode_group(raw_group)
             return link, group
-        except RedisError as exc:
+        except (RedisError, RedisClusterException) as exc:
             log.warning(
                 "redis lookup failed; reading Postgres",
                 extra={"host": host, "slug": slug, "error": repr(exc)},
@@ -182,7 +182,7 @@ class Resolver:
         return group
 
     async def _refill(self, key: str, value: bytes) -> None:
-        with contextlib.suppress(RedisError):
+        with contextlib.suppress(RedisError, RedisClusterException):
             await self._redis.set(key, value, nx=True)
 
     def _tell(self, message: str) -> None:
@@ -224,7 +224,7 @@ class Resolver:
                         text = data.decode("utf-8", "replace")
                         self.cache.invalidate(text)
                         self._tell(text)
-            except (RedisError, OSError):
+            except (RedisError, RedisClusterException, OSError):
                 self.stats.redis_up = 0
                 log.warning("invalidation channel lost; reconnecting")
             finally:

@@ -96,8 +96,7 @@ class Worker:
                 raise RuntimeError(f"the {task.get_name()} stopped")
         await self.pool.fetchval("SELECT 1")
         await self.redis.ping()
-        self.consumer.behind.check()
-        self.consumer.failing.check()
+        self.consumer.check()
 
     async def stop(self) -> None:
         """Stop taking work; give deliveries in flight the grace period; record what

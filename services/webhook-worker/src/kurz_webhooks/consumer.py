@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
@@ -18,7 +19,7 @@ from kurz.events import SUBSCRIPTION_FIELD, ClickEvent, entry_events
 from kurz.settings import Settings
 from kurz.stream import ConsumerGroup, Entry, EntrySizes, consumer_name
 from kurz.stream_watch import Behind, Failing, watch
-from redis.exceptions import RedisError, ResponseError
+from redis.exceptions import RedisClusterException, RedisError, ResponseError
 
 from kurz_webhooks import metrics
 from kurz_webhooks.fanout import fan_out
@@ -30,6 +31,9 @@ WATCH_INTERVAL = 2.0  # seconds between exports of the group's lag (and stream t
 
 
 class Consumer:
+    """The `webhooks` group on every shard of the click stream: one loop per shard, each
+    with its own reads, reclaims, acknowledgements and health."""
+
     def __init__(
         self,
         pool: asyncpg.Pool[Any],
@@ -43,15 +47,23 @@ class Consumer:
         self._settings = settings
         self._on_committed = on_committed
         self._mail_configured = mail_configured
-        self._group = ConsumerGroup(redis, keys.CLICK_STREAM, keys.WEBHOOK_GROUP, consumer_name())
         self._sizes = EntrySizes()
         self._stopping = False
         limits = settings.redis
-        self.behind = Behind(
-            keys.CLICK_STREAM, keys.WEBHOOK_GROUP, limits.stream_behind_seconds,
-            limits.stream_high_water_bytes,
-        )  # fmt: skip
-        self.failing = Failing(self._group.consumer)
+        name = consumer_name()
+        self._shards = [
+            _Shard(
+                ConsumerGroup(redis, stream, keys.WEBHOOK_GROUP, name),
+                Behind(
+                    stream,
+                    keys.WEBHOOK_GROUP,
+                    limits.stream_behind_seconds,
+                    limits.stream_high_water_bytes,
+                ),
+                Failing(name if len(limits.click_streams) == 1 else f"{name} on {stream}"),
+            )
+            for stream in limits.click_streams
+        ]
 
     def stop(self) -> None:
         self._stopping = True
@@ -60,19 +72,31 @@ class Consumer:
     def stopping(self) -> bool:
         return self._stopping
 
+    def check(self) -> None:
+        """For readiness: raises while a shard's group is behind or its batches fail."""
+        for shard in self._shards:
+            shard.behind.check()
+            shard.failing.check()
+
     async def drain(self) -> int:
-        """Burst mode: fan out every entry the group has not handled (its own pending ones
-        first), then return how many entries were handled; a failure raises."""
-        await self._group.ensure()
+        """Burst mode: fan out every entry the group has not handled on any shard (its own
+        pending ones first), then return how many entries were handled; a failure raises."""
         handled = 0
-        for take in (self._group.own_pending, self._group.read):
-            while entries := await take(self._sizes.entries_for(BATCH)):
-                await self.process(entries)
-                handled += len(entries)
+        for shard in self._shards:
+            group = shard.group
+            await group.ensure()
+            for take in (group.own_pending, group.read):
+                while entries := await take(self._sizes.entries_for(BATCH)):
+                    await self.process(group, entries)
+                    handled += len(entries)
         return handled
 
     async def run(self) -> None:
-        await self._until_ready(self._group.ensure)
+        await asyncio.gather(*(self._run_shard(shard) for shard in self._shards))
+
+    async def _run_shard(self, shard: _Shard) -> None:
+        group, failing = shard.group, shard.failing
+        await self._until_ready(group.ensure, failing)
         claim_idle_ms = self._settings.webhooks.claim_idle_ms
         claim_every = claim_idle_ms / 3000  # seconds between looks for abandoned entries
         last_claim = last_watch = 0.0
@@ -81,51 +105,53 @@ class Consumer:
             try:
                 if loop.time() - last_watch >= WATCH_INTERVAL:
                     last_watch = loop.time()
-                    await self.watch()
+                    await self.watch(shard)
                 if loop.time() - last_claim >= claim_every:
                     last_claim = loop.time()
                     count = self._sizes.entries_for(BATCH)
-                    await self.process(await self._group.reclaim(claim_idle_ms, count))
+                    await self.process(group, await group.reclaim(claim_idle_ms, count))
                 count = self._sizes.entries_for(BATCH)
-                await self.process(await self._group.read(count, block_ms=BLOCK_MS))
-                self.failing.succeeded()
-            except (RedisError, OSError) as exc:
+                await self.process(group, await group.read(count, block_ms=BLOCK_MS))
+                failing.succeeded()
+            except (RedisError, RedisClusterException, OSError) as exc:
                 if self.stopping:
                     break  # Redis going away while the worker stops is no failure
-                self.failing.failed(exc)
+                failing.failed(exc)
                 if isinstance(exc, ResponseError) and str(exc).startswith("NOGROUP"):
                     # Redis lost the group (flushed, or restarted empty): make it again.
                     log.warning("consumer group missing; creating it again")
-                    await self._until_ready(self._group.ensure)
+                    await self._until_ready(group.ensure, failing)
                     continue
-                log.exception("stream read failed; retrying")
+                log.exception("stream read failed; retrying", extra={"stream": group.stream})
                 await asyncio.sleep(1)
             except Exception as exc:
                 # A bug must not stop the worker: the batch stays pending and is reclaimed.
-                self.failing.failed(exc)
+                failing.failed(exc)
                 log.exception("batch failed; left pending")
                 await asyncio.sleep(1)
 
-    async def watch(self) -> None:
-        """Export this group's lag and age; trim what every group acknowledged."""
+    async def watch(self, shard: _Shard) -> None:
+        """Export this group's lag and age on the shard; trim what every group
+        acknowledged there."""
+        group = shard.group
         health = await watch(
-            self._group.redis, self._group.stream, self._group.group,
+            group.redis, group.stream, group.group,
             high_water_bytes=self._settings.redis.stream_high_water_bytes,
         )  # fmt: skip
         if health is not None:
-            self.behind.saw(health)
+            shard.behind.saw(health)
 
-    async def _until_ready(self, step: Callable[[], Any]) -> None:
+    async def _until_ready(self, step: Callable[[], Any], failing: Failing) -> None:
         while not self._stopping:
             try:
                 await step()
                 return
-            except (RedisError, OSError) as exc:
-                self.failing.failed(exc)
+            except (RedisError, RedisClusterException, OSError) as exc:
+                failing.failed(exc)
                 log.exception("Redis not ready; retrying")
                 await asyncio.sleep(1)
 
-    async def process(self, entries: list[Entry]) -> None:
+    async def process(self, group: ConsumerGroup, entries: list[Entry]) -> None:
         """Fan out and acknowledge one batch; on a database error retry the same batch
         (nothing was committed) until it works or the worker stops."""
         if not entries:
@@ -150,11 +176,18 @@ class Consumer:
                 if self._stopping:
                     return  # left pending: reclaimed later
                 await asyncio.sleep(1)
-        await self._group.ack([e.id for e in entries])
+        await group.ack([e.id for e in entries])
         metrics.EVENTS.labels("fanned_out").inc(result.events)
         metrics.EVENTS.labels("ignored").inc(len(events) - result.events)
         if result.deliveries:
             self._on_committed()
+
+
+@dataclass(frozen=True)
+class _Shard:
+    group: ConsumerGroup
+    behind: Behind
+    failing: Failing
 
 
 def _subscriptions(entries: list[Entry]) -> list[push.Subscription]:

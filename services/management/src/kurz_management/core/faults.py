@@ -32,7 +32,11 @@ DATABASE_UNAVAILABLE: tuple[type[BaseException], ...] = (
 # Every Redis refusal: the management service only caches, counts and rate limits
 # there, so no Redis reply is a client's fault (MOVED, ASK, READONLY, LOADING,
 # CLUSTERDOWN and TRYAGAIN included).
-REDIS_UNAVAILABLE: tuple[type[BaseException], ...] = (redis.exceptions.RedisError,)
+# The cluster client's own errors (no slot map, a slot no node covers) are no RedisError.
+REDIS_UNAVAILABLE: tuple[type[BaseException], ...] = (
+    redis.exceptions.RedisError,
+    redis.exceptions.RedisClusterException,
+)
 
 UNAVAILABLE_ERRORS: tuple[type[BaseException], ...] = (*DATABASE_UNAVAILABLE, *REDIS_UNAVAILABLE)
 UNAVAILABLE_MESSAGE = "a dependency (database or cache) is unavailable, try again later"
