@@ -10,7 +10,7 @@ from typing import Any
 import asyncpg
 import redis.asyncio as aioredis
 
-from kurz import keys
+from kurz import keys, redis_topology
 from kurz.branding import (
     WORKSPACE_COLUMNS,
     EdgeWorkspace,
@@ -31,6 +31,18 @@ log = logging.getLogger(__name__)
 class EdgeCache:
     def __init__(self, redis: aioredis.Redis) -> None:
         self._redis = redis
+        self._cluster = redis_topology.is_cluster(redis)
+
+    async def _execute(self, pipe: Any, message: str) -> None:
+        """The pipeline's writes, then `message` to every redirector. One round trip on
+        one node; a cluster pipeline takes no PUBLISH (it has no key, so no slot): sent
+        after the writes there, which is the order that matters."""
+        if self._cluster:
+            await pipe.execute()
+            await self._redis.publish(keys.INVALIDATION_CHANNEL, message)
+            return
+        pipe.publish(keys.INVALIDATION_CHANNEL, message)
+        await pipe.execute()
 
     async def put_links(
         self, links: Iterable[EdgeLink], *, gone: Iterable[tuple[str, str]] = ()
@@ -48,8 +60,7 @@ class EdgeCache:
         if not messages:
             return
         # One message per batch keeps pub/sub traffic flat for bulk writes.
-        pipe.publish(keys.INVALIDATION_CHANNEL, "\n".join(messages))
-        await pipe.execute()
+        await self._execute(pipe, "\n".join(messages))
 
     async def drop_links(self, addresses: Iterable[tuple[str, str]]) -> None:
         await self.put_links((), gone=addresses)
@@ -57,20 +68,17 @@ class EdgeCache:
     async def put_group(self, group: EdgeGroup) -> None:
         pipe = self._redis.pipeline(transaction=False)
         pipe.set(keys.group(group.id), encode_group(group))
-        pipe.publish(keys.INVALIDATION_CHANNEL, keys.group_invalidation(group.id))
-        await pipe.execute()
+        await self._execute(pipe, keys.group_invalidation(group.id))
 
     async def drop_group(self, group_id: int) -> None:
         pipe = self._redis.pipeline(transaction=False)
         pipe.delete(keys.group(group_id))
-        pipe.publish(keys.INVALIDATION_CHANNEL, keys.group_invalidation(group_id))
-        await pipe.execute()
+        await self._execute(pipe, keys.group_invalidation(group_id))
 
     async def put_workspace(self, workspace: EdgeWorkspace) -> None:
         pipe = self._redis.pipeline(transaction=False)
         pipe.set(keys.workspace(workspace.id), encode_workspace(workspace))
-        pipe.publish(keys.INVALIDATION_CHANNEL, keys.workspace_invalidation(workspace.id))
-        await pipe.execute()
+        await self._execute(pipe, keys.workspace_invalidation(workspace.id))
 
     async def rebuild(self, pool: asyncpg.Pool[Any], *, batch: int = 5000) -> int:
         """Rewrite every link and group record from Postgres; return the links written.
