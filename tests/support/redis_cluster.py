@@ -58,7 +58,7 @@ class RedisCluster:
         that has a replica online has it in sync."""
         for server in self.live():
             try:
-                info: Any = self.node(server.port).execute_command("CLUSTER INFO")
+                info: Any = self.node(server.port).cluster("INFO")
             except redis.RedisError:
                 return False
             if info.get("cluster_state") != "ok":
@@ -70,17 +70,15 @@ class RedisCluster:
 
     def slots(self) -> list[tuple[int, int, int, list[int]]]:
         """(first slot, last slot, master port, replica ports), as a live node tells."""
-        reply: Any = self.node(self.live()[0].port).execute_command("CLUSTER SLOTS")
-        return [
-            (int(r[0]), int(r[1]), int(r[2][1]), [int(n[1]) for n in r[3:]]) for r in reply
-        ]
+        reply: Any = self.node(self.live()[0].port).cluster("SLOTS")
+        return [(int(r[0]), int(r[1]), int(r[2][1]), [int(n[1]) for n in r[3:]]) for r in reply]
 
     def master_ports(self) -> list[int]:
         return sorted({master for _, _, master, _ in self.slots()})
 
     def owner(self, key: str) -> int:
         """The port of the master serving `key`'s slot now."""
-        slot = int(self.node(self.live()[0].port).execute_command("CLUSTER KEYSLOT", key))
+        slot = int(self.node(self.live()[0].port).cluster("KEYSLOT", key))
         for first, last, master, _ in self.slots():
             if first <= slot <= last:
                 return master
