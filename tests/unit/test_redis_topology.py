@@ -3,6 +3,8 @@ Cluster; anything else is refused at start in one line, with the password never 
 
 from __future__ import annotations
 
+from typing import cast
+
 import pytest
 from kurz import keys, redis_topology
 from kurz.settings import load_settings
@@ -64,11 +66,12 @@ def test_one_node_urls_are_taken_as_before() -> None:
 
 
 def test_a_cluster_url_names_its_startup_nodes_and_credentials() -> None:
-    client = redis_topology.client(
+    made: object = redis_topology.client(
         "rediss+cluster://app:s%40cret@10.0.0.1:7000,10.0.0.2,[::1]:7002",
         socket_timeout=2.0, blocking=True, timeout=1.5, max_connections=8,
     )  # fmt: skip
-    assert redis_topology.is_cluster(client) and isinstance(client, RedisCluster)
+    assert redis_topology.is_cluster(made)
+    client = cast(RedisCluster, made)
     nodes = client.nodes_manager.startup_nodes
     assert sorted((n.host, int(n.port)) for n in nodes.values()) == sorted(
         [("10.0.0.1", 7000), ("10.0.0.2", 6379), ("::1", 7002)]
