@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import subprocess
+import sys
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -26,6 +28,7 @@ from tests.conftest import Workspace
 from tests.faults.conftest import FaultServers, ServiceFactory, add_redirector, api, create_links
 from tests.faults.kit import BROWSER, Load, Receiver, in_thread, metric
 from tests.support.redis_cluster import RedisCluster
+from tests.support.services import service_env
 from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.slow
@@ -132,6 +135,18 @@ async def test_flow_on_a_cluster_with_no_cross_slot_command(
     edge = httpx.get(redirector.url + "/metrics").text
     assert metric(edge, "kurz_click_events_total", state="dropped") == 0
     assert metric(edge, "kurz_click_event_buffer") == 0
+
+    # The CLI on the cluster: a lost click-limit counter comes back from stored clicks.
+    counter = keys.click_counter(int(limited["id"]))
+    node = cluster.node(cluster.owner(counter))
+    assert node.delete(counter) == 1
+    env = service_env(fault_servers.postgres.url, cluster.url())
+    done = subprocess.run(
+        [sys.executable, "-m", "kurz.cli", "cache", "rebuild"],
+        env=env, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert node.get(counter) == str(LIMIT).encode()
 
 
 async def test_a_stream_master_dies_under_load_and_every_answered_visit_counts_once(
