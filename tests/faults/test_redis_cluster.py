@@ -116,6 +116,20 @@ async def test_flow_on_a_cluster_with_no_cross_slot_command(
     owners = {cluster.owner(keys.link(*f["shortUrl"].split("/")[2:4])) for f in firsts}
     assert len(owners) == 3
 
+    # A change reaches the redirector, which holds the link in memory, through pub/sub
+    # on the cluster. Its visits are bots': they are not counted below.
+    moved = "https://example.com/moved"
+    async with api(management, tenant) as client:
+        answer = await client.patch(f"/api/v1/links/{firsts[0]['id']}", json={"url": moved})
+        assert answer.status_code == 200, answer.text
+
+    async def edge_follows() -> bool:
+        async with httpx.AsyncClient(headers={"User-Agent": "Googlebot/2.1"}) as bot:
+            answer = await bot.get(firsts[0]["shortUrl"])
+            return bool(answer.headers.get("location") == moved)
+
+    await wait_for(edge_follows, 30, "the redirector follows the change", 0.2)
+
     wanted = {int(grouped["id"]): 1, int(limited["id"]): LIMIT}
     wanted |= {int(f["id"]): 1 for f in firsts}
 

@@ -25,6 +25,7 @@ from typing import Any, NamedTuple, cast
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import redis.asyncio as aioredis
+from redis.asyncio.client import PubSub
 from redis.asyncio.cluster import ClusterNode, RedisCluster
 from redis.asyncio.connection import BlockingConnectionPool, ConnectionPool, parse_url
 from redis.asyncio.sentinel import Sentinel, SentinelConnectionPool
@@ -54,6 +55,19 @@ def is_cluster_url(url: str) -> bool:
 def is_cluster(redis: object) -> bool:
     """Whether `redis` (from `client`) speaks to a Redis Cluster."""
     return isinstance(redis, RedisCluster)
+
+
+async def pubsub(redis: aioredis.Redis, *, fresh: bool = False, **options: Any) -> PubSub:
+    """A pub/sub connection. On a cluster, once the slot map is known (read again when
+    `fresh`: after a lost subscription its node may be gone): redis-py's cluster pub/sub
+    picks its node by the channel's slot from the map, and fails with a KeyError when
+    asked before any command read it."""
+    if is_cluster(redis):
+        cluster = cast(RedisCluster, redis)
+        await cluster.initialize()
+        if fresh:
+            await cluster.nodes_manager.initialize()
+    return redis.pubsub(**options)
 
 
 def client(url: str, *, blocking: bool = False, **options: Any) -> aioredis.Redis:

@@ -23,7 +23,7 @@ from typing import Any
 
 import asyncpg
 import redis.asyncio as aioredis
-from kurz import keys
+from kurz import keys, redis_topology
 from kurz.db import create_pool
 from kurz.edge_records import SELECT_GROUP, SELECT_LINK, edge_group_from_row, edge_link_from_row
 from kurz.models import (
@@ -210,9 +210,13 @@ class Resolver:
         served: while Redis is unreachable nothing can be published through it either,
         and the TTL still bounds how old an entry gets."""
         delay = 0.1
+        lost = False
         while True:
-            pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
+            pubsub: Any = None
             try:
+                pubsub = await redis_topology.pubsub(
+                    self._redis, fresh=lost, ignore_subscribe_messages=True
+                )
                 await pubsub.subscribe(channel)
                 self.cache.clear()
                 self._tell(keys.FLUSH_ALL)
@@ -224,12 +228,15 @@ class Resolver:
                         text = data.decode("utf-8", "replace")
                         self.cache.invalidate(text)
                         self._tell(text)
-            except (RedisError, RedisClusterException, OSError):
+            # KeyError: redis-py's cluster pub/sub looking up a slot its map lacks.
+            except (RedisError, RedisClusterException, OSError, KeyError) as exc:
+                lost = True
                 self.stats.redis_up = 0
-                log.warning("invalidation channel lost; reconnecting")
+                log.warning("invalidation channel lost; reconnecting", extra={"error": repr(exc)})
             finally:
-                with contextlib.suppress(Exception):
-                    await pubsub.aclose()  # type: ignore[no-untyped-call]
+                if pubsub is not None:
+                    with contextlib.suppress(Exception):
+                        await pubsub.aclose()
             await asyncio.sleep(delay)
             delay = min(delay * 2, 2.0)
 
