@@ -5,7 +5,7 @@ The flow runs whole (a link made, redirected, counted, a group webhook delivered
 click limit exact under concurrency), first visits to links on every shard and calls
 that rate-limit each second leave no cross-slot refusal on any node, and a master that
 owns a stream shard dies under a steady load: its replica takes over, redirects go on,
-and every visit answered is counted once.
+every visit answered is counted once and every group webhook is delivered.
 """
 
 from __future__ import annotations
@@ -168,13 +168,27 @@ async def test_a_stream_master_dies_under_load_and_every_answered_visit_counts_o
     tenant: Workspace, fault_pool: asyncpg.Pool[Any],
 ) -> None:  # fmt: skip
     # WAIT for one replica: a batch answered is on the replica that will be promoted.
-    stack = services(**cluster_env(cluster, KURZ_EDGE_WAIT_REPLICAS="1", KURZ_EDGE_WAIT_MS="2000"))
+    receiver = await Receiver().start()
+    stack = services(**cluster_env(cluster, KURZ_EDGE_WAIT_REPLICAS="1", KURZ_EDGE_WAIT_MS="2000",
+                                   KURZ_WEBHOOK_CLAIM_IDLE_MS="3000"))  # fmt: skip
     management = stack.add("management")
     redirector = add_redirector(stack, fault_servers)
-    aggregator = stack.add("aggregator")
-    await asyncio.gather(*(in_thread(s.start) for s in (management, redirector, aggregator)))
-    async with api(management, tenant) as client:
-        links = await create_links(client, 3)
+    workers = [stack.add("aggregator"), stack.add("webhook-worker")]
+    await asyncio.gather(*(in_thread(s.start) for s in (management, redirector, *workers)))
+    vivoldi_api = httpx.AsyncClient(
+        base_url=management.url, headers={"Authorization": f"APIKey {tenant.key}"}, timeout=60
+    )
+    async with api(management, tenant) as client, vivoldi_api:
+        group = vivoldi(
+            await vivoldi_api.post(
+                "/api/link-group/v1/create",
+                json={"nm": "failover", "webhookEnableYn": "Y",
+                      "webhookCallbackUrl": receiver.url, "webhookMetric": "C",
+                      "webhookFrequency": 1},
+            )
+        )["grpIdx"]  # fmt: skip
+        links = await create_links(client, 2)
+        links += await create_links(client, 1, groupId=group)  # a webhook for every click
     urls = [link["shortUrl"] for link in links]
 
     victim = cluster.owner(keys.click_stream(0))
@@ -200,3 +214,25 @@ async def test_a_stream_master_dies_under_load_and_every_answered_visit_counts_o
     assert await counted(fault_pool, list(wanted)) == wanted
     edge = httpx.get(redirector.url + "/metrics").text
     assert metric(edge, "kurz_click_events_total", state="dropped") == 0
+    # Every click of the grouped link brought its webhook: one delivery per click (fan-out
+    # is idempotent on event id), each received.
+    grouped_visits = visits[urls[-1]]
+
+    async def delivered() -> int:
+        return int(
+            await fault_pool.fetchval(
+                "SELECT count(*) FROM webhook_deliveries WHERE workspace_id = $1 "
+                "AND status = 'succeeded'",
+                tenant.id,
+            )
+        )
+
+    with contextlib.suppress(AssertionError):
+        await wait_for(lambda: _equal(delivered(), grouped_visits), 120, "every webhook", 0.2)
+    assert await delivered() == grouped_visits
+    assert sum(receiver.ids.values()) >= grouped_visits
+    await receiver.stop()
+
+
+async def _equal(value: Any, wanted: int) -> bool:
+    return bool(await value == wanted)
