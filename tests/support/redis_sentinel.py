@@ -1,6 +1,6 @@
 """A Redis Sentinel set from the same binaries as every other test Redis: a master, a
-replica and one Sentinel watching them (quorum 1), on free ports, for tests that fail
-the master over for real."""
+replica and Sentinels watching them (one by default, or three with a quorum of two, as
+production runs them), on free ports, for tests that fail the master over for real."""
 
 from __future__ import annotations
 
@@ -21,14 +21,29 @@ SERVICE = "kurz"
 @dataclass
 class SentinelSet:
     root: Path
+    sentinels: int = 1
     master: Redis = field(init=False)
     replica: Redis = field(init=False)
-    sentinel_port: int = field(default_factory=free_port)
-    process: subprocess.Popen[bytes] | None = None
+    sentinel_ports: list[int] = field(init=False)
+    processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.sentinel_ports = [free_port() for _ in range(self.sentinels)]
+
+    @property
+    def sentinel_port(self) -> int:
+        return self.sentinel_ports[0]
+
+    @property
+    def quorum(self) -> int:
+        """A majority of the Sentinels must agree that the master is down."""
+        return self.sentinels // 2 + 1
 
     def url(self, db: int = 0) -> str:
-        """The REDIS_URL every service takes to reach the set's master."""
-        return f"redis+sentinel://127.0.0.1:{self.sentinel_port}/{SERVICE}/{db}"
+        """The REDIS_URL every service takes to reach the set's master: every Sentinel
+        named, as a deployment names them, so any one of them answering is enough."""
+        hosts = ",".join(f"127.0.0.1:{port}" for port in self.sentinel_ports)
+        return f"redis+sentinel://{hosts}/{SERVICE}/{db}"
 
     def start(self) -> SentinelSet:
         # No wait before the first full sync (diskless replication waits 5 s by default).
@@ -39,21 +54,40 @@ class SentinelSet:
             free_port(),
             options=("--replicaof", "127.0.0.1", str(self.master.port)),
         ).start()
-        conf = self.root / "sentinel.conf"
-        conf.write_text(
-            f"port {self.sentinel_port}\nbind 127.0.0.1\ndir {self.root}\n"
-            f"logfile {self.root / 'sentinel.log'}\n"
-            f"sentinel monitor {SERVICE} 127.0.0.1 {self.master.port} 1\n"
-            f"sentinel down-after-milliseconds {SERVICE} 1000\n"
-            f"sentinel failover-timeout {SERVICE} 10000\n"
-        )
         binary = shutil.which("redis-server") or "/usr/bin/redis-server"
-        self.process = subprocess.Popen(
-            [binary, str(conf), "--sentinel"], stdout=subprocess.DEVNULL
+        for index, port in enumerate(self.sentinel_ports):
+            conf = self.root / f"sentinel-{index}.conf"
+            conf.write_text(
+                f"port {port}\nbind 127.0.0.1\ndir {self.root}\n"
+                f"logfile {self.root / f'sentinel-{index}.log'}\n"
+                f"sentinel monitor {SERVICE} 127.0.0.1 {self.master.port} {self.quorum}\n"
+                f"sentinel down-after-milliseconds {SERVICE} 1000\n"
+                f"sentinel failover-timeout {SERVICE} 10000\n"
+            )
+            process = subprocess.Popen([binary, str(conf), "--sentinel"], stdout=subprocess.DEVNULL)
+            self.processes.append(process)
+        for port in self.sentinel_ports:
+            _wait_port(port, 15)
+        self.wait(
+            lambda: self.in_sync() and all(self._sees_everyone(p) for p in self.sentinel_ports)
         )
-        _wait_port(self.sentinel_port, 15)
-        self.wait(lambda: self.in_sync() and bool(self.sentinel().sentinel_slaves(SERVICE)))
         return self
+
+    def _sees_everyone(self, port: int) -> bool:
+        """This Sentinel knows the replica and every other Sentinel (they find each
+        other through the master's hello channel, which takes a few seconds)."""
+        sentinel = redis.Redis(port=port, socket_timeout=2)
+        others = sentinel.sentinel_sentinels(SERVICE) if self.sentinels > 1 else []
+        return bool(sentinel.sentinel_slaves(SERVICE)) and len(others) == self.sentinels - 1
+
+    def kill_master(self) -> int:
+        """SIGKILLs the master as the Sentinels name it now; the port that died."""
+        port = self.master_port()
+        server = self.master if self.master.port == port else self.replica
+        assert server.process is not None
+        server.process.kill()
+        server.process.wait(10)
+        return port
 
     def sentinel(self) -> redis.Redis:
         return redis.Redis(port=self.sentinel_port, socket_timeout=2)
@@ -96,8 +130,9 @@ class SentinelSet:
             time.sleep(0.1)
 
     def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            self.process.wait(10)
+        for process in self.processes:
+            if process.poll() is None:
+                process.terminate()
+                process.wait(10)
         for server in (self.replica, self.master):
             server.stop()
