@@ -77,7 +77,7 @@ class SentinelSet:
         """This Sentinel knows the replica and every other Sentinel (they find each
         other through the master's hello channel, which takes a few seconds)."""
         sentinel = redis.Redis(port=port, socket_timeout=2)
-        others = sentinel.sentinel_sentinels(SERVICE) if self.sentinels > 1 else []
+        others: Any = sentinel.sentinel_sentinels(SERVICE) if self.sentinels > 1 else []
         return bool(sentinel.sentinel_slaves(SERVICE)) and len(others) == self.sentinels - 1
 
     def kill_master(self) -> int:
