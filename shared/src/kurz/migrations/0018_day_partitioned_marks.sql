@@ -45,8 +45,10 @@ CREATE TABLE link_visitors (
     hour     smallint NOT NULL,
     PRIMARY KEY (day, link_id, visitor, hour)
 ) PARTITION BY RANGE (day);
-SELECT kurz_mark_partition('link_visitors', day)
-    FROM (SELECT DISTINCT day FROM link_visitors_unpartitioned) AS days;
+DO $$ BEGIN
+    PERFORM kurz_mark_partition('link_visitors', day)
+        FROM (SELECT DISTINCT day FROM link_visitors_unpartitioned) AS days;
+END $$;
 INSERT INTO link_visitors SELECT day, link_id, visitor, hour FROM link_visitors_unpartitioned;
 DROP TABLE link_visitors_unpartitioned;
 
@@ -59,8 +61,10 @@ CREATE TABLE group_visitors (
     hour      smallint NOT NULL,
     PRIMARY KEY (day, group_id, visitor, hour)
 ) PARTITION BY RANGE (day);
-SELECT kurz_mark_partition('group_visitors', day)
-    FROM (SELECT DISTINCT day FROM group_visitors_unpartitioned) AS days;
+DO $$ BEGIN
+    PERFORM kurz_mark_partition('group_visitors', day)
+        FROM (SELECT DISTINCT day FROM group_visitors_unpartitioned) AS days;
+END $$;
 INSERT INTO group_visitors SELECT day, group_id, visitor, hour FROM group_visitors_unpartitioned;
 DROP TABLE group_visitors_unpartitioned;
 
@@ -73,8 +77,10 @@ CREATE TABLE workspace_visitors (
     hour          smallint NOT NULL,
     PRIMARY KEY (day, workspace_id, visitor, hour)
 ) PARTITION BY RANGE (day);
-SELECT kurz_mark_partition('workspace_visitors', day)
-    FROM (SELECT DISTINCT day FROM workspace_visitors_unpartitioned) AS days;
+DO $$ BEGIN
+    PERFORM kurz_mark_partition('workspace_visitors', day)
+        FROM (SELECT DISTINCT day FROM workspace_visitors_unpartitioned) AS days;
+END $$;
 INSERT INTO workspace_visitors
     SELECT day, workspace_id, visitor, hour FROM workspace_visitors_unpartitioned;
 DROP TABLE workspace_visitors_unpartitioned;
