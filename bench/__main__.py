@@ -22,6 +22,7 @@ OTHERS = (
     ("instructions", "Instructions per redirect (callgrind, uvicorn, 1 worker)"),
     ("bulk_create", "Bulk link creation"),
     ("aggregate", "Aggregation into Postgres"),
+    ("wait_replicas", "Waiting for a Redis replica before answering (KURZ_EDGE_WAIT_REPLICAS=1)"),
     ("webhooks", "Webhook deliveries"),
     ("analytics", "Analytics queries"),
 )

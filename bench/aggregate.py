@@ -6,7 +6,10 @@ Two measures, on a throwaway Postgres and Redis:
   acknowledged (the sustained rate the aggregator can write);
 - load: a producer adds `rate` events/s for `seconds`; the lag (events not yet
   delivered plus pending) is sampled every 0.25 s, and the time to catch up once the
-  producer stops is reported.
+  producer stops is reported;
+- drain by two: the same backlog again, drained by two aggregator processes at once;
+  its events/s as a ratio to one process's (what a second aggregator buys where there
+  are cores for it).
 Target: 20,000 events/s or more. Loopback only, bounded in events and seconds.
 
     uv run python -m bench.aggregate [--backlog 200000] [--rate 20000] [--seconds 10]
@@ -143,8 +146,10 @@ _FOOTPRINT = {
     "rollups": "SELECT sum(pg_total_relation_size(c)) FROM unnest(ARRAY['link_daily', "
     "'link_hourly', 'group_daily', 'group_hourly', 'workspace_daily', 'workspace_hourly', "
     "'link_daily_dims', 'group_daily_dims']::regclass[]) AS c",
-    "visitor_marks": "SELECT sum(pg_total_relation_size(c)) FROM unnest(ARRAY["
-    "'link_visitors', 'group_visitors', 'workspace_visitors']::regclass[]) AS c",
+    # Partitioned by day: the parents hold nothing themselves.
+    "visitor_marks": "SELECT sum(pg_total_relation_size(t.relid)) FROM unnest(ARRAY["
+    "'link_visitors', 'group_visitors', 'workspace_visitors']::regclass[]) AS c, "
+    "pg_partition_tree(c) AS t",
 }
 
 
@@ -174,6 +179,33 @@ def _start_aggregator(env: dict[str, str], port: int, log: Path) -> subprocess.P
     )  # fmt: skip
     _wait_port(port, 60)
     return process
+
+
+async def _drain_by_two(
+    redis: aioredis.Redis, traffic: Traffic, env: dict[str, str], root: Path, backlog: int
+) -> dict[str, float]:
+    """The same backlog drained by two aggregator processes at once (their batches commit
+    side by side: no global lock): events/s, and CPU time per event over both."""
+    processes = [_start_aggregator(env, free_port(), root / "aggregator.log") for _ in range(2)]
+    try:
+        # Both held while the backlog is written, so that both start on all of it at once.
+        for process in processes:
+            process.send_signal(signal.SIGSTOP)
+        await _produce(redis, [traffic.event() for _ in range(backlog)])
+        cpu_before = sum(_cpu_seconds(p.pid) for p in processes)
+        for process in processes:
+            process.send_signal(signal.SIGCONT)
+        drain = await _drain(redis, 600)
+        cpu = sum(_cpu_seconds(p.pid) for p in processes) - cpu_before
+    finally:
+        for process in processes:
+            process.send_signal(signal.SIGTERM)
+        for process in processes:
+            process.wait(60)
+    return {
+        "drain_two_processes_events_per_s": backlog / drain,
+        "events_per_aggregator_cpu_s_two_processes": backlog / cpu,
+    }
 
 
 async def _measure(pg_url: str, redis_url: str, root: Path, args: dict[str, Any]) -> dict[str, Any]:
@@ -206,6 +238,10 @@ async def _measure(pg_url: str, redis_url: str, root: Path, args: dict[str, Any]
         finally:
             process.send_signal(signal.SIGTERM)
             process.wait(60)
+        result.update(await _drain_by_two(redis, traffic, env, root, args["backlog"]))
+        result["drain_two_vs_one"] = (
+            result["drain_two_processes_events_per_s"] / result["drain_events_per_s"]
+        )
         rows = await pool.fetchval("SELECT count(*) FROM clicks")
         clicks = await pool.fetchval("SELECT sum(clicks) FROM link_daily")
         result["raw_clicks_stored"] = rows

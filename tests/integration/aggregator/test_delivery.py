@@ -15,7 +15,7 @@ from kurz import keys
 from kurz.events import FIELD, decode_event
 from kurz.stream import ConsumerGroup
 from kurz_aggregator import metrics, rows, worker, writer
-from kurz_aggregator.upkeep import click_partitions, run_upkeep
+from kurz_aggregator.upkeep import MARK_TABLES, click_partitions, mark_partitions, run_upkeep
 
 from tests.conftest import Workspace
 from tests.integration.aggregator.conftest import (
@@ -102,6 +102,11 @@ async def test_a_failed_batch_writes_nothing_and_stays_pending(
     assert await pending(redis, stream) == 0
 
 
+async def mark_partitions_of(pool: asyncpg.Pool[Any]) -> dict[str, date]:
+    async with pool.acquire() as conn:
+        return await mark_partitions(conn)
+
+
 async def test_upkeep_drops_partitions_past_retention_and_prunes_marks(
     pool: asyncpg.Pool[Any],
     redis: aioredis.Redis,
@@ -122,8 +127,11 @@ async def test_upkeep_drops_partitions_past_retention_and_prunes_marks(
         partitions = await click_partitions(conn)
     assert "clicks_20200110" in result.dropped and "clicks_20200110" not in partitions
     assert {"clicks_20200210", "clicks_20200215", "clicks_20200216"} <= set(partitions)
-    # "old": its hour mark and its day mark, for the link and for the workspace
-    assert result.marks_pruned == 4
+    # "old"'s marks are dropped with their days' partitions, whole; "new"'s stay.
+    assert {f"{t}_20200110" for t in MARK_TABLES} <= set(result.marks_dropped)
+    kept = await mark_partitions_of(pool)
+    assert {f"{t}_20200210" for t in MARK_TABLES} <= set(kept)
+    assert all(day >= now.date() - timedelta(days=10) for day in kept.values())
     assert await pool.fetchval("SELECT count(*) FROM clicks WHERE link_id = $1", link) == 1
     # Rollups stay: statistics outlive raw clicks.
     assert await _clicks(pool, link) == (2, 2)

@@ -136,10 +136,12 @@ class Written(NamedTuple):
 
 
 async def ensure_partitions(conn: asyncpg.Connection[Any], days: Sequence[date]) -> None:
-    """Create the day partitions of `clicks` the batch needs. Its own short transaction:
-    creating a partition locks the parent table, which must not last a whole batch."""
+    """Create the day partitions the batch needs: of `clicks` for its UTC days, and of
+    the visitor marks for the local days those can be (migration 0018). Its own short
+    transaction: creating a partition locks the parent table, which must not last a
+    whole batch."""
     for day in sorted(days):
-        await conn.execute("SELECT kurz_click_partition($1)", day)
+        await conn.execute("SELECT kurz_click_partition($1), kurz_mark_partitions($1)", day)
 
 
 async def write_batch(conn: asyncpg.Connection[Any], rows: Sequence[Row]) -> Written:
