@@ -31,8 +31,9 @@ OTHERS = (
 def _redirect_table(result: dict[str, Any]) -> list[str]:
     lines = [
         "| scenario | server | workers | req/s | p50 ms | p99 ms (each round) | errors "
-        "| ratio to stock baseline (each round) | ratio to same-options baseline |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| ratio to stock baseline (each round) | ratio to same-options baseline "
+        "| ratio to bare protocol | p99 / stock baseline p99 |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in result["rows"]:
         errors = r["errors"] + r["non_2xx_3xx"]  # a 404 or 503 is a failed redirect too
@@ -40,9 +41,12 @@ def _redirect_table(result: dict[str, Any]) -> list[str]:
         ratio = f"**{r['ratio']:.2f}** ({rounds})" if rounds else f"{r['ratio']:.2f}"
         same = f"{r['ratio_same_options']:.2f}" if r["ratio_same_options"] else "-"
         p99s = " ".join(f"{x:.2f}" for x in r["round_p99_ms"])
+        bare = f"**{r['ratio_bare']:.2f}**" if "ratio_bare" in r else "-"
+        p99_ratio = f"**{r['p99_vs_stock_p99']:.2f}**" if "p99_vs_stock_p99" in r else "-"
         lines.append(
             f"| {r['scenario']} | {r['server']} | {r['workers']} | {r['requests_per_s']:,.0f} "
-            f"| {r['p50_ms']:.2f} | **{r['p99_ms']:.2f}** ({p99s}) | {errors} | {ratio} | {same} |"
+            f"| {r['p50_ms']:.2f} | **{r['p99_ms']:.2f}** ({p99s}) | {errors} | {ratio} | {same} "
+            f"| {bare} | {p99_ratio} |"
         )
     mem = result["memory"]
     lines += ["", "| memory | bytes per link |", "|---|---|"]

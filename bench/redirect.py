@@ -180,6 +180,11 @@ def stock_baseline_cmd(server: str, workers: int, port: int) -> list[str]:
     ]  # fmt: skip
 
 
+def bare_protocol_cmd(workers: int, port: int) -> list[str]:
+    """The bare uvloop + httptools protocol answering a fixed 302 (bench.bare_protocol)."""
+    return [sys.executable, "-m", "bench.bare_protocol", str(port), str(workers)]
+
+
 def same_options_baseline(env: dict[str, str], port: int) -> tuple[list[str], dict[str, str]]:
     """The baseline served by kurz.serve, as the redirector is: command and environment."""
     return [sys.executable, "-m", "bench.baseline_app"], {**env, "KURZ_PORT": str(port)}
@@ -216,9 +221,12 @@ def _median_round(
     runs: list[WrkResult],
     stock: list[WrkResult],
     same: list[WrkResult],
+    bare: list[WrkResult],
 ) -> dict[str, Any]:
     """The round whose ratio to its own (stock) baseline is the median: one noisy run on
-    a shared machine moves neither the figures shown nor the ratio."""
+    a shared machine moves neither the figures shown nor the ratio. Beside it, the median
+    ratio to the bare protocol of the same rounds, and the p99 against the stock
+    baseline's (both medians of the rounds)."""
     ratios, same_ratios = _ratios(runs, stock), _ratios(runs, same)
     middle = sorted(range(len(runs)), key=ratios.__getitem__)[len(runs) // 2]
     row = _row(
@@ -226,14 +234,20 @@ def _median_round(
         round(ratios[middle], 3), round(sorted(same_ratios)[len(runs) // 2], 3), runs,
     )  # fmt: skip
     row["round_ratios"] = [round(r, 3) for r in ratios]
+    row["ratio_bare"] = round(sorted(_ratios(runs, bare))[len(runs) // 2], 3)
+    row["p99_vs_stock_p99"] = round(row["p99_ms"] / _median_p99(stock), 3)
     return row
+
+
+def _median_p99(runs: list[WrkResult]) -> float:
+    return sorted(r.p99_ms for r in runs)[len(runs) // 2]
 
 
 def _compare(
     server: str,
     workers: int,
     env: dict[str, str],
-    ports: tuple[int, int, int],
+    ports: tuple[int, int, int, int],
     root: Path,
     *,
     rounds: int,
@@ -251,22 +265,24 @@ def _compare(
     Server or Date header): the second ratio sets kurz's own work against a raw app served
     the same way. The redirector's hot visits skip ASGI under uvicorn (ADR 0008), so either
     ratio can pass 1."""
-    port, stock_port, same_port = ports
+    port, stock_port, same_port, bare_port = ports
     env = {**env, "KURZ_SERVER": server, "KURZ_WORKERS": str(workers)}
     baselines = [
         _start(
             stock_baseline_cmd(server, workers, stock_port), env, stock_port, root / "baseline.log"
         ),
         _start(*same_options_baseline(env, same_port), same_port, root / "baseline.log"),
+        _start(bare_protocol_cmd(workers, bare_port), env, bare_port, root / "baseline.log"),
     ]
     url = f"http://127.0.0.1:{port}/"
     stock: list[WrkResult] = []
     same: list[WrkResult] = []
+    bare: list[WrkResult] = []
     hots: list[WrkResult] = []
     mixed: list[WrkResult] = []
     try:
         for _ in range(rounds):
-            for results, base_port in ((stock, stock_port), (same, same_port)):
+            for results, base_port in ((stock, stock_port), (same, same_port), (bare, bare_port)):
                 base_url = f"http://127.0.0.1:{base_port}/"
                 results.append(wrk(base_url, seconds=seconds, connections=connections))
             redirector = _start(
@@ -284,7 +300,9 @@ def _compare(
     middle = len(stock) // 2
     median_stock = sorted(stock, key=lambda r: r.requests_per_s)[middle]
     median_same = sorted(same, key=lambda r: r.requests_per_s)[middle]
+    median_bare = sorted(bare, key=lambda r: r.requests_per_s)[middle]
     same_ratio = round(sorted(_ratios(same, stock))[middle], 3)
+    bare_ratio = round(sorted(_ratios(bare, stock))[middle], 3)
     return [
         _row("baseline: raw ASGI, stock server", server, workers, median_stock, 1.0, 0.0, stock),
         _row(
@@ -296,8 +314,17 @@ def _compare(
             1.0,
             same,
         ),
-        _median_round("hot link", server, workers, hots, stock, same),
-        _median_round("100k links, Zipf", server, workers, mixed, stock, same),
+        _row(
+            "baseline: bare uvloop + httptools protocol",
+            "-",
+            workers,
+            median_bare,
+            bare_ratio,
+            0.0,
+            bare,
+        ),
+        _median_round("hot link", server, workers, hots, stock, same, bare),
+        _median_round("100k links, Zipf", server, workers, mixed, stock, same, bare),
     ]
 
 
@@ -315,7 +342,8 @@ def run(
         root = Path(tmp)
         with local_servers(root) as (pg, rd):
             apply_migrations(pg.url)
-            ports = (free_port(), free_port(), free_port())  # redirector, two baselines
+            # The redirector, and three baselines: stock server, kurz's options, bare protocol.
+            ports = (free_port(), free_port(), free_port(), free_port())
             port = ports[0]
             host = f"127.0.0.1:{port}"
             asyncio.run(_create_links(pg.url, rd.url, host))
