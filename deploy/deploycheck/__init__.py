@@ -16,6 +16,9 @@ REPO = DEPLOY.parent
 KUSTOMIZATIONS = {
     "base": DEPLOY / "k8s" / "base",
     "production": DEPLOY / "k8s" / "overlays" / "production",
+    # The same install with Redis behind Sentinel, and on a Redis Cluster.
+    "redis-sentinel": DEPLOY / "k8s" / "overlays" / "redis-sentinel",
+    "redis-cluster": DEPLOY / "k8s" / "overlays" / "redis-cluster",
 }
 DOCKERFILE = DEPLOY / "docker" / "Dockerfile"
 COMPOSE = DEPLOY / "compose.yaml"

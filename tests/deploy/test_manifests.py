@@ -302,3 +302,52 @@ def test_render_reports_a_missing_kubectl(monkeypatch: pytest.MonkeyPatch) -> No
     monkeypatch.setenv("PATH", "/nonexistent")
     with pytest.raises(RenderError, match=r"scripts/install-tools\.sh"):
         render(KUSTOMIZATIONS["base"])
+
+
+def _environment(objects: Objects, deployment: str) -> dict[str, str]:
+    """What a Deployment's first container gets from the ConfigMaps and Secrets it takes
+    whole (envFrom), as the kubelet would give it."""
+    import base64
+
+    env: dict[str, str] = {}
+    for source in container(objects, deployment).get("envFrom", []):
+        for key, kind in (("configMapRef", "ConfigMap"), ("secretRef", "Secret")):
+            if key in source:
+                found = next(
+                    o for o in objects
+                    if o["kind"] == kind and o["metadata"]["name"] == source[key]["name"]
+                )  # fmt: skip
+                if kind == "Secret":
+                    data = {k: base64.b64decode(v).decode() for k, v in found["data"].items()}
+                else:
+                    data = dict(found["data"])
+                env.update(data)
+    return env
+
+
+@pytest.mark.parametrize(
+    ("mode", "scheme", "shards"),
+    [
+        ("production", "redis://", "1"),
+        ("redis-sentinel", "redis+sentinel://", "1"),
+        ("redis-cluster", "redis+cluster://", "6"),
+    ],
+)
+def test_each_redis_mode_reaches_every_service_alike(
+    rendered: dict[str, Objects], mode: str, scheme: str, shards: str
+) -> None:
+    """The three Redis modes each have their manifests: every service gets the mode's
+    REDIS_URL, one a client can be made from, and the same number of stream shards (the
+    redirector writes the shards the consumers read)."""
+    from kurz import redis_topology
+
+    objects = rendered[mode]
+    deployments = [o["metadata"]["name"] for o in objects if o["kind"] == "Deployment"]
+    assert len(deployments) == 4
+    seen = {name: _environment(objects, name) for name in deployments}
+    urls = {env["REDIS_URL"] for env in seen.values()}
+    assert len(urls) == 1
+    (url,) = urls
+    assert url.startswith(scheme)
+    redis_topology.check(url)
+    assert {env.get("KURZ_STREAM_SHARDS", "1") for env in seen.values()} == {shards}
