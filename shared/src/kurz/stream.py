@@ -23,6 +23,8 @@ from typing import Any, NamedTuple
 import redis.asyncio as aioredis
 from redis.exceptions import ResponseError
 
+from kurz.redis_failures import noted
+
 
 class Entry(NamedTuple):
     id: bytes  # the stream id, e.g. b"1700000000000-0"
@@ -75,24 +77,27 @@ class ConsumerGroup:
         """Create the group (and the stream) when missing. `start_id` "0" delivers what is
         already in the stream; "$" only what arrives from now on."""
         try:
-            await self.redis.xgroup_create(self.stream, self.group, id=start_id, mkstream=True)
+            with noted(self.redis, "XGROUP", self.stream):
+                await self.redis.xgroup_create(self.stream, self.group, id=start_id, mkstream=True)
         except ResponseError as exc:
             if "BUSYGROUP" not in str(exc):
                 raise
 
     async def read(self, count: int, block_ms: int | None = None) -> list[Entry]:
         """New entries, never delivered to anyone. `block_ms` None returns at once."""
-        reply: Any = await self.redis.xreadgroup(
-            self.group, self.consumer, {self.stream: ">"}, count=count, block=block_ms
-        )
+        with noted(self.redis, "XREADGROUP", self.stream):
+            reply: Any = await self.redis.xreadgroup(
+                self.group, self.consumer, {self.stream: ">"}, count=count, block=block_ms
+            )
         return _entries(reply[0][1]) if reply else []
 
     async def own_pending(self, count: int) -> list[Entry]:
         """Entries delivered to this consumer name and not acknowledged: after a restart
         under the same name, they are the ones the previous process held."""
-        reply: Any = await self.redis.xreadgroup(
-            self.group, self.consumer, {self.stream: "0"}, count=count
-        )
+        with noted(self.redis, "XREADGROUP", self.stream):
+            reply: Any = await self.redis.xreadgroup(
+                self.group, self.consumer, {self.stream: "0"}, count=count
+            )
         return _entries(reply[0][1]) if reply else []
 
     async def reclaim(self, min_idle_ms: int, count: int) -> list[Entry]:
@@ -101,14 +106,15 @@ class ConsumerGroup:
         found: list[Entry] = []
         cursor: bytes | str = "0-0"
         while len(found) < count:
-            reply: Any = await self.redis.xautoclaim(
-                self.stream,
-                self.group,
-                self.consumer,
-                min_idle_ms,
-                cursor,
-                count=count - len(found),
-            )
+            with noted(self.redis, "XAUTOCLAIM", self.stream):
+                reply: Any = await self.redis.xautoclaim(
+                    self.stream,
+                    self.group,
+                    self.consumer,
+                    min_idle_ms,
+                    cursor,
+                    count=count - len(found),
+                )
             cursor = reply[0]
             found.extend(_entries(reply[1]))
             if cursor in (b"0-0", "0-0"):
@@ -118,7 +124,8 @@ class ConsumerGroup:
     async def ack(self, ids: Sequence[bytes]) -> int:
         if not ids:
             return 0
-        acked: int = await self.redis.xack(self.stream, self.group, *ids)
+        with noted(self.redis, "XACK", self.stream):
+            acked: int = await self.redis.xack(self.stream, self.group, *ids)
         return acked
 
     async def lag(self) -> tuple[int | None, int]:

@@ -23,6 +23,7 @@ import asyncpg
 import redis.asyncio as aioredis
 from kurz import keys
 from kurz.events import FIELD, ClickEvent, entry_items
+from kurz.redis_failures import fields
 from kurz.settings import AggregatorSettings, RedisSettings
 from kurz.stream import ConsumerGroup, Entry, EntrySizes, consumer_name
 from kurz.stream_watch import Behind, Failing, watch
@@ -276,7 +277,7 @@ class Aggregator:
         self._own_pending = True
         self._partitions.clear()  # a partition may have been dropped since it was seen
         pause = min(0.5 * 2 ** (self._failures - 1), _MAX_BACKOFF)
-        log.error("batch failed; retrying", extra={"error": repr(exc), "retry_in": pause})
+        log.error("batch failed; retrying", extra={**fields(exc), "retry_in": pause})
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._stopped.wait(), pause)
 

@@ -34,6 +34,7 @@ import redis.asyncio as aioredis
 from kurz import keys
 from kurz.events import BATCH_FIELD, encode_batch
 from kurz.logs import Sparse
+from kurz.redis_failures import fields
 from redis.exceptions import RedisClusterException, RedisError
 
 from kurz_redirector.metrics import EdgeStats
@@ -163,7 +164,7 @@ class EventRecorder:
             self._stats.redis_up = 0
             # A failure mid-way may leave earlier chunks written: keep only the rest.
             del events[:start]
-            log.warning("click stream unavailable; spooling events", extra={"error": repr(exc)})
+            log.warning("click stream unavailable; spooling events", extra=fields(exc))
             return False
         self._stats.events_published += len(events)
         self._stats.redis_up = 1

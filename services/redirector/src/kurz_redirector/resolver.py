@@ -35,6 +35,7 @@ from kurz.models import (
     encode_group,
     encode_link,
 )
+from kurz.redis_failures import fields
 from redis.exceptions import RedisClusterException, RedisError
 
 from kurz_redirector.cache import Counters, Entry, LinkCache
@@ -138,7 +139,7 @@ class Resolver:
         except (RedisError, RedisClusterException) as exc:
             log.warning(
                 "redis lookup failed; reading Postgres",
-                extra={"host": host, "slug": slug, "error": repr(exc)},
+                extra={"host": host, "slug": slug, **fields(exc)},
             )
             return None, None
 

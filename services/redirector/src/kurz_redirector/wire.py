@@ -21,7 +21,7 @@ from typing import Any, cast
 
 import hiredis
 import redis.asyncio as aioredis
-from kurz import redis_topology
+from kurz import redis_failures, redis_topology
 from redis.asyncio.cluster import ClusterNode, RedisCluster
 from redis.asyncio.connection import AbstractConnection
 from redis.exceptions import (
@@ -62,7 +62,11 @@ class Wire:
 
     async def call_for(self, key: Arg, *args: Arg) -> Any:
         """`call`, on the node holding `key` (one node here: there is only one)."""
-        return await self.call(*args)
+        try:
+            return await self.call(*args)
+        except Exception as exc:
+            redis_failures.note(exc, key=key)
+            raise
 
     async def mget(self, keys: Sequence[str]) -> list[Any]:
         values: list[Any] = await self.call(b"MGET", *keys)
@@ -71,7 +75,19 @@ class Wire:
     async def call(self, *args: bytes | str | int) -> Any:
         """One command, one reply. A connection found broken (Redis restarted since its
         last use) is replaced once; other failures raise (RedisError, OSError,
-        TimeoutError) and leave the connection closed, to be made again next time."""
+        TimeoutError) and leave the connection closed, to be made again next time. A
+        failure carries the node and the command (kurz.redis_failures)."""
+        try:
+            return await self._call(args)
+        except Exception as exc:
+            connection = self._connection
+            node = getattr(connection, "path", None) or (
+                f"{getattr(connection, 'host', '?')}:{getattr(connection, 'port', '?')}"
+            )
+            redis_failures.note(exc, node=node, command=args[0] if args else None)
+            raise
+
+    async def _call(self, args: tuple[bytes | str | int, ...]) -> Any:
         connection = self._connection
         command = hiredis.pack_command(args)  # type: ignore[arg-type]  # its stub says 1-tuple
         for attempt in (1, 2):
@@ -128,6 +144,13 @@ class ClusterWire:
 
     async def call_for(self, key: Arg, *args: Arg) -> Any:
         """`args` on the master owning `key`'s slot, following redirections."""
+        try:
+            return await self._call_for(key, args)
+        except Exception as exc:
+            redis_failures.note(exc, key=key)
+            raise
+
+    async def _call_for(self, key: Arg, args: tuple[Arg, ...]) -> Any:
         slot = self._cluster.keyslot(key)
         for attempt in range(1, _ATTEMPTS + 1):
             try:

@@ -16,6 +16,7 @@ import msgspec
 import redis.asyncio as aioredis
 from kurz import keys, push
 from kurz.events import SUBSCRIPTION_FIELD, ClickEvent, entry_events
+from kurz.redis_failures import fields
 from kurz.settings import Settings
 from kurz.stream import ConsumerGroup, Entry, EntrySizes, consumer_name
 from kurz.stream_watch import Behind, Failing, watch
@@ -122,7 +123,9 @@ class Consumer:
                     log.warning("consumer group missing; creating it again")
                     await self._until_ready(group.ensure, failing)
                     continue
-                log.exception("stream read failed; retrying", extra={"stream": group.stream})
+                log.exception(
+                    "stream read failed; retrying", extra={"stream": group.stream, **fields(exc)}
+                )
                 await asyncio.sleep(1)
             except Exception as exc:
                 # A bug must not stop the worker: the batch stays pending and is reclaimed.
