@@ -24,6 +24,7 @@ OTHERS = (
     ("aggregate", "Aggregation into Postgres"),
     ("wait_replicas", "Waiting for a Redis replica before answering (KURZ_EDGE_WAIT_REPLICAS=1)"),
     ("webhooks", "Webhook deliveries"),
+    ("pipeline", "The whole pipeline on one machine against the redirector alone"),
     ("analytics", "Analytics queries"),
 )
 
