@@ -22,7 +22,7 @@ difference ask `is_cluster`.
 from __future__ import annotations
 
 from typing import Any, NamedTuple, cast
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import SplitResult, parse_qs, unquote, urlsplit
 
 import redis.asyncio as aioredis
 from redis.asyncio.client import PubSub
@@ -133,13 +133,7 @@ def _sentinel_parts(url: str) -> _SentinelParts:
     db = path[1] if len(path) == 2 else "0"
     if not db.isdecimal():
         raise BadRedisUrl(f"{describe(url)}: the database must be a number, got {db!r}")
-    node: dict[str, Any] = {"db": int(db)}
-    if parts.password is not None:
-        node["password"] = unquote(parts.password)
-    if parts.username:
-        node["username"] = unquote(parts.username)
-    if parts.scheme.startswith("rediss"):
-        node["ssl"] = True
+    node: dict[str, Any] = {"db": int(db), **_node_access(parts)}
     password = parse_qs(parts.query).get("sentinel_password", [None])[0]
     return _SentinelParts(sentinels, unquote(path[0]), node, password)
 
@@ -167,6 +161,19 @@ class _ClusterParts(NamedTuple):
     node: dict[str, Any]  # how to reach each node: password, TLS
 
 
+def _node_access(parts: SplitResult) -> dict[str, Any]:
+    """How to reach the data nodes a Sentinel or Cluster URL names: their credentials and
+    TLS (`rediss+…`)."""
+    access: dict[str, Any] = {}
+    if parts.password is not None:
+        access["password"] = unquote(parts.password)
+    if parts.username:
+        access["username"] = unquote(parts.username)
+    if parts.scheme.startswith("rediss"):
+        access["ssl"] = True
+    return access
+
+
 def _cluster_parts(url: str) -> _ClusterParts:
     parts = urlsplit(url)
     hosts = parts.netloc.rpartition("@")[2]
@@ -175,13 +182,7 @@ def _cluster_parts(url: str) -> _ClusterParts:
         raise BadRedisUrl(f"{describe(url)}: expected redis+cluster://host:port[,host:port...]")
     if parts.path.strip("/") not in ("", "0"):
         raise BadRedisUrl(f"{describe(url)}: a Redis Cluster has one database, 0")
-    node: dict[str, Any] = {}
-    if parts.password is not None:
-        node["password"] = unquote(parts.password)
-    if parts.username:
-        node["username"] = unquote(parts.username)
-    if parts.scheme.startswith("rediss"):
-        node["ssl"] = True
+    node = _node_access(parts)
     return _ClusterParts(nodes, node)
 
 
