@@ -9,7 +9,7 @@ from typing import Any
 import asyncpg
 import msgspec
 
-from kurz import cliutil
+from kurz import cliutil, users
 from kurz.apikeys import PREFIX, display_prefix, hash_key
 from kurz.settings import Settings
 from kurz.workspaces import create_key, create_workspace, ensure_default_domain
@@ -129,3 +129,39 @@ async def _require_workspace(conn: asyncpg.Connection[Any], workspace_id: int) -
 
 def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
+
+
+async def user_create(settings: Settings, args: argparse.Namespace) -> dict[str, Any]:
+    """A console user for a workspace; a new account's password is shown this once."""
+    async with cliutil.postgres(settings.database.url) as conn:
+        await _require_workspace(conn, args.workspace)
+        _, password = await users.create_user(conn, args.email, args.workspace, args.role)
+    return {
+        "email": args.email,
+        "workspace_id": args.workspace,
+        "role": args.role,
+        "password": password or "(unchanged: the account already existed)",
+    }
+
+
+async def user_list(settings: Settings, args: argparse.Namespace) -> list[dict[str, Any]]:
+    async with cliutil.postgres(settings.database.url) as conn:
+        rows = await users.list_users(conn)
+    return [
+        {
+            "email": r["email"],
+            "workspaces": r["workspaces"],
+            "created": _iso(r["created_at"]),
+            "signed_in": _iso(r["signed_in_at"]),
+        }
+        for r in rows
+    ]
+
+
+async def user_password(settings: Settings, args: argparse.Namespace) -> dict[str, Any]:
+    """A fresh password for the account, shown once; its sessions end."""
+    password = users.new_password()
+    async with cliutil.postgres(settings.database.url) as conn:
+        if not await users.set_password(conn, args.email, password):
+            raise cliutil.CommandFailed(f"no console user {args.email}")
+    return {"email": args.email, "password": password}

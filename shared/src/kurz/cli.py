@@ -19,7 +19,7 @@ from typing import Any
 
 import msgspec
 
-from kurz import admin, cliutil
+from kurz import admin, cliutil, users
 from kurz.devenv import exports, find_env, read_env, with_dev_env
 from kurz.settings import Settings, load_settings
 
@@ -136,6 +136,34 @@ def _add_key_commands(sub: Any) -> None:
     revoke.set_defaults(func=admin.key_revoke)
 
 
+def _add_user_commands(sub: Any) -> None:
+    user = sub.add_parser("user", help="manage web console users").add_subparsers(
+        required=True, metavar="{create,list,password}"
+    )
+    create = user.add_parser(
+        "create", help="give an e-mail address a workspace in the console (prints its password)"
+    )
+    create.add_argument("email", type=cliutil.email, help="the user's e-mail address")
+    create.add_argument(
+        "--workspace", type=cliutil.positive_id, required=True, help="the workspace's id"
+    )
+    create.add_argument(
+        "--role",
+        choices=users.ROLES,
+        default="member",
+        help="owner (everything, API keys and webhooks too) or member (default)",
+    )
+    create.set_defaults(func=admin.user_create)
+    listing = user.add_parser("list", help="every console user and their workspaces")
+    _json_option(listing)
+    listing.set_defaults(func=admin.user_list)
+    password = user.add_parser(
+        "password", help="give a user a fresh password (prints it) and end their sessions"
+    )
+    password.add_argument("email", type=cliutil.email, help="the user's e-mail address")
+    password.set_defaults(func=admin.user_password)
+
+
 def _json_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="one JSON document, not a table")
 
@@ -148,6 +176,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_workspace_commands(sub)
     _add_key_commands(sub)
+    _add_user_commands(sub)
     cache = sub.add_parser("cache", help="manage the edge cache").add_subparsers(
         required=True, metavar="{rebuild}"
     )

@@ -89,3 +89,9 @@ def stats_password_attempts(group_id: int, visitor: str) -> str:
     """Wrong passwords on a group's public statistics page, per visitor (a keyed hash,
     never the raw IP) and group, in the current window."""
     return f"{PREFIX}spw:{group_id}:{visitor}"
+
+
+def console_sign_in_attempts(account: str) -> str:
+    """Wrong passwords for one console account (a hash of its lower-cased e-mail, never
+    the address itself) in the current window, wherever they come from."""
+    return f"{PREFIX}csi:{account}"

@@ -11,7 +11,7 @@ import httpx
 import pytest
 import redis.asyncio as aioredis
 import zxingcpp
-from kurz_redirector.qr import render
+from kurz.qr import render
 from PIL import Image
 
 from tests.conftest import Workspace

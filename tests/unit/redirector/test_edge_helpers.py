@@ -7,11 +7,12 @@ import time
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
+from kurz import qr
 from kurz.agents import classify, languages, platform
 from kurz.models import EdgeLink
 from kurz.urls import merge_query, visitor_params
 from kurz.visitor import VisitorIds
-from kurz_redirector import pages, qr
+from kurz_redirector import pages
 from kurz_redirector.cache import Entry, LinkCache
 from kurz_redirector.passwords import PasswordCookies, cookie_name, form_password
 from kurz_redirector.respond import header_url

@@ -44,7 +44,7 @@ class _OperatorEndpoint:
 def _routes() -> tuple[list[BaseRoute], list[openapi.FamilyDoc]]:
     """Every route the app serves, and the descriptions of the API families among them
     (each API route carries its own OpenAPI entry)."""
-    from kurz_management import apidocs
+    from kurz_management import apidocs, console
     from kurz_management.linkly import routes as linkly
     from kurz_management.native import routes as native
     from kurz_management.statspage import routes as statspage
@@ -60,6 +60,7 @@ def _routes() -> tuple[list[BaseRoute], list[openapi.FamilyDoc]]:
         *vivoldi.routes,
         *linkly.routes,
         *statspage.routes,
+        *console.routes,
     ]
     return routes, [native.DOC, vivoldi.DOC, linkly.DOC]
 

@@ -9,14 +9,14 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
 
 import msgspec
-from kurz import keys
+from kurz import keys, qr
 from kurz import push as web_push
 from kurz.branding import EdgeWorkspace
 from kurz.models import EdgeLink
 from kurz.password_gate import GateUnavailable, PasswordGate, Throttled
 from redis.exceptions import RedisError
 
-from kurz_redirector import pages, qr, respond
+from kurz_redirector import pages, respond
 from kurz_redirector.passwords import form_password
 from kurz_redirector.resolver import Unavailable
 from kurz_redirector.respond import NOT_FOUND, UNAVAILABLE, Send, header_url, send_html

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import asyncpg
 
-from kurz import cliutil, push
+from kurz import cliutil, push, users
 from kurz.dev.servers import Postgres, Redis, _wait_port, free_port
 from kurz.devenv import RELATIVE as ENV_FILE
 from kurz.devenv import exports, write_env
@@ -31,6 +31,7 @@ from kurz.settings import Settings
 from kurz.workspaces import create_workspace, ensure_default_domain
 
 STATE = Path(".local/dev")
+DEV_USER_EMAIL = "dev@example.com"
 
 # (name, python module, default port); KURZ_DEV_<NAME>_PORT moves one (e.g. in tests).
 SERVICES = (
@@ -76,6 +77,29 @@ async def _dev_workspace(db_url: str, default_domain: str) -> dict[str, object]:
         await conn.close()
     known = {"workspace_id": workspace_id, "api_key": key}
     saved.write_text(json.dumps(known))
+    saved.chmod(0o600)
+    return known
+
+
+async def _dev_console_user(db_url: str, workspace_id: int) -> dict[str, str]:
+    """The console's dev user, owner of the dev workspace: made once and kept in
+    .local/dev (its password is printed at every start), remade if the database lost it."""
+    saved = STATE / "console.json"
+    conn = await asyncpg.connect(db_url)
+    try:
+        if saved.exists():
+            known: dict[str, str] = json.loads(saved.read_text())
+            if await users.check_password(conn, known["email"], known["password"]) is not None:
+                await users.create_user(conn, known["email"], workspace_id, "owner")
+                return known
+        email, password = DEV_USER_EMAIL, users.new_password()
+        await users.create_user(conn, email, workspace_id, "owner")
+        await users.set_password(conn, email, password)
+    finally:
+        await conn.close()
+    known = {"email": email, "password": password}
+    saved.write_text(json.dumps(known))
+    saved.chmod(0o600)
     return known
 
 
@@ -120,6 +144,7 @@ def run_stack(settings: Settings) -> None:
         apply_migrations(db_url)
         domain = settings.edge.default_domain
         workspace = asyncio.run(_dev_workspace(db_url, domain))
+        person = asyncio.run(_dev_console_user(db_url, int(str(workspace["workspace_id"]))))
         env = {
             **os.environ,
             "DATABASE_URL": db_url,
@@ -141,15 +166,16 @@ def run_stack(settings: Settings) -> None:
             api = f"http://127.0.0.1:{ports['management']}"
             print(
                 "\nkurz is running\n"
-                f"  management API   {api}   (docs: {api}/docs)\n"
-                f"  redirector       http://127.0.0.1:{ports['redirector']}\n"
-                f"  workspace id     {workspace['workspace_id']}\n"
-                f"  API key          {workspace['api_key']}\n"
-                f"  addresses        {ENV_FILE} (the kurz command reads it by itself)\n\n"
-                f"  another terminal:  export {exports(env)}\n\n"
-                f"  try: curl -X POST {api}/api/v1/links \\\n"
-                f"         -H 'Authorization: Bearer {workspace['api_key']}' \\\n"
-                "         -H 'Content-Type: application/json' -d '{\"url\": \"https://example.com\"}'\n"
+                f"management API   {api}   (docs: {api}/docs)\n"
+                f"redirector       http://127.0.0.1:{ports['redirector']}\n"
+                f"workspace id     {workspace['workspace_id']}\n"
+                f"API key          {workspace['api_key']}\n"
+                f"web console      {api}/console   {person['email']}   {person['password']}\n"
+                f"addresses        {ENV_FILE} (the kurz command reads it by itself)\n\n"
+                f"another terminal:  export {exports(env)}\n\n"
+                f"try: curl -X POST {api}/api/v1/links \\\n"
+                f"       -H 'Authorization: Bearer {workspace['api_key']}' \\\n"
+                "       -H 'Content-Type: application/json' -d '{\"url\": \"https://example.com\"}'\n"
                 "\nCtrl-C stops everything.",
                 flush=True,
             )

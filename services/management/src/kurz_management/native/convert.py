@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from kurz.edge_records import UTM_FIELDS
 from kurz.models import LinkSpec, LinkType
 from kurz.urls import merge_query
 from msgspec import UNSET
@@ -82,7 +81,9 @@ def link_out(record: LinkRecord, site: str, now: datetime | None = None) -> Link
     stats_url = site + public_stats_path(record.id) if record.public_analytics else None
     return LinkOut(
         id=str(record.id),
-        url=merge_query(record.url, utm_pairs(record)) if record.link_type == "URL" else record.url,
+        url=merge_query(record.url, record.utm_pairs())
+        if record.link_type == "URL"
+        else record.url,
         domain=record.host,
         slug=record.slug,
         shortCode=record.slug,
@@ -137,11 +138,6 @@ def link_out(record: LinkRecord, site: str, now: datetime | None = None) -> Link
         createdAt=record.created_at,
         updatedAt=record.updated_at,
     )
-
-
-def utm_pairs(record: LinkRecord) -> list[tuple[str, str]]:
-    """The link's UTM parameters, as the edge appends them."""
-    return [(name, value) for name in UTM_FIELDS if (value := getattr(record, name))]
 
 
 def is_active(record: LinkRecord, now: datetime) -> bool:

@@ -6,7 +6,9 @@ from datetime import datetime
 from typing import Literal, get_args
 
 import msgspec
+from kurz.edge_records import UTM_FIELDS
 from kurz.models import Rule
+from kurz.urls import QR_MARKER, QR_MARKER_VALUE, merge_query
 
 ErrorKind = Literal["invalid", "conflict", "not_found", "forbidden", "unavailable"]
 
@@ -95,6 +97,17 @@ class LinkRecord(msgspec.Struct, kw_only=True):
     created_at: datetime
     updated_at: datetime
     deleted_at: datetime | None = None
+
+    def utm_pairs(self) -> list[tuple[str, str]]:
+        """The link's UTM parameters, as the edge appends them."""
+        return [(name, value) for name in UTM_FIELDS if (value := getattr(self, name))]
+
+    def qr_content(self) -> str:
+        """What the link's QR code carries, as the edge makes it: the short URL marked as
+        a scan, or with QR bypass the destination itself (with its UTM parameters)."""
+        if not self.qr_bypass:
+            return f"{self.short_url}?{QR_MARKER}={QR_MARKER_VALUE}"
+        return merge_query(self.url, self.utm_pairs()) if self.link_type == "URL" else self.url
 
 
 class PublicLink(msgspec.Struct, frozen=True):

@@ -9,11 +9,11 @@ from __future__ import annotations
 import io
 
 import segno
+
 from kurz.decision import destination
 from kurz.models import EdgeLink
+from kurz.qr_png import exact_png
 from kurz.urls import QR_MARKER, QR_MARKER_VALUE
-
-from kurz_redirector.qr_png import exact_png
 
 MIN_SIZE = 50
 MAX_SIZE = 2000

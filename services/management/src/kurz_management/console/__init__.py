@@ -1,0 +1,27 @@
+"""The web console: server-rendered pages for the people who manage links, under
+/console, over the same use cases as the APIs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from starlette.routing import Mount
+from starlette.staticfiles import StaticFiles
+
+from kurz_management.console import auth, keys, links
+
+routes = [
+    Mount(
+        "/console",
+        routes=[
+            *auth.routes,
+            *links.routes,
+            *keys.routes,
+            Mount(
+                "/static",
+                StaticFiles(directory=Path(__file__).with_name("static")),
+                name="console-static",
+            ),
+        ],
+    )
+]
