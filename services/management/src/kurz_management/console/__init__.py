@@ -8,13 +8,14 @@ from pathlib import Path
 from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 
-from kurz_management.console import auth, keys, links
+from kurz_management.console import auth, imports, keys, links
 
 routes = [
     Mount(
         "/console",
         routes=[
             *auth.routes,
+            *imports.routes,
             *links.routes,
             *keys.routes,
             Mount(

@@ -33,13 +33,18 @@ def _id(text: str | None) -> int | None:
     return int(text) if text and text.isdecimal() and len(text) < 19 else None
 
 
+async def domain_choices(page: Page) -> list[str]:
+    """The short domains a link of the workspace can have: the default, then its own
+    verified ones."""
+    own = await catalog.list_domains(page.ctx, page.principal)
+    return [page.ctx.settings.edge.default_domain, *(d.host for d in own if d.verified)]
+
+
 async def _choices(page: Page) -> dict[str, Any]:
     """The workspace's domains, groups and tags, for filters and the form."""
-    domains = [page.ctx.settings.edge.default_domain]
-    domains += [d.host for d in await catalog.list_domains(page.ctx, page.principal) if d.verified]
     found = await groups.list_groups(page.ctx, page.principal)
     tags = await catalog.list_tags(page.ctx, page.principal)
-    return {"domains": domains, "groups": found.groups, "tags": tags}
+    return {"domains": await domain_choices(page), "groups": found.groups, "tags": tags}
 
 
 @console_page()

@@ -103,7 +103,7 @@ async def read_form(request: Request, limit: int = FORM_LIMIT) -> FormData:
         raise FormRefused(413, f"The form is larger than {limit // 1024:,} KB.")
     await request.body()  # cached: form() parses these bytes, not the socket
     try:
-        return await request.form(max_files=1, max_fields=2000)
+        return await request.form(max_files=1, max_fields=2000, max_part_size=limit)
     except Exception as exc:  # a malformed multipart body raises the parser's own errors
         raise FormRefused(400, "The form could not be read.") from exc
 

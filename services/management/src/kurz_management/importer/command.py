@@ -22,8 +22,8 @@ from rich.progress import Progress
 
 from kurz_management.context import AppContext
 from kurz_management.core.auth import Principal
-from kurz_management.core.links import service
-from kurz_management.core.links.model import LinkError, LinkRecord
+from kurz_management.core.links.model import LinkError
+from kurz_management.importer.batches import import_rows
 from kurz_management.importer.formats import FORMATS, Row, UnreadableFile, read_rows
 
 
@@ -98,44 +98,18 @@ async def _principal(conn: Any, workspace_id: int) -> Principal:
 async def _import(
     ctx: AppContext, principal: Principal, rows: list[Row], args: argparse.Namespace
 ) -> tuple[int, list[tuple[str, str]]]:
-    refused = [(r.where, r.error or "") for r in rows if r.spec is None]
-    good = [r for r in rows if r.spec is not None]
-    for r in good:
-        if args.domain and r.spec is not None:
-            r.spec.domain = args.domain
-    batch = max(1, ctx.settings.api.bulk_max)
-    done = 0
     progress = Progress(console=Console(stderr=True), disable=not sys.stderr.isatty())
     with progress:
-        task = progress.add_task("importing", total=len(good))
-        for start in range(0, len(good), batch):
-            chunk = good[start : start + batch]
-            try:
-                results = await service.bulk_upsert(
-                    ctx,
-                    principal,
-                    [(None, r.spec) for r in chunk if r.spec is not None],
-                    atomic=False,
-                    validate_only=args.dry_run,
-                )
-            except LinkError as exc:
-                raise cliutil.CommandFailed(exc.message) from None
-            for row, result in zip(chunk, results, strict=True):
-                if isinstance(result, LinkRecord) or _fine_in_dry_run(result, args.dry_run):
-                    done += 1
-                else:
-                    field = f"{result.field}: " if result.field else ""
-                    refused.append((row.where, field + result.message))
-            progress.advance(task, len(chunk))
-    refused.sort(key=lambda item: _order(item[0]))
-    return done, refused
-
-
-def _fine_in_dry_run(result: LinkError, dry_run: bool) -> bool:
-    """A dry run reports the rows that passed every check as "not written"."""
-    return dry_run and result.message == service.NOT_WRITTEN
-
-
-def _order(where: str) -> int:
-    number = where.rsplit(" ", 1)[-1]
-    return int(number) if number.isdecimal() else 0
+        task = progress.add_task("importing", total=sum(r.spec is not None for r in rows))
+        try:
+            outcome = await import_rows(
+                ctx,
+                principal,
+                rows,
+                dry_run=args.dry_run,
+                domain=args.domain,
+                advance=lambda n: progress.advance(task, n),
+            )
+        except LinkError as exc:
+            raise cliutil.CommandFailed(exc.message) from None
+    return outcome.done, outcome.refused

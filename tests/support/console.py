@@ -1,0 +1,50 @@
+"""Driving the web console as a browser does, with plain HTTP: the sign-in form (its
+nonce cookie and CSRF field), forms posted with the token the page carried, and console
+users made directly in the database."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from typing import Any
+
+import asyncpg
+import httpx
+from kurz import users
+
+_CSRF = re.compile(r'name="csrf" value="([^"]+)"')
+
+
+def csrf_of(html: str) -> str:
+    """The CSRF token a console page put in its forms."""
+    found = _CSRF.search(html)
+    assert found, "the page has no form with a CSRF token"
+    return found.group(1)
+
+
+async def sign_in(client: httpx.AsyncClient, email: str, password: str) -> httpx.Response:
+    """Sign in through the form, as a person does; the client keeps the session cookie.
+    Returns the answer to the form (303 on success)."""
+    form = await client.get("/console/sign-in")
+    assert form.status_code == 200, form.text
+    data = {"email": email, "password": password, "csrf": csrf_of(form.text), "next": ""}
+    return await client.post("/console/sign-in", data=data)
+
+
+async def post_form(
+    client: httpx.AsyncClient, page: str, action: str, data: dict[str, Any] | None = None
+) -> httpx.Response:
+    """Open `page`, then post `data` to `action` with the CSRF token that page carried."""
+    shown = await client.get(page)
+    assert shown.status_code == 200, (page, shown.status_code)
+    return await client.post(action, data={**(data or {}), "csrf": csrf_of(shown.text)})
+
+
+async def new_user(
+    pool: asyncpg.Pool[Any], workspace_id: int, role: users.Role = "owner"
+) -> tuple[str, str]:
+    """A console user of the workspace: (e-mail, password)."""
+    email, password = f"{uuid.uuid4().hex[:10]}@example.com", uuid.uuid4().hex
+    async with pool.acquire() as conn:
+        await users.create_user(conn, email, workspace_id, role, password=password)
+    return email, password
