@@ -37,7 +37,7 @@ async def _signed_in(app: InProcessApp, email: str, password: str) -> httpx.Asyn
 
 def _console_routes() -> list[tuple[str, str]]:
     """(method, path template) of every console route, from the app's own table."""
-    found = []
+    found: list[tuple[str, str]] = []
 
     def walk(routes: list[Any], prefix: str) -> None:
         for route in routes:
