@@ -1,0 +1,103 @@
+"""The console's pages in Chromium, on a phone and a desktop: no script error or CSP
+violation, nothing wider than the screen, every control labelled, keyboard focus
+visible, and the dark theme followed; the rules builder adds rows without a round trip."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import pytest
+from playwright.async_api import Browser, expect
+
+from tests.browser.conftest import CHROMIUM, VIEWPORTS, Visitor
+from tests.conftest import DEFAULT_DOMAIN, Workspace
+from tests.support.console import new_user
+from tests.support.services import Service, one_service, service_env
+
+# Every control a person can reach must have a name a screen reader reads out.
+_UNLABELLED = """() => [...document.querySelectorAll('input, select, textarea, button')]
+  .filter(e => e.type !== 'hidden' && !e.hidden && e.getAttribute('aria-hidden') !== 'true')
+  .filter(e => !(e.labels && e.labels.length) && !e.getAttribute('aria-label')
+               && !(e.tagName === 'BUTTON' && e.textContent.trim()))
+  .map(e => e.outerHTML.slice(0, 120))"""
+
+
+@pytest.fixture(scope="module")
+def server(database_url: str, redis_url: str, tmp_root: Path) -> Iterator[Service]:
+    if not Path(CHROMIUM).exists():
+        pytest.skip("Debian's chromium is not installed")
+    env = service_env(database_url, redis_url, KURZ_DEFAULT_DOMAIN=DEFAULT_DOMAIN)
+    yield from one_service("management", env, tmp_root / "console-browser-logs")
+
+
+async def _sign_in(visitor: Visitor, server: Service, email: str, password: str) -> None:
+    page = visitor.page
+    await page.goto(f"{server.url}/console/links")
+    await page.get_by_label("E-mail address").fill(email)
+    await page.get_by_label("Password").fill(password)
+    await page.get_by_label("Password").press("Enter")  # the keyboard alone signs in
+    await expect(page.get_by_role("heading", name="Links")).to_be_visible()
+
+
+async def test_each_page_works_fits_and_labels_every_control(
+    visitor: Visitor, server: Service, pool: asyncpg.Pool[Any], workspace: Workspace
+) -> None:
+    await _sign_in(visitor, server, *await new_user(pool, workspace.id))
+    page = visitor.page
+    width = VIEWPORTS[visitor.viewport]["viewport"]["width"]
+    for path in ("/console/links", "/console/links/new", "/console/links/import",
+                 "/console/keys"):  # fmt: skip
+        await page.goto(f"{server.url}{path}")
+        assert await page.evaluate(_UNLABELLED) == [], path
+        overflow = await page.evaluate("document.documentElement.scrollWidth")
+        assert overflow <= width, (path, overflow, width)
+    assert visitor.problems() == []
+
+
+async def test_the_rules_builder_adds_a_labelled_row_and_the_link_keeps_every_rule(
+    visitor: Visitor, server: Service, pool: asyncpg.Pool[Any], workspace: Workspace
+) -> None:
+    await _sign_in(visitor, server, *await new_user(pool, workspace.id))
+    page = visitor.page
+    await page.goto(f"{server.url}/console/links/new")
+    await page.get_by_label("Destination", exact=True).fill("https://example.com/")
+    rows = [("country", "DE", "", "https://example.de/"), ("language", "fr", "", "https://example.fr/"),
+            ("platform", "ios", "", "https://apps.example/"), ("rotator", "", "30", "https://b.example/"),
+            ("rotator", "", "70", "https://a.example/")]  # fmt: skip
+    for _ in range(len(rows) - 3):  # three empty rows are offered; the builder adds more
+        await page.get_by_role("button", name="Add a rule").click()
+    for number, (what, matches, share, url) in enumerate(rows, start=1):
+        await page.get_by_label(f"Rule {number}: matches").select_option(what)
+        await page.locator(f"#rule-matches-{number}").fill(matches)
+        await page.locator(f"#rule-percentage-{number}").fill(share)
+        await page.locator(f"#rule-url-{number}").fill(url)
+    await page.get_by_role("button", name="Create link").click()
+    await expect(page.get_by_role("status")).to_have_text("The link is created.")
+    for number, (what, _, _, url) in enumerate(rows, start=1):
+        await expect(page.get_by_label(f"Rule {number}: matches")).to_have_value(what)
+        await expect(page.locator(f"#rule-url-{number}")).to_have_value(url)
+    link_id = int(page.url.split("/")[-1].split("?")[0])
+    stored = await pool.fetchval("SELECT rules FROM links WHERE id = $1", link_id)
+    assert "https://apps.example/" in str(stored) and "30" in str(stored)
+    assert visitor.problems() == []
+
+
+async def test_the_dark_theme_follows_the_system(
+    browser: Browser, server: Service, pool: asyncpg.Pool[Any], workspace: Workspace
+) -> None:
+    colours = {}
+    for scheme in ("light", "dark"):
+        context = await browser.new_context(color_scheme=scheme)
+        page = await context.new_page()
+        await page.goto(f"{server.url}/console/sign-in")
+        colours[scheme] = await page.evaluate("getComputedStyle(document.body).backgroundColor")
+        await page.keyboard.press("Tab")  # from the e-mail field to the password, visibly
+        focused = await page.evaluate(
+            "[document.activeElement.id, getComputedStyle(document.activeElement).outlineStyle]"
+        )
+        assert focused == ["password", "solid"]
+        await context.close()
+    assert colours["light"] == "rgb(244, 245, 248)" and colours["dark"] == "rgb(15, 20, 32)"
