@@ -11,7 +11,7 @@ import pytest
 from kurz.models import LinkType, Rule
 from kurz_management.console import link_form
 from kurz_management.core.links.model import LinkRecord, TagRef
-from starlette.datastructures import FormData
+from starlette.datastructures import FormData, UploadFile
 
 ZONE = "Europe/Berlin"
 
@@ -38,7 +38,7 @@ def _record(**changes: Any) -> LinkRecord:
 
 def _form(values: dict[str, Any]) -> FormData:
     """What a browser sends for these values: checked boxes as "on", lists repeated."""
-    items: list[tuple[str, str]] = []
+    items: list[tuple[str, str | UploadFile]] = []
     for name, value in values.items():
         if name == "rules":
             for rule in value:
