@@ -163,13 +163,37 @@ async def test_a_member_of_one_workspace_reaches_nothing_of_another(
     for method, template in _console_routes():
         if "{" not in template:
             continue
-        for value in (their_link, their_key):
+        theirs_by_kind = {"link_id": their_link, "key_id": their_key}
+        for value in [theirs_by_kind[name] for name in re.findall(r"\{(\w+)", template)]:
             path = re.sub(r"\{(\w+)(:\w+)?\}", str(value), template)
             data = {"csrf": token, "url": "https://evil.example/", "title": "taken",
                     "redirect_type": "302", "link_type": "URL"}  # fmt: skip
             answer = await (me.get(path) if method == "GET" else me.post(path, data=data))
             assert answer.status_code == 404, (method, path, answer.status_code)
             assert "their secret" not in answer.text
+    # Their tag and group, named in a query string or a form field, reach nothing either.
+    their_tag = await pool.fetchval(
+        "INSERT INTO tags (workspace_id, name) VALUES ($1, 'their secret tag') RETURNING id",
+        theirs.id,
+    )
+    their_group = await pool.fetchval(
+        "INSERT INTO link_groups (workspace_id, name) VALUES ($1, 'their secret group')"
+        " RETURNING id",
+        theirs.id,
+    )
+    await pool.execute("INSERT INTO link_tags (link_id, tag_id) VALUES ($1, $2)", their_link,
+                       their_tag)  # fmt: skip
+    for params in ({"tag": their_tag}, {"group": their_group}):
+        filtered = await me.get("/console/links", params=params)
+        assert "their secret" not in filtered.text and "No links match" in filtered.text
+    for field, value in (("tag_ids", their_tag), ("group_id", their_group)):
+        made = await me.post("/console/links", data={
+            "csrf": token, "url": "https://example.com/", "redirect_type": "302",
+            "link_type": "URL", "domain": DEFAULT_DOMAIN, field: str(value),
+        })  # fmt: skip
+        assert made.status_code in (400, 404), (field, made.status_code)
+        assert "their secret" not in made.text
+    assert await pool.fetchval("SELECT count(*) FROM links WHERE workspace_id = $1", mine.id) == 0
     listing = await me.get("/console/links", params={"q": "their-secret"})
     assert f"{DEFAULT_DOMAIN}/their-secret" not in listing.text
     assert "No links match" in listing.text
