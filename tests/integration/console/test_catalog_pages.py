@@ -274,6 +274,23 @@ async def test_webhook_endpoints_and_a_failed_delivery_are_listed_and_it_is_sent
     succeeded = await client.get("/console/webhooks", params={"status": "succeeded"})
     assert action not in succeeded.text
 
+    # A URL disabled for failing takes no replay until it is enabled again.
+    await pool.execute(
+        """UPDATE webhook_endpoints SET disabled_at = now(), disabled_reason = 'kept failing'
+           WHERE workspace_id = $1 AND url = $2""",
+        workspace.id, url,
+    )  # fmt: skip
+    page = await client.get("/console/webhooks")
+    assert "kept failing" in page.text and f'name="url" value="{url}"' in page.text
+    refused = await client.post(action, data={"csrf": csrf_of(page.text)})
+    assert refused.status_code == 409 and "enable it first" in refused.text
+    enabled = await client.post("/console/webhooks/enable",
+                                data={"csrf": csrf_of(page.text), "url": url})  # fmt: skip
+    assert enabled.status_code == 303
+    again = await client.post("/console/webhooks/enable",
+                              data={"csrf": csrf_of(page.text), "url": url})  # fmt: skip
+    assert again.status_code == 404  # no longer disabled
+
     replayed = await client.post(action, data={"csrf": csrf_of(page.text)})
     assert replayed.status_code == 303
     row = await pool.fetchrow("SELECT status, attempts FROM webhook_deliveries WHERE id = $1",
@@ -304,6 +321,7 @@ async def test_members_get_no_domains_or_webhooks_but_tags_and_groups(
         f"/console/domains/{domain}/verify",
         f"/console/domains/{domain}/delete",
         "/console/webhooks/deliveries/1/replay",
+        "/console/webhooks/enable",
     )
     for path in posts:
         answer = await member.post(path, data={"csrf": token, "host": "x.example.com"})
@@ -315,7 +333,7 @@ async def test_members_get_no_domains_or_webhooks_but_tags_and_groups(
 async def _theirs(pool: asyncpg.Pool[Any], workspace_id: int) -> list[Any]:
     """What another workspace has, to compare before and after."""
     rows = []
-    for table in ("tags", "link_groups", "domains", "webhook_deliveries"):
+    for table in ("tags", "link_groups", "domains", "webhook_deliveries", "webhook_endpoints"):
         found = await pool.fetch(f"SELECT * FROM {table} WHERE workspace_id = $1 ORDER BY id",
                                  workspace_id)  # fmt: skip
         rows += [tuple(r.values()) for r in found]
@@ -339,17 +357,21 @@ async def test_another_workspaces_ids_are_not_found_on_every_page_and_form(
         theirs.id, DEFAULT_DOMAIN, f"t{uuid.uuid4().hex[:8]}",
     )  # fmt: skip
     delivery = await _dead_delivery(pool, theirs.id, link, "https://hooks.example/theirs")
+    await pool.execute(
+        "UPDATE webhook_endpoints SET disabled_at = now() WHERE workspace_id = $1", theirs.id
+    )
     before = await _theirs(pool, theirs.id)
 
     token = csrf_of((await me.get("/console/tags")).text)
-    form = {"csrf": token, "name": "taken", "color": "#000000", "has_color": "on",
-            "webhook_metric": "C", "webhook_frequency": "1",
+    form = {"csrf": token, "url": "https://hooks.example/theirs", "name": "taken",
+            "color": "#000000", "has_color": "on", "webhook_metric": "C", "webhook_frequency": "1",
             "webhook_format": "standard"}  # fmt: skip
     pages = [f"/console/groups/{group}"]
     forms = [f"/console/tags/{tag}", f"/console/tags/{tag}/delete", f"/console/groups/{group}",
              f"/console/groups/{group}/delete", f"/console/domains/{domain}/verify",
              f"/console/domains/{domain}/delete",
-             f"/console/webhooks/deliveries/{delivery}/replay"]  # fmt: skip
+             f"/console/webhooks/deliveries/{delivery}/replay",
+             "/console/webhooks/enable"]  # fmt: skip
     for path in pages:
         answer = await me.get(path)
         assert answer.status_code == 404, path
@@ -384,7 +406,7 @@ async def test_forms_without_their_csrf_token_are_refused_and_change_nothing(
              "/console/groups", f"/console/groups/{group}", f"/console/groups/{group}/delete",
              "/console/domains", f"/console/domains/{domain}/verify",
              f"/console/domains/{domain}/delete",
-             "/console/webhooks/deliveries/1/replay"]  # fmt: skip
+             "/console/webhooks/deliveries/1/replay", "/console/webhooks/enable"]  # fmt: skip
     for path in forms:
         for extra in ({}, {"csrf": "forged-" + "0" * 56}):
             answer = await client.post(path, data={**data, **extra})
@@ -414,3 +436,26 @@ async def test_tag_and_group_names_are_escaped_on_every_page(
         assert answer.status_code in (200, 400, 409)
         assert "<script>alert(1)" not in answer.text, answer.url
         assert "&lt;script&gt;alert(1)&lt;/script&gt;" in answer.text, answer.url
+
+
+async def test_a_group_kept_from_a_former_plan_stays_editable_but_gains_nothing_gated(
+    app: InProcessApp, pool: asyncpg.Pool[Any], workspace: Workspace
+) -> None:
+    owner = await _signed_in(app, pool, workspace.id)
+    group_id = await _group(owner, name="From enterprise days", webhook_enabled="on",
+                            webhook_url="https://hooks.example/kept")  # fmt: skip
+    await pool.execute("UPDATE workspaces SET plan = 'free' WHERE id = $1", workspace.id)
+    client = await _signed_in(app, pool, workspace.id)  # the plan is read at sign-in
+    page = f"/console/groups/{group_id}"
+    kept = {"name": "From enterprise days", "memo": "still editable", "webhook_enabled": "on",
+            "webhook_url": "https://hooks.example/kept", "webhook_metric": "C",
+            "webhook_frequency": "1", "webhook_format": "standard"}  # fmt: skip
+    assert (await post_form(client, page, page, kept)).status_code == 303
+    row = await pool.fetchrow("SELECT memo, webhook_enabled FROM link_groups WHERE id = $1",
+                              group_id)  # fmt: skip
+    assert (row["memo"], row["webhook_enabled"]) == ("still editable", True)
+    gated = await post_form(client, page, page, {**kept, "push_notify": "on", "memo": "x"})
+    assert gated.status_code == 403 and "Personal plan" in gated.text
+    assert 'class="alert"' in gated.text and 'name="push_notify" checked' in gated.text
+    assert await pool.fetchval("SELECT memo FROM link_groups WHERE id = $1",
+                               group_id) == "still editable"  # fmt: skip

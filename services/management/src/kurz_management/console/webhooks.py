@@ -1,6 +1,6 @@
 """Webhooks, for owners: every URL the workspace's webhooks go to (set on links, on
-groups or registered), the recent deliveries with their outcome, and sending a failed
-delivery again."""
+groups or registered), the recent deliveries with their outcome, sending a failed
+delivery again, and letting a URL that was disabled for failing receive again."""
 
 from __future__ import annotations
 
@@ -56,7 +56,20 @@ async def replay(request: Request, page: Page) -> Response:
     return see_other(f"{ROOT}/webhooks", done="replayed")
 
 
+@console_page(owner_only=True)
+async def enable(request: Request, page: Page) -> Response:
+    form = await page.form()
+    try:
+        await webhooks.enable_url(page.ctx, page.principal, str(form.get("url") or ""))
+    except LinkError as exc:
+        if exc.kind == "forbidden":
+            return problem(403, "Not on this plan", sentence(exc.message), page)
+        return problem(404, "No such endpoint", sentence(exc.message), page)
+    return see_other(f"{ROOT}/webhooks", done="enabled")
+
+
 routes = [
     Route("/webhooks", webhook_list, methods=["GET"]),
     Route("/webhooks/deliveries/{delivery_id:int}/replay", replay, methods=["POST"]),
+    Route("/webhooks/enable", enable, methods=["POST"]),
 ]

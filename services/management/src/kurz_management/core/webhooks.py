@@ -301,3 +301,12 @@ async def replay_delivery(ctx: AppContext, principal: Principal, delivery_id: in
             raise LinkError("not_found", f"no delivery {delivery_id} in this workspace") from None
         except registry.EndpointDisabled as exc:
             raise LinkError("conflict", str(exc)) from None
+
+
+async def enable_url(ctx: AppContext, principal: Principal, url: str) -> None:
+    """Let a disabled URL of the workspace receive deliveries again, whatever configured
+    it; not_found when the workspace has no such disabled URL."""
+    require_plan(principal)
+    async with _connection(ctx) as conn:
+        if not await registry.enable_endpoint(conn, principal.workspace_id, url):
+            raise LinkError("not_found", "this workspace has no such disabled endpoint")
