@@ -139,6 +139,8 @@ async def test_a_group_is_created_edited_with_every_setting_and_deleted(
     page = await client.get(f"/console/groups/{group_id}")
     assert page.status_code == 200 and 'value="Spring sale"' in page.text
     assert "The group has a password" in page.text
+    # Extra attributes reach the input as attributes, not as escaped text.
+    assert 'inputmode="numeric"' in page.text and 'maxlength="200"' in page.text
 
     # An end before the start: refused beside the field, everything typed kept.
     settings = {"name": "Spring sale", "memo": "changed memo", "starts_at": "2030-05-02T10:00",
