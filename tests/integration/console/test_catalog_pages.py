@@ -229,6 +229,24 @@ async def test_a_domain_is_added_fails_verification_and_is_removed(
     assert f"No TXT record _kurz-verify.{host}" in checked.text
     assert not await pool.fetchval("SELECT verified FROM domains WHERE id = $1", row["id"])
 
+    # Verified (as DNS would prove it), a link takes it; then it cannot go while the link
+    # lives, and says so beside the domain.
+    await pool.execute("UPDATE domains SET verified = true WHERE id = $1", row["id"])
+    page = await client.get("/console/domains")
+    assert (
+        "not verified" not in page.text and f"/console/domains/{row['id']}/verify" not in page.text
+    )
+    link = {"url": "https://example.com/", "redirect_type": "302", "link_type": "URL",
+            "domain": host}  # fmt: skip
+    made = await post_form(client, "/console/links/new", "/console/links", link)
+    assert made.status_code == 303, made.text
+    link_id = int(made.headers["location"].split("/")[3].split("?")[0])
+    used = await post_form(client, "/console/domains", f"/console/domains/{row['id']}/delete")
+    assert used.status_code == 409 and "still has 1 link(s)" in used.text
+    assert await pool.fetchval("SELECT count(*) FROM domains WHERE host = $1", host) == 1
+    gone = await post_form(client, f"/console/links/{link_id}", f"/console/links/{link_id}/delete")
+    assert gone.status_code == 303
+
     removed = await post_form(client, "/console/domains", f"/console/domains/{row['id']}/delete")
     assert removed.status_code == 303
     assert await pool.fetchval("SELECT count(*) FROM domains WHERE host = $1", host) == 0

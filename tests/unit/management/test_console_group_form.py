@@ -46,3 +46,12 @@ def test_bad_values_are_named_by_their_field() -> None:
     parsed = group_form.parse(FormData(bad), "UTC")
     assert set(parsed.errors) == {"name", "max_clicks", "ends_at", "webhook_metric",
                                   "webhook_frequency", "webhook_format"}  # fmt: skip
+
+
+def test_times_keep_their_seconds_both_ways() -> None:
+    parsed = group_form.parse(FormData({**FULL, "ends_at": "2030-03-31T23:59:59"}), "UTC")
+    assert isinstance(parsed.spec.ends_at, datetime)
+    assert parsed.spec.ends_at.isoformat() == "2030-03-31T23:59:59+00:00"
+    assert group_form.local_time(parsed.spec.ends_at, "Asia/Seoul") == "2030-04-01T08:59:59"
+    on_the_minute = parsed.spec.ends_at.replace(second=0)
+    assert group_form.local_time(on_the_minute, "UTC") == "2030-03-31T23:59"
