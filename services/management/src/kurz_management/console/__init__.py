@@ -8,7 +8,7 @@ from pathlib import Path
 from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 
-from kurz_management.console import auth, imports, keys, links
+from kurz_management.console import auth, domains, groups, imports, keys, links, tags, webhooks
 
 routes = [
     Mount(
@@ -18,6 +18,10 @@ routes = [
             *imports.routes,
             *links.routes,
             *keys.routes,
+            *tags.routes,
+            *groups.routes,
+            *domains.routes,
+            *webhooks.routes,
             Mount(
                 "/static",
                 StaticFiles(directory=Path(__file__).with_name("static")),

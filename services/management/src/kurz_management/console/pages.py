@@ -83,6 +83,12 @@ def see_other(path: str, **params: object) -> RedirectResponse:
     return RedirectResponse(target, status_code=303, headers=SECURITY_HEADERS)
 
 
+def sentence(message: str) -> str:
+    """A use case's refusal ("tag name must be ...") as the console shows it."""
+    message = message.strip().rstrip(".")
+    return f"{message[:1].upper()}{message[1:]}."
+
+
 def render_page(name: str, status: int = 200, **values: Any) -> HTMLResponse:
     return html(templates.get_template(name).render(**values), status)
 

@@ -56,6 +56,18 @@ async def list_tags(ctx: AppContext, principal: Principal) -> list[TagRecord]:
     return [TagRecord(r["id"], r["name"], r["color"]) for r in rows]
 
 
+async def tag_link_counts(ctx: AppContext, principal: Principal) -> dict[int, int]:
+    """How many live links carry each of the workspace's tags (a tag on none is absent)."""
+    with database_available():
+        rows = await ctx.pool.fetch(
+            """SELECT lt.tag_id, count(*) AS links FROM link_tags lt
+               JOIN tags t ON t.id = lt.tag_id JOIN links l ON l.id = lt.link_id
+               WHERE t.workspace_id = $1 AND l.deleted_at IS NULL GROUP BY lt.tag_id""",
+            principal.workspace_id,
+        )
+    return {r["tag_id"]: r["links"] for r in rows}
+
+
 async def create_tag(
     ctx: AppContext, principal: Principal, name: str, color: str | None = None
 ) -> TagRecord:

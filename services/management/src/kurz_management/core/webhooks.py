@@ -220,3 +220,93 @@ async def enable(ctx: AppContext, principal: Principal, hook: Webhook) -> bool:
 async def notifications(ctx: AppContext, principal: Principal, limit: int) -> list[Notification]:
     async with _connection(ctx) as conn:
         return await registry.list_notifications(conn, principal.workspace_id, limit=limit)
+
+
+class Endpoint(msgspec.Struct, frozen=True):
+    """A URL that receives the workspace's webhooks, and what configured it: a link's
+    webhook URL (`link`), a group's (`group`) or a registration (`webhook`, on one link
+    or, without `link_id`, on every link)."""
+
+    url: str
+    source: str
+    link_id: int | None
+    group_id: int | None
+    webhook_id: int | None
+    label: str  # the link's short address or the group's name; "" for the workspace
+    enabled: bool
+    health: EndpointHealth
+
+
+async def endpoints(ctx: AppContext, principal: Principal) -> list[Endpoint]:
+    """Every webhook URL of the workspace, wherever it was set, with its health."""
+    async with _connection(ctx) as conn:
+        links = await conn.fetch(
+            """SELECT l.id, l.host || '/' || l.slug AS label, u.url FROM links l,
+                   unnest(l.webhook_urls) AS u (url)
+               WHERE l.workspace_id = $1 AND l.deleted_at IS NULL ORDER BY l.id, u.url""",
+            principal.workspace_id,
+        )
+        groups = await conn.fetch(
+            """SELECT id, name, webhook_url, webhook_enabled FROM link_groups
+               WHERE workspace_id = $1 AND webhook_url IS NOT NULL ORDER BY id""",
+            principal.workspace_id,
+        )
+        hooks = await registry.list_webhooks(conn, principal.workspace_id)
+        labels = dict(
+            await conn.fetch(
+                """SELECT id, host || '/' || slug FROM links
+                   WHERE id = ANY($1::bigint[]) AND workspace_id = $2""",
+                [h.link_id for h in hooks if h.link_id is not None],
+                principal.workspace_id,
+            )
+        )
+        health_rows = await conn.fetch(
+            """SELECT url, disabled_at, disabled_reason FROM webhook_endpoints
+               WHERE workspace_id = $1""",
+            principal.workspace_id,
+        )
+    health = {r["url"]: EndpointHealth(r["disabled_at"], r["disabled_reason"]) for r in health_rows}
+    found = [
+        *(Endpoint(h.url, "webhook", h.link_id, None, h.id, labels.get(h.link_id, ""),
+                   h.enabled, health.get(h.url, EndpointHealth())) for h in hooks),
+        *(Endpoint(r["url"], "link", r["id"], None, None, r["label"], True,
+                   health.get(r["url"], EndpointHealth())) for r in links),
+        *(Endpoint(r["webhook_url"], "group", None, r["id"], None, r["name"],
+                   r["webhook_enabled"], health.get(r["webhook_url"], EndpointHealth()))
+          for r in groups),
+    ]  # fmt: skip
+    return found
+
+
+async def recent_deliveries(
+    ctx: AppContext, principal: Principal, *, status: str | None = None, limit: int = 50
+) -> list[Delivery]:
+    """The workspace's newest deliveries to any of its endpoints, newest first."""
+    if status is not None and status not in DELIVERY_STATUSES:
+        raise LinkError("invalid", f"status must be one of {', '.join(DELIVERY_STATUSES)}")
+    async with _connection(ctx) as conn:
+        return await registry.list_deliveries(
+            conn, principal.workspace_id, status=status, limit=limit
+        )
+
+
+async def replay_delivery(ctx: AppContext, principal: Principal, delivery_id: int) -> Delivery:
+    """Send one of the workspace's deliveries again (whatever configured its URL), same
+    body and webhook-id; another workspace's delivery is not found."""
+    require_plan(principal)
+    async with _connection(ctx) as conn:
+        try:
+            return await registry.replay_delivery(conn, principal.workspace_id, delivery_id)
+        except registry.WebhookNotFound:
+            raise LinkError("not_found", f"no delivery {delivery_id} in this workspace") from None
+        except registry.EndpointDisabled as exc:
+            raise LinkError("conflict", str(exc)) from None
+
+
+async def enable_url(ctx: AppContext, principal: Principal, url: str) -> None:
+    """Let a disabled URL of the workspace receive deliveries again, whatever configured
+    it; not_found when the workspace has no such disabled URL."""
+    require_plan(principal)
+    async with _connection(ctx) as conn:
+        if not await registry.enable_endpoint(conn, principal.workspace_id, url):
+            raise LinkError("not_found", "this workspace has no such disabled endpoint")

@@ -78,6 +78,7 @@ class GroupRecord(msgspec.Struct, kw_only=True, frozen=True):
     webhook_url: str | None
     webhook_metric: str
     webhook_frequency: int
+    webhook_format: str  # "standard" or "vivoldi", as GroupSpec
     link_count: int
     created_at: datetime
     updated_at: datetime

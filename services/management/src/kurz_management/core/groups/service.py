@@ -240,6 +240,7 @@ def _record(row: Mapping[str, Any]) -> GroupRecord:
         webhook_url=row["webhook_url"],
         webhook_metric=row["webhook_metric"],
         webhook_frequency=row["webhook_frequency"],
+        webhook_format=row["webhook_format"],
         link_count=row["link_count"],
         created_at=row["created_at"],
         updated_at=row["updated_at"],
