@@ -15,7 +15,7 @@ from kurz_management.console import routes as console_routes
 from starlette.routing import Mount, Route
 
 from tests.conftest import DEFAULT_DOMAIN, Workspace, new_workspace
-from tests.support.console import csrf_of, new_user, post_form, sign_in
+from tests.support.console import csrf_of, dead_delivery, new_user, post_form, sign_in
 from tests.support.inprocess import InProcessApp, management_app
 
 XSS = '<script>alert("x")</script><img src=x onerror=alert(1)>'
@@ -88,10 +88,11 @@ async def _snapshot(pool: asyncpg.Pool[Any], workspace_id: int) -> list[Any]:
         "SELECT id, url, title, enabled, deleted_at FROM links WHERE workspace_id = $1 ORDER BY id",
         workspace_id,
     )
-    keys = await pool.fetch(
-        "SELECT id, revoked_at FROM api_keys WHERE workspace_id = $1 ORDER BY id", workspace_id
-    )
-    return [*map(tuple, links), *map(tuple, keys)]
+    others = [
+        await pool.fetch(f"SELECT * FROM {table} WHERE workspace_id = $1 ORDER BY id", workspace_id)
+        for table in ("api_keys", "tags", "link_groups", "domains", "webhook_deliveries")
+    ]
+    return [*map(tuple, links), *(tuple(r) for rows in others for r in rows)]
 
 
 async def test_a_session_cookie_planted_before_sign_in_is_worthless_after_it(
@@ -157,21 +158,7 @@ async def test_a_member_of_one_workspace_reaches_nothing_of_another(
     them = await _signed_in(app, *await new_user(pool, theirs.id))
     their_link = await _link(them, title="their secret title", slug="their-secret")
     their_key = await pool.fetchval("SELECT id FROM api_keys WHERE workspace_id = $1", theirs.id)
-    before = await _snapshot(pool, theirs.id)
-    page = await me.get("/console/links")
-    token = csrf_of(page.text)
-    for method, template in _console_routes():
-        if "{" not in template:
-            continue
-        theirs_by_kind = {"link_id": their_link, "key_id": their_key}
-        for value in [theirs_by_kind[name] for name in re.findall(r"\{(\w+)", template)]:
-            path = re.sub(r"\{(\w+)(:\w+)?\}", str(value), template)
-            data = {"csrf": token, "url": "https://evil.example/", "title": "taken",
-                    "redirect_type": "302", "link_type": "URL"}  # fmt: skip
-            answer = await (me.get(path) if method == "GET" else me.post(path, data=data))
-            assert answer.status_code == 404, (method, path, answer.status_code)
-            assert "their secret" not in answer.text
-    # Their tag and group, named in a query string or a form field, reach nothing either.
+    # One of each thing a console route names by id, in their workspace.
     their_tag = await pool.fetchval(
         "INSERT INTO tags (workspace_id, name) VALUES ($1, 'their secret tag') RETURNING id",
         theirs.id,
@@ -183,6 +170,29 @@ async def test_a_member_of_one_workspace_reaches_nothing_of_another(
     )
     await pool.execute("INSERT INTO link_tags (link_id, tag_id) VALUES ($1, $2)", their_link,
                        their_tag)  # fmt: skip
+    their_domain = await pool.fetchval(
+        "INSERT INTO domains (workspace_id, host, verified) VALUES ($1, $2, false) RETURNING id",
+        theirs.id,
+        f"their-secret-{theirs.id}.example",
+    )
+    their_delivery = await dead_delivery(pool, theirs.id, their_link, "https://hooks.example/")
+    before = await _snapshot(pool, theirs.id)
+    page = await me.get("/console/links")
+    token = csrf_of(page.text)
+    for method, template in _console_routes():
+        if "{" not in template:
+            continue
+        theirs_by_kind = {"link_id": their_link, "key_id": their_key, "tag_id": their_tag,
+                          "group_id": their_group, "domain_id": their_domain,
+                          "delivery_id": their_delivery}  # fmt: skip
+        for value in [theirs_by_kind[name] for name in re.findall(r"\{(\w+)", template)]:
+            path = re.sub(r"\{(\w+)(:\w+)?\}", str(value), template)
+            data = {"csrf": token, "url": "https://evil.example/", "title": "taken",
+                    "redirect_type": "302", "link_type": "URL"}  # fmt: skip
+            answer = await (me.get(path) if method == "GET" else me.post(path, data=data))
+            assert answer.status_code == 404, (method, path, answer.status_code)
+            assert "their secret" not in answer.text
+    # Their tag and group, named in a query string or a form field, reach nothing either.
     for params in ({"tag": their_tag}, {"group": their_group}):
         filtered = await me.get("/console/links", params=params)
         assert "their secret" not in filtered.text and "No links match" in filtered.text

@@ -48,3 +48,22 @@ async def new_user(
     async with pool.acquire() as conn:
         await users.create_user(conn, email, workspace_id, role, password=password)
     return email, password
+
+
+async def dead_delivery(pool: asyncpg.Pool[Any], workspace_id: int, link_id: int,
+                         url: str) -> int:  # fmt: skip
+    """A delivery that used up its tries, as the webhook worker leaves one."""
+    endpoint = await pool.fetchval(
+        "INSERT INTO webhook_endpoints (workspace_id, url) VALUES ($1, $2) RETURNING id",
+        workspace_id, url,
+    )  # fmt: skip
+    delivery: int = await pool.fetchval(
+        """INSERT INTO webhook_deliveries (workspace_id, endpoint_id, source, link_id,
+               event_type, message_id, url, secret, payload, status, attempts, finished_at,
+               last_status, last_error)
+           VALUES ($1, $2, 'link', $3, 'link.clicked', $4, $5, 'whsec_x', '{}'::bytea,
+                   'dead', 10, now(), 500, 'HTTP 500')
+           RETURNING id""",
+        workspace_id, endpoint, link_id, f"msg_{uuid.uuid4().hex}", url,
+    )  # fmt: skip
+    return delivery

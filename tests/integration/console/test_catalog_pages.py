@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from tests.conftest import DEFAULT_DOMAIN, Workspace, new_workspace
-from tests.support.console import csrf_of, new_user, post_form, sign_in
+from tests.support.console import csrf_of, dead_delivery, new_user, post_form, sign_in
 from tests.support.inprocess import InProcessApp, management_app
 
 XSS = "<script>alert(1)</script>"
@@ -252,25 +252,6 @@ async def test_a_domain_is_added_fails_verification_and_is_removed(
     assert await pool.fetchval("SELECT count(*) FROM domains WHERE host = $1", host) == 0
 
 
-async def _dead_delivery(pool: asyncpg.Pool[Any], workspace_id: int, link_id: int,
-                         url: str) -> int:  # fmt: skip
-    """A delivery that used up its tries, as the webhook worker leaves one."""
-    endpoint = await pool.fetchval(
-        "INSERT INTO webhook_endpoints (workspace_id, url) VALUES ($1, $2) RETURNING id",
-        workspace_id, url,
-    )  # fmt: skip
-    delivery: int = await pool.fetchval(
-        """INSERT INTO webhook_deliveries (workspace_id, endpoint_id, source, link_id,
-               event_type, message_id, url, secret, payload, status, attempts, finished_at,
-               last_status, last_error)
-           VALUES ($1, $2, 'link', $3, 'link.clicked', $4, $5, 'whsec_x', '{}'::bytea,
-                   'dead', 10, now(), 500, 'HTTP 500')
-           RETURNING id""",
-        workspace_id, endpoint, link_id, f"msg_{uuid.uuid4().hex}", url,
-    )  # fmt: skip
-    return delivery
-
-
 async def test_webhook_endpoints_and_a_failed_delivery_are_listed_and_it_is_sent_again(
     app: InProcessApp, pool: asyncpg.Pool[Any], workspace: Workspace
 ) -> None:
@@ -283,7 +264,7 @@ async def test_webhook_endpoints_and_a_failed_delivery_are_listed_and_it_is_sent
     link_id = int(made.headers["location"].split("/")[3].split("?")[0])
     await _group(client, name="Hooked group", webhook_enabled="on",
                  webhook_url="https://hooks.example/group")  # fmt: skip
-    delivery = await _dead_delivery(pool, workspace.id, link_id, url)
+    delivery = await dead_delivery(pool, workspace.id, link_id, url)
 
     page = await client.get("/console/webhooks")
     assert page.status_code == 200
@@ -376,7 +357,7 @@ async def test_another_workspaces_ids_are_not_found_on_every_page_and_form(
            'https://example.com/') RETURNING id""",
         theirs.id, DEFAULT_DOMAIN, f"t{uuid.uuid4().hex[:8]}",
     )  # fmt: skip
-    delivery = await _dead_delivery(pool, theirs.id, link, "https://hooks.example/theirs")
+    delivery = await dead_delivery(pool, theirs.id, link, "https://hooks.example/theirs")
     await pool.execute(
         "UPDATE webhook_endpoints SET disabled_at = now() WHERE workspace_id = $1", theirs.id
     )
