@@ -8,7 +8,7 @@ from pathlib import Path
 from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 
-from kurz_management.console import auth, imports, keys, links
+from kurz_management.console import auth, imports, keys, links, stats
 
 routes = [
     Mount(
@@ -18,6 +18,7 @@ routes = [
             *imports.routes,
             *links.routes,
             *keys.routes,
+            *stats.routes,
             Mount(
                 "/static",
                 StaticFiles(directory=Path(__file__).with_name("static")),
