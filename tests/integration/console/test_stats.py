@@ -204,3 +204,24 @@ async def test_values_from_outside_are_escaped(
             _ranking(page.text, "referrers")["&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;"]
             == 7
         )
+
+
+async def test_days_are_the_workspaces_local_days(
+    app: InProcessApp, pool: asyncpg.Pool[Any]
+) -> None:
+    ws = await plan_workspace(pool, "business", time_zone="America/New_York")
+    link, _ = await add_link(pool, ws.id, None)
+    # 02:00 UTC on 2 August is still 1 August in New York.
+    await record(pool, [click(ws.id, link, None, "2025-08-02T02:00:00+00:00", "n1")])
+    async with app.client() as client:
+        assert (await sign_in(client, *await new_user(pool, ws.id))).status_code == 303
+        page = await client.get(f"/console/links/{link}/stats", params=RANGE)
+        export = await client.get(f"/console/links/{link}/stats", params={**RANGE, "format": "csv"})
+    assert "days in America/New_York" in page.text
+    assert _series(page.text)["2025-08-01"] == (1, 1)
+    assert _series(page.text)["2025-08-02"] == (0, 0)
+    days = [r for r in csv.DictReader(io.StringIO(export.text)) if r["section"] == "day"]
+    assert [(d["value"], d["clicks"]) for d in days][:2] == [
+        ("2025-08-01", "1"),
+        ("2025-08-02", "0"),
+    ]
