@@ -5,6 +5,7 @@ visible, and the dark theme followed; the rules builder adds rows without a roun
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,7 @@ from playwright.async_api import Browser, expect
 
 from tests.browser.conftest import CHROMIUM, VIEWPORTS, Visitor
 from tests.conftest import DEFAULT_DOMAIN, Workspace
+from tests.integration.analytics.conftest import add_link, click, record
 from tests.support.console import new_user
 from tests.support.services import Service, one_service, service_env
 
@@ -49,7 +51,7 @@ async def test_each_page_works_fits_and_labels_every_control(
     page = visitor.page
     width = VIEWPORTS[visitor.viewport]["viewport"]["width"]
     for path in ("/console/links", "/console/links/new", "/console/links/import",
-                 "/console/keys"):  # fmt: skip
+                 "/console/keys", "/console/stats"):  # fmt: skip
         await page.goto(f"{server.url}{path}")
         assert await page.evaluate(_UNLABELLED) == [], path
         overflow = await page.evaluate("document.documentElement.scrollWidth")
@@ -82,6 +84,29 @@ async def test_the_rules_builder_adds_a_labelled_row_and_the_link_keeps_every_ru
     link_id = int(page.url.split("/")[-1].split("?")[0])
     stored = await pool.fetchval("SELECT rules FROM links WHERE id = $1", link_id)
     assert "https://apps.example/" in str(stored) and "30" in str(stored)
+    assert visitor.problems() == []
+
+
+async def test_a_link_statistics_page_draws_its_chart_from_its_numbers(
+    visitor: Visitor, server: Service, pool: asyncpg.Pool[Any], workspace: Workspace
+) -> None:
+    link_id, _ = await add_link(pool, workspace.id, None)
+    day = (datetime.now(UTC) - timedelta(days=1)).strftime("%Y-%m-%dT12:00:00+00:00")
+    await record(pool, [click(workspace.id, link_id, None, day, f"v{n}") for n in range(3)])
+    await _sign_in(visitor, server, *await new_user(pool, workspace.id))
+    page = visitor.page
+    await page.goto(f"{server.url}/console/links/{link_id}/stats?days=7")
+    # The public page's script draws one bar per day of the numbers table.
+    await expect(page.locator("#chart")).to_have_attribute("data-drawn", "7")
+    tallest = await page.evaluate(
+        "Math.max(...[...document.querySelectorAll('#chart rect.bar')]"
+        ".map(b => Number(b.dataset.value)))"
+    )
+    assert tallest == 3
+    await expect(page.locator("#total-clicks")).to_have_text("3")
+    assert await page.evaluate(_UNLABELLED) == []
+    width = VIEWPORTS[visitor.viewport]["viewport"]["width"]
+    assert await page.evaluate("document.documentElement.scrollWidth") <= width
     assert visitor.problems() == []
 
 

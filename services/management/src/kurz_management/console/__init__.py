@@ -8,7 +8,17 @@ from pathlib import Path
 from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 
-from kurz_management.console import auth, domains, groups, imports, keys, links, tags, webhooks
+from kurz_management.console import (
+    auth,
+    domains,
+    groups,
+    imports,
+    keys,
+    links,
+    stats,
+    tags,
+    webhooks,
+)
 
 routes = [
     Mount(
@@ -22,6 +32,7 @@ routes = [
             *groups.routes,
             *domains.routes,
             *webhooks.routes,
+            *stats.routes,
             Mount(
                 "/static",
                 StaticFiles(directory=Path(__file__).with_name("static")),

@@ -4,26 +4,16 @@ through `_e`; nothing is put in a script or a style."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import date
-from html import escape
 
 from kurz import push as web_push
 
-from kurz_management.core.analytics.model import Count, Period
+from kurz_management import figures
 from kurz_management.core.links.service import LinkRecord
 from kurz_management.statspage.data import RANGES, Figures, PageGroup, PageStats
 
-STATIC = "/stats/static"
-_DEVICES = {"desktop": "Desktop", "mobile": "Mobile", "tablet": "Tablet", "other": "Other"}
-
-
-def _e(value: object) -> str:
-    return escape(str(value), quote=True)
-
-
-def _n(value: int) -> str:
-    return f"{value:,}"
+STATIC = figures.STATIC
+_e, _n, _card = figures.e, figures.n, figures.card
 
 
 def _layout(title: str, body: str, *, wide: bool = True) -> str:
@@ -37,7 +27,8 @@ def _layout(title: str, body: str, *, wide: bool = True) -> str:
 <title>{_e(title)}</title>
 <link rel="icon" href="{STATIC}/favicon.svg" type="image/svg+xml">
 <link rel="stylesheet" href="{STATIC}/stats.css">
-<script src="{STATIC}/stats.js" defer></script>
+<link rel="stylesheet" href="{figures.FIGURES_CSS}">
+<script src="{figures.CHART_JS}" defer></script>
 </head>
 <body class="{"wide" if wide else "narrow"}">
 {body}
@@ -121,7 +112,7 @@ def _notify_me(group: PageGroup, push_key: str | None) -> str:
 def dashboard(group: PageGroup, stats: PageStats, today: date, push_key: str | None = None) -> str:
     header = f"""<h1 id="group-name">{_e(group.name)}</h1>
 {_period_line(stats, group.time_zone)}
-<nav class="ranges" aria-label="Period">{_ranges(stats.span, today)}</nav>
+<nav class="ranges" aria-label="Period">{figures.ranges(stats.span, today, RANGES)}</nav>
 {_notify_me(group, push_key)}"""
     cards = (
         _card("Clicks", stats.totals.clicks, "total-clicks")
@@ -139,7 +130,7 @@ def link_dashboard(link: LinkRecord, time_zone: str, stats: Figures, today: date
     header = f"""<h1 id="link-name">{_e(link.short_url)}</h1>
 {title}
 {_period_line(stats, time_zone)}
-<nav class="ranges" aria-label="Period">{_ranges(stats.span, today)}</nav>"""
+<nav class="ranges" aria-label="Period">{figures.ranges(stats.span, today, RANGES)}</nav>"""
     cards = (
         _card("Clicks", stats.totals.clicks, "total-clicks")
         + _card("Unique visitors", stats.totals.visitors, "total-visitors")
@@ -156,14 +147,6 @@ def _period_line(stats: Figures, time_zone: str) -> str:
     )
 
 
-def _ranges(span: Period, today: date) -> str:
-    current = ' aria-current="page"'
-    days = span.days if span.end == today else None
-    return "".join(
-        f'<a href="?days={d}"{current if d == days else ""}>{d} days</a>' for d in RANGES
-    ) + _range_form(span)
-
-
 def _page(header: str, cards: str, stats: Figures, after: str = "") -> str:
     """The header (its heading, period and ranges), the total cards, the chart with its
     numbers, the rankings, then `after`."""
@@ -175,78 +158,14 @@ def _page(header: str, cards: str, stats: Figures, after: str = "") -> str:
 <section class="cards" aria-label="Totals">
 {cards}
 </section>
-<section class="panel">
-<div class="panel-head"><h2>Clicks and unique visitors</h2>
-<p class="legend"><span class="key clicks"></span>Clicks <span class="key visitors"></span>Unique
- visitors</p></div>
-<div id="chart" class="chart" role="img" aria-label="Daily clicks and unique visitors"></div>
-<details class="numbers"><summary>Show the numbers</summary>
-{_series_table(stats)}
-</details>
-</section>
+{figures.chart_panel(stats.days)}
 <div class="grid">
-{_ranking("Top countries", "countries", stats.countries, _country)}
-{_ranking("Devices", "devices", stats.devices, lambda v: _DEVICES.get(v, v or "Unknown"))}
-{_ranking("Referrers", "referrers", stats.referrers, lambda v: v or "Direct / none")}
+{figures.ranking("Top countries", "countries", stats.countries, figures.country)}
+{figures.ranking("Devices", "devices", stats.devices, figures.device)}
+{figures.ranking("Referrers", "referrers", stats.referrers, figures.referrer)}
 </div>
 {after}
 </main>"""
-
-
-def _range_form(span: Period) -> str:
-    """Any range of days, sent as ?start=&end= (checked by the server, a year at most)."""
-    return (
-        '<form class="range" method="get" action="">'
-        f'<label>From <input type="date" name="start" value="{span.start.isoformat()}" '
-        "required></label>"
-        f'<label>to <input type="date" name="end" value="{span.end.isoformat()}" required>'
-        '</label><button type="submit">Show</button></form>'
-    )
-
-
-def _card(label: str, value: int, ident: str) -> str:
-    return (
-        f'<div class="card stat"><span class="label">{label}</span>'
-        f'<span class="value" id="{ident}" data-value="{value}">{_n(value)}</span></div>'
-    )
-
-
-def _series_table(stats: Figures) -> str:
-    rows = "".join(
-        f'<tr data-day="{b.day.isoformat()}" data-clicks="{b.clicks}" '
-        f'data-visitors="{b.visitors}"><th scope="row">{b.day.isoformat()}</th>'
-        f"<td>{_n(b.clicks)}</td><td>{_n(b.visitors)}</td></tr>"
-        for b in stats.days
-    )
-    return (
-        f'<table id="series" class="table"><thead><tr><th scope="col">Day</th>'
-        f'<th scope="col">Clicks</th><th scope="col">Unique visitors</th></tr></thead>'
-        f"<tbody>{rows}</tbody></table>"
-    )
-
-
-def _country(code: str) -> str:
-    return code.upper() if len(code) == 2 and code.isalpha() else "Unknown"
-
-
-def _ranking(title: str, ident: str, counts: list[Count], label: Callable[[str], str]) -> str:
-    if not counts:
-        items = '<li class="empty">No clicks in this period</li>'
-    else:
-        top = max(c.clicks for c in counts) or 1
-        items = "".join(
-            f'<li data-value="{_e(c.value)}" data-clicks="{c.clicks}">'
-            f'<span class="name">{_e(label(c.value))}</span>'
-            f'<span class="count">{_n(c.clicks)}</span>'
-            f'<svg class="bar" viewBox="0 0 100 4" preserveAspectRatio="none" aria-hidden="true">'
-            f'<rect width="100" height="4" rx="2" class="track"/>'
-            f'<rect width="{100 * c.clicks / top:.1f}" height="4" rx="2"/></svg></li>'
-            for c in counts
-        )
-    return (
-        f'<section class="panel rank" id="{ident}"><h2>{title}</h2>'
-        f'<ol class="ranking">{items}</ol></section>'
-    )
 
 
 def _links(stats: PageStats) -> str:

@@ -56,6 +56,7 @@ _SECURITY_HEADERS = {
 }
 _STATIC_TYPES = {
     "stats.css": "text/css; charset=utf-8",
+    "figures.css": "text/css; charset=utf-8",
     "stats.js": "text/javascript; charset=utf-8",
     "favicon.svg": "image/svg+xml",
 }

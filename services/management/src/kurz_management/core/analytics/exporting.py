@@ -85,10 +85,10 @@ def _cell(value: object) -> str:
         return "true" if value else "false"
     if hasattr(value, "isoformat"):
         return str(value.isoformat())
-    return _defang(str(value))
+    return defang(str(value))
 
 
-def _defang(text: str) -> str:
+def defang(text: str) -> str:
     """A cell a spreadsheet would run as a formula (=, +, -, @) is quoted with a leading
     apostrophe: destinations and referrers come from outside."""
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
