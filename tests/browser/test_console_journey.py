@@ -24,7 +24,6 @@ from playwright.async_api import Browser, Page, expect
 
 from tests.support.waiting import wait_for
 
-
 DESKTOP_CHROME = (
     "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
     "Chrome/156.0.0.0 Safari/537.36"

@@ -20,6 +20,7 @@ from kurz_aggregator.rows import to_row, utc_days
 from kurz_aggregator.writer import ensure_partitions, write_batch
 
 from tests.conftest import DEFAULT_DOMAIN, Workspace
+from tests.support.console import dead_delivery
 
 CLICKS = 4099  # B's clicks (and distinct visitors) on its one day: appears nowhere else
 CLICK_DAY = "2025-03-14"
@@ -78,7 +79,7 @@ async def make_tenant(http: httpx.AsyncClient, pool: asyncpg.Pool[Any], ws: Work
             conn, ws.id, f"https://{marker}.example/hook", settings=WebhookSettings(),
             link_id=link_id, resolver=public_resolver,
         )  # fmt: skip
-    delivery_id = await dead_delivery(pool, ws.id, hook.id, hook.url, link_id)
+    delivery_id = await dead_delivery(pool, ws.id, link_id, hook.url, webhook_id=hook.id)
     await record_clicks(pool, ws.id, grouped_row["id"], group_id)
     message_id, subscription_id = await push_objects(pool, ws.id, link_id)
     return Tenant(
@@ -106,26 +107,6 @@ async def push_objects(pool: asyncpg.Pool[Any], ws_id: int, link_id: int) -> tup
         message, subscription,
     )  # fmt: skip
     return message, subscription
-
-
-async def dead_delivery(
-    pool: asyncpg.Pool[Any], ws_id: int, webhook_id: int, url: str, link_id: int
-) -> int:
-    """A delivery that used up its tries: replaying it from another workspace must fail."""
-    endpoint = await pool.fetchval(
-        "INSERT INTO webhook_endpoints (workspace_id, url) VALUES ($1, $2) RETURNING id",
-        ws_id, url,
-    )  # fmt: skip
-    delivery: int = await pool.fetchval(
-        """INSERT INTO webhook_deliveries (workspace_id, endpoint_id, webhook_id, source,
-               link_id, event_type, message_id, url, secret, payload, status, attempts,
-               finished_at, last_error)
-           VALUES ($1, $2, $3, 'webhook', $4, 'link.clicked', 'msg_tenant_b', $5,
-                   'whsec_b', '{}'::bytea, 'dead', 10, now(), 'HTTP 500')
-           RETURNING id""",
-        ws_id, endpoint, webhook_id, link_id, url,
-    )  # fmt: skip
-    return delivery
 
 
 async def record_clicks(pool: asyncpg.Pool[Any], ws_id: int, link_id: int, group_id: int) -> None:

@@ -15,7 +15,7 @@ from kurz_management.console import routes as console_routes
 from starlette.routing import Mount, Route
 
 from tests.conftest import DEFAULT_DOMAIN, Workspace, new_workspace
-from tests.support.console import csrf_of, dead_delivery, new_user, post_form, sign_in
+from tests.support.console import create_link, csrf_of, dead_delivery, new_user, post_form, sign_in
 from tests.support.inprocess import InProcessApp, management_app
 
 XSS = '<script>alert("x")</script><img src=x onerror=alert(1)>'
@@ -51,19 +51,11 @@ def _console_routes() -> list[tuple[str, str]]:
     return found
 
 
-async def _link(client: httpx.AsyncClient, **fields: str) -> int:
-    data = {"url": "https://example.com/", "redirect_type": "302", "link_type": "URL",
-            "domain": DEFAULT_DOMAIN, "enabled": "on", **fields}  # fmt: skip
-    made = await post_form(client, "/console/links/new", "/console/links", data)
-    assert made.status_code == 303, made.text
-    return int(made.headers["location"].split("/")[3].split("?")[0])
-
-
 async def test_every_form_without_its_csrf_token_is_refused_and_changes_nothing(
     app: InProcessApp, pool: asyncpg.Pool[Any], workspace: Workspace
 ) -> None:
     client = await _signed_in(app, *await new_user(pool, workspace.id))
-    link_id = await _link(client, title="before")
+    link_id = await create_link(client, title="before")
     key_id = await pool.fetchval("SELECT id FROM api_keys WHERE workspace_id = $1", workspace.id)
     ids = {"link_id": link_id, "key_id": key_id}
     posts = [path for method, path in _console_routes() if method == "POST"]
@@ -156,7 +148,7 @@ async def test_a_member_of_one_workspace_reaches_nothing_of_another(
     mine, theirs = await new_workspace(pool), await new_workspace(pool)
     me = await _signed_in(app, *await new_user(pool, mine.id))
     them = await _signed_in(app, *await new_user(pool, theirs.id))
-    their_link = await _link(them, title="their secret title", slug="their-secret")
+    their_link = await create_link(them, title="their secret title", slug="their-secret")
     their_key = await pool.fetchval("SELECT id FROM api_keys WHERE workspace_id = $1", theirs.id)
     # One of each thing a console route names by id, in their workspace.
     their_tag = await pool.fetchval(
@@ -231,7 +223,7 @@ async def test_what_users_type_is_escaped_on_every_page(
     client = await _signed_in(app, *await new_user(pool, workspace.id))
     names = ("title", "note", "description", "og_title", "utm_source", "utm_campaign")
     fields = {**dict.fromkeys(names, XSS), "expiry_url": URL_XSS, "image": URL_XSS}
-    link_id = await _link(client, url=URL_XSS, **fields)
+    link_id = await create_link(client, url=URL_XSS, **fields)
     bad_form = await post_form(client, "/console/links/new", "/console/links",
                                {"url": XSS, "slug": XSS, "redirect_type": "302",
                                 "link_type": "URL"})  # fmt: skip

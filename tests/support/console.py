@@ -12,6 +12,8 @@ import asyncpg
 import httpx
 from kurz import users
 
+from tests.conftest import DEFAULT_DOMAIN
+
 _CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 
 
@@ -40,6 +42,16 @@ async def post_form(
     return await client.post(action, data={**(data or {}), "csrf": csrf_of(shown.text)})
 
 
+async def create_link(client: httpx.AsyncClient, **fields: str) -> int:
+    """A link made through the console's form (a plain redirect on the default domain,
+    with `fields` on top); its id."""
+    data = {"url": "https://example.com/", "redirect_type": "302", "link_type": "URL",
+            "domain": DEFAULT_DOMAIN, "enabled": "on", **fields}  # fmt: skip
+    made = await post_form(client, "/console/links/new", "/console/links", data)
+    assert made.status_code == 303, made.text
+    return int(made.headers["location"].split("/")[3].split("?")[0])
+
+
 async def new_user(
     pool: asyncpg.Pool[Any], workspace_id: int, role: users.Role = "owner"
 ) -> tuple[str, str]:
@@ -50,20 +62,24 @@ async def new_user(
     return email, password
 
 
-async def dead_delivery(pool: asyncpg.Pool[Any], workspace_id: int, link_id: int,
-                         url: str) -> int:  # fmt: skip
-    """A delivery that used up its tries, as the webhook worker leaves one."""
+async def dead_delivery(
+    pool: asyncpg.Pool[Any], workspace_id: int, link_id: int, url: str,
+    webhook_id: int | None = None,
+) -> int:  # fmt: skip
+    """A delivery that used up its tries, as the webhook worker leaves one: of a link's
+    own webhook URL, or of a registered webhook when `webhook_id` is given."""
     endpoint = await pool.fetchval(
         "INSERT INTO webhook_endpoints (workspace_id, url) VALUES ($1, $2) RETURNING id",
         workspace_id, url,
     )  # fmt: skip
     delivery: int = await pool.fetchval(
-        """INSERT INTO webhook_deliveries (workspace_id, endpoint_id, source, link_id,
-               event_type, message_id, url, secret, payload, status, attempts, finished_at,
-               last_status, last_error)
-           VALUES ($1, $2, 'link', $3, 'link.clicked', $4, $5, 'whsec_x', '{}'::bytea,
-                   'dead', 10, now(), 500, 'HTTP 500')
+        """INSERT INTO webhook_deliveries (workspace_id, endpoint_id, webhook_id, source,
+               link_id, event_type, message_id, url, secret, payload, status, attempts,
+               finished_at, last_status, last_error)
+           VALUES ($1, $2, $3, CASE WHEN $3::bigint IS NULL THEN 'link' ELSE 'webhook' END,
+                   $4, 'link.clicked', $5, $6, 'whsec_x', '{}'::bytea, 'dead', 10, now(),
+                   500, 'HTTP 500')
            RETURNING id""",
-        workspace_id, endpoint, link_id, f"msg_{uuid.uuid4().hex}", url,
+        workspace_id, endpoint, webhook_id, link_id, f"msg_{uuid.uuid4().hex}", url,
     )  # fmt: skip
     return delivery

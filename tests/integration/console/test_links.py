@@ -16,7 +16,7 @@ from PIL import Image
 
 from tests.conftest import DEFAULT_DOMAIN, Workspace
 from tests.integration.analytics.conftest import click, record
-from tests.support.console import post_form
+from tests.support.console import create_link, post_form
 
 _ROW = re.compile(r'class="slug">([^<]+)</a>')
 
@@ -25,23 +25,17 @@ def _shown(html: str) -> list[str]:
     return [address.split("/", 1)[1] for address in _ROW.findall(html)]
 
 
-async def _create(owner: httpx.AsyncClient, **fields: Any) -> int:
-    data = {"url": "https://example.com/", "redirect_type": "302", "link_type": "URL",
-            "domain": DEFAULT_DOMAIN, "enabled": "on", **fields}  # fmt: skip
-    made = await post_form(owner, "/console/links/new", "/console/links", data)
-    assert made.status_code == 303, made.text
-    return int(made.headers["location"].split("/")[3].split("?")[0])
-
-
 async def test_search_filters_sort_and_pages(
     owner: httpx.AsyncClient, pool: asyncpg.Pool[Any], workspace: Workspace
 ) -> None:
     tag = await pool.fetchval(
         "INSERT INTO tags (workspace_id, name) VALUES ($1, 'promo') RETURNING id", workspace.id
     )
-    ids = [await _create(owner, slug=f"item-{n:02}", title=f"Item {n}",
+    ids = [await create_link(owner, slug=f"item-{n:02}", title=f"Item {n}",
                          note="needle" if n % 10 == 3 else "") for n in range(30)]  # fmt: skip
-    await _create(owner, slug="tagged-one", url="https://shop.example/50%_off", tag_ids=str(tag))
+    await create_link(
+        owner, slug="tagged-one", url="https://shop.example/50%_off", tag_ids=str(tag)
+    )
     first = await owner.get("/console/links")
     assert _shown(first.text)[:2] == ["tagged-one", "item-29"]  # newest first
     assert "1\N{EN DASH}25 of 31 links" in first.text and 'rel="next"' in first.text
@@ -67,7 +61,7 @@ async def test_search_filters_sort_and_pages(
 async def test_edit_disable_enable_and_delete_reach_the_api(
     owner: httpx.AsyncClient, app: Any, workspace: Workspace
 ) -> None:
-    link_id = await _create(owner, slug="edit-me", title="Before", max_clicks="10")
+    link_id = await create_link(owner, slug="edit-me", title="Before", max_clicks="10")
     page = f"/console/links/{link_id}"
     form = await owner.get(page)
     assert 'value="Before"' in form.text and 'value="10"' in form.text
@@ -102,7 +96,7 @@ async def test_edit_disable_enable_and_delete_reach_the_api(
 async def test_a_slug_taken_is_shown_on_the_form_with_what_was_typed(
     owner: httpx.AsyncClient,
 ) -> None:
-    await _create(owner, slug="taken-slug")
+    await create_link(owner, slug="taken-slug")
     again = await post_form(owner, "/console/links/new", "/console/links", {
         "url": "https://example.com/other", "slug": "taken-slug", "title": "Kept",
         "redirect_type": "302", "link_type": "URL", "domain": DEFAULT_DOMAIN,
@@ -114,7 +108,7 @@ async def test_a_slug_taken_is_shown_on_the_form_with_what_was_typed(
 async def test_the_qr_code_carries_the_short_url_in_either_format(
     owner: httpx.AsyncClient,
 ) -> None:
-    link_id = await _create(owner, slug="qr-me")
+    link_id = await create_link(owner, slug="qr-me")
     png = await owner.get(f"/console/links/{link_id}/qr", params={"size": "300", "download": "1"})
     assert png.headers["content-type"] == "image/png"
     assert png.headers["content-disposition"] == 'attachment; filename="qr-me-qr.png"'

@@ -4,6 +4,8 @@ the same checks, then the import itself, which reports every row it refused."""
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.responses import Response
@@ -12,7 +14,7 @@ from starlette.routing import Route
 from kurz_management.console.links import domain_choices
 from kurz_management.console.pages import Page, console_page, problem
 from kurz_management.core.links.model import LinkError
-from kurz_management.importer.batches import import_rows
+from kurz_management.importer.batches import Outcome, import_rows
 from kurz_management.importer.formats import FORMATS, Row, UnreadableFile, read_rows
 
 PREVIEW_ROWS = 500  # rows the preview lists; the counts cover every row
@@ -28,9 +30,16 @@ async def import_form(request: Request, page: Page) -> Response:
                        chosen={"format": "auto", "domain": ""}, error=None)  # fmt: skip
 
 
-async def _read(page: Page) -> tuple[str, str, str, list[Row]] | Response:
-    """(text, format, domain, rows) of the posted file or carried text, or the page
-    that says why they cannot be read."""
+class Read(NamedTuple):
+    text: str
+    format: str
+    domain: str
+    rows: list[Row]
+
+
+async def _read(page: Page) -> Read | Response:
+    """The posted file (or the text a preview carried) and its rows, or the page that
+    says why they cannot be read."""
     form = await page.form()
     fmt = str(form.get("format") or "auto")
     domain = str(form.get("domain") or "")
@@ -57,46 +66,50 @@ async def _read(page: Page) -> tuple[str, str, str, list[Row]] | Response:
         return await again(f"The file cannot be read: {exc}.")
     if not rows:
         return await again("The file has no rows.")
-    return text, fmt, domain, rows
+    return Read(text, fmt, domain, rows)
+
+
+async def _imported(page: Page, *, dry_run: bool) -> tuple[Read, Outcome] | Response:
+    """The posted file's rows run through the import (only checked, in a dry run)."""
+    read = await _read(page)
+    if isinstance(read, Response):
+        return read
+    try:
+        outcome = await import_rows(page.ctx, page.principal, read.rows, dry_run=dry_run,
+                                    domain=read.domain or None)  # fmt: skip
+    except LinkError as exc:
+        status = 503 if exc.kind == "unavailable" else 400
+        return problem(status, "Not imported", exc.message, page)
+    return read, outcome
 
 
 @console_page(upload=True)
 async def preview(request: Request, page: Page) -> Response:
-    read = await _read(page)
-    if isinstance(read, Response):
-        return read
-    text, fmt, domain, rows = read
-    try:
-        checked = await import_rows(page.ctx, page.principal, rows, dry_run=True,
-                                    domain=domain or None)  # fmt: skip
-    except LinkError as exc:
-        return problem(503 if exc.kind == "unavailable" else 400, "Cannot check", exc.message, page)
+    done = await _imported(page, dry_run=True)
+    if isinstance(done, Response):
+        return done
+    read, checked = done
     why = dict(checked.refused)
     return page.render(
         "import.html",
         stage="preview",
-        rows=[(r, why.get(r.where)) for r in rows[:PREVIEW_ROWS]],
-        hidden_rows=max(0, len(rows) - PREVIEW_ROWS),
+        rows=[(r, why.get(r.where)) for r in read.rows[:PREVIEW_ROWS]],
+        hidden_rows=max(0, len(read.rows) - PREVIEW_ROWS),
         good=checked.done,
         refused=checked.refused,
-        content=text,
-        chosen={"format": fmt, "domain": domain},
+        content=read.text,
+        chosen={"format": read.format, "domain": read.domain},
     )
 
 
 @console_page(upload=True)
 async def run(request: Request, page: Page) -> Response:
-    read = await _read(page)
-    if isinstance(read, Response):
-        return read
-    _, _, domain, rows = read
-    try:
-        outcome = await import_rows(page.ctx, page.principal, rows, dry_run=False,
-                                    domain=domain or None)  # fmt: skip
-    except LinkError as exc:
-        return problem(503 if exc.kind == "unavailable" else 400, "Not imported", exc.message, page)
+    done = await _imported(page, dry_run=False)
+    if isinstance(done, Response):
+        return done
+    read, outcome = done
     return page.render("import.html", stage="done", created=outcome.created,
-                       refused=outcome.refused, total=len(rows))  # fmt: skip
+                       refused=outcome.refused, total=len(read.rows))  # fmt: skip
 
 
 routes = [
