@@ -189,7 +189,12 @@ async def list_page(
                 # A plan for these very values: the cached generic plan of a search cannot
                 # see how few links match and walks the whole workspace in id order
                 # instead of using the trigram indexes (hundreds of ms at 100,000 links).
-                await conn.execute("SET LOCAL plan_cache_mode = force_custom_plan")
+                # No JIT: the per-row subplans of the state filter price a count over a
+                # large workspace above jit_above_cost, and compiling then takes ~200 ms
+                # for a scan of ~20 ms.
+                await conn.execute(
+                    "SET LOCAL plan_cache_mode = force_custom_plan; SET LOCAL jit = off"
+                )
                 rows = await conn.fetch(statements.page_sql, *statements.args)
                 if 0 < len(rows) < query.limit:
                     total = query.offset + len(rows)
