@@ -65,6 +65,9 @@ async def get_by_address(ctx: AppContext, principal: Principal, host: str, slug:
     return record_of_row(row, ctx.settings.edge.public_scheme)
 
 
+_SEARCHED = ("slug", "title", "note", "url")
+
+
 def _filters(principal: Principal, query: LinkQuery) -> tuple[str, list[Any]]:
     clauses, args = [_LIVE], [principal.workspace_id]
 
@@ -72,12 +75,13 @@ def _filters(principal: Principal, query: LinkQuery) -> tuple[str, list[Any]]:
         args.append(value)
         return f"${len(args)}"
 
+    # Case-insensitive as lower() on both sides, which is what ILIKE does in a UTF-8
+    # database, at half its cost a row: a search most links match is tested on each.
+    # The trigram indexes are on these very expressions. Shortest columns first: the
+    # first that matches spares the others.
     if query.search:
-        pattern = arg("%" + _escape_like(query.search) + "%")
-        clauses.append(
-            f"(l.url ILIKE {pattern} OR l.slug ILIKE {pattern} OR l.title ILIKE {pattern}"
-            f" OR l.note ILIKE {pattern})"
-        )
+        pattern = f"lower({arg('%' + _escape_like(query.search) + '%')})"
+        clauses.append("(" + " OR ".join(f"lower(l.{c}) LIKE {pattern}" for c in _SEARCHED) + ")")
     equal = (("host", query.domain or None), ("group_id", query.group_id), ("slug", query.slug),
              ("url", query.url))  # fmt: skip
     for column, value in equal:
@@ -90,7 +94,8 @@ def _filters(principal: Principal, query: LinkQuery) -> tuple[str, list[Any]]:
         )
     for column, part in (("title", query.title_contains), ("note", query.note_contains)):
         if part:
-            clauses.append(f"l.{column} ILIKE {arg('%' + _escape_like(part) + '%')}")
+            pattern = arg("%" + _escape_like(part) + "%")
+            clauses.append(f"lower(l.{column}) LIKE lower({pattern})")
     if query.created_from is not None:
         clauses.append(f"l.created_at >= {arg(query.created_from)}")
     if query.created_to is not None:
