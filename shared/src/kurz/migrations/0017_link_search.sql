@@ -34,14 +34,20 @@ END $$;
 -- it how many links a search matches, from whole-table indexes only.
 CREATE FUNCTION kurz_link_search_indexes() RETURNS boolean LANGUAGE plpgsql AS $$
 DECLARE
+    ops text;
     col text;
 BEGIN
-    IF NOT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'pg_trgm') THEN
+    -- The operator class named with the extension's schema, which need not be on the
+    -- search path (some managed services keep extensions in a schema of their own).
+    SELECT format('%I.gin_trgm_ops', n.nspname) INTO ops
+    FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace
+    WHERE e.extname = 'pg_trgm';
+    IF ops IS NULL THEN
         RETURN false;
     END IF;
     FOREACH col IN ARRAY ARRAY['url', 'slug', 'title', 'note'] LOOP
-        EXECUTE format('CREATE INDEX IF NOT EXISTS %I ON links USING gin (lower(%I) gin_trgm_ops)',
-                       'links_search_' || col, col);
+        EXECUTE format('CREATE INDEX IF NOT EXISTS %I ON links USING gin (lower(%I) %s)',
+                       'links_search_' || col, col, ops);
     END LOOP;
     RETURN true;
 END $$;
