@@ -10,7 +10,7 @@ aggregator writes it. Then a management server on it answers, one request at a t
 - the Vivoldi list (GET /api/link/v1/list): default page, narrow and broad search;
 - sort by clicks: neither of those two offers a sort, so through the Linkly list
   (sort_by=clicks_total), and `service.list_links` in this process, which is the call the
-  web console makes (also with the state filter);
+  web console makes (also with the state filter and sorted by last change);
 
 and single-link create and get by 16 concurrent clients.
 
@@ -147,6 +147,7 @@ async def _console(
             "tag": LinkQuery(tag_id=tag),
             "clicks": LinkQuery(order="clicks"),
             "clicks_tag": LinkQuery(order="clicks", tag_id=tag),
+            "updated": LinkQuery(order="updated_at"),
             "state_expired": LinkQuery(state="expired"),
             "state_active": LinkQuery(state="active"),
         }

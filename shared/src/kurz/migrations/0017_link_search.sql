@@ -61,6 +61,12 @@ CREATE INDEX links_may_end ON links (workspace_id, id DESC)
 CREATE INDEX links_disabled ON links (workspace_id, id DESC)
     WHERE deleted_at IS NULL AND NOT enabled;
 
+-- Sorting by creation or last change: walked in order (backwards for newest first) and
+-- stopped after a page, where a sort would read the whole workspace. Title and URL
+-- sorts have none: a wide key for each, on every write, for sorts seldom asked for.
+CREATE INDEX links_created ON links (workspace_id, created_at, id) WHERE deleted_at IS NULL;
+CREATE INDEX links_updated ON links (workspace_id, updated_at, id) WHERE deleted_at IS NULL;
+
 CREATE TABLE link_totals (
     link_id       bigint PRIMARY KEY REFERENCES links (id) ON DELETE CASCADE,
     workspace_id  bigint NOT NULL,
