@@ -26,6 +26,7 @@ OTHERS = (
     ("webhooks", "Webhook deliveries"),
     ("pipeline", "The whole pipeline on one machine against the redirector alone"),
     ("analytics", "Analytics queries"),
+    ("link_list", "The link list with 100,000 links in one workspace"),
 )
 
 

@@ -126,6 +126,14 @@ def public_stats_path(link_id: int) -> str:
 LinkOrder = Literal["id", "created_at", "updated_at", "title", "url", "clicks"]
 LINK_ORDERS: tuple[str, ...] = get_args(LinkOrder)
 
+# What `LinkQuery.state` may ask for. A link is in at most one, in the order the edge
+# decides a visit: "disabled" (turned off, whatever its dates), else "expired" (past its
+# end time, or its counted clicks reached its own click limit), else "active" (started:
+# a visit now is sent on). A link whose start is still ahead is in none of them. Group
+# settings are not looked at: the state is the link's own, as `clicks` is.
+LinkState = Literal["active", "disabled", "expired"]
+LINK_STATES: tuple[str, ...] = get_args(LinkState)
+
 
 class LinkQuery(msgspec.Struct, kw_only=True):
     """Filters and window of `list_links`. Newest first. Use `LinkQuery.page(n, size)`
@@ -141,6 +149,7 @@ class LinkQuery(msgspec.Struct, kw_only=True):
     title_contains: str | None = None  # case-insensitive substring of the title
     note_contains: str | None = None  # case-insensitive substring of the note
     url: str | None = None  # exactly this destination
+    state: str | None = None  # one of LINK_STATES; anything else is refused as invalid
     order: LinkOrder = "id"
     descending: bool = True
     offset: int = 0

@@ -109,7 +109,7 @@ SELECT l.*,
        ARRAY(SELECT ROW(t.id, t.name, t.color) FROM link_tags lt JOIN tags t ON t.id = lt.tag_id
              WHERE lt.link_id = l.id ORDER BY t.id) AS tags,
        (SELECT k.prefix FROM api_keys k WHERE k.id = l.created_by_key) AS created_by_prefix,
-       COALESCE((SELECT sum(d.clicks) FROM link_daily d WHERE d.link_id = l.id), 0)::bigint
+       COALESCE((SELECT t.clicks FROM link_totals t WHERE t.link_id = l.id), 0)::bigint
            AS clicks
 FROM links l
 """
