@@ -55,6 +55,14 @@ async def test_search_filters_sort_and_pages(
     await record(pool, [click(workspace.id, ids[7], None, now, f"v{n}") for n in range(3)])
     busiest = await owner.get("/console/links", params={"sort": "clicks"})
     assert _shown(busiest.text)[0] == "item-07"
+    # States: one link disabled, one at its click limit, the rest active.
+    await post_form(owner, "/console/links", f"/console/links/{ids[1]}/toggle")
+    await pool.execute("UPDATE links SET max_clicks = 3 WHERE id = $1", ids[7])
+    states = {s: _shown((await owner.get("/console/links", params={"state": s})).text)
+              for s in ("disabled", "expired")}  # fmt: skip
+    assert states == {"disabled": ["item-01"], "expired": ["item-07"]}
+    active = await owner.get("/console/links", params={"state": "active"})
+    assert "1\N{EN DASH}25 of 29 links" in active.text
     assert len(ids) == 30
 
 
