@@ -27,6 +27,25 @@ _UNLABELLED = """() => [...document.querySelectorAll('input, select, textarea, b
   .map(e => e.outerHTML.slice(0, 120))"""
 
 
+# WCAG contrast of every element's own text against the background it is drawn on.
+_LOW_CONTRAST = """() => {
+  const rgb = c => c.match(/[\\d.]+/g).map(Number);
+  const lum = ([r, g, b]) => { const f = v => { v /= 255; return v <= 0.03928 ? v / 12.92
+    : ((v + 0.055) / 1.055) ** 2.4; }; return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b); };
+  const background = e => { for (; e; e = e.parentElement) { const c = rgb(getComputedStyle(e)
+    .backgroundColor); if (c.length < 4 || c[3] > 0) return c; } return [255, 255, 255]; };
+  const bad = [];
+  for (const e of document.querySelectorAll('body *')) {
+    const own = [...e.childNodes].some(n => n.nodeType === 3 && n.textContent.trim());
+    if (!own || !e.getClientRects().length || e.closest('.sr-only, [hidden]')) continue;
+    const [a, b] = [lum(rgb(getComputedStyle(e).color)), lum(background(e))];
+    const ratio = (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+    if (ratio < 4.5) bad.push(e.tagName + '.' + e.className + ' ' + ratio.toFixed(2));
+  }
+  return bad;
+}"""
+
+
 @pytest.fixture(scope="module")
 def server(database_url: str, redis_url: str, tmp_root: Path) -> Iterator[Service]:
     if not Path(CHROMIUM).exists():
@@ -110,13 +129,23 @@ async def test_a_link_statistics_page_draws_its_chart_from_its_numbers(
     assert visitor.problems() == []
 
 
-async def test_the_dark_theme_follows_the_system(
+async def test_the_dark_theme_follows_the_system_and_text_keeps_its_contrast(
     browser: Browser, server: Service, pool: asyncpg.Pool[Any], workspace: Workspace
 ) -> None:
+    email, password = await new_user(pool, workspace.id)
     colours = {}
     for scheme in ("light", "dark"):
         context = await browser.new_context(color_scheme=scheme)
         page = await context.new_page()
+        await page.goto(f"{server.url}/console/links/new")
+        await page.get_by_label("E-mail address").fill(email)
+        await page.get_by_label("Password").fill(password)
+        await page.get_by_role("button", name="Sign in").click()
+        for path in ("/console/links/new", "/console/links", "/console/keys"):
+            await page.goto(f"{server.url}{path}")
+            assert await page.evaluate(_LOW_CONTRAST) == [], (scheme, path)
+        await page.goto(f"{server.url}/console/sign-out")
+        await context.clear_cookies()
         await page.goto(f"{server.url}/console/sign-in")
         colours[scheme] = await page.evaluate("getComputedStyle(document.body).backgroundColor")
         await page.keyboard.press("Tab")  # from the e-mail field to the password, visibly
