@@ -144,7 +144,6 @@ async def test_the_dark_theme_follows_the_system_and_text_keeps_its_contrast(
         for path in ("/console/links/new", "/console/links", "/console/keys"):
             await page.goto(f"{server.url}{path}")
             assert await page.evaluate(_LOW_CONTRAST) == [], (scheme, path)
-        await page.goto(f"{server.url}/console/sign-out")
         await context.clear_cookies()
         await page.goto(f"{server.url}/console/sign-in")
         colours[scheme] = await page.evaluate("getComputedStyle(document.body).backgroundColor")
