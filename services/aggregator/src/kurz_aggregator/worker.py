@@ -262,6 +262,7 @@ class Aggregator:
 
     async def _take(self, burst: bool) -> list[Entry]:
         size = self._sizes.entries_for(self.settings.batch_size)
+        self._short_read = False  # set only by a read of new entries, below
         if self._own_pending:
             entries = await self.group.own_pending(size)
             if entries:
