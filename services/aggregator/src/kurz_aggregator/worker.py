@@ -42,6 +42,11 @@ _LAG_INTERVAL = 2.0
 _CONSUMER_FORGET_MS = 86_400_000  # a consumer silent for a day with nothing pending is gone
 _MAX_BACKOFF = 30.0
 _ENRICH_SLICE = 200  # events enriched between two yields to the event loop
+# After a read that brought fewer entries than asked for, wait this long before the next:
+# under steady traffic a read then takes what arrived meanwhile, and a transaction, its
+# lookups and an acknowledgement serve many more events. Clicks show in the statistics
+# at most this much later; nothing else changes.
+LINGER = 0.05
 # What a batch can fail with and succeed on a later try: the dependencies' errors.
 TRANSIENT_ERRORS = (
     asyncpg.PostgresError, asyncpg.InterfaceError, RedisError, RedisClusterException, OSError,
@@ -79,6 +84,7 @@ class Aggregator:
         self._stopping = False
         self._stopped = asyncio.Event()  # wakes a failure pause early on stop()
         self._own_pending = True  # first look at what this name held before a restart
+        self._short_read = False  # the last new entries read were fewer than asked for
         self._partitions: set[date] = set()
         self._next_reclaim = 0.0
         self._next_lag = 0.0
@@ -121,6 +127,8 @@ class Aggregator:
                 handled += await self.handle(entries)
                 self._failures = 0
                 self.failing.succeeded()
+                if self._short_read and not burst and not self._stopping:
+                    await asyncio.sleep(LINGER)
             except Exception as exc:
                 if burst:
                     raise
@@ -254,6 +262,7 @@ class Aggregator:
 
     async def _take(self, burst: bool) -> list[Entry]:
         size = self._sizes.entries_for(self.settings.batch_size)
+        self._short_read = False  # set only by a read of new entries, below
         if self._own_pending:
             entries = await self.group.own_pending(size)
             if entries:
@@ -267,7 +276,9 @@ class Aggregator:
                 metrics.RECLAIMED.inc(len(entries))
                 log.info("reclaimed pending entries", extra={"count": len(entries)})
                 return entries
-        return await self.group.read(size, block_ms=None if burst else self.settings.block_ms)
+        entries = await self.group.read(size, block_ms=None if burst else self.settings.block_ms)
+        self._short_read = 0 < len(entries) < size
+        return entries
 
     async def _after_failure(self, exc: BaseException) -> None:
         """The batch stays pending: retry it (as own pending) after a growing pause."""

@@ -15,7 +15,7 @@ import asyncpg
 import msgspec
 import redis.asyncio as aioredis
 from kurz import keys, push
-from kurz.events import SUBSCRIPTION_FIELD, ClickEvent, entry_events
+from kurz.events import SUBSCRIPTION_FIELD
 from kurz.redis_failures import fields
 from kurz.settings import Settings
 from kurz.stream import ConsumerGroup, Entry, EntrySizes, consumer_name
@@ -24,10 +24,17 @@ from redis.exceptions import RedisClusterException, RedisError, ResponseError
 
 from kurz_webhooks import metrics
 from kurz_webhooks.fanout import fan_out
+from kurz_webhooks.selection import select
+from kurz_webhooks.targets import Targets
 
 log = logging.getLogger(__name__)
 BATCH = 500  # click events per fan-out, about
 BLOCK_MS = 500
+# After a batch smaller than asked for, wait this long before reading again: under steady
+# traffic each read then takes what arrived meanwhile, and the costs of a batch (its read,
+# its look at the targets' version, its acknowledgement) are shared by many more events.
+# A webhook is created at most this much later; nothing else changes.
+LINGER = 0.05
 WATCH_INTERVAL = 2.0  # seconds between exports of the group's lag (and stream trims)
 
 
@@ -49,6 +56,7 @@ class Consumer:
         self._on_committed = on_committed
         self._mail_configured = mail_configured
         self._sizes = EntrySizes()
+        self.targets = Targets()
         self._stopping = False
         limits = settings.redis
         name = consumer_name()
@@ -112,8 +120,11 @@ class Consumer:
                     count = self._sizes.entries_for(BATCH)
                     await self.process(group, await group.reclaim(claim_idle_ms, count))
                 count = self._sizes.entries_for(BATCH)
-                await self.process(group, await group.read(count, block_ms=BLOCK_MS))
+                entries = await group.read(count, block_ms=BLOCK_MS)
+                await self.process(group, entries)
                 failing.succeeded()
+                if 0 < len(entries) < count and not self._stopping:
+                    await asyncio.sleep(LINGER)
             except (RedisError, RedisClusterException, OSError) as exc:
                 if self.stopping:
                     break  # Redis going away while the worker stops is no failure
@@ -156,20 +167,23 @@ class Consumer:
 
     async def process(self, group: ConsumerGroup, entries: list[Entry]) -> None:
         """Fan out and acknowledge one batch; on a database error retry the same batch
-        (nothing was committed) until it works or the worker stops."""
+        (nothing was committed) until it works or the worker stops. Events of links with
+        nothing to deliver are acknowledged with the batch without being decoded."""
         if not entries:
             return
-        events = _decode(entries)
         subscriptions = _subscriptions(entries)
-        self._sizes.saw(len(entries), len(events))
         while True:
             try:
+                # After the batch was read: a target committed before any of its clicks
+                # is in view (kurz_webhooks.targets).
+                await self.targets.refresh(self._pool)
+                chosen = select(entries, self.targets)
                 if subscriptions:
                     async with self._pool.acquire() as conn:
                         metrics.SUBSCRIPTIONS.inc(await push.store(conn, subscriptions))
                 result = await fan_out(
                     self._pool,
-                    events,
+                    chosen.events,
                     scheme=self._settings.edge.public_scheme,
                     mail_configured=self._mail_configured,
                 )
@@ -179,9 +193,12 @@ class Consumer:
                 if self._stopping:
                     return  # left pending: reclaimed later
                 await asyncio.sleep(1)
+        self._sizes.saw(len(entries), len(chosen.events) + chosen.passed_over)
         await group.ack([e.id for e in entries])
         metrics.EVENTS.labels("fanned_out").inc(result.events)
-        metrics.EVENTS.labels("ignored").inc(len(events) - result.events)
+        metrics.EVENTS.labels("ignored").inc(len(chosen.events) - result.events)
+        metrics.PASSED_OVER.inc(chosen.passed_over)
+        metrics.MALFORMED.inc(chosen.malformed)
         if result.deliveries:
             self._on_committed()
 
@@ -204,18 +221,6 @@ def _subscriptions(entries: list[Entry]) -> list[push.Subscription]:
         try:
             found.append(push.decode(data))
         except (msgspec.DecodeError, ValueError):
-            metrics.EVENTS.labels("malformed").inc()
+            metrics.MALFORMED.inc()
             log.warning("malformed subscription entry", extra={"entry": entry.id.decode()})
     return found
-
-
-def _decode(entries: list[Entry]) -> list[ClickEvent]:
-    events: list[ClickEvent] = []
-    for entry in entries:
-        found = entry_events(entry.fields)
-        events += found.events
-        if found.invalid:
-            # A malformed event can never succeed: acknowledged with the batch, counted.
-            metrics.EVENTS.labels("malformed").inc(found.invalid)
-            log.warning("malformed stream entry", extra={"entry": entry.id.decode()})
-    return events

@@ -15,9 +15,12 @@ DELAY = Histogram(
 )
 EVENTS = Counter(
     "kurz_webhook_events",
-    "Click events read from the stream: fanned_out, ignored, malformed",
+    "Click events read from the stream: fanned_out, ignored, passed_over (no target: not"
+    " decoded), malformed",
     ["result"],
 )
+PASSED_OVER = EVENTS.labels("passed_over")
+MALFORMED = EVENTS.labels("malformed")
 IN_FLIGHT = Gauge("kurz_webhook_in_flight", "Deliveries being sent right now")
 ENDPOINTS_DISABLED = Counter("kurz_webhook_endpoints_disabled", "Endpoints disabled after failures")
 NOTIFICATIONS = Counter("kurz_notifications", "Notification emails by result", ["result"])
