@@ -69,6 +69,18 @@ async def test_each_page_works_fits_and_labels_every_control(
     await _sign_in(visitor, server, *await new_user(pool, workspace.id))
     page = visitor.page
     width = VIEWPORTS[visitor.viewport]["viewport"]["width"]
+    # A tagged link, so the list shows a tag's colour (an image the CSP must allow).
+    tag = await pool.fetchval(
+        "INSERT INTO tags (workspace_id, name, color) VALUES ($1, 'promo', '#0e9384') RETURNING id",
+        workspace.id,
+    )
+    await page.goto(f"{server.url}/console/links/new")
+    await page.get_by_label("Destination", exact=True).fill("https://example.com/tagged")
+    await page.get_by_label("promo").check()
+    await page.get_by_role("button", name="Create link").click()
+    await page.goto(f"{server.url}/console/links?tag={tag}")
+    dot = page.locator(".tag img.swatch")
+    assert await dot.evaluate("img => img.complete && img.naturalWidth > 0")
     for path in ("/console/links", "/console/links/new", "/console/links/import",
                  "/console/keys", "/console/stats"):  # fmt: skip
         await page.goto(f"{server.url}{path}")
