@@ -56,7 +56,18 @@ from kurz_redirector.spool import Spool
 from kurz_redirector.tasks import stop_task
 
 if TYPE_CHECKING:
-    from kurz_redirector.protocol import PendingAnswer
+    from typing import Protocol
+
+    class PendingAnswer(Protocol):
+        """Who answers a visit taken by visit_now: told its entry and start time, then
+        called once the event is in the stream (protocol.py's PendingAnswer, or kurz's
+        own protocol in edge.py, which is its own pending answer)."""
+
+        entry: Entry
+        started: float
+
+        def __call__(self) -> None: ...
+
 
 log = logging.getLogger(__name__)
 Scope = dict[str, Any]
