@@ -26,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import http
 import logging
+import re
 from collections import deque
 from typing import Any
 from urllib.parse import unquote
@@ -45,6 +46,7 @@ _BODY_HIGH_WATER = 65_536  # request body bytes buffered before reading pauses
 _CLOSE = b"connection: close\r\n"
 _CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
 _NO_BODY_STATUS = frozenset({204, 304})
+_SPLITS = re.compile(rb"[\r\n]").search  # in a header, it would split the response
 
 
 def _status_line(status: int) -> bytes:
@@ -76,6 +78,46 @@ def _address(info: Any) -> tuple[str, int] | None:
 class EdgeProtocol(asyncio.Protocol):
     """One client connection (see the module docstring)."""
 
+    # Slots: an instance with this many attributes would otherwise keep them in a dict
+    # of its own, and each access on the hot path would cost a lookup there.
+    __slots__ = (
+        "app",
+        "app_state",
+        "body_paused",
+        "busy",
+        "client",
+        "closing",
+        "connections",
+        "cycle",
+        "deferred_error",
+        "drained",
+        "entry",
+        "expect_continue",
+        "head_bytes",
+        "head_timeout",
+        "headers",
+        "keep_alive",
+        "loop",
+        "marked",
+        "max_head",
+        "max_url",
+        "parser",
+        "parsing",
+        "pipeline_paused",
+        "queue",
+        "reading_paused",
+        "redirector",
+        "rejected",
+        "root_path",
+        "server",
+        "started",
+        "tasks",
+        "transport",
+        "url",
+        "waiting_since",
+        "write_paused",
+    )
+
     def __init__(
         self, config: Any, server_state: Any, app_state: dict[str, Any] | None = None,
         _loop: asyncio.AbstractEventLoop | None = None,
@@ -99,9 +141,9 @@ class EdgeProtocol(asyncio.Protocol):
         # The request being parsed.
         self.url = b""
         self.headers: list[tuple[bytes, bytes]] = []
-        self.in_head = False
         self.head_bytes = 0
         self.expect_continue = False
+        self.marked = False  # the head has a Connection or Expect header
         self.parsing: Cycle | None = None  # its ASGI cycle, if it has one: takes the body
         # The request being answered, and those parsed behind it.
         self.busy = False
@@ -197,7 +239,7 @@ class EdgeProtocol(asyncio.Protocol):
             since = other.waiting_since
             if since is None or other.transport.is_closing():
                 continue
-            key = (other.in_head, since)
+            key = (other.in_head(), since)
             if victim is None or key < best:
                 victim, best = other, key
         if victim is None:
@@ -205,9 +247,13 @@ class EdgeProtocol(asyncio.Protocol):
         victim.close_waiting()
         return True
 
+    def in_head(self) -> bool:
+        """Part of a request head came (its target at least), not all of it."""
+        return bool(self.url or self.headers)
+
     def close_waiting(self) -> None:
         self.waiting_since = None
-        if self.in_head:  # bytes came: tell the client why
+        if self.in_head():  # bytes came: tell the client why
             self._reject(408)
         else:
             self.transport.close()
@@ -233,7 +279,7 @@ class EdgeProtocol(asyncio.Protocol):
     def data_received(self, data: bytes) -> None:
         if self.rejected:
             return
-        if self.in_head:  # a head still incomplete from an earlier read
+        if self.url:  # a head still incomplete from an earlier read
             self.head_bytes += len(data)
             if self.head_bytes > self.max_head:
                 self._reject(431)
@@ -254,58 +300,62 @@ class EdgeProtocol(asyncio.Protocol):
     def _refused(self) -> bool:
         return self.rejected
 
-    def on_message_begin(self) -> None:
-        self.in_head = True
-        self.head_bytes = 0
-        self.url = b""
-        self.headers = []
-        self.expect_continue = False
-
     def on_url(self, url: bytes) -> None:
-        if self.rejected:
-            return
         self.url += url
-        self.head_bytes += len(url)
-        if len(self.url) > self.max_url:
+        if len(self.url) > self.max_url and not self.rejected:
             self._reject(414)
 
     def on_header(self, name: bytes, value: bytes) -> None:
-        if self.rejected:
-            return
-        self.head_bytes += len(name) + len(value)
-        if self.head_bytes > self.max_head:
-            self._reject(431)
-            return
         name = name.lower()
-        if name == b"expect" and value.lower() == b"100-continue":
-            self.expect_continue = True
         self.headers.append((name, value))
+        if name == b"connection" or name == b"expect":
+            self.marked = True  # looked at once the head is whole
+        self.head_bytes += len(name) + len(value)
+        if self.head_bytes > self.max_head and not self.rejected:
+            self._reject(431)
 
     def on_headers_complete(self) -> None:
-        self.in_head = False
+        url, headers = self.url, self.headers
+        # Ready for the next head here, not in a callback of its own when it begins:
+        # one callback less per request.
+        self.url, self.headers, self.head_bytes = b"", [], 0
         if self.rejected:
-            return
-        if len(self.queue) >= MAX_PIPELINE:
-            self._reject(503)
             return
         self.waiting_since = None
         parser = self.parser
-        keep_alive = parser.get_http_version() != "1.0" and parser.should_keep_alive()
+        keep_alive: bool = parser.should_keep_alive()
+        if self.marked:  # an HTTP/1.0 keep-alive, or an Expect header
+            self.marked = False
+            keep_alive, self.expect_continue = self._marks(keep_alive, headers)
+        else:
+            self.expect_continue = False
         method: bytes = parser.get_method()
-        if (
-            not self.busy
-            and (method == b"GET" or method == b"HEAD")
-            and self._visit(method, self.url, self.headers, keep_alive)
-        ):
+        busy = self.busy
+        if not busy:
+            if (method == b"GET" or method == b"HEAD") and self._visit(
+                method, url, headers, keep_alive
+            ):
+                return
+        elif len(self.queue) >= MAX_PIPELINE:
+            self._reject(503)
             return
-        cycle = self._cycle(method, keep_alive)
+        cycle = self._cycle(method, url, headers, keep_alive)
         self.parsing = cycle
-        if self.busy:
+        if busy:
             self.queue.append(cycle)
             self.pipeline_paused = True
             self._pause()
         else:
             self._run(cycle)
+
+    def _marks(self, keep_alive: bool, headers: list[tuple[bytes, bytes]]) -> tuple[bool, bool]:
+        """Keep-alive and 100-continue, for a head with a Connection or Expect header.
+        HTTP/1.0 closes even when asked to keep alive (the answer does not say it
+        would). Only here: the parser's version costs as much as the rest of a head."""
+        if keep_alive and self.parser.get_http_version() == "1.0":
+            keep_alive = False
+        expect = any(n == b"expect" and v.lower() == b"100-continue" for n, v in headers)
+        return keep_alive, expect
 
     def on_body(self, body: bytes) -> None:
         cycle = self.parsing
@@ -335,20 +385,25 @@ class EdgeProtocol(asyncio.Protocol):
         redirector = self.redirector
         if redirector is None:
             return False
-        if b"?" in url or b"%" in url or b"#" in url or not url.startswith(b"/"):
+        # str, not bytes: `in` on bytes first tries its operand as an integer, and the
+        # TypeError it raises and clears cost more than the rest of this check.
+        try:
+            target = url.decode("ascii")
+        except UnicodeDecodeError:
+            return False  # the ASGI path's decoding, then
+        if "?" in target or "%" in target or "#" in target or target[:1] != "/":
             parsed = httptools.parse_url(url)
             path: bytes = parsed.path
             query: bytes = parsed.query or b""
-            if b"%" in path:  # percent-decoding: the ASGI path's
+            if path.find(b"%") >= 0:  # percent-decoding: the ASGI path's
                 return False
+            target = path.decode("ascii")
         else:
-            path, query = url, b""
-        if not path.isascii():
-            return False
+            query = b""
         self.keep_alive = keep_alive
         try:
             taken = redirector.visit_now(
-                "GET" if method == b"GET" else "HEAD", path.decode("ascii"), query,
+                "GET" if method == b"GET" else "HEAD", target, query,
                 headers, self.client, self,
             )  # fmt: skip
         except Exception:
@@ -362,31 +417,29 @@ class EdgeProtocol(asyncio.Protocol):
 
     def __call__(self) -> None:
         """The visit's click is in the stream: write the ready answer."""
-        try:
-            self._answer()
-        except Exception:
-            log.exception("answer failed")
-            self.transport.close()  # the visitor gets no half answer
-
-    def _answer(self) -> None:
         self.busy = False
         transport = self.transport
-        if transport.is_closing():
-            return
-        entry = self.entry
-        answers = entry.wire
-        if answers is None:
-            answers = entry.wire = ready_answer(entry)
-        if self.keep_alive and not self.closing:
-            transport.write(answers[0])
-            assert self.redirector is not None
-            self.redirector.answered(self.started)
-            self._next()
-        else:
-            transport.write(answers[1])
-            transport.close()
-            assert self.redirector is not None
-            self.redirector.answered(self.started)
+        try:
+            if transport.is_closing():
+                return
+            entry = self.entry
+            answers = entry.wire
+            if answers is None:
+                answers = entry.wire = ready_answer(entry)
+            if self.keep_alive and not self.closing:
+                transport.write(answers[0])
+                self.redirector.answered(self.started)  # type: ignore[union-attr]
+                if self.queue or self.deferred_error:
+                    self._next()
+                else:
+                    self.waiting_since = self.loop.time()
+            else:
+                transport.write(answers[1])
+                transport.close()
+                self.redirector.answered(self.started)  # type: ignore[union-attr]
+        except Exception:
+            log.exception("answer failed")
+            transport.close()  # the visitor gets no half answer
 
     def _next(self) -> None:
         """An answer is complete and the connection stays: the next request's turn."""
@@ -410,8 +463,9 @@ class EdgeProtocol(asyncio.Protocol):
             return
         self.waiting_since = self.loop.time()
 
-    def _cycle(self, method: bytes, keep_alive: bool) -> Cycle:
-        url = self.url
+    def _cycle(
+        self, method: bytes, url: bytes, headers: list[tuple[bytes, bytes]], keep_alive: bool
+    ) -> Cycle:
         parsed = httptools.parse_url(url)
         raw_path: bytes = parsed.path
         path = raw_path.decode("ascii")  # not ASCII: raised in a callback, a 400
@@ -429,7 +483,7 @@ class EdgeProtocol(asyncio.Protocol):
             "path": self.root_path + path,
             "raw_path": raw_path,
             "query_string": parsed.query or b"",
-            "headers": self.headers,
+            "headers": headers,
             "state": self.app_state.copy(),
         }
         return Cycle(self, scope, method, url, keep_alive, self.expect_continue)
@@ -567,7 +621,7 @@ class Cycle:
         for raw_name, value in headers:
             name = bytes(raw_name).lower()
             # A CR or LF would split the response: refused, as uvicorn refuses it.
-            if b"\r" in value or b"\n" in value or b"\r" in name or b"\n" in name:
+            if _SPLITS(name) or _SPLITS(value):
                 raise RuntimeError("Invalid HTTP header")
             if name == b"content-length" and self.length is None:
                 self.length = int(value)
