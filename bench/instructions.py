@@ -1,5 +1,6 @@
 """Instructions per redirect, counted by valgrind's callgrind: the redirector (hot link,
-events durable in Redis) and both raw-ASGI baselines under uvicorn, one worker each.
+events durable in Redis) under uvicorn and under kurz's own protocol (KURZ_SERVER=kurz),
+both raw-ASGI baselines under uvicorn and the bare protocol, one worker each.
 
 Throughput on a shared two-CPU machine moves by several percent between runs; the number
 of instructions a process executes for the same requests does not. Each server runs under
@@ -103,7 +104,7 @@ def run(requests: int = 10_000) -> dict[str, Any]:
             host = f"127.0.0.1:{port}"
             asyncio.run(redirect._create_links(pg.url, rd.url, host, others=0))
             env = redirect.edge_env(pg.url, rd.url, port)
-            stock_port, same_port = free_port(), free_port()
+            stock_port, same_port, bare_port = free_port(), free_port(), free_port()
             counts = {
                 "baseline_stock_server": _count(
                     redirect.stock_baseline_cmd("uvicorn", 1, stock_port),
@@ -119,13 +120,28 @@ def run(requests: int = 10_000) -> dict[str, Any]:
                 "redirector_hot_link": _count(
                     [sys.executable, "-m", "kurz_redirector"], env, port, "/hot", root, requests
                 ),
+                # kurz's own HTTP/1.1 protocol (KURZ_SERVER=kurz, ADR 0015).
+                "redirector_hot_link_kurz_protocol": _count(
+                    [sys.executable, "-m", "kurz_redirector"],
+                    {**env, "KURZ_SERVER": "kurz"},
+                    port,
+                    "/hot",
+                    root,
+                    requests,
+                ),
+                "bare_protocol": _count(
+                    redirect.bare_protocol_cmd(1, bare_port), env, bare_port, "/", root, requests
+                ),
             }
     redirector = counts["redirector_hot_link"]
+    own = counts["redirector_hot_link_kurz_protocol"]
     return {
         "requests": requests,
         **{f"{name} per request": round(value) for name, value in counts.items()},
         "ratio to stock baseline": round(counts["baseline_stock_server"] / redirector, 3),
         "ratio to same-options baseline": round(counts["baseline_kurz_options"] / redirector, 3),
+        "kurz protocol: ratio to stock baseline": round(counts["baseline_stock_server"] / own, 3),
+        "kurz protocol: ratio to bare protocol": round(counts["bare_protocol"] / own, 3),
     }
 
 

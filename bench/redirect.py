@@ -161,7 +161,10 @@ def edge_env(database_url: str, redis_url: str, port: int) -> dict[str, str]:
 
 def stock_baseline_cmd(server: str, workers: int, port: int) -> list[str]:
     """The baseline as the Python stack ships: the server's command line with its default
-    options (proxy headers, Server and Date headers on), access log off."""
+    options (proxy headers, Server and Date headers on), access log off. kurz's own
+    protocol (KURZ_SERVER=kurz) is the redirector's alone: its baseline is uvicorn."""
+    if server == "kurz":
+        server = "uvicorn"
     if server == "granian":
         options = ["--interface", "asgi", "--loop", "uvloop", "--no-access-log"]
     else:
@@ -332,7 +335,7 @@ def run(
     *,
     seconds: int = 6,
     rounds: int = 3,
-    servers: tuple[str, ...] = ("uvicorn", "granian"),
+    servers: tuple[str, ...] = ("uvicorn", "kurz", "granian"),
     workers: tuple[int, ...] = (1, 2),
     connections: int = 64,
 ) -> dict[str, Any]:

@@ -99,7 +99,8 @@ class Stack:
 def service_env(database_url: str, redis_url: str, **extra: str) -> dict[str, str]:
     """The environment of a service under test: the suite's own settings, none of the
     caller's KURZ_ ones, except KURZ_TEST_SERVER, which runs every service under that
-    ASGI server (`KURZ_TEST_SERVER=granian make test` runs the suite under granian)."""
+    ASGI server (`KURZ_TEST_SERVER=granian make test` runs the suite under granian;
+    `KURZ_TEST_SERVER=kurz`, the redirector under kurz's own HTTP protocol, ADR 0015)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("KURZ_")}
     if server := os.environ.get("KURZ_TEST_SERVER"):
         env["KURZ_SERVER"] = server

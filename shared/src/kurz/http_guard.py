@@ -53,7 +53,7 @@ def connection_cap() -> int:
     return cap
 
 
-def _response(status: int, close: bool = True) -> bytes:
+def refusal(status: int, close: bool = True) -> bytes:
     body = STATUS_LINE[status].split(b" ", 2)[2].strip()
     return (
         STATUS_LINE[status]
@@ -127,7 +127,7 @@ class GuardedProtocol(HttpToolsProtocol):
         transport = self.transport
         if transport.is_closing():
             return
-        transport.write(_response(status))
+        transport.write(refusal(status))
         if transport.can_write_eof():
             transport.write_eof()
             self.loop.call_later(_LINGER, transport.close)

@@ -15,12 +15,17 @@ def serve(
     *,
     factory: bool = True,
     protocol: str | None = None,
+    own_protocol: str | None = None,
 ) -> None:
     """`app_path` is "module:callable"; with `factory` the callable builds the app.
     `protocol` ("module:Class") replaces kurz's guarded httptools protocol
     (kurz.http_guard) with a subclass of it (the redirector's answers its hot path
-    itself); granian ignores it."""
+    itself); granian ignores it. With KURZ_SERVER=kurz, uvicorn runs the process and
+    `own_protocol`, a service's own HTTP/1.1 protocol (the redirector's edge.py), speaks
+    HTTP; a service without one gets uvicorn's, as by default."""
     port = settings.server.port or default_port
+    if settings.server.server == "kurz" and own_protocol is not None:
+        protocol = own_protocol
     if settings.server.server == "granian":
         from granian import Granian
         from granian.constants import Interfaces, Loops

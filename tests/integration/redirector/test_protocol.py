@@ -30,7 +30,8 @@ from tests.integration.redirector.conftest import (
 from tests.support.services import Service
 from tests.support.waiting import wait_for
 
-# The protocol is uvicorn's, subclassed: under granian every visit takes the ASGI path.
+# The protocol is uvicorn's, subclassed, or kurz's own (KURZ_TEST_SERVER=kurz): under
+# granian every visit takes the ASGI path.
 pytestmark = pytest.mark.skipif(
     os.environ.get("KURZ_TEST_SERVER") == "granian", reason="kurz's protocol runs under uvicorn"
 )
@@ -185,7 +186,10 @@ async def test_keep_alive_and_pipelined_requests_are_answered_in_order(
         conn.close()
     methods = [e.method for e in await events_of(redis, link.id)]
     assert methods == ["GET", "GET", "HEAD", "GET"]
-    assert await answered_in_protocol(redirector.port) == before + 1  # the rest queued
+    # uvicorn's subclass queues the rest the ASGI way; kurz's own protocol (edge.py) takes
+    # each queued visit in its turn, so only the 404 goes through ASGI there.
+    in_protocol = 3 if os.environ.get("KURZ_TEST_SERVER") == "kurz" else 1
+    assert await answered_in_protocol(redirector.port) == before + in_protocol
 
 
 async def test_http_1_0_gets_its_answer_and_the_connection_closed(

@@ -6,4 +6,5 @@ serve(
     load_settings(),
     8080,
     protocol="kurz_redirector.protocol:EdgeProtocol",
+    own_protocol="kurz_redirector.edge:EdgeProtocol",
 )

@@ -32,6 +32,9 @@ class Entry(msgspec.Struct, gc=False):
     status: int = 0
     destination: str = ""
     headers: tuple[tuple[bytes, bytes], ...] | None = None
+    # The answer on the wire (kept alive, closing), made by kurz's own protocol (edge.py)
+    # at the first visit that needs it.
+    wire: tuple[bytes, bytes] | None = None
 
     @classmethod
     def unknown(cls, deadline: float) -> Entry:
