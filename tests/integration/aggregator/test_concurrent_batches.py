@@ -19,6 +19,7 @@ from kurz_aggregator.writer import (
     INSERT_CLICKS,
     ROLLUPS,
     ensure_partitions,
+    tally,
     write_batch,
 )
 
@@ -51,8 +52,8 @@ async def _held_open_while(pool: asyncpg.Pool[Any], held: list[Any], other: list
         async with first.transaction():
             await first.execute(BATCH_TABLE)
             await first.copy_records_to_table("aggregator_batch", records=held, columns=COLUMNS)
-            await first.execute(INSERT_CLICKS)
-            await first.execute(ROLLUPS)
+            await first.fetchval(INSERT_CLICKS, len(held))
+            await first.execute(ROLLUPS, *tally(held).params)
             running = asyncio.create_task(write_batch(second, other))
             await asyncio.wait([running], timeout=1.0)
             committed_first = running.done()

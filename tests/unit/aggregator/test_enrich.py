@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from datetime import date
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 import asyncpg
@@ -14,7 +14,7 @@ from kurz.stream import Entry
 from kurz_aggregator.enrich import clean_text, parse_agent, referrer_host
 from kurz_aggregator.lookups import Lookups, WorkspaceFacts, time_zone
 from kurz_aggregator.poison import repeats
-from kurz_aggregator.rows import COLUMNS, decode_entries, is_overseas, to_row
+from kurz_aggregator.rows import COLUMNS, decode_entries, is_overseas, local_day_hour, to_row
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 CHROME_WIN = (
@@ -238,3 +238,19 @@ def _pg_error(sqlstate: str) -> asyncpg.PostgresError:
 )
 def test_which_failures_repeat(exc: BaseException, repeated: bool) -> None:
     assert repeats(exc) is repeated
+
+
+@pytest.mark.parametrize(
+    "zone",
+    ["UTC", "Europe/Berlin", "America/New_York", "Asia/Kathmandu", "Australia/Lord_Howe",
+     "America/St_Johns", "Pacific/Chatham", "Asia/Seoul", "Africa/Monrovia"],
+)  # fmt: skip
+def test_local_day_and_hour_are_as_the_zone_tells_across_its_changes(zone: str) -> None:
+    # Each zone's offset changes in 2024 (or a 30/45-minute offset), and Monrovia's
+    # offset of 1972 was not a whole number of quarters of an hour.
+    tz = time_zone(zone)
+    for start in (63_072_000.0, 1_704_067_200.0):  # 1972 and 2024, whole years
+        for step in range(366 * 24 * 4):
+            instant = start + step * 877.3  # not aligned with quarters nor hours
+            local = datetime.fromtimestamp(instant, tz)
+            assert local_day_hour(instant, tz) == (local.date(), local.hour), instant

@@ -15,7 +15,7 @@ Counting rules:
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, tzinfo
 from typing import Any, NamedTuple
 
 from kurz.events import ClickEvent, entry_events
@@ -23,7 +23,7 @@ from kurz.stream import Entry
 from kurz.visitor import MAX_PARAM_LENGTH, MAX_PARAMS
 
 from kurz_aggregator.enrich import clean_text, parse_agent, referrer_host
-from kurz_aggregator.lookups import Lookups
+from kurz_aggregator.lookups import Lookups, WorkspaceFacts
 
 # Column order of the batch table (see writer.BATCH_TABLE) and of every row below.
 COLUMNS: tuple[str, ...] = (
@@ -73,31 +73,82 @@ def _storable(event: ClickEvent) -> bool:
 
 
 def is_overseas(event: ClickEvent, lookups: Lookups) -> bool:
+    return _overseas(event, lookups, lookups.workspace(event.workspace_id))
+
+
+def _overseas(event: ClickEvent, lookups: Lookups, facts: WorkspaceFacts) -> bool:
     if not event.country or not lookups.blocks_overseas(event.group_id):
         return False
-    home = lookups.workspace(event.workspace_id).home_country
+    home = facts.home_country
     return home is not None and event.country.strip().upper() != home
 
 
 def to_row(event: ClickEvent, lookups: Lookups) -> Row:
-    user_agent = clean_text(event.user_agent)
+    # Text is cleaned inline when it needs nothing (the usual case): a call of clean_text
+    # per field was a quarter of the aggregator's own time per event.
+    facts = lookups.workspace(event.workspace_id)
+    user_agent = event.user_agent
+    if user_agent is not None and "\x00" in user_agent:
+        user_agent = clean_text(user_agent)
+    elif user_agent is not None and len(user_agent) > 2048:
+        user_agent = user_agent[:2048]
     agent = parse_agent(user_agent)
-    bot = event.bot or agent.bot
-    overseas = is_overseas(event, lookups)
-    counted = event.counted and not agent.bot and not overseas
-    clicked_at = datetime.fromtimestamp(event.at, UTC)
-    local = clicked_at.astimezone(lookups.workspace(event.workspace_id).tz)
-    country = (clean_text(event.country) or "").strip().upper()[:2] or None
+    overseas = _overseas(event, lookups, facts)
+    country = event.country
+    if country is not None:
+        country = (clean_text(country) or "").strip().upper()[:2] or None
+    day, hour = local_day_hour(event.at, facts.tz)
+    referrer = event.referrer
     return (
-        clean_text(event.id, 64), clicked_at, event.workspace_id, event.link_id,
-        event.group_id, clean_text(event.destination) or "", clean_text(event.rule, 200),
-        clean_text(event.outcome, 32) or "", clean_text(event.visitor, 128) or "", country,
-        clean_text(event.referrer), user_agent, agent.device, agent.os,
-        agent.browser, bot, event.qr, counted,
-        clean_text(referrer_host(event.referrer), 255), agent.bot_name, overseas,
-        lookups.isp.of(clean_text(event.network, 64)), _params(event.params),
-        local.date(), local.hour,
+        _clean(event.id, 64), datetime.fromtimestamp(event.at, UTC), event.workspace_id,
+        event.link_id, event.group_id, _clean(event.destination, 2048) or "",
+        _clean(event.rule, 200), _clean(event.outcome, 32) or "",
+        _clean(event.visitor, 128) or "", country, _clean(referrer, 2048), user_agent,
+        agent.device, agent.os, agent.browser, event.bot or agent.bot, event.qr,
+        event.counted and not agent.bot and not overseas,
+        _clean(referrer_host(referrer), 255) if referrer else None, agent.bot_name, overseas,
+        lookups.isp.of(_clean(event.network, 64)) if event.network else None,
+        _params(event.params) if event.params else None, day, hour,
     )  # fmt: skip
+
+
+def _clean(value: str | None, limit: int) -> str | None:
+    """clean_text, without its work where there is none to do."""
+    if value is None or ("\x00" not in value and len(value) <= limit):
+        return value
+    return clean_text(value, limit)
+
+
+# Local (day, hour) per time zone and quarter of an hour of UTC time, or None where the
+# zone's offset changes within the quarter. Every offset in use is a whole number of
+# quarters, so a quarter with one offset is within one local hour; one with other
+# offsets (historical ones) is found out by its two ends and is not cached.
+_QUARTER = 900
+_local_hours: dict[tuple[tzinfo, int], tuple[date, int] | None] = {}
+
+
+def local_day_hour(at: float, tz: tzinfo) -> tuple[date, int]:
+    """The local day and hour of a Unix time in a time zone."""
+    quarter = int(at // _QUARTER)
+    key = (tz, quarter)
+    try:
+        found = _local_hours[key]
+    except KeyError:
+        found = _quarter_day_hour(quarter, tz)
+        if len(_local_hours) >= 100_000:  # bounded: clicks come in time order
+            _local_hours.clear()
+        _local_hours[key] = found
+    if found is None:
+        local = datetime.fromtimestamp(at, tz)
+        return local.date(), local.hour
+    return found
+
+
+def _quarter_day_hour(quarter: int, tz: tzinfo) -> tuple[date, int] | None:
+    first = datetime.fromtimestamp(quarter * _QUARTER, tz)
+    last = datetime.fromtimestamp((quarter + 1) * _QUARTER - 1e-6, tz)
+    same = first.utcoffset() == last.utcoffset() and first.hour == last.hour
+    return (first.date(), first.hour) if same and first.date() == last.date() else None
 
 
 def _params(params: tuple[str, ...]) -> list[str] | None:
