@@ -53,6 +53,21 @@ def connection_cap() -> int:
     return cap
 
 
+def refuse(transport: asyncio.Transport, loop: asyncio.AbstractEventLoop, status: int) -> None:
+    """Answer `status` and close. Closed at once, a socket whose client is still sending
+    would be reset, and the client might never read the answer: so the sending side is
+    shut first, what still arrives is discarded, and the connection closed a moment
+    later."""
+    if transport.is_closing():
+        return
+    transport.write(refusal(status))
+    if transport.can_write_eof():
+        transport.write_eof()
+        loop.call_later(_LINGER, transport.close)
+    else:
+        transport.close()
+
+
 def refusal(status: int, close: bool = True) -> bytes:
     body = STATUS_LINE[status].split(b" ", 2)[2].strip()
     return (
@@ -118,21 +133,10 @@ class GuardedProtocol(HttpToolsProtocol):
             self.transport.close()
 
     def _reject(self, status: int) -> None:
-        """Answer `status` and close. Closed at once, a socket whose client is still
-        sending would be reset, and the client might never read the answer: so the
-        sending side is shut first, what still arrives is discarded, and the connection
-        closed a moment later."""
+        """Answer `status` and close (`refuse`); nothing more is parsed."""
         self._rejected = True
         self.waiting_since = None
-        transport = self.transport
-        if transport.is_closing():
-            return
-        transport.write(refusal(status))
-        if transport.can_write_eof():
-            transport.write_eof()
-            self.loop.call_later(_LINGER, transport.close)
-        else:
-            transport.close()
+        refuse(self.transport, self.loop, status)
 
     # -- parsing -------------------------------------------------------------------
 

@@ -32,7 +32,7 @@ from typing import Any
 from urllib.parse import unquote
 
 import httptools
-from kurz.http_guard import connection_cap, limits, refusal
+from kurz.http_guard import connection_cap, limits, refusal, refuse
 
 from kurz_redirector.app import Redirector
 from kurz_redirector.cache import Entry
@@ -41,7 +41,6 @@ log = logging.getLogger("kurz.http")
 
 MAX_PIPELINE = 32  # requests parsed and waiting behind the one being answered
 _SWEEP_INTERVAL = 0.5  # seconds between two looks for heads past their deadline
-_LINGER = 2.0  # seconds a refused connection's input is read and discarded before closing
 _BODY_HIGH_WATER = 65_536  # request body bytes buffered before reading pauses
 _CLOSE = b"connection: close\r\n"
 _CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
@@ -259,20 +258,10 @@ class EdgeProtocol(asyncio.Protocol):
             self.transport.close()
 
     def _reject(self, status: int) -> None:
-        """Answer `status` and close. Closed at once, a socket whose client is still
-        sending would be reset before the client read the answer: the sending side is
-        shut first, what still arrives is discarded, and the connection closed later."""
+        """Answer `status` and close (kurz.http_guard.refuse); nothing more is parsed."""
         self.rejected = True
         self.waiting_since = None
-        transport = self.transport
-        if transport.is_closing():
-            return
-        transport.write(refusal(status))
-        if transport.can_write_eof():
-            transport.write_eof()
-            self.loop.call_later(_LINGER, transport.close)
-        else:
-            transport.close()
+        refuse(self.transport, self.loop, status)
 
     # -- parsing ---------------------------------------------------------------------
 
