@@ -7,6 +7,7 @@ the click event, so "every answered redirect has its event" is checked id by id.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
 from collections import Counter
 from collections.abc import Callable
@@ -14,6 +15,8 @@ from dataclasses import dataclass, field
 from typing import Any, cast
 
 import aiohttp
+import asyncpg
+import httpx
 import redis.asyncio as aioredis
 from aiohttp import web
 from kurz import keys
@@ -21,6 +24,7 @@ from kurz.events import ClickEvent, entry_events
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.support.local_http import serve_locally
+from tests.support.waiting import wait_for
 
 BROWSER = "Mozilla/5.0 (X11; Linux x86_64; rv:130.0) Gecko/20100101 Firefox/130.0"
 
@@ -152,3 +156,73 @@ class Receiver:
 async def in_thread(work: Callable[..., Any], *args: Any) -> Any:
     """Blocking process control (start, stop, wait) off the event loop."""
     return await asyncio.to_thread(work, *args)
+
+
+async def counted(pool: asyncpg.Pool[Any], link_ids: list[int]) -> dict[int, int]:
+    """Counted clicks per link, as the aggregator stored them."""
+    rows = await pool.fetch(
+        "SELECT link_id, count(*) AS n FROM clicks WHERE link_id = ANY($1::bigint[]) "
+        "AND counted GROUP BY link_id",
+        link_ids,
+    )
+    return {r["link_id"]: r["n"] for r in rows}
+
+
+async def delivered(pool: asyncpg.Pool[Any], workspace_id: int) -> int:
+    """The workspace's webhook deliveries that succeeded."""
+    return int(
+        await pool.fetchval(
+            "SELECT count(*) FROM webhook_deliveries WHERE workspace_id = $1 "
+            "AND status = 'succeeded'",
+            workspace_id,
+        )
+    )
+
+
+async def group_with_webhook(management_url: str, key: str, receiver: Receiver) -> int:
+    """A Vivoldi group whose every click is posted to the receiver."""
+    async with httpx.AsyncClient(
+        base_url=management_url, headers={"Authorization": f"APIKey {key}"}, timeout=60
+    ) as vivoldi:
+        answer = await vivoldi.post(
+            "/api/link-group/v1/create",
+            json={"nm": "webhooked", "webhookEnableYn": "Y", "webhookCallbackUrl": receiver.url,
+                  "webhookMetric": "C", "webhookFrequency": 1},
+        )  # fmt: skip
+    body = answer.json()
+    assert answer.status_code == 200 and body["code"] == 0, body
+    return int(body["result"]["grpIdx"])
+
+
+async def assert_each_visit_counted_once_and_delivered(
+    pool: asyncpg.Pool[Any],
+    load: Load,
+    links: list[dict[str, Any]],
+    edge_url: str,
+    workspace_id: int,
+    receiver: Receiver,
+) -> None:
+    """After `load` over the links' short URLs (the last one's group posts every click
+    to `receiver`): each answered visit counted exactly once, none dropped at the edge,
+    and each click of the grouped link delivered (fan-out is idempotent on event id)."""
+    urls = load.urls
+    visits = Counter(urls[int(rid.rsplit("-", 1)[1]) % len(urls)] for rid in load.ids(302))
+    wanted = {int(link["id"]): visits[link["shortUrl"]] for link in links}
+
+    async def all_counted() -> bool:
+        return await counted(pool, list(wanted)) == wanted
+
+    with contextlib.suppress(AssertionError):
+        await wait_for(all_counted, 120, "the aggregator counted every visit once")
+    assert await counted(pool, list(wanted)) == wanted
+    edge = httpx.get(edge_url + "/metrics").text
+    assert metric(edge, "kurz_click_events_total", state="dropped") == 0
+    grouped_visits = visits[urls[-1]]
+
+    async def all_delivered() -> bool:
+        return await delivered(pool, workspace_id) == grouped_visits
+
+    with contextlib.suppress(AssertionError):
+        await wait_for(all_delivered, 120, "every webhook delivered", 0.2)
+    assert await delivered(pool, workspace_id) == grouped_visits
+    assert sum(receiver.ids.values()) >= grouped_visits

@@ -14,7 +14,6 @@ import asyncio
 import contextlib
 import subprocess
 import sys
-from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -26,7 +25,16 @@ from kurz import keys
 
 from tests.conftest import Workspace
 from tests.faults.conftest import FaultServers, ServiceFactory, add_redirector, api, create_links
-from tests.faults.kit import BROWSER, Load, Receiver, in_thread, metric
+from tests.faults.kit import (
+    BROWSER,
+    Load,
+    Receiver,
+    assert_each_visit_counted_once_and_delivered,
+    counted,
+    group_with_webhook,
+    in_thread,
+    metric,
+)
 from tests.support.redis_cluster import RedisCluster
 from tests.support.services import service_env
 from tests.support.waiting import wait_for
@@ -47,15 +55,6 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisCluster]:
 
 def cluster_env(cluster: RedisCluster, **env: str) -> dict[str, str]:
     return {"REDIS_URL": cluster.url(), "KURZ_STREAM_SHARDS": str(SHARDS), **env}
-
-
-async def counted(pool: asyncpg.Pool[Any], link_ids: list[int]) -> dict[int, int]:
-    rows = await pool.fetch(
-        "SELECT link_id, count(*) AS n FROM clicks WHERE link_id = ANY($1::bigint[]) "
-        "AND counted GROUP BY link_id",
-        link_ids,
-    )
-    return {r["link_id"]: r["n"] for r in rows}
 
 
 def vivoldi(answer: httpx.Response) -> Any:
@@ -175,18 +174,8 @@ async def test_a_stream_master_dies_under_load_and_every_answered_visit_counts_o
     redirector = add_redirector(stack, fault_servers)
     workers = [stack.add("aggregator"), stack.add("webhook-worker")]
     await asyncio.gather(*(in_thread(s.start) for s in (management, redirector, *workers)))
-    vivoldi_api = httpx.AsyncClient(
-        base_url=management.url, headers={"Authorization": f"APIKey {tenant.key}"}, timeout=60
-    )
-    async with api(management, tenant) as client, vivoldi_api:
-        group = vivoldi(
-            await vivoldi_api.post(
-                "/api/link-group/v1/create",
-                json={"nm": "failover", "webhookEnableYn": "Y",
-                      "webhookCallbackUrl": receiver.url, "webhookMetric": "C",
-                      "webhookFrequency": 1},
-            )
-        )["grpIdx"]  # fmt: skip
+    group = await group_with_webhook(management.url, tenant.key, receiver)
+    async with api(management, tenant) as client:
         links = await create_links(client, 2)
         links += await create_links(client, 1, groupId=group)  # a webhook for every click
     urls = [link["shortUrl"] for link in links]
@@ -203,36 +192,7 @@ async def test_a_stream_master_dies_under_load_and_every_answered_visit_counts_o
     assert done_at_kill < load.total  # the kill came while visits were under way
 
     assert load.tally() == {302: 1500}
-    visits = Counter(urls[int(rid.rsplit("-", 1)[1]) % len(urls)] for rid in load.ids(302))
-    wanted = {int(link["id"]): visits[link["shortUrl"]] for link in links}
-
-    async def all_counted() -> bool:
-        return await counted(fault_pool, list(wanted)) == wanted
-
-    with contextlib.suppress(AssertionError):
-        await wait_for(all_counted, 120, "the aggregator counted every visit once")
-    assert await counted(fault_pool, list(wanted)) == wanted
-    edge = httpx.get(redirector.url + "/metrics").text
-    assert metric(edge, "kurz_click_events_total", state="dropped") == 0
-    # Every click of the grouped link brought its webhook: one delivery per click (fan-out
-    # is idempotent on event id), each received.
-    grouped_visits = visits[urls[-1]]
-
-    async def delivered() -> int:
-        return int(
-            await fault_pool.fetchval(
-                "SELECT count(*) FROM webhook_deliveries WHERE workspace_id = $1 "
-                "AND status = 'succeeded'",
-                tenant.id,
-            )
-        )
-
-    with contextlib.suppress(AssertionError):
-        await wait_for(lambda: _equal(delivered(), grouped_visits), 120, "every webhook", 0.2)
-    assert await delivered() == grouped_visits
-    assert sum(receiver.ids.values()) >= grouped_visits
+    await assert_each_visit_counted_once_and_delivered(
+        fault_pool, load, links, redirector.url, tenant.id, receiver
+    )
     await receiver.stop()
-
-
-async def _equal(value: Any, wanted: int) -> bool:
-    return bool(await value == wanted)

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -24,7 +23,16 @@ import pytest
 
 from tests.conftest import Workspace
 from tests.faults.conftest import FaultServers, ServiceFactory, add_redirector, api, create_links
-from tests.faults.kit import BROWSER, Load, Receiver, in_thread, metric
+from tests.faults.kit import (
+    BROWSER,
+    Load,
+    Receiver,
+    assert_each_visit_counted_once_and_delivered,
+    counted,
+    delivered,
+    group_with_webhook,
+    in_thread,
+)
 from tests.support.redis_sentinel import SentinelSet
 from tests.support.waiting import wait_for
 
@@ -38,40 +46,6 @@ def sentinels(tmp_path: Path) -> Iterator[SentinelSet]:
     started = SentinelSet(tmp_path / "sentinels", sentinels=3).start()
     yield started
     started.stop()
-
-
-async def counted(pool: asyncpg.Pool[Any], link_ids: list[int]) -> dict[int, int]:
-    rows = await pool.fetch(
-        "SELECT link_id, count(*) AS n FROM clicks WHERE link_id = ANY($1::bigint[]) "
-        "AND counted GROUP BY link_id",
-        link_ids,
-    )
-    return {r["link_id"]: r["n"] for r in rows}
-
-
-async def delivered(pool: asyncpg.Pool[Any], workspace_id: int) -> int:
-    return int(
-        await pool.fetchval(
-            "SELECT count(*) FROM webhook_deliveries WHERE workspace_id = $1 "
-            "AND status = 'succeeded'",
-            workspace_id,
-        )
-    )
-
-
-async def group_with_webhook(management_url: str, key: str, receiver: Receiver) -> int:
-    """A Vivoldi group whose every click is posted to the receiver."""
-    async with httpx.AsyncClient(
-        base_url=management_url, headers={"Authorization": f"APIKey {key}"}, timeout=60
-    ) as vivoldi:
-        answer = await vivoldi.post(
-            "/api/link-group/v1/create",
-            json={"nm": "sentinel", "webhookEnableYn": "Y", "webhookCallbackUrl": receiver.url,
-                  "webhookMetric": "C", "webhookFrequency": 1},
-        )  # fmt: skip
-    body = answer.json()
-    assert answer.status_code == 200 and body["code"] == 0, body
-    return int(body["result"]["grpIdx"])
 
 
 async def test_flow_behind_three_sentinels(
@@ -142,25 +116,7 @@ async def test_the_master_killed_under_load_and_every_answered_visit_counts_once
     assert sentinels.master_port() == sentinels.replica.port
 
     assert load.tally() == {302: 1200}
-    visits = Counter(urls[int(rid.rsplit("-", 1)[1]) % len(urls)] for rid in load.ids(302))
-    wanted = {int(link["id"]): visits[link["shortUrl"]] for link in links}
-
-    async def all_counted() -> bool:
-        return await counted(fault_pool, list(wanted)) == wanted
-
-    with contextlib.suppress(AssertionError):
-        await wait_for(all_counted, 120, "the aggregator counted every visit once")
-    assert await counted(fault_pool, list(wanted)) == wanted
-    edge = httpx.get(redirector.url + "/metrics").text
-    assert metric(edge, "kurz_click_events_total", state="dropped") == 0
-
-    grouped_visits = visits[urls[-1]]
-
-    async def all_delivered() -> bool:
-        return await delivered(fault_pool, tenant.id) == grouped_visits
-
-    with contextlib.suppress(AssertionError):
-        await wait_for(all_delivered, 120, "every webhook delivered", 0.2)
-    assert await delivered(fault_pool, tenant.id) == grouped_visits
-    assert sum(receiver.ids.values()) >= grouped_visits
+    await assert_each_visit_counted_once_and_delivered(
+        fault_pool, load, links, redirector.url, tenant.id, receiver
+    )
     await receiver.stop()
