@@ -7,6 +7,7 @@ is the default short domain, so links created in one test stay reachable in the 
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
 from collections.abc import AsyncIterator, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -23,6 +24,7 @@ from kurz.dev.servers import Postgres, Redis, _as_postgres_user, _pg_bindir, fre
 from kurz.migrate import apply_migrations
 
 from tests.conftest import Workspace, new_workspace
+from tests.faults.kit import in_thread
 from tests.support.services import Service, Stack, service_env
 from tests.support.tcpproxy import TcpProxy
 
@@ -129,6 +131,16 @@ def add_redirector(stack: Stack, fault_servers: FaultServers, **env: str) -> Ser
     service = stack.add("redirector", **env)
     service.port = fault_servers.edge_port
     return service
+
+
+async def start_pipeline(stack: Stack, fault_servers: FaultServers) -> tuple[Service, Service]:
+    """Management, the redirector on the edge port, the aggregator and the webhook worker,
+    started side by side; (management, redirector)."""
+    management = stack.add("management")
+    redirector = add_redirector(stack, fault_servers)
+    workers = [stack.add("aggregator"), stack.add("webhook-worker")]
+    await asyncio.gather(*(in_thread(s.start) for s in (management, redirector, *workers)))
+    return management, redirector
 
 
 @pytest.fixture

@@ -24,7 +24,7 @@ import pytest
 from kurz import keys
 
 from tests.conftest import Workspace
-from tests.faults.conftest import FaultServers, ServiceFactory, add_redirector, api, create_links
+from tests.faults.conftest import FaultServers, ServiceFactory, api, create_links, start_pipeline
 from tests.faults.kit import (
     BROWSER,
     Load,
@@ -72,10 +72,7 @@ async def test_flow_on_a_cluster_with_no_cross_slot_command(
     cluster.reset_stats()
     receiver = await Receiver().start()
     stack = services(**cluster_env(cluster))
-    management = stack.add("management")
-    redirector = add_redirector(stack, fault_servers)
-    workers = [stack.add("aggregator"), stack.add("webhook-worker")]
-    await asyncio.gather(*(in_thread(s.start) for s in (management, redirector, *workers)))
+    management, redirector = await start_pipeline(stack, fault_servers)
     vivoldi_api = httpx.AsyncClient(
         base_url=management.url, headers={"Authorization": f"APIKey {tenant.key}"}, timeout=60
     )
@@ -170,10 +167,7 @@ async def test_a_stream_master_dies_under_load_and_every_answered_visit_counts_o
     receiver = await Receiver().start()
     stack = services(**cluster_env(cluster, KURZ_EDGE_WAIT_REPLICAS="1", KURZ_EDGE_WAIT_MS="2000",
                                    KURZ_WEBHOOK_CLAIM_IDLE_MS="3000"))  # fmt: skip
-    management = stack.add("management")
-    redirector = add_redirector(stack, fault_servers)
-    workers = [stack.add("aggregator"), stack.add("webhook-worker")]
-    await asyncio.gather(*(in_thread(s.start) for s in (management, redirector, *workers)))
+    management, redirector = await start_pipeline(stack, fault_servers)
     group = await group_with_webhook(management.url, tenant.key, receiver)
     async with api(management, tenant) as client:
         links = await create_links(client, 2)

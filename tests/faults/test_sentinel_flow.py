@@ -22,7 +22,7 @@ import httpx
 import pytest
 
 from tests.conftest import Workspace
-from tests.faults.conftest import FaultServers, ServiceFactory, add_redirector, api, create_links
+from tests.faults.conftest import FaultServers, ServiceFactory, api, create_links, start_pipeline
 from tests.faults.kit import (
     BROWSER,
     Load,
@@ -54,10 +54,7 @@ async def test_flow_behind_three_sentinels(
 ) -> None:  # fmt: skip
     receiver = await Receiver().start()
     stack = services(REDIS_URL=sentinels.url())
-    management = stack.add("management")
-    redirector = add_redirector(stack, fault_servers)
-    workers = [stack.add("aggregator"), stack.add("webhook-worker")]
-    await asyncio.gather(*(in_thread(s.start) for s in (management, redirector, *workers)))
+    management, _ = await start_pipeline(stack, fault_servers)
     group = await group_with_webhook(management.url, tenant.key, receiver)
     async with api(management, tenant) as client:
         (grouped,) = await create_links(client, 1, groupId=group)
@@ -94,10 +91,7 @@ async def test_the_master_killed_under_load_and_every_answered_visit_counts_once
     receiver = await Receiver().start()
     stack = services(REDIS_URL=sentinels.url(), KURZ_EDGE_WAIT_REPLICAS="1",
                      KURZ_EDGE_WAIT_MS="2000", KURZ_WEBHOOK_CLAIM_IDLE_MS="3000")  # fmt: skip
-    management = stack.add("management")
-    redirector = add_redirector(stack, fault_servers)
-    workers = [stack.add("aggregator"), stack.add("webhook-worker")]
-    await asyncio.gather(*(in_thread(s.start) for s in (management, redirector, *workers)))
+    management, redirector = await start_pipeline(stack, fault_servers)
     group = await group_with_webhook(management.url, tenant.key, receiver)
     async with api(management, tenant) as client:
         links = await create_links(client, 2)
