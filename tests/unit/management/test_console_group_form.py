@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 import msgspec
-from kurz_management.console import group_form
+from kurz_management.console import group_form, local_times
 from starlette.datastructures import FormData
 
 FULL = {"name": " Sale ", "memo": "m", "expire_url": "https://example.com/end",
@@ -52,6 +52,6 @@ def test_times_keep_their_seconds_both_ways() -> None:
     parsed = group_form.parse(FormData({**FULL, "ends_at": "2030-03-31T23:59:59"}), "UTC")
     assert isinstance(parsed.spec.ends_at, datetime)
     assert parsed.spec.ends_at.isoformat() == "2030-03-31T23:59:59+00:00"
-    assert group_form.local_time(parsed.spec.ends_at, "Asia/Seoul") == "2030-04-01T08:59:59"
+    assert local_times.shown(parsed.spec.ends_at, "Asia/Seoul") == "2030-04-01T08:59:59"
     on_the_minute = parsed.spec.ends_at.replace(second=0)
-    assert group_form.local_time(on_the_minute, "UTC") == "2030-03-31T23:59"
+    assert local_times.shown(on_the_minute, "UTC") == "2030-03-31T23:59"

@@ -123,3 +123,10 @@ def test_bad_values_are_named_by_their_field(changes: dict[str, Any], field: str
     values = {**link_form.blank_values(), "url": "https://x.example/", **changes}
     parsed = link_form.parse(_form(values), ZONE, editing=False)
     assert field in parsed.errors
+
+
+def test_a_time_with_seconds_keeps_them_through_the_form() -> None:
+    ends = datetime(2027, 3, 1, 22, 59, 59, tzinfo=UTC)
+    values = link_form.values_of(_record(expires_at=ends), ZONE)
+    assert values["expires_at"] == "2027-03-01T23:59:59"
+    assert link_form.parse(_form(values), ZONE, editing=True).spec.expires_at == ends

@@ -9,11 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from msgspec import UNSET
 from starlette.datastructures import FormData
 
+from kurz_management.console import local_times
 from kurz_management.core.groups.model import (
     WEBHOOK_FREQUENCIES,
     GroupRecord,
@@ -33,10 +33,6 @@ WEBHOOK_METRIC_CHOICES = (("C", "Clicks"), ("P", "Unique people"))
 FREQUENCIES = tuple(sorted(WEBHOOK_FREQUENCIES))
 FORMATS = (("standard", "Standard Webhooks"), ("vivoldi", "Vivoldi"))
 PASSWORDS = ("password", "stats_password")
-# What <input type="datetime-local"> sends: with seconds when the value it showed had
-# them (a group's end set through the API at 23:59:59 must not become 23:59:00).
-_LOCAL_TIME = "%Y-%m-%dT%H:%M"
-_LOCAL_SECONDS = "%Y-%m-%dT%H:%M:%S"
 
 
 @dataclass
@@ -62,7 +58,7 @@ def values_of(group: GroupRecord, zone: str) -> dict[str, Any]:
         values[name] = getattr(group, name) or ""
     for name in TIME_FIELDS:
         moment = getattr(group, name)
-        values[name] = local_time(moment, zone) if moment else ""
+        values[name] = local_times.shown(moment, zone) if moment else ""
     values.update(
         max_clicks="" if group.max_clicks is None else str(group.max_clicks),
         webhook_enabled=group.webhook_enabled,
@@ -144,18 +140,10 @@ def _time(form: FormData, name: str, zone: str, errors: dict[str, str]) -> datet
     text = str(form.get(name) or "").strip()
     if not text:
         return None
-    for layout in (_LOCAL_TIME, _LOCAL_SECONDS):
-        try:
-            return datetime.strptime(text, layout).replace(tzinfo=ZoneInfo(zone))
-        except ValueError:
-            continue
-    errors[name] = "Enter a date and time."
-    return None
-
-
-def local_time(moment: datetime, zone: str) -> str:
-    local = moment.astimezone(ZoneInfo(zone))
-    return local.strftime(_LOCAL_SECONDS if local.second else _LOCAL_TIME)
+    moment = local_times.parsed(text, zone)
+    if moment is None:
+        errors[name] = "Enter a date and time."
+    return moment
 
 
 def _choice(form: FormData, name: str, allowed: dict[str, Any], errors: dict[str, str]) -> Any:

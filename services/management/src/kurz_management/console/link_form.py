@@ -7,13 +7,12 @@ field both ways without a server."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from kurz.models import REDIRECT_TYPES, LinkSpec, LinkType, Rule
 from starlette.datastructures import FormData
 
+from kurz_management.console import local_times
 from kurz_management.core.links.model import LinkRecord
 
 # Free-text fields, each a LinkSpec field of the same name; empty means "none".
@@ -44,7 +43,6 @@ RULE_KINDS = (
 RULE_ROWS = 3  # empty rule rows offered beyond the link's own (more with the add button)
 LINK_TYPES = tuple(t.value for t in LinkType)
 REDIRECTS = (*sorted(REDIRECT_TYPES - {200}), 200)
-_LOCAL_TIME = "%Y-%m-%dT%H:%M"  # what <input type="datetime-local"> sends
 
 
 @dataclass
@@ -70,7 +68,7 @@ def values_of(link: LinkRecord, zone: str) -> dict[str, Any]:
         values[name] = getattr(link, name) or ""
     for name in TIME_FIELDS:
         moment = getattr(link, name)
-        values[name] = moment.astimezone(ZoneInfo(zone)).strftime(_LOCAL_TIME) if moment else ""
+        values[name] = local_times.shown(moment, zone) if moment else ""
     values.update(
         domain=link.host,
         redirect_type=str(link.redirect_type),
@@ -163,12 +161,11 @@ def _times(parsed: ParsedForm, form: FormData, zone: str, editing: bool) -> None
             if editing:
                 parsed.clears.add(name)
             continue
-        try:
-            local = datetime.strptime(text, _LOCAL_TIME)
-        except ValueError:
+        moment = local_times.parsed(text, zone)
+        if moment is None:
             parsed.errors[name] = "Enter a date and time."
-            continue
-        setattr(parsed.spec, name, local.replace(tzinfo=ZoneInfo(zone)))
+        else:
+            setattr(parsed.spec, name, moment)
 
 
 def _selections(parsed: ParsedForm, form: FormData, editing: bool) -> None:
