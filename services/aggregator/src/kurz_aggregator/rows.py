@@ -87,11 +87,7 @@ def to_row(event: ClickEvent, lookups: Lookups) -> Row:
     # Text is cleaned inline when it needs nothing (the usual case): a call of clean_text
     # per field was a quarter of the aggregator's own time per event.
     facts = lookups.workspace(event.workspace_id)
-    user_agent = event.user_agent
-    if user_agent is not None and "\x00" in user_agent:
-        user_agent = clean_text(user_agent)
-    elif user_agent is not None and len(user_agent) > 2048:
-        user_agent = user_agent[:2048]
+    user_agent = _clean(event.user_agent, 2048)
     agent = parse_agent(user_agent)
     overseas = _overseas(event, lookups, facts)
     country = event.country
